@@ -1,0 +1,110 @@
+//! The command line: clap's raw flags in, validated library calls out.
+//!
+//! This is the only module that knows clap or anyhow, and the only one that prints to the
+//! terminal. Each subcommand lives in its own file with its flags (`…Args`) and a `run`.
+//!
+//! Exit codes: 0 success; 1 a check did not pass (`verify` found a difference); 2 an error
+//! (bad input, bad config, I/O), with the message on stderr.
+
+mod compare;
+mod curve;
+mod featurize;
+mod ingest;
+mod inspect;
+mod label;
+mod labels;
+mod predict;
+mod run;
+mod train;
+mod verify;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Reproducible stance-classification experiments on paragraphs labelled by hand.
+#[derive(Debug, Parser)]
+#[command(name = "stance", version, about, max_term_width = 100)]
+struct Cli {
+    /// Worker threads for parallel work (default: all cores). Results do not depend on it.
+    #[arg(long, global = true, value_name = "N")]
+    threads: Option<usize>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Split articles into paragraphs and add them to the label store.
+    Ingest(ingest::IngestArgs),
+    /// Label paragraphs in the terminal, one key per decision (or import a TSV of labels).
+    Label(label::LabelArgs),
+    /// Summarise the label store: counts, orphaned labels, agreement; `export` prints TSV.
+    Labels(labels::LabelsArgs),
+    /// Fit a feature set on a corpus and write its vocabulary and matrix.
+    Featurize(featurize::FeaturizeArgs),
+    /// Run cross-validated experiments and record their results.
+    Run(run::RunArgs),
+    /// Run several experiments on identical folds and compare them side by side.
+    Compare(compare::CompareArgs),
+    /// Re-run an experiment and check that its recorded results reproduce exactly.
+    Verify(verify::VerifyArgs),
+    /// Learning curve: the metric at increasing numbers of training paragraphs.
+    Curve(curve::CurveArgs),
+    /// Fit a model on all selected labels and save it.
+    Train(train::TrainArgs),
+    /// Classify new paragraphs with a saved model, optionally explaining each decision.
+    Predict(predict::PredictArgs),
+    /// Show the terms that carry each class, and how stable their weights are across folds.
+    Inspect(inspect::InspectArgs),
+}
+
+/// How a command that did not fail ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    /// A check ran and did not pass (exit 1).
+    CheckFailed,
+}
+
+impl Outcome {
+    pub fn exit_code(self) -> ExitCode {
+        match self {
+            Outcome::Success => ExitCode::SUCCESS,
+            Outcome::CheckFailed => ExitCode::from(1),
+        }
+    }
+}
+
+pub fn run() -> anyhow::Result<Outcome> {
+    let cli = Cli::parse();
+    if let Some(threads) = cli.threads {
+        anyhow::ensure!(threads > 0, "--threads must be at least 1");
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build_global()?;
+    }
+    match cli.command {
+        Command::Ingest(args) => ingest::run(args),
+        Command::Label(args) => label::run(args),
+        Command::Labels(args) => labels::run(args),
+        Command::Featurize(args) => featurize::run(args),
+        Command::Run(args) => run::run(args),
+        Command::Compare(args) => compare::run(args),
+        Command::Verify(args) => verify::run(args),
+        Command::Curve(args) => curve::run(args),
+        Command::Train(args) => train::run(args),
+        Command::Predict(args) => predict::run(args),
+        Command::Inspect(args) => inspect::run(args),
+    }
+}
+
+/// Whether the error is a closed stdout (`stance labels export | head`): a clean exit, not a failure.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

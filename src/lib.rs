@@ -1,0 +1,20 @@
+//! `stance`: reproducible stance-classification experiments on paragraphs labelled by hand.
+//!
+//! The modules are declared in the order data flows through them: articles become
+//! paragraphs (`corpus`), people label them (`labels`), text becomes vectors (`features`),
+//! a logistic regression learns from them (`model`) inside cross-validation folds (`cv`),
+//! predictions are scored (`metrics`, `stats`), and an experiment ties it together
+//! (`experiment`) and is written to disk (`record`). The command-line front end lives in
+//! the binary (`src/cli/`), which is the only place that knows clap or anyhow.
+
+pub mod corpus;
+pub mod cv;
+pub mod experiment;
+pub mod features;
+pub mod input;
+pub mod labels;
+pub mod metrics;
+pub mod model;
+pub mod record;
+pub mod rng;
+pub mod stats;

@@ -1,0 +1,2 @@
+//! Statistics for small hand-labelled data: agreement between annotators, intervals,
+//! permutation and paired tests. Pure functions over slices; no I/O, no model fitting.
