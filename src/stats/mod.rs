@@ -2,4 +2,5 @@
 //! permutation and paired tests. Pure functions over slices; no I/O, no model fitting.
 
 pub mod interval;
+pub mod permutation;
 pub mod summary;
