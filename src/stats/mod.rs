@@ -2,5 +2,6 @@
 //! permutation and paired tests. Pure functions over slices; no I/O, no model fitting.
 
 pub mod interval;
+pub mod paired;
 pub mod permutation;
 pub mod summary;
