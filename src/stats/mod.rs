@@ -1,2 +1,7 @@
 //! Statistics for small hand-labelled data: agreement between annotators, intervals,
 //! permutation and paired tests. Pure functions over slices; no I/O, no model fitting.
+
+pub mod interval;
+pub mod paired;
+pub mod permutation;
+pub mod summary;
