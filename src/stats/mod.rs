@@ -1,2 +1,4 @@
 //! Statistics for small hand-labelled data: agreement between annotators, intervals,
 //! permutation and paired tests. Pure functions over slices; no I/O, no model fitting.
+
+pub mod agreement;
