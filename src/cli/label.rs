@@ -127,6 +127,13 @@ impl Screen {
         let mut screen = Screen {
             out: std::io::stdout(),
         };
+        // A panic prints its message before unwinding reaches `drop`: restore first, so the
+        // message lands on the normal screen.
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            restore_terminal();
+            previous(info);
+        }));
         execute!(screen.out, terminal::EnterAlternateScreen, cursor::Hide)?;
         Ok(screen)
     }
@@ -162,9 +169,22 @@ impl Screen {
 
 impl Drop for Screen {
     fn drop(&mut self) {
-        let _ = execute!(self.out, cursor::Show, terminal::LeaveAlternateScreen);
-        let _ = terminal::disable_raw_mode();
+        restore_terminal();
+        // `take_hook` panics on a panicking thread; the hook is harmless there anyway.
+        if !std::thread::panicking() {
+            drop(std::panic::take_hook());
+        }
     }
+}
+
+/// Leaves the alternate screen and raw mode; doing it twice is harmless.
+fn restore_terminal() {
+    let _ = execute!(
+        std::io::stdout(),
+        cursor::Show,
+        terminal::LeaveAlternateScreen
+    );
+    let _ = terminal::disable_raw_mode();
 }
 
 enum Line {
@@ -173,8 +193,8 @@ enum Line {
     Dim(String),
 }
 
-/// The screen as lines of at most `width` columns, clipped to `height` rows (the
-/// paragraph gives way first).
+/// The screen as lines of at most `width` columns and `height` rows. When rows run short,
+/// the class definitions shrink to one line each first, then the paragraph is cut.
 fn render(session: &Session, width: usize, height: usize) -> Vec<Line> {
     let keys: Vec<String> = session
         .classes()
@@ -187,48 +207,53 @@ fn render(session: &Session, width: usize, height: usize) -> Vec<Line> {
     );
     let notice = session
         .notice()
-        .map(ToString::to_string)
+        .map(|notice| fit(&notice.to_string(), width))
         .unwrap_or_default();
 
     let view = match session.view() {
         View::Paragraph(view) => view,
         View::Done { total } => {
-            return vec![
-                Line::Bold(format!("stance label · {}", session.annotator())),
+            let mut lines = vec![
+                Line::Bold(fit(
+                    &format!("stance label · {}", session.annotator()),
+                    width,
+                )),
                 Line::Plain(String::new()),
-                Line::Plain(format!("Every paragraph is labelled ({total} of {total}).")),
+                Line::Plain(fit(
+                    &format!("Every paragraph is labelled ({total} of {total})."),
+                    width,
+                )),
                 Line::Plain(String::new()),
-                Line::Dim("u undo the last decision · q quit".to_owned()),
+                Line::Dim(fit("u undo the last decision · q quit", width)),
                 Line::Plain(notice),
             ];
+            lines.truncate(height);
+            return lines;
         }
     };
 
-    let mut top = vec![
-        Line::Bold(format!(
-            "stance label · {} · {} of {} left",
-            session.annotator(),
-            view.left,
-            view.total
+    let top = vec![
+        Line::Bold(fit(
+            &format!(
+                "stance label · {} · {} of {} left",
+                session.annotator(),
+                view.left,
+                view.total
+            ),
+            width,
         )),
-        Line::Plain(header(&view)),
+        Line::Plain(fit(&header(&view), width)),
         Line::Plain(String::new()),
     ];
-    // Break lines at spaces only: a hyphenated word split across lines reads as two.
-    let body_options = textwrap::Options::new(width.saturating_sub(4).max(10))
-        .word_splitter(textwrap::WordSplitter::NoHyphenation);
-    let body: Vec<Line> = textwrap::wrap(view.text, body_options)
-        .into_iter()
-        .map(|line| Line::Plain(format!("  {line}")))
-        .collect();
+    let body = wrap(view.text, width.saturating_sub(2), "  ", "  ");
 
-    let mut bottom = vec![Line::Plain(String::new())];
+    let mut low = Vec::new();
     if view.low {
-        bottom.push(Line::Bold(
-            "  [low confidence] the next label will be marked low-confidence (l to cancel)"
-                .to_owned(),
-        ));
-        bottom.push(Line::Plain(String::new()));
+        low.push(Line::Plain(String::new()));
+        low.push(Line::Bold(fit(
+            "  [low confidence] the next label will be marked low-confidence (l to cancel)",
+            width,
+        )));
     }
     let name_width = session
         .classes()
@@ -236,33 +261,82 @@ fn render(session: &Session, width: usize, height: usize) -> Vec<Line> {
         .map(|class| class.name().chars().count())
         .max()
         .unwrap_or(0);
-    for class in session.classes() {
-        let first = format!("  {}  {:<name_width$}  ", class.key(), class.name());
-        let hanging = " ".repeat(first.chars().count());
-        let options = textwrap::Options::new(width.max(hanging.len() + 10))
-            .initial_indent(&first)
-            .subsequent_indent(&hanging)
-            .word_splitter(textwrap::WordSplitter::NoHyphenation);
-        for line in textwrap::wrap(class.definition(), options) {
-            bottom.push(Line::Plain(line.into_owned()));
+    let class_lines = |full: bool| -> Vec<Line> {
+        let mut lines = vec![Line::Plain(String::new())];
+        for class in session.classes() {
+            let first = format!("  {}  {:<name_width$}  ", class.key(), class.name());
+            if full {
+                let hanging = " ".repeat(first.chars().count());
+                lines.extend(wrap(class.definition(), width, &first, &hanging));
+            } else {
+                lines.push(Line::Plain(fit(
+                    &format!("{first}{}", class.definition()),
+                    width,
+                )));
+            }
         }
-    }
-    bottom.push(Line::Plain(String::new()));
-    bottom.push(Line::Dim(legend));
+        lines
+    };
+    let mut bottom = vec![Line::Plain(String::new())];
+    bottom.extend(wrap(&legend, width, "", "").into_iter().map(Line::dim));
     bottom.push(Line::Plain(notice));
 
-    let room = height.saturating_sub(top.len() + bottom.len());
+    let fixed = top.len() + low.len() + bottom.len();
+    let mut classes = class_lines(true);
+    if fixed + body.len() + classes.len() > height {
+        classes = class_lines(false);
+    }
+    let room = height.saturating_sub(fixed + classes.len()).max(1);
     let mut body = body;
     if body.len() > room {
-        body.truncate(room.saturating_sub(1));
-        body.push(Line::Plain(
-            "  … (enlarge the terminal to see the rest)".to_owned(),
-        ));
+        body.truncate(room.saturating_sub(1).max(1));
+        body.push(Line::Plain(fit(
+            "  … (enlarge the terminal to see the rest)",
+            width,
+        )));
     }
-    top.extend(body);
-    top.extend(bottom);
-    top.truncate(height);
-    top
+
+    let mut lines = top;
+    lines.extend(body);
+    lines.extend(low);
+    lines.extend(classes);
+    lines.extend(bottom);
+    lines.truncate(height);
+    lines
+}
+
+/// `text` wrapped to `width` columns at spaces only (a hyphenated word split across lines
+/// reads as two), with the given indents.
+fn wrap(text: &str, width: usize, first: &str, rest: &str) -> Vec<Line> {
+    let columns = width.max(textwrap::core::display_width(first) + 10);
+    let options = textwrap::Options::new(columns)
+        .initial_indent(first)
+        .subsequent_indent(rest)
+        .word_splitter(textwrap::WordSplitter::NoHyphenation);
+    textwrap::wrap(text, options)
+        .into_iter()
+        .map(|line| Line::Plain(fit(&line, width)))
+        .collect()
+}
+
+/// `text` cut to `width` columns, ending in `…` if it was cut.
+fn fit(text: &str, width: usize) -> String {
+    if textwrap::core::display_width(text) <= width {
+        return text.to_owned();
+    }
+    let mut out = String::new();
+    for c in text.chars() {
+        if textwrap::core::display_width(&out)
+            + textwrap::core::display_width(c.encode_utf8(&mut [0; 4]))
+            + 1
+            > width
+        {
+            break;
+        }
+        out.push(c);
+    }
+    out.push('…');
+    out
 }
 
 fn header(view: &ParagraphView<'_>) -> String {
@@ -270,4 +344,102 @@ fn header(view: &ParagraphView<'_>) -> String {
         "{} · paragraph {} of {} · {}",
         view.article, view.nth, view.of, view.id
     )
+}
+
+impl Line {
+    fn dim(line: Line) -> Line {
+        match line {
+            Line::Plain(text) | Line::Bold(text) | Line::Dim(text) => Line::Dim(text),
+        }
+    }
+
+    #[cfg(test)]
+    fn text(&self) -> &str {
+        match self {
+            Line::Plain(text) | Line::Bold(text) | Line::Dim(text) => text,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use stance::corpus::{Article, ArticleId};
+
+    use super::*;
+
+    /// The seed-like article's screen at `width` × `height`, as text.
+    fn screen(width: usize, height: usize) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open_or_create(&dir.path().join("labels")).unwrap();
+        let text = "Although China has been North Korea’s largest economic benefactor, Pyongyang \
+                    has never viewed Beijing as a truly reliable ally, and long-term trust between \
+                    the two capitals has worn thin over decades of aid and quarrels.";
+        let article = Article::new(ArticleId::new("a").unwrap(), text.to_owned()).unwrap();
+        store.ingest(&[article]).unwrap();
+        let session = Session::new(&store, Annotator::new("ann").unwrap()).unwrap();
+        render(&session, width, height)
+            .iter()
+            .map(|line| line.text().to_owned())
+            .collect()
+    }
+
+    fn check(width: usize, height: usize, expected_present: &[&str], expected_absent: &[&str]) {
+        let lines = screen(width, height);
+        assert!(lines.len() <= height, "{lines:#?}");
+        for line in &lines {
+            assert!(
+                textwrap::core::display_width(line) <= width,
+                "too wide: {line:?}"
+            );
+        }
+        let joined = lines.join("\n");
+        for want in expected_present {
+            assert!(joined.contains(want), "{want:?} missing from {lines:#?}");
+        }
+        for unwanted in expected_absent {
+            assert!(!joined.contains(unwanted), "{unwanted:?} in {lines:#?}");
+        }
+    }
+
+    #[test]
+    fn roomy_terminal_shows_everything() {
+        check(
+            100,
+            30,
+            &[
+                "a · paragraph 1 of 1",
+                "Although China",
+                "and quarrels.",
+                "long-term",
+                "  f  fracturing  the alignment",
+                "played down as tactical",
+                "f/s/n label · l low confidence · space/→ skip · u undo · q quit",
+            ],
+            &["enlarge"],
+        );
+    }
+
+    #[test]
+    fn small_terminal_keeps_the_paragraph_and_fits_every_line() {
+        // Definitions shrink to one line each before the paragraph is cut.
+        check(
+            40,
+            18,
+            &[
+                "Although China",
+                "and quarrels.",
+                "  s  stable      the alignment holds or…",
+            ],
+            &["enlarge"],
+        );
+        check(40, 12, &["Although China", "enlarge", "q quit"], &[]);
+        check(20, 5, &["stance label"], &[]);
+    }
+
+    #[test]
+    fn fit_cuts_by_display_width() {
+        assert_eq!(fit("abcdef", 6), "abcdef");
+        assert_eq!(fit("abcdef", 4), "abc…");
+        assert_eq!(fit("Görlach", 4), "Gör…");
+    }
 }

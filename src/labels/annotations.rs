@@ -246,29 +246,13 @@ impl Ledger {
         }
     }
 
-    /// Whether `annotation` could be applied now.
-    pub fn accepts(&self, annotation: &Annotation) -> Result<(), NothingToRetract> {
-        match annotation {
-            Annotation::Decision(_) => Ok(()),
-            Annotation::Retraction(retraction) => {
-                match self.current(retraction.annotator.as_str(), &retraction.paragraph) {
-                    Some(_) => Ok(()),
-                    None => Err(NothingToRetract {
-                        annotator: retraction.annotator.clone(),
-                        paragraph: retraction.paragraph.clone(),
-                    }),
-                }
-            }
-        }
-    }
-
     /// The annotator's current decision on the paragraph: the latest one not retracted.
     pub fn current(&self, annotator: &str, paragraph: &ParagraphId) -> Option<&Decision> {
         self.history(annotator, paragraph).last()
     }
 
     /// The annotator's standing decisions on the paragraph, oldest first.
-    pub fn history(&self, annotator: &str, paragraph: &ParagraphId) -> &[Decision] {
+    fn history(&self, annotator: &str, paragraph: &ParagraphId) -> &[Decision] {
         self.stacks
             .get(annotator)
             .and_then(|stacks| stacks.get(paragraph))
@@ -378,10 +362,10 @@ mod tests {
     #[test]
     fn retraction_without_decision_is_refused() {
         let mut ledger = Ledger::default();
-        assert!(ledger.accepts(&retract("x", "p")).is_err());
         assert!(ledger.apply(retract("x", "p")).is_err());
         ledger.apply(decide("x", "p", "stable")).unwrap();
-        assert!(ledger.accepts(&retract("x", "p")).is_ok());
+        ledger.apply(retract("x", "p")).unwrap();
+        assert!(ledger.apply(retract("x", "p")).is_err());
     }
 
     #[test]

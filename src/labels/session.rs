@@ -722,4 +722,45 @@ mod tests {
             "class `unsure` starts with `u`, the key for undo; rename the class in schema.toml",
         );
     }
+
+    proptest::proptest! {
+        /// Whatever the keys, the annotations the session hands out replay cleanly (no
+        /// retraction without a decision) and leave exactly the paragraphs the session
+        /// counts as labelled.
+        #[test]
+        fn session_and_log_agree(script in "[fsnlu q>xF^]{0,40}") {
+            let (_dir, store) = store_with(&[("Two.", "stable")]);
+            let annotator = Annotator::new("ann").unwrap();
+            let mut session = Session::new(&store, annotator.clone()).unwrap();
+            let mut ledger = super::super::annotations::Ledger::default();
+            for decision in store.labelled("ann") {
+                ledger
+                    .apply(Annotation::Decision(Decision::new(
+                        decision.id().clone(),
+                        decision.class(),
+                        annotator.clone(),
+                        decision.confidence(),
+                        Timestamp::UNIX_EPOCH,
+                    )))
+                    .unwrap();
+            }
+            for key in keys(&script) {
+                let Some(action) = session.action(key) else { continue };
+                match session.apply(action, Timestamp::UNIX_EPOCH) {
+                    Step::Append(annotation) => proptest::prop_assert!(ledger.apply(annotation).is_ok()),
+                    Step::Quit => break,
+                    Step::Continue => {}
+                }
+            }
+            let labelled = store
+                .paragraphs()
+                .iter()
+                .filter(|p| p.is_labelable() && ledger.current("ann", p.id()).is_some())
+                .count();
+            proptest::prop_assert_eq!(labelled, session.summary().labelled);
+            if let View::Paragraph(view) = session.view() {
+                proptest::prop_assert!(ledger.current("ann", view.id).is_none());
+            }
+        }
+    }
 }

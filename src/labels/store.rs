@@ -306,13 +306,12 @@ impl Store {
 
     /// Article ids in ingest order.
     pub fn articles(&self) -> Vec<&ArticleId> {
-        let mut articles: Vec<&ArticleId> = Vec::new();
-        for paragraph in &self.paragraphs {
-            if articles.last() != Some(&paragraph.article()) {
-                articles.push(paragraph.article());
-            }
-        }
-        articles
+        let mut seen = BTreeSet::new();
+        self.paragraphs
+            .iter()
+            .map(Paragraph::article)
+            .filter(|article| seen.insert(*article))
+            .collect()
     }
 
     /// The labelable paragraphs `annotator` has a current label on, in store order.

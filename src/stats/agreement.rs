@@ -152,4 +152,22 @@ mod tests {
         }
         assert!(cases >= 10, "fixture has {cases} cases");
     }
+
+    proptest::proptest! {
+        /// κ is symmetric, at most 1, and 1 exactly when the two agree everywhere.
+        #[test]
+        fn kappa_invariants(pairs in proptest::collection::vec((0usize..3, 0usize..3), 1..40)) {
+            let (first, second): (Vec<usize>, Vec<usize>) = pairs.into_iter().unzip();
+            let forward = cohen_kappa(&first, &second).unwrap();
+            let backward = cohen_kappa(&second, &first).unwrap();
+            proptest::prop_assert_eq!(forward, backward);
+            proptest::prop_assert!((0.0..=1.0).contains(&forward.observed()));
+            if let Some(kappa) = forward.kappa() {
+                proptest::prop_assert!(kappa <= 1.0 + 1e-12);
+                proptest::prop_assert_eq!((kappa - 1.0).abs() < 1e-12, first == second);
+            } else {
+                proptest::prop_assert_eq!(&first, &second);
+            }
+        }
+    }
 }
