@@ -1,10 +1,201 @@
-//! `stance labels` (to be written).
+//! `stance labels`: what the label store holds (counts, orphaned labels, agreement), and
+//! `stance labels export`, the current labels as TSV on stdout.
+
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+
+use anyhow::Context;
+use stance::labels::{Store, Summary};
 
 use super::Outcome;
 
 #[derive(Debug, clap::Args)]
-pub struct LabelsArgs {}
+#[command(
+    after_help = "Shows labels per class for each article and annotator (with how many are low-confidence and how many paragraphs are still unlabelled), labels \
+    orphaned by re-ingesting an edited article, and for every two annotators who labelled \
+    the same paragraphs, their percent agreement and Cohen's kappa.\n\n\
+    `stance labels export` prints the current labels as TSV instead."
+)]
+pub struct LabelsArgs {
+    #[command(subcommand)]
+    command: Option<LabelsCommand>,
 
-pub fn run(_args: LabelsArgs) -> anyhow::Result<Outcome> {
-    anyhow::bail!("`stance labels` is not implemented yet")
+    /// The label store directory.
+    #[arg(long, value_name = "DIR", default_value = "labels", global = true)]
+    store: PathBuf,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum LabelsCommand {
+    /// Print the current labels as TSV: `id article label confidence annotator text`, one row
+    /// per labelled paragraph and annotator, in store order then by annotator.
+    Export,
+}
+
+pub fn run(args: LabelsArgs) -> anyhow::Result<Outcome> {
+    let store = Store::open(&args.store)?;
+    let stdout = std::io::stdout().lock();
+    let mut out = BufWriter::new(stdout);
+    match args.command {
+        Some(LabelsCommand::Export) => export(&store, &mut out),
+        None => summarise(&store, &mut out),
+    }
+    .and_then(|()| out.flush())
+    .context("cannot write to stdout")?;
+    Ok(Outcome::Success)
+}
+
+/// Fields never hold tabs or newlines: texts are normalised on ingest, names are checked.
+fn export(store: &Store, out: &mut impl Write) -> std::io::Result<()> {
+    writeln!(out, "id\tarticle\tlabel\tconfidence\tannotator\ttext")?;
+    let annotators = store.annotators();
+    let labelled: Vec<_> = annotators.iter().map(|a| store.labelled(a)).collect();
+    // Both lists are in store order: merge them paragraph by paragraph.
+    let mut next = vec![0; annotators.len()];
+    for paragraph in store.paragraphs() {
+        for ((annotator, labels), at) in annotators.iter().zip(&labelled).zip(&mut next) {
+            let Some(label) = labels.get(*at).filter(|l| l.id() == paragraph.id()) else {
+                continue;
+            };
+            *at += 1;
+            writeln!(
+                out,
+                "{}\t{}\t{}\t{}\t{annotator}\t{}",
+                label.id(),
+                label.article(),
+                label.label(),
+                label.confidence(),
+                label.text()
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn summarise(store: &Store, out: &mut impl Write) -> std::io::Result<()> {
+    let summary = store.summary();
+    writeln!(
+        out,
+        "label store {}: {} article{}, {} paragraph{} to label ({} headings and bylines not labelled)",
+        store.dir().display(),
+        summary.articles,
+        plural(summary.articles),
+        summary.labelable,
+        plural(summary.labelable),
+        summary.blocks - summary.labelable,
+    )?;
+    writeln!(out)?;
+    if summary.counts.is_empty() {
+        writeln!(
+            out,
+            "no labels yet (label with `stance label --annotator NAME`)"
+        )?;
+    } else {
+        count_table(store, &summary, out)?;
+    }
+
+    let orphans = store.orphans();
+    writeln!(out)?;
+    if orphans.is_empty() {
+        writeln!(out, "orphaned labels: none")?;
+    } else {
+        writeln!(
+            out,
+            "orphaned labels: {} (their paragraph left the label set when an article was re-ingested; kept in annotations.jsonl)",
+            orphans.len()
+        )?;
+        for orphan in &orphans {
+            let now = match orphan.now() {
+                None => "gone".to_owned(),
+                Some(kind) => format!("now a {kind}"),
+            };
+            writeln!(
+                out,
+                "  {}  {}  {}  {:.0}  ({now})",
+                orphan.paragraph(),
+                orphan.annotator(),
+                orphan.label(),
+                orphan.time()
+            )?;
+        }
+    }
+
+    writeln!(out)?;
+    if summary.agreements.is_empty() {
+        writeln!(
+            out,
+            "agreement: no two annotators have labelled the same paragraphs"
+        )?;
+    } else {
+        writeln!(out, "agreement (on paragraphs both annotators labelled):")?;
+        for pair in &summary.agreements {
+            let agreement = &pair.agreement;
+            let kappa = match agreement.kappa() {
+                Some(kappa) => format!("Cohen's κ {kappa:.3}"),
+                None => "Cohen's κ undefined (both used a single class)".to_owned(),
+            };
+            writeln!(
+                out,
+                "  {} / {}: {} paragraph{}, {:.1}% agreement, {kappa}",
+                pair.first,
+                pair.second,
+                agreement.items(),
+                plural(agreement.items()),
+                100.0 * agreement.observed(),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Rows: article × annotator; columns: the classes, low-confidence, unlabelled.
+fn count_table(store: &Store, summary: &Summary, out: &mut impl Write) -> std::io::Result<()> {
+    let mut header: Vec<String> = vec!["article".into(), "annotator".into()];
+    header.extend(store.schema().classes().iter().map(|c| c.name().to_owned()));
+    header.extend(["low".to_owned(), "unlabelled".to_owned()]);
+    let rows: Vec<Vec<String>> = summary
+        .counts
+        .iter()
+        .map(|row| {
+            let mut cells = vec![
+                row.article
+                    .as_ref()
+                    .map_or_else(|| "all articles".to_owned(), ToString::to_string),
+                row.annotator.clone(),
+            ];
+            cells.extend(row.per_class.iter().map(ToString::to_string));
+            cells.push(row.low.to_string());
+            cells.push(row.unlabelled.to_string());
+            cells
+        })
+        .collect();
+    let widths: Vec<usize> = (0..header.len())
+        .map(|col| {
+            std::iter::once(&header)
+                .chain(&rows)
+                .map(|cells| cells[col].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for cells in std::iter::once(&header).chain(&rows) {
+        let mut line = String::new();
+        for (col, (cell, width)) in cells.iter().zip(&widths).enumerate() {
+            if col > 0 {
+                line.push_str("  ");
+            }
+            // Names left-aligned, counts right-aligned.
+            if col < 2 {
+                line.push_str(&format!("{cell:<width$}"));
+            } else {
+                line.push_str(&format!("{cell:>width$}"));
+            }
+        }
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
 }

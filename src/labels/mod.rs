@@ -1,1 +1,133 @@
-//! (to be written)
+//! The hand-label store: paragraphs in, labelled paragraphs out.
+//!
+//! Takes articles split by [`crate::corpus`] and people's decisions (from the terminal
+//! session or an import file), keeps them on disk in a directory of plain text files, and
+//! hands on, for an annotator, each paragraph with its current label
+//! ([`Store::labelled`]).
+//!
+//! A store directory holds:
+//!
+//! - `schema.toml`: the classes and their one-line definitions ([`schema`]);
+//! - `articles/<article_id>.txt`: a copy of each ingested article;
+//! - `paragraphs.jsonl`: every block of every article, rewritten atomically on ingest;
+//! - `annotations.jsonl`: the decisions, **append-only**, one per line, each synced to disk as
+//!   it is made; an undo appends a retraction.
+//!
+//! This module never rewrites or deletes an annotation, never drops a label whose paragraph
+//! has gone (it reports it as orphaned), and knows nothing about terminals, features or
+//! models. Only [`records`] defines what a line on disk looks like.
+
+pub mod annotations;
+mod import;
+mod records;
+pub mod schema;
+pub mod session;
+mod store;
+mod summary;
+
+use std::path::PathBuf;
+
+pub use annotations::{Annotation, Annotator, AnnotatorError, Confidence, Decision, Retraction};
+pub use import::ImportReport;
+pub use schema::{Class, ClassIdx, Schema, SchemaError};
+pub use store::{IngestReport, IngestStatus, LabelledParagraph, Orphan, Paragraph, Store};
+pub use summary::{CountRow, PairAgreement, Summary};
+
+use crate::corpus::{BlockKind, CorpusError};
+
+/// Everything that can go wrong with a store, with the file and line where it did.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "no label store at {} (create one by ingesting articles: `stance ingest ARTICLE.txt --store {}`)",
+        dir.display(),
+        dir.display()
+    )]
+    Missing { dir: PathBuf },
+    #[error("{} is missing from the label store ({what}); restore it from version control", path.display())]
+    MissingFile { path: PathBuf, what: &'static str },
+    #[error("cannot read {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write {}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{} is read-only: no labels can be added (make it writable to label)", path.display())]
+    ReadOnly { path: PathBuf },
+    #[error("{}: not valid UTF-8 (first bad byte at offset {offset})", path.display())]
+    NotUtf8 { path: PathBuf, offset: usize },
+    #[error("{}: the article is empty", path.display())]
+    EmptyArticle { path: PathBuf },
+    #[error("{}: cannot name the article after the file", path.display())]
+    ArticleName {
+        path: PathBuf,
+        #[source]
+        source: CorpusError,
+    },
+    #[error("article `{id}` is given twice")]
+    DuplicateArticle { id: String },
+    #[error(
+        "paragraph id {id} of article `{article}` is already taken by article `{other}` (a hash collision; rename one article)"
+    )]
+    IdCollision {
+        id: String,
+        article: String,
+        other: String,
+    },
+    #[error("{}: invalid schema", path.display())]
+    Schema {
+        path: PathBuf,
+        #[source]
+        source: SchemaError,
+    },
+    /// A line of a store file or an import file that cannot be accepted.
+    #[error("{}:{line}", path.display())]
+    Line {
+        path: PathBuf,
+        line: usize,
+        #[source]
+        source: RecordError,
+    },
+    /// A record handed to [`Store::append`] that the store cannot accept.
+    #[error(transparent)]
+    Record(#[from] RecordError),
+}
+
+/// What is wrong with one record (a line of a store file, an import line, an append).
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("not valid JSON")]
+    Json(#[source] serde_json::Error),
+    #[error("{0}")]
+    Malformed(String),
+    #[error(transparent)]
+    Id(#[from] CorpusError),
+    #[error(transparent)]
+    Annotator(#[from] AnnotatorError),
+    #[error("invalid time `{time}` (expected RFC 3339, e.g. 2024-10-08T09:30:00Z)")]
+    Time {
+        time: String,
+        #[source]
+        source: jiff::Error,
+    },
+    #[error("unknown label `{label}` (the schema has {known})")]
+    UnknownLabel { label: String, known: String },
+    #[error("unknown paragraph id {id} (not in the store)")]
+    UnknownParagraph { id: String },
+    #[error("paragraph {id} is a {kind}, not a paragraph to label")]
+    NotLabelable { id: String, kind: BlockKind },
+    #[error(
+        "paragraph id {id} does not match its article and text (edit articles and re-ingest; never edit paragraphs.jsonl)"
+    )]
+    IdMismatch { id: String },
+    #[error("paragraph id {id} appears twice")]
+    DuplicateParagraph { id: String },
+    #[error(transparent)]
+    NothingToRetract(#[from] annotations::NothingToRetract),
+}

@@ -1,4 +1,5 @@
 //! Integration tests: one binary that runs the real `stance` executable in temporary
 //! directories. `util` builds the sandboxes; each other module covers one command family.
 
+mod labels;
 mod util;

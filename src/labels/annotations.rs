@@ -1,0 +1,380 @@
+//! Annotation events and what they add up to.
+//!
+//! An annotator's decisions on a paragraph form a stack: a [`Decision`] pushes, a
+//! [`Retraction`] pops, and the current label is the top. The [`Ledger`] replays the
+//! append-only log into these stacks; it never forgets an event and never reorders them.
+
+use std::borrow::Borrow;
+use std::collections::BTreeMap;
+use std::fmt;
+
+use jiff::Timestamp;
+
+use super::schema::ClassIdx;
+use crate::corpus::ParagraphId;
+
+/// Who made a decision: non-empty, at most 64 characters, letters, digits, `_`, `.`, `-`, `@`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Annotator(String);
+
+/// An annotator name that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid annotator name `{name}` (use 1 to 64 letters, digits, `_`, `.`, `-`, `@`)")]
+pub struct AnnotatorError {
+    name: String,
+}
+
+impl Annotator {
+    pub fn new(name: &str) -> Result<Annotator, AnnotatorError> {
+        let valid = !name.is_empty()
+            && name.chars().count() <= 64
+            && name
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-' | '@'));
+        if valid {
+            Ok(Annotator(name.to_owned()))
+        } else {
+            Err(AnnotatorError {
+                name: name.to_owned(),
+            })
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+// Lets the ledger look annotators up by `&str`; ordering is that of the inner string.
+impl Borrow<str> for Annotator {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Annotator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// How sure the annotator was. Low-confidence labels are the hard cases that experiments may
+/// leave out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Confidence {
+    High,
+    Low,
+}
+
+impl Confidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::High => "high",
+            Confidence::Low => "low",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Confidence> {
+        match name {
+            "high" => Some(Confidence::High),
+            "low" => Some(Confidence::Low),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Confidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One labelling decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    paragraph: ParagraphId,
+    class: ClassIdx,
+    annotator: Annotator,
+    confidence: Confidence,
+    time: Timestamp,
+    note: Option<String>,
+}
+
+impl Decision {
+    pub fn new(
+        paragraph: ParagraphId,
+        class: ClassIdx,
+        annotator: Annotator,
+        confidence: Confidence,
+        time: Timestamp,
+    ) -> Decision {
+        Decision {
+            paragraph,
+            class,
+            annotator,
+            confidence,
+            time,
+            note: None,
+        }
+    }
+
+    /// The same decision with a free-text note (empty notes are dropped).
+    pub fn with_note(mut self, note: Option<String>) -> Decision {
+        self.note = note.filter(|note| !note.trim().is_empty());
+        self
+    }
+
+    pub fn paragraph(&self) -> &ParagraphId {
+        &self.paragraph
+    }
+
+    pub fn class(&self) -> ClassIdx {
+        self.class
+    }
+
+    pub fn annotator(&self) -> &Annotator {
+        &self.annotator
+    }
+
+    pub fn confidence(&self) -> Confidence {
+        self.confidence
+    }
+
+    pub fn time(&self) -> Timestamp {
+        self.time
+    }
+
+    pub fn note(&self) -> Option<&str> {
+        self.note.as_deref()
+    }
+}
+
+/// Withdraws the annotator's current decision on a paragraph (an undo).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retraction {
+    paragraph: ParagraphId,
+    annotator: Annotator,
+    time: Timestamp,
+}
+
+impl Retraction {
+    pub fn new(paragraph: ParagraphId, annotator: Annotator, time: Timestamp) -> Retraction {
+        Retraction {
+            paragraph,
+            annotator,
+            time,
+        }
+    }
+
+    pub fn paragraph(&self) -> &ParagraphId {
+        &self.paragraph
+    }
+
+    pub fn annotator(&self) -> &Annotator {
+        &self.annotator
+    }
+
+    pub fn time(&self) -> Timestamp {
+        self.time
+    }
+}
+
+/// One line of the annotations log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Annotation {
+    Decision(Decision),
+    Retraction(Retraction),
+}
+
+impl Annotation {
+    pub fn paragraph(&self) -> &ParagraphId {
+        match self {
+            Annotation::Decision(decision) => decision.paragraph(),
+            Annotation::Retraction(retraction) => retraction.paragraph(),
+        }
+    }
+
+    pub fn annotator(&self) -> &Annotator {
+        match self {
+            Annotation::Decision(decision) => decision.annotator(),
+            Annotation::Retraction(retraction) => retraction.annotator(),
+        }
+    }
+}
+
+/// A retraction with no decision under it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("nothing to retract: `{annotator}` has no current label on paragraph {paragraph}")]
+pub struct NothingToRetract {
+    pub annotator: Annotator,
+    pub paragraph: ParagraphId,
+}
+
+/// Every annotator's decision stacks, replayed from the log in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ledger {
+    stacks: BTreeMap<Annotator, BTreeMap<ParagraphId, Vec<Decision>>>,
+}
+
+impl Ledger {
+    /// Applies one event; a retraction must have a decision to withdraw.
+    pub fn apply(&mut self, annotation: Annotation) -> Result<(), NothingToRetract> {
+        match annotation {
+            Annotation::Decision(decision) => {
+                self.stacks
+                    .entry(decision.annotator.clone())
+                    .or_default()
+                    .entry(decision.paragraph.clone())
+                    .or_default()
+                    .push(decision);
+                Ok(())
+            }
+            Annotation::Retraction(retraction) => {
+                let popped = self
+                    .stacks
+                    .get_mut(&retraction.annotator)
+                    .and_then(|stacks| stacks.get_mut(&retraction.paragraph))
+                    .and_then(Vec::pop);
+                match popped {
+                    Some(_) => Ok(()),
+                    None => Err(NothingToRetract {
+                        annotator: retraction.annotator,
+                        paragraph: retraction.paragraph,
+                    }),
+                }
+            }
+        }
+    }
+
+    /// The annotator's current decision on the paragraph: the latest one not retracted.
+    pub fn current(&self, annotator: &str, paragraph: &ParagraphId) -> Option<&Decision> {
+        self.history(annotator, paragraph).last()
+    }
+
+    /// The annotator's standing decisions on the paragraph, oldest first.
+    fn history(&self, annotator: &str, paragraph: &ParagraphId) -> &[Decision] {
+        self.stacks
+            .get(annotator)
+            .and_then(|stacks| stacks.get(paragraph))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// Annotators with at least one current label, sorted.
+    pub fn annotators(&self) -> impl Iterator<Item = &Annotator> {
+        self.stacks
+            .iter()
+            .filter(|(_, stacks)| stacks.values().any(|stack| !stack.is_empty()))
+            .map(|(annotator, _)| annotator)
+    }
+
+    /// Every current decision, by annotator then paragraph id.
+    pub fn current_decisions(&self) -> impl Iterator<Item = &Decision> {
+        self.stacks
+            .values()
+            .flat_map(|stacks| stacks.values().filter_map(|stack| stack.last()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::corpus::ArticleId;
+    use crate::labels::Schema;
+
+    fn id(text: &str) -> ParagraphId {
+        ParagraphId::of(&ArticleId::new("a").unwrap(), text)
+    }
+
+    fn decide(who: &str, text: &str, class: &str) -> Annotation {
+        let class = Schema::default_schema().index_of(class).unwrap();
+        Annotation::Decision(Decision::new(
+            id(text),
+            class,
+            Annotator::new(who).unwrap(),
+            Confidence::High,
+            Timestamp::UNIX_EPOCH,
+        ))
+    }
+
+    fn retract(who: &str, text: &str) -> Annotation {
+        Annotation::Retraction(Retraction::new(
+            id(text),
+            Annotator::new(who).unwrap(),
+            Timestamp::UNIX_EPOCH,
+        ))
+    }
+
+    /// Replays `events` and returns each (annotator, paragraph text) current class name.
+    fn check(events: Vec<Annotation>, expected: &[(&str, &str, Option<&str>)]) {
+        let schema = Schema::default_schema();
+        let mut ledger = Ledger::default();
+        for event in events {
+            ledger.apply(event).unwrap();
+        }
+        for &(who, text, class) in expected {
+            let got = ledger
+                .current(who, &id(text))
+                .map(|decision| schema.class(decision.class()).name());
+            assert_eq!(got, class, "{who} on {text}");
+        }
+    }
+
+    #[test]
+    fn latest_decision_wins() {
+        check(
+            vec![decide("x", "p", "stable"), decide("x", "p", "fracturing")],
+            &[("x", "p", Some("fracturing"))],
+        );
+    }
+
+    #[test]
+    fn retraction_restores_the_decision_before() {
+        check(
+            vec![
+                decide("x", "p", "stable"),
+                decide("x", "p", "fracturing"),
+                retract("x", "p"),
+            ],
+            &[("x", "p", Some("stable"))],
+        );
+        check(
+            vec![decide("x", "p", "stable"), retract("x", "p")],
+            &[("x", "p", None)],
+        );
+    }
+
+    #[test]
+    fn annotators_are_independent() {
+        check(
+            vec![
+                decide("x", "p", "stable"),
+                decide("y", "p", "neither"),
+                retract("y", "p"),
+            ],
+            &[
+                ("x", "p", Some("stable")),
+                ("y", "p", None),
+                ("z", "p", None),
+            ],
+        );
+    }
+
+    #[test]
+    fn retraction_without_decision_is_refused() {
+        let mut ledger = Ledger::default();
+        assert!(ledger.apply(retract("x", "p")).is_err());
+        ledger.apply(decide("x", "p", "stable")).unwrap();
+        ledger.apply(retract("x", "p")).unwrap();
+        assert!(ledger.apply(retract("x", "p")).is_err());
+    }
+
+    #[test]
+    fn annotator_names() {
+        for good in ["annotator-1", "ana.b", "x@lab", "Zoë"] {
+            assert!(Annotator::new(good).is_ok(), "{good}");
+        }
+        for bad in ["", "two words", "tab\there", &"x".repeat(65)] {
+            assert!(Annotator::new(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! Importing labels from a TSV file: `paragraph_id<TAB>label[<TAB>low|high[<TAB>note]]`.
+//!
+//! `#` comments and blank lines are allowed. Every line is checked before anything is
+//! written (unknown id, heading or byline, unknown label, malformed line: the error names
+//! file and line); then the decisions are appended in one write. A line that would not
+//! change the annotator's current label is not appended again, so importing the same file
+//! twice adds nothing.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+use jiff::Timestamp;
+
+use super::annotations::{Annotation, Annotator, Confidence, Decision};
+use super::records::resolve_label;
+use super::{RecordError, Store, StoreError};
+use crate::corpus::ParagraphId;
+
+/// What an import did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportReport {
+    /// Decisions written to the log.
+    pub appended: usize,
+    /// Lines that matched the current label already.
+    pub unchanged: usize,
+}
+
+impl Store {
+    /// Imports `path`'s labels as `annotator`'s decisions, all stamped `time`.
+    pub fn import(
+        &mut self,
+        path: &Path,
+        annotator: &Annotator,
+        time: Timestamp,
+    ) -> Result<ImportReport, StoreError> {
+        let bytes = fs::read(path).map_err(|source| StoreError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let text = String::from_utf8(bytes).map_err(|err| StoreError::NotUtf8 {
+            path: path.to_path_buf(),
+            offset: err.utf8_error().valid_up_to(),
+        })?;
+
+        let mut decisions = Vec::new();
+        for (i, line) in text.split('\n').enumerate() {
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            if line.trim().is_empty() || line.trim_start().starts_with('#') {
+                continue;
+            }
+            let decision = self
+                .parse_import_line(line, annotator, time)
+                .map_err(|source| StoreError::Line {
+                    path: path.to_path_buf(),
+                    line: i + 1,
+                    source,
+                })?;
+            decisions.push(decision);
+        }
+
+        // Compare each line with the label it would replace, earlier lines included.
+        let mut current: BTreeMap<ParagraphId, (usize, Confidence, Option<String>)> =
+            BTreeMap::new();
+        let mut unchanged = 0;
+        let mut fresh = Vec::new();
+        for decision in decisions {
+            let key = (
+                decision.class().index(),
+                decision.confidence(),
+                decision.note().map(str::to_owned),
+            );
+            let before = current.get(decision.paragraph()).cloned().or_else(|| {
+                self.current(annotator.as_str(), decision.paragraph())
+                    .map(|d| {
+                        (
+                            d.class().index(),
+                            d.confidence(),
+                            d.note().map(str::to_owned),
+                        )
+                    })
+            });
+            if before.as_ref() == Some(&key) {
+                unchanged += 1;
+                continue;
+            }
+            current.insert(decision.paragraph().clone(), key);
+            fresh.push(Annotation::Decision(decision));
+        }
+        self.append(&fresh)?;
+        Ok(ImportReport {
+            appended: fresh.len(),
+            unchanged,
+        })
+    }
+
+    fn parse_import_line(
+        &self,
+        line: &str,
+        annotator: &Annotator,
+        time: Timestamp,
+    ) -> Result<Decision, RecordError> {
+        let fields: Vec<&str> = line.split('\t').map(str::trim).collect();
+        let (id, label, confidence, note) = match fields.as_slice() {
+            [id, label] => (*id, *label, "high", None),
+            [id, label, confidence] => (*id, *label, *confidence, None),
+            [id, label, confidence, note] => (*id, *label, *confidence, Some(*note)),
+            _ => {
+                return Err(RecordError::Malformed(format!(
+                    "expected `paragraph_id<TAB>label[<TAB>low]`, found {} tab-separated field{}",
+                    fields.len(),
+                    if fields.len() == 1 { "" } else { "s" }
+                )));
+            }
+        };
+        let id = ParagraphId::parse(id)?;
+        self.check_labelable(&id)?;
+        let class = resolve_label(self.schema(), label)?;
+        let confidence = match confidence {
+            "" | "high" => Confidence::High,
+            "low" => Confidence::Low,
+            other => {
+                return Err(RecordError::Malformed(format!(
+                    "third field must be `low` (or `high`), not `{other}`"
+                )));
+            }
+        };
+        Ok(
+            Decision::new(id, class, annotator.clone(), confidence, time)
+                .with_note(note.map(str::to_owned)),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::corpus::{Article, ArticleId};
+
+    fn setup(tsv: &str) -> (tempfile::TempDir, Store, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open_or_create(&dir.path().join("labels")).unwrap();
+        let article =
+            Article::new(ArticleId::new("a").unwrap(), "Title\nOne.\nTwo.".to_owned()).unwrap();
+        store.ingest(&[article]).unwrap();
+        let path = dir.path().join("import.tsv");
+        let tsv = tsv
+            .replace("{one}", store.paragraphs()[1].id().as_str())
+            .replace("{two}", store.paragraphs()[2].id().as_str())
+            .replace("{title}", store.paragraphs()[0].id().as_str());
+        fs::write(&path, tsv).unwrap();
+        (dir, store, path)
+    }
+
+    /// Imports `tsv` ({one}, {two}, {title} stand for ids) and compares the outcome.
+    fn check(tsv: &str, expected: Result<(usize, usize), &str>) {
+        let (_dir, mut store, path) = setup(tsv);
+        let annotator = Annotator::new("x").unwrap();
+        let got = store.import(&path, &annotator, Timestamp::UNIX_EPOCH);
+        match (got, expected) {
+            (Ok(report), Ok((appended, unchanged))) => {
+                assert_eq!((report.appended, report.unchanged), (appended, unchanged));
+            }
+            (Err(err), Err(message)) => {
+                let mut got = err.to_string();
+                let mut source = std::error::Error::source(&err);
+                while let Some(cause) = source {
+                    got.push_str(&format!(": {cause}"));
+                    source = cause.source();
+                }
+                assert!(got.ends_with(message), "got {got:?}, want …{message:?}");
+                assert_eq!(fs::read(store.annotations_path()).unwrap(), b"");
+            }
+            (got, expected) => panic!("got {got:?}, expected {expected:?}"),
+        }
+    }
+
+    #[test]
+    fn imports_labels_with_comments_and_confidence() {
+        check(
+            "# id\tlabel\n{one}\tstable\n\n{two}\tfracturing\tlow\tquoted expert\r\n",
+            Ok((2, 0)),
+        );
+    }
+
+    #[test]
+    fn repeated_lines_are_not_appended_twice() {
+        check("{one}\tstable\n{one}\tstable\n{one}\tneither\n", Ok((2, 1)));
+    }
+
+    #[test]
+    fn every_bad_line_is_named_and_nothing_is_written() {
+        check(
+            "{one}\tstable\n{two}\tmaybe\n",
+            Err(":2: unknown label `maybe` (the schema has fracturing, stable, neither)"),
+        );
+        check(
+            "{one}\tstable\nffffffffffff\tstable\n",
+            Err(":2: unknown paragraph id ffffffffffff (not in the store)"),
+        );
+        check(
+            "{title}\tneither\n",
+            Err(" is a heading, not a paragraph to label"),
+        );
+        check(
+            "{one} stable\n",
+            Err(":1: expected `paragraph_id<TAB>label[<TAB>low]`, found 1 tab-separated field"),
+        );
+        check(
+            "{one}\tstable\tmaybe\n",
+            Err(":1: third field must be `low` (or `high`), not `maybe`"),
+        );
+    }
+}

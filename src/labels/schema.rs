@@ -1,0 +1,282 @@
+//! The label schema: which classes exist, in which order, and what each one means.
+//!
+//! Read from `schema.toml` in the store (raw serde struct → [`Schema::check`]); a class is
+//! then referred to by its index ([`ClassIdx`]), which can only come from the schema, so a
+//! label outside the schema cannot be held.
+
+use std::fmt;
+
+use serde::Deserialize;
+
+/// The classes of a new store: name and one-line definition, in order.
+const DEFAULT_CLASSES: [(&str, &str); 3] = [
+    (
+        "fracturing",
+        "the alignment is weakening, divided or distrustful, or one member is turning away from another or playing them off against each other",
+    ),
+    (
+        "stable",
+        "the alignment holds or tightens as a bloc on lasting shared interests, or its visible strains are played down as tactical",
+    ),
+    (
+        "neither",
+        "not about how cohesive the alignment is: background events, threats at third countries, others' reactions, fragments",
+    ),
+];
+
+/// The raw file, before checking.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSchema {
+    #[serde(default)]
+    class: Vec<RawClass>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClass {
+    name: String,
+    definition: String,
+}
+
+/// One class: a name and a one-line definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Class {
+    name: String,
+    definition: String,
+}
+
+impl Class {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn definition(&self) -> &str {
+        &self.definition
+    }
+}
+
+/// The index of a class in its schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ClassIdx(usize);
+
+impl ClassIdx {
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
+/// A checked schema: at least two classes, names unique and well-formed, definitions on one
+/// line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schema {
+    classes: Vec<Class>,
+}
+
+/// Why a schema file is not a valid schema (the store adds the path).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SchemaError {
+    #[error("line {line}: {message}")]
+    Toml { line: usize, message: String },
+    #[error("a schema needs at least two classes, found {found}")]
+    TooFewClasses { found: usize },
+    #[error(
+        "class name `{name}` is not valid (lowercase letters, digits, `_`, `-`, starting with a letter)"
+    )]
+    BadName { name: String },
+    #[error("class `{name}` appears twice")]
+    Duplicate { name: String },
+    #[error("class `{name}` needs a one-line definition")]
+    BadDefinition { name: String },
+}
+
+impl Schema {
+    /// Parses and checks a `schema.toml`.
+    pub fn from_toml(text: &str) -> Result<Schema, SchemaError> {
+        let raw: RawSchema = toml::from_str(text).map_err(|err| SchemaError::Toml {
+            line: err
+                .span()
+                .map_or(1, |span| line_of_offset(text, span.start)),
+            message: err.message().to_owned(),
+        })?;
+        Schema::check(raw)
+    }
+
+    fn check(raw: RawSchema) -> Result<Schema, SchemaError> {
+        if raw.class.len() < 2 {
+            return Err(SchemaError::TooFewClasses {
+                found: raw.class.len(),
+            });
+        }
+        let mut classes: Vec<Class> = Vec::with_capacity(raw.class.len());
+        for RawClass { name, definition } in raw.class {
+            let well_formed = name.starts_with(|c: char| c.is_ascii_lowercase())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+            if !well_formed {
+                return Err(SchemaError::BadName { name });
+            }
+            if classes.iter().any(|class| class.name == name) {
+                return Err(SchemaError::Duplicate { name });
+            }
+            let definition = definition.trim().to_owned();
+            if definition.is_empty() || definition.contains(['\n', '\r']) {
+                return Err(SchemaError::BadDefinition { name });
+            }
+            classes.push(Class { name, definition });
+        }
+        Ok(Schema { classes })
+    }
+
+    /// The schema of a new store: `fracturing`, `stable`, `neither`.
+    pub fn default_schema() -> Schema {
+        let classes = DEFAULT_CLASSES
+            .iter()
+            .map(|&(name, definition)| Class {
+                name: name.to_owned(),
+                definition: definition.to_owned(),
+            })
+            .collect();
+        Schema { classes }
+    }
+
+    /// The schema as the text of a `schema.toml`, with a comment for people editing it.
+    pub fn to_toml(&self) -> String {
+        let mut out = String::from(
+            "# The label classes of this store, in order, each with a one-line definition.\n\
+             # `stance label` gives each class the key of its first letter.\n\
+             # Class names: lowercase letters, digits, `_` and `-`, starting with a letter.\n",
+        );
+        for class in &self.classes {
+            let definition = toml::Value::String(class.definition.clone());
+            out.push_str(&format!(
+                "\n[[class]]\nname = \"{}\"\ndefinition = {definition}\n",
+                class.name
+            ));
+        }
+        out
+    }
+
+    /// The classes in schema order.
+    pub fn classes(&self) -> &[Class] {
+        &self.classes
+    }
+
+    pub fn len(&self) -> usize {
+        self.classes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.classes.is_empty()
+    }
+
+    /// The class called `name`, if any.
+    pub fn index_of(&self, name: &str) -> Option<ClassIdx> {
+        self.classes
+            .iter()
+            .position(|class| class.name == name)
+            .map(ClassIdx)
+    }
+
+    pub fn class(&self, idx: ClassIdx) -> &Class {
+        &self.classes[idx.0]
+    }
+
+    /// All indices, in schema order.
+    pub fn indices(&self) -> impl Iterator<Item = ClassIdx> + use<> {
+        (0..self.classes.len()).map(ClassIdx)
+    }
+
+    /// `fracturing, stable, neither`: for error messages.
+    pub fn names(&self) -> NameList<'_> {
+        NameList(self)
+    }
+}
+
+/// The class names joined by commas.
+#[derive(Debug, Clone, Copy)]
+pub struct NameList<'s>(&'s Schema);
+
+impl fmt::Display for NameList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, class) in self.0.classes.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            f.write_str(&class.name)?;
+        }
+        Ok(())
+    }
+}
+
+/// One-based line number of a byte offset.
+fn line_of_offset(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(toml: &str, expected: Result<&[&str], &str>) {
+        let got = Schema::from_toml(toml);
+        match (got, expected) {
+            (Ok(schema), Ok(names)) => {
+                let got: Vec<&str> = schema.classes().iter().map(Class::name).collect();
+                assert_eq!(got, names);
+            }
+            (Err(err), Err(message)) => assert_eq!(err.to_string(), message),
+            (got, expected) => panic!("got {got:?}, expected {expected:?}"),
+        }
+    }
+
+    #[test]
+    fn default_schema_round_trips_through_toml() {
+        let schema = Schema::default_schema();
+        check(&schema.to_toml(), Ok(&["fracturing", "stable", "neither"]));
+        assert_eq!(Schema::from_toml(&schema.to_toml()), Ok(schema));
+    }
+
+    #[test]
+    fn rejects_bad_schemas() {
+        let class = |name: &str| format!("[[class]]\nname = \"{name}\"\ndefinition = \"d\"\n");
+        check(
+            &class("only"),
+            Err("a schema needs at least two classes, found 1"),
+        );
+        check(
+            &format!("{}{}", class("a"), class("a")),
+            Err("class `a` appears twice"),
+        );
+        check(
+            &format!("{}{}", class("a"), class("Big")),
+            Err(
+                "class name `Big` is not valid (lowercase letters, digits, `_`, `-`, starting with a letter)",
+            ),
+        );
+        check(
+            "[[class]]\nname = \"a\"\ndefinition = \"  \"\n[[class]]\nname = \"b\"\ndefinition = \"d\"\n",
+            Err("class `a` needs a one-line definition"),
+        );
+        check(
+            "[[class]]\nname = \"a\"\ndefinition = \"d\"\ncolour = 1\n",
+            Err("line 4: unknown field `colour`, expected `name` or `definition`"),
+        );
+    }
+
+    #[test]
+    fn resolves_names_to_indices() {
+        let schema = Schema::default_schema();
+        let stable = schema.index_of("stable").unwrap();
+        assert_eq!(stable.index(), 1);
+        assert_eq!(schema.class(stable).name(), "stable");
+        assert_eq!(schema.index_of("Stable"), None);
+        assert_eq!(schema.names().to_string(), "fracturing, stable, neither");
+    }
+}

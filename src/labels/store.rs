@@ -1,0 +1,847 @@
+//! The store directory: opening it, ingesting articles, appending annotations, and the
+//! read-side queries the rest of `stance` uses.
+//!
+//! Writes are of two kinds only: `paragraphs.jsonl` and the article copies are replaced
+//! atomically (temporary file, sync, rename); `annotations.jsonl` is only ever appended to,
+//! one `write` followed by `sync_data` per batch of decisions.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::{self, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+
+use super::annotations::{Annotation, Confidence, Decision, Ledger};
+use super::records;
+use super::schema::{ClassIdx, Schema};
+use super::{RecordError, StoreError};
+use crate::corpus::{Article, ArticleId, Block, BlockKind, ParagraphId};
+
+const SCHEMA_FILE: &str = "schema.toml";
+const PARAGRAPHS_FILE: &str = "paragraphs.jsonl";
+const ANNOTATIONS_FILE: &str = "annotations.jsonl";
+const ARTICLES_DIR: &str = "articles";
+
+/// A block of an ingested article, as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paragraph {
+    article: ArticleId,
+    block: Block,
+}
+
+impl Paragraph {
+    pub fn new(article: ArticleId, block: Block) -> Paragraph {
+        Paragraph { article, block }
+    }
+
+    pub fn id(&self) -> &ParagraphId {
+        self.block.id()
+    }
+
+    pub fn article(&self) -> &ArticleId {
+        &self.article
+    }
+
+    /// Zero-based position among the article's blocks.
+    pub fn position(&self) -> usize {
+        self.block.position()
+    }
+
+    pub fn kind(&self) -> BlockKind {
+        self.block.kind()
+    }
+
+    pub fn text(&self) -> &str {
+        self.block.text()
+    }
+
+    /// Whether this is body text to be labelled (not a heading or byline).
+    pub fn is_labelable(&self) -> bool {
+        self.block.kind().is_labelable()
+    }
+}
+
+/// A paragraph with an annotator's current label.
+#[derive(Debug, Clone, Copy)]
+pub struct LabelledParagraph<'s> {
+    paragraph: &'s Paragraph,
+    decision: &'s Decision,
+    label: &'s str,
+}
+
+impl<'s> LabelledParagraph<'s> {
+    pub fn id(&self) -> &'s ParagraphId {
+        self.paragraph.id()
+    }
+
+    pub fn article(&self) -> &'s ArticleId {
+        self.paragraph.article()
+    }
+
+    pub fn text(&self) -> &'s str {
+        self.paragraph.text()
+    }
+
+    /// The class name.
+    pub fn label(&self) -> &'s str {
+        self.label
+    }
+
+    /// The class as an index into the store's schema.
+    pub fn class(&self) -> ClassIdx {
+        self.decision.class()
+    }
+
+    pub fn confidence(&self) -> Confidence {
+        self.decision.confidence()
+    }
+
+    pub fn low_confidence(&self) -> bool {
+        self.decision.confidence() == Confidence::Low
+    }
+
+    pub fn note(&self) -> Option<&'s str> {
+        self.decision.note()
+    }
+}
+
+/// A current label whose paragraph is no longer in the label set: its article was edited
+/// and re-ingested. Kept in `annotations.jsonl`; re-ingesting the old text brings it back.
+#[derive(Debug, Clone, Copy)]
+pub struct Orphan<'s> {
+    decision: &'s Decision,
+    label: &'s str,
+    now: Option<BlockKind>,
+}
+
+impl<'s> Orphan<'s> {
+    pub fn paragraph(&self) -> &'s ParagraphId {
+        self.decision.paragraph()
+    }
+
+    pub fn annotator(&self) -> &'s str {
+        self.decision.annotator().as_str()
+    }
+
+    pub fn label(&self) -> &'s str {
+        self.label
+    }
+
+    pub fn time(&self) -> Timestamp {
+        self.decision.time()
+    }
+
+    /// `None` if the id is gone from the store; `Some(kind)` if it is now a heading or byline.
+    pub fn now(&self) -> Option<BlockKind> {
+        self.now
+    }
+}
+
+/// What ingesting one article did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestReport {
+    pub article: ArticleId,
+    pub status: IngestStatus,
+    pub paragraphs: usize,
+    pub headings: usize,
+    pub bylines: usize,
+    /// Lines that repeat an earlier line of the same article (same id); kept once.
+    pub duplicates: usize,
+    /// Current labels (any annotator) whose paragraph left the label set.
+    pub orphaned: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IngestStatus {
+    /// The article was not in the store.
+    New,
+    /// Same blocks as before: nothing was written.
+    Unchanged,
+    /// The text changed; counts are of blocks.
+    Changed {
+        kept: usize,
+        added: usize,
+        removed: usize,
+    },
+}
+
+/// An open label store: schema, paragraphs and the replayed annotations, in memory.
+#[derive(Debug)]
+pub struct Store {
+    dir: PathBuf,
+    schema: Schema,
+    paragraphs: Vec<Paragraph>,
+    index: BTreeMap<ParagraphId, usize>,
+    ledger: Ledger,
+}
+
+impl Store {
+    /// Opens an existing store, reading and checking every file.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let files = [SCHEMA_FILE, PARAGRAPHS_FILE, ANNOTATIONS_FILE].map(|name| dir.join(name));
+        if !dir.is_dir() || files.iter().all(|path| !path.exists()) {
+            return Err(StoreError::Missing {
+                dir: dir.to_path_buf(),
+            });
+        }
+        let [schema_path, paragraphs_path, annotations_path] = files;
+        let schema_text = read_store_file(&schema_path, "the label schema")?;
+        let schema = Schema::from_toml(&schema_text).map_err(|source| StoreError::Schema {
+            path: schema_path,
+            source,
+        })?;
+
+        let mut paragraphs = Vec::new();
+        let mut index = BTreeMap::new();
+        let text = read_store_file(&paragraphs_path, "the paragraphs")?;
+        for (line_no, line) in jsonl_lines(&text) {
+            let at = |source| StoreError::Line {
+                path: paragraphs_path.clone(),
+                line: line_no,
+                source,
+            };
+            let paragraph = records::parse_paragraph(line).map_err(at)?;
+            if index
+                .insert(paragraph.id().clone(), paragraphs.len())
+                .is_some()
+            {
+                return Err(at(RecordError::DuplicateParagraph {
+                    id: paragraph.id().to_string(),
+                }));
+            }
+            paragraphs.push(paragraph);
+        }
+
+        let mut ledger = Ledger::default();
+        let text = read_store_file(&annotations_path, "the annotations")?;
+        for (line_no, line) in jsonl_lines(&text) {
+            let at = |source| StoreError::Line {
+                path: annotations_path.clone(),
+                line: line_no,
+                source,
+            };
+            let annotation = records::parse_annotation(line, &schema).map_err(at)?;
+            ledger
+                .apply(annotation)
+                .map_err(|err| at(RecordError::NothingToRetract(err)))?;
+        }
+
+        Ok(Store {
+            dir: dir.to_path_buf(),
+            schema,
+            paragraphs,
+            index,
+            ledger,
+        })
+    }
+
+    /// Opens the store, or creates an empty one (default schema, no paragraphs, no
+    /// annotations) if `dir` has none of the store's files. Other files in `dir` are left
+    /// alone.
+    pub fn open_or_create(dir: &Path) -> Result<Store, StoreError> {
+        let files = [SCHEMA_FILE, PARAGRAPHS_FILE, ANNOTATIONS_FILE].map(|name| dir.join(name));
+        if files.iter().all(|path| !path.exists()) {
+            fs::create_dir_all(dir).map_err(|source| StoreError::Write {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+            let [schema_path, paragraphs_path, annotations_path] = files;
+            write_atomically(&schema_path, Schema::default_schema().to_toml().as_bytes())?;
+            write_atomically(&paragraphs_path, b"")?;
+            write_atomically(&annotations_path, b"")?;
+        }
+        Store::open(dir)
+    }
+
+    /// Reads an article file: UTF-8, not empty, named by `id` or else by the file stem.
+    pub fn read_article(path: &Path, id: Option<ArticleId>) -> Result<Article, StoreError> {
+        let bytes = fs::read(path).map_err(|source| StoreError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let text = String::from_utf8(bytes).map_err(|err| StoreError::NotUtf8 {
+            path: path.to_path_buf(),
+            offset: err.utf8_error().valid_up_to(),
+        })?;
+        let id = match id {
+            Some(id) => id,
+            None => {
+                let stem = path
+                    .file_stem()
+                    .map(|stem| stem.to_string_lossy())
+                    .unwrap_or_default();
+                ArticleId::new(&stem).map_err(|source| StoreError::ArticleName {
+                    path: path.to_path_buf(),
+                    source,
+                })?
+            }
+        };
+        Article::new(id, text).map_err(|_| StoreError::EmptyArticle {
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The append-only log of decisions.
+    pub fn annotations_path(&self) -> PathBuf {
+        self.dir.join(ANNOTATIONS_FILE)
+    }
+
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// Every block, labelable or not, in store order: article ingest order, then position.
+    pub fn paragraphs(&self) -> &[Paragraph] {
+        &self.paragraphs
+    }
+
+    pub fn paragraph(&self, id: &ParagraphId) -> Option<&Paragraph> {
+        self.index.get(id).map(|&i| &self.paragraphs[i])
+    }
+
+    /// Article ids in ingest order.
+    pub fn articles(&self) -> Vec<&ArticleId> {
+        let mut seen = BTreeSet::new();
+        self.paragraphs
+            .iter()
+            .map(Paragraph::article)
+            .filter(|article| seen.insert(*article))
+            .collect()
+    }
+
+    /// The labelable paragraphs `annotator` has a current label on, in store order.
+    pub fn labelled(&self, annotator: &str) -> Vec<LabelledParagraph<'_>> {
+        self.paragraphs
+            .iter()
+            .filter(|paragraph| paragraph.is_labelable())
+            .filter_map(|paragraph| {
+                let decision = self.ledger.current(annotator, paragraph.id())?;
+                Some(LabelledParagraph {
+                    paragraph,
+                    decision,
+                    label: self.schema.class(decision.class()).name(),
+                })
+            })
+            .collect()
+    }
+
+    /// Annotators with at least one current label, sorted.
+    pub fn annotators(&self) -> Vec<&str> {
+        self.ledger.annotators().map(|a| a.as_str()).collect()
+    }
+
+    /// `annotator`'s current decision on a paragraph.
+    pub fn current(&self, annotator: &str, paragraph: &ParagraphId) -> Option<&Decision> {
+        self.ledger.current(annotator, paragraph)
+    }
+
+    /// Current labels whose paragraph is not a labelable paragraph of the store, by
+    /// annotator then paragraph id.
+    pub fn orphans(&self) -> Vec<Orphan<'_>> {
+        self.ledger
+            .current_decisions()
+            .filter_map(|decision| {
+                let now = self.paragraph(decision.paragraph()).map(Paragraph::kind);
+                (!now.is_some_and(BlockKind::is_labelable)).then(|| Orphan {
+                    decision,
+                    label: self.schema.class(decision.class()).name(),
+                    now,
+                })
+            })
+            .collect()
+    }
+
+    /// Refuses early, before a session starts, if decisions could not be saved.
+    pub fn check_writable(&self) -> Result<(), StoreError> {
+        let path = self.annotations_path();
+        let meta = fs::metadata(&path).map_err(|source| StoreError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        if meta.permissions().readonly() {
+            return Err(StoreError::ReadOnly { path });
+        }
+        OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map(drop)
+            .map_err(|source| StoreError::Write { path, source })
+    }
+
+    /// Appends annotations to the log: all are checked first (paragraph labelable,
+    /// retraction has something to retract), then written with one `write` and synced.
+    pub fn append(&mut self, annotations: &[Annotation]) -> Result<(), StoreError> {
+        let mut ledger = self.ledger.clone();
+        let mut bytes = String::new();
+        for annotation in annotations {
+            if let Annotation::Decision(decision) = annotation {
+                self.check_labelable(decision.paragraph())?;
+            }
+            ledger
+                .apply(annotation.clone())
+                .map_err(|err| StoreError::Record(RecordError::NothingToRetract(err)))?;
+            bytes.push_str(&records::annotation_line(annotation, &self.schema));
+        }
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        append_synced(&self.annotations_path(), bytes.as_bytes())?;
+        self.ledger = ledger;
+        Ok(())
+    }
+
+    /// The paragraph `id`, if it is one to label.
+    pub(super) fn check_labelable(&self, id: &ParagraphId) -> Result<&Paragraph, RecordError> {
+        let paragraph = self
+            .paragraph(id)
+            .ok_or_else(|| RecordError::UnknownParagraph { id: id.to_string() })?;
+        if !paragraph.is_labelable() {
+            return Err(RecordError::NotLabelable {
+                id: id.to_string(),
+                kind: paragraph.kind(),
+            });
+        }
+        Ok(paragraph)
+    }
+
+    /// Adds or replaces articles. An article already in the store with the same blocks is
+    /// left untouched; one whose text changed has its blocks replaced in place, and labels on
+    /// paragraphs that left are reported as orphaned (never removed). Nothing is written
+    /// unless every article is accepted.
+    pub fn ingest(&mut self, articles: &[Article]) -> Result<Vec<IngestReport>, StoreError> {
+        let mut seen = BTreeSet::new();
+        for article in articles {
+            if !seen.insert(article.id()) {
+                return Err(StoreError::DuplicateArticle {
+                    id: article.id().to_string(),
+                });
+            }
+        }
+
+        let mut paragraphs = self.paragraphs.clone();
+        let mut reports = Vec::with_capacity(articles.len());
+        let mut copies: Vec<(PathBuf, &str)> = Vec::new();
+        for article in articles {
+            let (blocks, duplicates) = distinct_blocks(article.blocks());
+            let incoming: Vec<Paragraph> = blocks
+                .into_iter()
+                .map(|block| Paragraph::new(article.id().clone(), block.clone()))
+                .collect();
+            let first_old = paragraphs.iter().position(|p| p.article() == article.id());
+            let old: Vec<Paragraph> = paragraphs
+                .iter()
+                .filter(|p| p.article() == article.id())
+                .cloned()
+                .collect();
+
+            let status = if old.is_empty() {
+                IngestStatus::New
+            } else if old == incoming {
+                IngestStatus::Unchanged
+            } else {
+                let old_ids: BTreeSet<&ParagraphId> = old.iter().map(Paragraph::id).collect();
+                let new_ids: BTreeSet<&ParagraphId> = incoming.iter().map(Paragraph::id).collect();
+                let kept = old_ids.intersection(&new_ids).count();
+                IngestStatus::Changed {
+                    kept,
+                    added: new_ids.len() - kept,
+                    removed: old_ids.len() - kept,
+                }
+            };
+            let labelable_ids = |ps: &[Paragraph]| -> BTreeSet<ParagraphId> {
+                ps.iter()
+                    .filter(|p| p.is_labelable())
+                    .map(|p| p.id().clone())
+                    .collect()
+            };
+            let leaving: BTreeSet<ParagraphId> = labelable_ids(&old)
+                .difference(&labelable_ids(&incoming))
+                .cloned()
+                .collect();
+            let orphaned = self
+                .ledger
+                .current_decisions()
+                .filter(|decision| leaving.contains(decision.paragraph()))
+                .count();
+            let count = |kind| incoming.iter().filter(|p| p.kind() == kind).count();
+            reports.push(IngestReport {
+                article: article.id().clone(),
+                status,
+                paragraphs: count(BlockKind::Paragraph),
+                headings: count(BlockKind::Heading),
+                bylines: count(BlockKind::Byline),
+                duplicates,
+                orphaned,
+            });
+
+            if status != IngestStatus::Unchanged {
+                paragraphs.retain(|p| p.article() != article.id());
+                let at = first_old.unwrap_or(paragraphs.len());
+                paragraphs.splice(at..at, incoming);
+            }
+            let copy = self.article_path(article.id());
+            if fs::read(&copy).ok().as_deref() != Some(article.text().as_bytes()) {
+                copies.push((copy, article.text()));
+            }
+        }
+
+        let index = index_paragraphs(&paragraphs)?;
+        if !copies.is_empty() {
+            let articles_dir = self.dir.join(ARTICLES_DIR);
+            fs::create_dir_all(&articles_dir).map_err(|source| StoreError::Write {
+                path: articles_dir,
+                source,
+            })?;
+        }
+        for (path, text) in copies {
+            write_atomically(&path, text.as_bytes())?;
+        }
+        if reports.iter().any(|r| r.status != IngestStatus::Unchanged) {
+            let body: String = paragraphs.iter().map(records::paragraph_line).collect();
+            write_atomically(&self.dir.join(PARAGRAPHS_FILE), body.as_bytes())?;
+        }
+        self.paragraphs = paragraphs;
+        self.index = index;
+        Ok(reports)
+    }
+
+    fn article_path(&self, id: &ArticleId) -> PathBuf {
+        self.dir.join(ARTICLES_DIR).join(format!("{id}.txt"))
+    }
+}
+
+/// The blocks with a first-seen id, and how many repeats were dropped.
+fn distinct_blocks(blocks: &[Block]) -> (Vec<&Block>, usize) {
+    let mut seen = BTreeSet::new();
+    let distinct: Vec<&Block> = blocks.iter().filter(|b| seen.insert(b.id())).collect();
+    let duplicates = blocks.len() - distinct.len();
+    (distinct, duplicates)
+}
+
+/// Id → position, refusing an id used by two articles.
+fn index_paragraphs(paragraphs: &[Paragraph]) -> Result<BTreeMap<ParagraphId, usize>, StoreError> {
+    let mut index = BTreeMap::new();
+    for (i, paragraph) in paragraphs.iter().enumerate() {
+        if let Some(other) = index.insert(paragraph.id().clone(), i) {
+            return Err(StoreError::IdCollision {
+                id: paragraph.id().to_string(),
+                article: paragraph.article().to_string(),
+                other: paragraphs[other].article().to_string(),
+            });
+        }
+    }
+    Ok(index)
+}
+
+/// Non-blank lines with their one-based numbers; a trailing `\r` is ignored.
+fn jsonl_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.split('\n')
+        .enumerate()
+        .map(|(i, line)| (i + 1, line.strip_suffix('\r').unwrap_or(line)))
+        .filter(|(_, line)| !line.trim().is_empty())
+}
+
+fn read_store_file(path: &Path, what: &'static str) -> Result<String, StoreError> {
+    let bytes = fs::read(path).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            StoreError::MissingFile {
+                path: path.to_path_buf(),
+                what,
+            }
+        } else {
+            StoreError::Read {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
+    })?;
+    String::from_utf8(bytes).map_err(|err| StoreError::NotUtf8 {
+        path: path.to_path_buf(),
+        offset: err.utf8_error().valid_up_to(),
+    })
+}
+
+/// Replaces `path` with `bytes`: written to `path.tmp`, synced, renamed over.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let write = || -> std::io::Result<()> {
+        let mut file = fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)?;
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            // Makes the rename itself durable; not every platform can sync a directory.
+            let _ = fs::File::open(parent).and_then(|dir| dir.sync_all());
+        }
+        Ok(())
+    };
+    write().map_err(|source| {
+        let _ = fs::remove_file(&tmp);
+        StoreError::Write {
+            path: path.to_path_buf(),
+            source,
+        }
+    })
+}
+
+/// Appends `bytes` to the log with one `write`, then flushes and syncs. A file whose last
+/// line lacks its newline (edited by hand) gets one first, so records never run together.
+fn append_synced(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let meta = fs::metadata(path).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            StoreError::MissingFile {
+                path: path.to_path_buf(),
+                what: "the annotations",
+            }
+        } else {
+            StoreError::Read {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
+    })?;
+    // Honour a file marked read-only even when the OS would let us write (running as root).
+    if meta.permissions().readonly() {
+        return Err(StoreError::ReadOnly {
+            path: path.to_path_buf(),
+        });
+    }
+    let write = || -> std::io::Result<()> {
+        let mut file = OpenOptions::new().read(true).append(true).open(path)?;
+        let mut buf = Vec::with_capacity(bytes.len() + 1);
+        if meta.len() > 0 {
+            let mut last = [0u8];
+            file.seek(SeekFrom::Start(meta.len() - 1))?;
+            file.read_exact(&mut last)?;
+            if last[0] != b'\n' {
+                buf.push(b'\n');
+            }
+        }
+        buf.extend_from_slice(bytes);
+        file.write_all(&buf)?;
+        file.flush()?;
+        file.sync_data()
+    };
+    write().map_err(|source| StoreError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::labels::{Annotator, Decision, Retraction};
+
+    fn article(id: &str, text: &str) -> Article {
+        Article::new(ArticleId::new(id).unwrap(), text.to_owned()).unwrap()
+    }
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_or_create(&dir.path().join("labels")).unwrap();
+        (dir, store)
+    }
+
+    fn decide(store: &Store, text: &str, label: &str, who: &str) -> Annotation {
+        let id = store
+            .paragraphs()
+            .iter()
+            .find(|p| p.text() == text)
+            .unwrap()
+            .id()
+            .clone();
+        Annotation::Decision(Decision::new(
+            id,
+            store.schema().index_of(label).unwrap(),
+            Annotator::new(who).unwrap(),
+            Confidence::High,
+            Timestamp::UNIX_EPOCH,
+        ))
+    }
+
+    fn labels_of(store: &Store, who: &str) -> Vec<(String, String)> {
+        store
+            .labelled(who)
+            .iter()
+            .map(|l| (l.text().to_owned(), l.label().to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn new_store_is_empty_with_the_default_schema() {
+        let (_dir, store) = store();
+        assert!(store.paragraphs().is_empty());
+        assert_eq!(store.schema(), &Schema::default_schema());
+        assert!(store.annotators().is_empty());
+    }
+
+    #[test]
+    fn missing_store_is_an_error_pointing_to_ingest() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Store::open(&dir.path().join("nowhere")).unwrap_err();
+        assert!(err.to_string().contains("stance ingest"), "{err}");
+    }
+
+    #[test]
+    fn ingest_is_idempotent_and_keeps_order() {
+        let (_dir, mut store) = store();
+        let first = [article("b", "Title\nOne.\nTwo."), article("a", "Three.")];
+        let reports = store.ingest(&first).unwrap();
+        assert_eq!(reports[0].status, IngestStatus::New);
+        assert_eq!((reports[0].paragraphs, reports[0].headings), (2, 1));
+        let before = fs::read(store.dir().join(PARAGRAPHS_FILE)).unwrap();
+        let modified = fs::metadata(store.dir().join(PARAGRAPHS_FILE))
+            .unwrap()
+            .modified()
+            .unwrap();
+
+        let reports = store.ingest(&first).unwrap();
+        assert!(reports.iter().all(|r| r.status == IngestStatus::Unchanged));
+        assert_eq!(fs::read(store.dir().join(PARAGRAPHS_FILE)).unwrap(), before);
+        assert_eq!(
+            fs::metadata(store.dir().join(PARAGRAPHS_FILE))
+                .unwrap()
+                .modified()
+                .unwrap(),
+            modified
+        );
+
+        let reopened = Store::open(store.dir()).unwrap();
+        let texts: Vec<&str> = reopened.paragraphs().iter().map(Paragraph::text).collect();
+        assert_eq!(texts, ["Title", "One.", "Two.", "Three."]);
+        assert_eq!(
+            reopened.articles(),
+            [&ArticleId::new("b").unwrap(), &ArticleId::new("a").unwrap()]
+        );
+    }
+
+    #[test]
+    fn changed_article_orphans_labels_and_keeps_them() {
+        let (_dir, mut store) = store();
+        store
+            .ingest(&[article("a", "One.\nTwo."), article("b", "Other.")])
+            .unwrap();
+        let decisions = [
+            decide(&store, "One.", "stable", "x"),
+            decide(&store, "Two.", "fracturing", "x"),
+        ];
+        store.append(&decisions).unwrap();
+
+        let reports = store.ingest(&[article("a", "One.\nTwo, edited.")]).unwrap();
+        assert_eq!(
+            reports[0].status,
+            IngestStatus::Changed {
+                kept: 1,
+                added: 1,
+                removed: 1
+            }
+        );
+        assert_eq!(reports[0].orphaned, 1);
+
+        let store = Store::open(store.dir()).unwrap();
+        assert_eq!(labels_of(&store, "x"), [("One.".into(), "stable".into())]);
+        let orphans = store.orphans();
+        assert_eq!(orphans.len(), 1);
+        assert_eq!(orphans[0].label(), "fracturing");
+        // The edited article keeps its place before `b`.
+        let texts: Vec<&str> = store.paragraphs().iter().map(Paragraph::text).collect();
+        assert_eq!(texts, ["One.", "Two, edited.", "Other."]);
+    }
+
+    #[test]
+    fn reingesting_the_old_text_brings_orphans_back() {
+        let (_dir, mut store) = store();
+        store.ingest(&[article("a", "One.")]).unwrap();
+        let decision = decide(&store, "One.", "stable", "x");
+        store.append(&[decision]).unwrap();
+        store.ingest(&[article("a", "Uno.")]).unwrap();
+        assert_eq!(store.orphans().len(), 1);
+        store.ingest(&[article("a", "One.")]).unwrap();
+        assert!(store.orphans().is_empty());
+        assert_eq!(labels_of(&store, "x"), [("One.".into(), "stable".into())]);
+    }
+
+    #[test]
+    fn append_refuses_unknown_and_unlabelable_paragraphs() {
+        let (_dir, mut store) = store();
+        store
+            .ingest(&[article("a", "Heading here\nBody.")])
+            .unwrap();
+        let heading = decide(&store, "Heading here", "stable", "x");
+        let err = store.append(&[heading]).unwrap_err();
+        assert!(err.to_string().contains("is a heading"), "{err}");
+        let unknown = Annotation::Decision(Decision::new(
+            ParagraphId::parse("0123456789ab").unwrap(),
+            store.schema().index_of("stable").unwrap(),
+            Annotator::new("x").unwrap(),
+            Confidence::High,
+            Timestamp::UNIX_EPOCH,
+        ));
+        let err = store.append(&[unknown]).unwrap_err();
+        assert!(err.to_string().contains("unknown paragraph id"), "{err}");
+        assert_eq!(fs::read(store.annotations_path()).unwrap(), b"");
+    }
+
+    #[test]
+    fn retraction_appends_and_restores() {
+        let (_dir, mut store) = store();
+        store.ingest(&[article("a", "One.")]).unwrap();
+        let stable = decide(&store, "One.", "stable", "x");
+        let neither = decide(&store, "One.", "neither", "x");
+        let id = stable.paragraph().clone();
+        let retract = Annotation::Retraction(Retraction::new(
+            id,
+            Annotator::new("x").unwrap(),
+            Timestamp::UNIX_EPOCH,
+        ));
+        store.append(&[stable, neither, retract.clone()]).unwrap();
+        assert_eq!(labels_of(&store, "x"), [("One.".into(), "stable".into())]);
+        store.append(std::slice::from_ref(&retract)).unwrap();
+        assert!(store.append(&[retract]).is_err());
+        let log = fs::read_to_string(store.annotations_path()).unwrap();
+        assert_eq!(log.lines().count(), 4);
+        assert!(Store::open(store.dir()).unwrap().labelled("x").is_empty());
+    }
+
+    #[test]
+    fn append_repairs_a_missing_final_newline() {
+        let (_dir, mut store) = store();
+        store.ingest(&[article("a", "One.\nTwo.")]).unwrap();
+        let first = decide(&store, "One.", "stable", "x");
+        store.append(&[first]).unwrap();
+        let path = store.annotations_path();
+        let log = fs::read_to_string(&path).unwrap();
+        fs::write(&path, log.trim_end()).unwrap();
+        let second = decide(&store, "Two.", "stable", "x");
+        store.append(&[second]).unwrap();
+        assert_eq!(Store::open(store.dir()).unwrap().labelled("x").len(), 2);
+    }
+
+    #[test]
+    fn duplicate_lines_are_kept_once() {
+        let (_dir, mut store) = store();
+        let reports = store
+            .ingest(&[article("a", "Su agrees.\nMore.\nSu agrees.")])
+            .unwrap();
+        assert_eq!(reports[0].duplicates, 1);
+        assert_eq!(store.paragraphs().len(), 2);
+    }
+
+    #[test]
+    fn same_article_twice_in_one_ingest_is_refused() {
+        let (_dir, mut store) = store();
+        let err = store
+            .ingest(&[article("a", "One."), article("a", "Two.")])
+            .unwrap_err();
+        assert!(matches!(err, StoreError::DuplicateArticle { .. }));
+        assert!(store.paragraphs().is_empty());
+    }
+}

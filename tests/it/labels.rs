@@ -1,0 +1,653 @@
+//! `stance ingest`, `stance label` (import and, through a pseudo-terminal, the interactive
+//! session) and `stance labels`, run as the real binary on the seed articles.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use predicates::prelude::*;
+use rexpect::process::{Signal, WaitStatus};
+use rexpect::session::PtySession;
+use serde_json::Value;
+
+use crate::util::{Sandbox, repo_root};
+
+const SEED_000: &str = "000_f5ae0c5afab919db.txt";
+const SEED_002: &str = "002_77d38c7356dc9391.txt";
+
+/// A sandbox with the two seed articles copied in (not yet ingested).
+fn with_seeds() -> Sandbox {
+    let sandbox = Sandbox::new();
+    for name in [SEED_000, SEED_002] {
+        let text = fs::read(repo_root().join("tests/fixtures/corpus").join(name)).unwrap();
+        sandbox.write(name, text);
+    }
+    sandbox
+}
+
+/// A sandbox whose `labels/` store holds the two seeds.
+fn ingested() -> Sandbox {
+    let sandbox = with_seeds();
+    sandbox
+        .stance()
+        .args(["ingest", SEED_000, SEED_002])
+        .assert()
+        .success();
+    sandbox
+}
+
+/// `paragraphs.jsonl` as (id, article, kind, text).
+fn paragraphs(sandbox: &Sandbox) -> Vec<(String, String, String, String)> {
+    sandbox
+        .read("labels/paragraphs.jsonl")
+        .lines()
+        .map(|line| {
+            let record: Value = serde_json::from_str(line).unwrap();
+            let field = |key: &str| record[key].as_str().unwrap().to_owned();
+            (field("id"), field("article"), field("kind"), field("text"))
+        })
+        .collect()
+}
+
+/// Ids of the labelable paragraphs, in store order.
+fn labelable_ids(sandbox: &Sandbox) -> Vec<String> {
+    paragraphs(sandbox)
+        .into_iter()
+        .filter(|(_, _, kind, _)| kind == "paragraph")
+        .map(|(id, ..)| id)
+        .collect()
+}
+
+fn import(sandbox: &Sandbox, annotator: &str, tsv: &str) -> assert_cmd::assert::Assert {
+    let file = format!("{annotator}.tsv");
+    sandbox.write(&file, tsv);
+    sandbox
+        .stance()
+        .args(["label", "--annotator", annotator, "--import", &file])
+        .assert()
+}
+
+/// Runs `stance` with `args` and checks it fails with exit code 2 and `message` on stderr.
+fn check_error(sandbox: &Sandbox, args: &[&str], message: &str) {
+    sandbox
+        .stance()
+        .args(args)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(message))
+        .stderr(predicate::str::contains("panicked").not());
+}
+
+#[test]
+fn ingest_reports_and_splits_the_seeds() {
+    let sandbox = with_seeds();
+    sandbox
+        .stance()
+        .args(["ingest", SEED_000, SEED_002])
+        .assert()
+        .success()
+        .stdout(
+            "000_f5ae0c5afab919db: new: 8 paragraphs, 2 headings, 1 byline\n\
+             002_77d38c7356dc9391: new: 20 paragraphs, 2 headings, 0 bylines\n\
+             store labels: 2 articles, 28 paragraphs to label\n",
+        );
+    let paragraphs = paragraphs(&sandbox);
+    let kind_of = |start: &str| -> (String, String) {
+        let (id, _, kind, text) = paragraphs
+            .iter()
+            .find(|(.., text)| text.starts_with(start))
+            .unwrap_or_else(|| panic!("no block starts with {start:?}"));
+        assert!(!text.is_empty());
+        (id.clone(), kind.clone())
+    };
+    // The two glued places are split.
+    assert!(
+        paragraphs
+            .iter()
+            .any(|(.., text)| text.ends_with("of North Korea’s trade."))
+    );
+    assert_eq!(kind_of("On Oct. 7, Kim sent").1, "paragraph");
+    assert!(
+        paragraphs
+            .iter()
+            .any(|(.., text)| text.ends_with("over the decades."))
+    );
+    assert_eq!(kind_of("Despite China’s decades of trade").1, "paragraph");
+    // Headings and the byline are kept out of the label set.
+    for heading in [
+        "China is in a losing position",
+        "The goal is to change the balance of global power",
+        "Strengthening Ties with Russia",
+        "Historical Tensions with China",
+    ] {
+        assert_eq!(kind_of(heading).1, "heading", "{heading}");
+    }
+    assert_eq!(kind_of("Author: Alexander Görlach").1, "byline");
+    assert_eq!(kind_of("He is a senior fellow").1, "paragraph");
+    // Ids are SHA-256 prefixes, checked against Python's hashlib.
+    assert_eq!(kind_of("In recent weeks and months").0, "adcda24d3b4f");
+    assert_eq!(kind_of("On Oct. 7, Kim sent").0, "ea39e290f730");
+    // The article copies are the files as given.
+    assert_eq!(
+        fs::read(sandbox.join("labels/articles").join(SEED_002)).unwrap(),
+        fs::read(sandbox.join(SEED_002)).unwrap()
+    );
+}
+
+#[test]
+fn ingesting_twice_changes_nothing() {
+    let sandbox = ingested();
+    let before = fs::read(sandbox.join("labels/paragraphs.jsonl")).unwrap();
+    let modified = |sandbox: &Sandbox| {
+        fs::metadata(sandbox.join("labels/paragraphs.jsonl"))
+            .unwrap()
+            .modified()
+            .unwrap()
+    };
+    let stamp = modified(&sandbox);
+    sandbox
+        .stance()
+        .args(["ingest", SEED_000, SEED_002])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "000_f5ae0c5afab919db: unchanged: 8 paragraphs, 2 headings, 1 byline",
+        ))
+        .stdout(predicate::str::contains("002_77d38c7356dc9391: unchanged"));
+    assert_eq!(
+        fs::read(sandbox.join("labels/paragraphs.jsonl")).unwrap(),
+        before
+    );
+    assert_eq!(modified(&sandbox), stamp);
+}
+
+#[test]
+fn editing_an_article_orphans_its_labels_without_deleting_them() {
+    let sandbox = ingested();
+    let ids = labelable_ids(&sandbox);
+    import(
+        &sandbox,
+        "ann",
+        &format!("{}\tneither\n{}\tfracturing\n", ids[0], ids[1]),
+    )
+    .success();
+    let log = sandbox.read("labels/annotations.jsonl");
+
+    let text = sandbox
+        .read(SEED_000)
+        .replacen("In recent weeks", "In the past weeks", 1);
+    sandbox.write("edited.txt", text);
+    sandbox
+        .stance()
+        .args([
+            "ingest",
+            "edited.txt",
+            "--article-id",
+            "000_f5ae0c5afab919db",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "000_f5ae0c5afab919db: changed (10 kept, 1 added, 1 removed): 8 paragraphs",
+        ))
+        .stdout(predicate::str::contains("1 label orphaned"));
+    assert_eq!(sandbox.read("labels/annotations.jsonl"), log);
+    sandbox
+        .stance()
+        .args(["labels"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("orphaned labels: 1"))
+        .stdout(predicate::str::contains(format!(
+            "  {}  ann  neither  ",
+            ids[0]
+        )));
+}
+
+#[test]
+fn article_id_only_with_one_file() {
+    let sandbox = with_seeds();
+    check_error(
+        &sandbox,
+        &["ingest", SEED_000, SEED_002, "--article-id", "x"],
+        "--article-id names one article, but 2 files were given",
+    );
+    check_error(
+        &sandbox,
+        &["ingest", SEED_000, "--article-id", "bad id"],
+        "invalid article id `bad id`",
+    );
+}
+
+#[test]
+fn non_utf8_article_is_refused_before_the_store_is_touched() {
+    let sandbox = with_seeds();
+    sandbox.write("latin1.txt", b"Caf\xe9 society.\n");
+    check_error(
+        &sandbox,
+        &["ingest", SEED_000, "latin1.txt"],
+        "latin1.txt: not valid UTF-8 (first bad byte at offset 3)",
+    );
+    assert!(!sandbox.join("labels").exists());
+}
+
+#[test]
+fn empty_article_is_refused() {
+    let sandbox = Sandbox::new();
+    sandbox.write("empty.txt", "");
+    sandbox.write("blank.txt", " \n\r\n\t\n");
+    check_error(
+        &sandbox,
+        &["ingest", "empty.txt"],
+        "empty.txt: the article is empty",
+    );
+    check_error(
+        &sandbox,
+        &["ingest", "blank.txt"],
+        "blank.txt: the article is empty",
+    );
+    check_error(
+        &sandbox,
+        &["ingest", "absent.txt"],
+        "cannot read absent.txt",
+    );
+}
+
+#[test]
+fn missing_store_points_to_ingest() {
+    let sandbox = Sandbox::new();
+    let hint = "no label store at nowhere (create one by ingesting articles: `stance ingest ARTICLE.txt --store nowhere`)";
+    check_error(&sandbox, &["labels", "--store", "nowhere"], hint);
+    check_error(&sandbox, &["labels", "export", "--store", "nowhere"], hint);
+    check_error(
+        &sandbox,
+        &["label", "--annotator", "ann", "--store", "nowhere"],
+        hint,
+    );
+}
+
+#[test]
+fn missing_annotations_file_is_an_error() {
+    let sandbox = ingested();
+    fs::remove_file(sandbox.join("labels/annotations.jsonl")).unwrap();
+    check_error(
+        &sandbox,
+        &["labels"],
+        "annotations.jsonl is missing from the label store (the annotations)",
+    );
+}
+
+#[test]
+fn corrupt_annotations_line_is_named_and_nothing_is_rewritten() {
+    let sandbox = ingested();
+    let ids = labelable_ids(&sandbox);
+    import(&sandbox, "ann", &format!("{}\tstable\n", ids[0])).success();
+    let mut log = fs::read(sandbox.join("labels/annotations.jsonl")).unwrap();
+    log.extend_from_slice(b"{\"paragraph\": oops\n");
+    fs::write(sandbox.join("labels/annotations.jsonl"), &log).unwrap();
+
+    let message = "annotations.jsonl:2: not valid JSON: expected value at line 1 column 15";
+    check_error(&sandbox, &["labels"], message);
+    check_error(&sandbox, &["labels", "export"], message);
+    import(&sandbox, "ann", &format!("{}\tstable\n", ids[1]))
+        .code(2)
+        .stderr(predicate::str::contains(message));
+    assert_eq!(
+        fs::read(sandbox.join("labels/annotations.jsonl")).unwrap(),
+        log
+    );
+}
+
+#[test]
+fn label_outside_the_schema_is_refused() {
+    let sandbox = ingested();
+    let ids = labelable_ids(&sandbox);
+    import(
+        &sandbox,
+        "ann",
+        &format!("# comment\n{}\tstable\n{}\tmaybe\n", ids[0], ids[1]),
+    )
+    .code(2)
+    .stderr(predicate::str::contains(
+        "ann.tsv:3: unknown label `maybe` (the schema has fracturing, stable, neither)",
+    ));
+    assert_eq!(sandbox.read("labels/annotations.jsonl"), "");
+
+    // The same label written into the log by hand.
+    let line = format!(
+        "{{\"paragraph\":\"{}\",\"label\":\"maybe\",\"annotator\":\"ann\",\"confidence\":\"high\",\"time\":\"2024-11-23T12:00:00Z\"}}\n",
+        ids[0]
+    );
+    sandbox.write("labels/annotations.jsonl", &line);
+    check_error(
+        &sandbox,
+        &["labels"],
+        "annotations.jsonl:1: unknown label `maybe` (the schema has fracturing, stable, neither)",
+    );
+}
+
+#[test]
+fn unknown_paragraph_ids_are_refused() {
+    let sandbox = ingested();
+    let ids = labelable_ids(&sandbox);
+    import(
+        &sandbox,
+        "ann",
+        &format!("{}\tstable\nffffffffffff\tstable\n", ids[0]),
+    )
+    .code(2)
+    .stderr(predicate::str::contains(
+        "ann.tsv:2: unknown paragraph id ffffffffffff (not in the store)",
+    ));
+    import(&sandbox, "ann", "not-an-id\tstable\n")
+        .code(2)
+        .stderr(predicate::str::contains(
+            "ann.tsv:1: invalid paragraph id `not-an-id`: expected 12 lowercase hex digits",
+        ));
+    let heading = paragraphs(&sandbox)
+        .into_iter()
+        .find(|(.., kind, _)| kind == "heading")
+        .unwrap()
+        .0;
+    import(&sandbox, "ann", &format!("{heading}\tneither\n"))
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "ann.tsv:1: paragraph {heading} is a heading, not a paragraph to label"
+        )));
+    assert_eq!(sandbox.read("labels/annotations.jsonl"), "");
+}
+
+#[test]
+fn read_only_annotations_file_is_refused() {
+    let sandbox = ingested();
+    let ids = labelable_ids(&sandbox);
+    let path = sandbox.join("labels/annotations.jsonl");
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o444)).unwrap();
+    import(&sandbox, "ann", &format!("{}\tstable\n", ids[0]))
+        .code(2)
+        .stderr(predicate::str::contains(
+            "annotations.jsonl is read-only: no labels can be added (make it writable to label)",
+        ));
+    assert_eq!(sandbox.read("labels/annotations.jsonl"), "");
+    // Reading a read-only store is fine.
+    sandbox.stance().args(["labels"]).assert().success();
+
+    // The interactive session refuses before showing anything.
+    let mut session = spawn_label(&sandbox, "ann");
+    session.exp_string("is read-only").unwrap();
+    session.exp_eof().unwrap();
+    assert!(matches!(
+        session.process().wait(),
+        Ok(WaitStatus::Exited(_, 2))
+    ));
+}
+
+#[test]
+fn label_needs_a_terminal_or_an_import_file() {
+    let sandbox = ingested();
+    sandbox
+        .stance()
+        .args(["label", "--annotator", "ann"])
+        .write_stdin("f\n")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "`stance label` needs a terminal to read keys from; to add labels from a file or script, use `stance label --import FILE.tsv --annotator NAME`",
+        ));
+    check_error(
+        &sandbox,
+        &["label", "--annotator", "two words", "--import", "x.tsv"],
+        "invalid annotator name `two words`",
+    );
+}
+
+#[test]
+fn import_is_idempotent_and_export_prints_current_labels() {
+    let sandbox = ingested();
+    let ids = labelable_ids(&sandbox);
+    let tsv = format!(
+        "{}\tfracturing\tlow\n{}\tstable\n{}\tneither\n",
+        ids[2], ids[0], ids[1]
+    );
+    import(&sandbox, "ann", &tsv)
+        .success()
+        .stdout("imported 3 labels for ann into labels/annotations.jsonl (0 unchanged)\n");
+    import(&sandbox, "ann", &tsv)
+        .success()
+        .stdout("imported 0 labels for ann into labels/annotations.jsonl (3 unchanged)\n");
+    import(&sandbox, "bob", &format!("{}\tfracturing\n", ids[0])).success();
+
+    let texts: Vec<String> = paragraphs(&sandbox)
+        .into_iter()
+        .filter(|(.., kind, _)| kind == "paragraph")
+        .map(|(.., text)| text)
+        .collect();
+    let article = "000_f5ae0c5afab919db";
+    let expected = format!(
+        "id\tarticle\tlabel\tconfidence\tannotator\ttext\n\
+         {}\t{article}\tstable\thigh\tann\t{}\n\
+         {}\t{article}\tfracturing\thigh\tbob\t{}\n\
+         {}\t{article}\tneither\thigh\tann\t{}\n\
+         {}\t{article}\tfracturing\tlow\tann\t{}\n",
+        ids[0], texts[0], ids[0], texts[0], ids[1], texts[1], ids[2], texts[2]
+    );
+    sandbox
+        .stance()
+        .args(["labels", "export"])
+        .assert()
+        .success()
+        .stdout(expected);
+}
+
+#[test]
+fn labels_reports_counts_and_agreement() {
+    let sandbox = ingested();
+    let ids = labelable_ids(&sandbox);
+    // Hand-computed: x = f f s s, y = f s s s on the same four paragraphs: p_o = 3/4,
+    // p_e = (2·1 + 2·3)/16 = 1/2, κ = 0.5. z agrees with x on two `neither` only: p_e = 1.
+    let four = |labels: [&str; 4]| -> String {
+        ids.iter()
+            .zip(labels)
+            .map(|(id, label)| format!("{id}\t{label}\n"))
+            .collect()
+    };
+    import(
+        &sandbox,
+        "x",
+        &four(["fracturing", "fracturing", "stable", "stable"]),
+    )
+    .success();
+    import(
+        &sandbox,
+        "y",
+        &four(["fracturing", "stable", "stable", "stable"]),
+    )
+    .success();
+    let late: String = ids[10..12]
+        .iter()
+        .map(|id| format!("{id}\tneither\tlow\n"))
+        .collect();
+    import(&sandbox, "x", &late).success();
+    import(&sandbox, "z", &late).success();
+
+    sandbox
+        .stance()
+        .args(["labels"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "label store labels: 2 articles, 28 paragraphs to label (5 headings and bylines not labelled)",
+        ))
+        .stdout(predicate::str::contains(
+            "article               annotator  fracturing  stable  neither  low  unlabelled\n\
+             000_f5ae0c5afab919db  x                   2       2        0    0           4\n\
+             000_f5ae0c5afab919db  y                   1       3        0    0           4\n\
+             000_f5ae0c5afab919db  z                   0       0        0    0           8\n\
+             002_77d38c7356dc9391  x                   0       0        2    2          18\n\
+             002_77d38c7356dc9391  y                   0       0        0    0          20\n\
+             002_77d38c7356dc9391  z                   0       0        2    2          18\n\
+             all articles          x                   2       2        2    2          22\n",
+        ))
+        .stdout(predicate::str::contains("orphaned labels: none"))
+        .stdout(predicate::str::contains(
+            "  x / y: 4 paragraphs, 75.0% agreement, Cohen's κ 0.500\n\
+             \x20 x / z: 2 paragraphs, 100.0% agreement, Cohen's κ undefined (both used a single class)\n",
+        ));
+}
+
+#[test]
+fn export_into_a_closed_pipe_is_not_an_error() {
+    let sandbox = Sandbox::new();
+    // Enough rows to overflow a pipe buffer, so `head` closes stdout mid-export.
+    let article: String = (0..3000)
+        .map(|i| format!("Paragraph number {i} of a long article.\n"))
+        .collect();
+    sandbox.write("long.txt", article);
+    sandbox
+        .stance()
+        .args(["ingest", "long.txt"])
+        .assert()
+        .success();
+    let tsv: String = labelable_ids(&sandbox)
+        .iter()
+        .map(|id| format!("{id}\tneither\n"))
+        .collect();
+    import(&sandbox, "ann", &tsv).success();
+    let script = format!(
+        "set -o pipefail; '{}' labels export | head -n 1",
+        env!("CARGO_BIN_EXE_stance")
+    );
+    assert_cmd::Command::new("bash")
+        .args(["-c", &script])
+        .current_dir(sandbox.path())
+        .assert()
+        .success()
+        .stdout("id\tarticle\tlabel\tconfidence\tannotator\ttext\n")
+        .stderr("");
+}
+
+/// `stance label` in a pseudo-terminal.
+fn spawn_label(sandbox: &Sandbox, annotator: &str) -> PtySession {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_stance"));
+    command
+        .current_dir(sandbox.path())
+        .args(["label", "--annotator", annotator]);
+    rexpect::session::spawn_command(command, Some(30_000)).expect("spawn stance in a pty")
+}
+
+fn send(session: &mut PtySession, keys: &str) {
+    session.send(keys).unwrap();
+    session.flush().unwrap();
+}
+
+/// The annotation log as (kind, paragraph, label, confidence) per line.
+fn log_of(path: &Path) -> Vec<(String, String, String, String)> {
+    fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let record: Value = serde_json::from_str(line).unwrap();
+            let field = |key: &str| record[key].as_str().unwrap_or("").to_owned();
+            assert_eq!(field("annotator"), "ann");
+            assert!(field("time").parse::<jiff::Timestamp>().is_ok(), "{line}");
+            if record.get("retract").is_some() {
+                (
+                    "retract".into(),
+                    field("retract"),
+                    String::new(),
+                    String::new(),
+                )
+            } else {
+                (
+                    "decision".into(),
+                    field("paragraph"),
+                    field("label"),
+                    field("confidence"),
+                )
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn labelling_session_through_a_pty() {
+    let sandbox = ingested();
+    let ids = labelable_ids(&sandbox);
+    let mut session = spawn_label(&sandbox, "ann");
+    session.exp_string("paragraph 1 of 8").unwrap();
+    session.exp_string("f  fracturing").unwrap();
+    session.exp_string("q quit").unwrap();
+
+    send(&mut session, "l");
+    session.exp_string("[low confidence]").unwrap();
+    send(&mut session, "f");
+    session.exp_string("paragraph 2 of 8").unwrap();
+    session
+        .exp_string("saved: fracturing (low confidence)")
+        .unwrap();
+    send(&mut session, "s");
+    session.exp_string("paragraph 3 of 8").unwrap();
+    send(&mut session, " ");
+    session.exp_string("paragraph 4 of 8").unwrap();
+    send(&mut session, "u");
+    session.exp_string("paragraph 2 of 8").unwrap();
+    session.exp_string("undone: stable").unwrap();
+    send(&mut session, "q");
+    session
+        .exp_string("ann: 2 decisions saved, 1 undone; 1 of 28 paragraphs labelled, 27 left")
+        .unwrap();
+    session.exp_eof().unwrap();
+    assert!(matches!(
+        session.process().wait(),
+        Ok(WaitStatus::Exited(_, 0))
+    ));
+
+    let s = |x: &str| x.to_owned();
+    assert_eq!(
+        log_of(&sandbox.join("labels/annotations.jsonl")),
+        [
+            (s("decision"), ids[0].clone(), s("fracturing"), s("low")),
+            (s("decision"), ids[1].clone(), s("stable"), s("high")),
+            (s("retract"), ids[1].clone(), s(""), s("")),
+        ]
+    );
+
+    // The next session resumes at the first paragraph without a label.
+    let mut session = spawn_label(&sandbox, "ann");
+    session.exp_string("27 of 28 left").unwrap();
+    session.exp_string("paragraph 2 of 8").unwrap();
+    send(&mut session, "\x1b[C"); // → skips
+    session.exp_string("paragraph 3 of 8").unwrap();
+    send(&mut session, "q");
+    session.exp_eof().unwrap();
+}
+
+#[test]
+fn decisions_survive_a_kill_mid_session() {
+    let sandbox = ingested();
+    let ids = labelable_ids(&sandbox);
+    let mut session = spawn_label(&sandbox, "ann");
+    session.exp_string("paragraph 1 of 8").unwrap();
+    send(&mut session, "n");
+    session.exp_string("paragraph 2 of 8").unwrap();
+    send(&mut session, "f");
+    session.exp_string("paragraph 3 of 8").unwrap();
+    session.process_mut().kill(Signal::SIGKILL).unwrap();
+
+    let s = |x: &str| x.to_owned();
+    assert_eq!(
+        log_of(&sandbox.join("labels/annotations.jsonl")),
+        [
+            (s("decision"), ids[0].clone(), s("neither"), s("high")),
+            (s("decision"), ids[1].clone(), s("fracturing"), s("high")),
+        ]
+    );
+    sandbox
+        .stance()
+        .args(["labels"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "000_f5ae0c5afab919db  ann                 1       0        1    0           6",
+        ));
+}
