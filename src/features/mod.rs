@@ -136,7 +136,7 @@ impl<'s> Worker<'s> {
         let entries = &mut segment.entries;
         for doc in docs {
             let row_start = entries.len();
-            counter.start_row();
+            counter.start_row(entries);
             match *set.columns() {
                 Columns::Vocabulary { .. } => analyzer.analyze(doc.as_ref(), |feature| {
                     counter.add(entries, terms.intern(feature), 1);
@@ -295,6 +295,13 @@ impl<'s> Fitter<'s> {
                     .collect();
                 drop(workers);
 
+                // As scikit-learn, no terms at all is reported before any df contradiction.
+                if terms.len() == 0 {
+                    return Err(FeatureError::EmptyVocabulary {
+                        settings: set.pruning_settings(),
+                        n_documents,
+                    });
+                }
                 let bound = |limit: DocumentFrequency| match limit {
                     DocumentFrequency::Count(n) => n as f64,
                     DocumentFrequency::Proportion(p) => p * n_documents as f64,
@@ -517,7 +524,7 @@ impl FittedFeatures {
                 let mut segment = Segment::new(0);
                 let entries = &mut segment.entries;
                 for doc in chunk {
-                    counter.start_row();
+                    counter.start_row(entries);
                     match (&self.vocabulary, self.set.columns()) {
                         (Some(vocabulary), _) => analyzer.analyze(doc.as_ref(), |feature| {
                             if let Some(column) = self.index.column(vocabulary, feature) {

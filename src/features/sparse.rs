@@ -96,39 +96,41 @@ impl Segment {
     }
 }
 
-/// Sums occurrences per id within one row without hashing: `stamp[id]` says whether `id` was
-/// already seen in the current row, `slot[id]` where its entry is.
+/// Sums occurrences per id within one row without hashing: `seen[id]` holds the row in which
+/// `id` was last seen and where its entry is in that row (one cache line per lookup).
 #[derive(Default)]
 pub(crate) struct RowCounter {
-    stamp: Vec<u32>,
-    slot: Vec<usize>,
+    seen: Vec<(u32, u32)>,
     current: u32,
+    row_start: usize,
 }
 
 impl RowCounter {
-    pub(crate) fn start_row(&mut self) {
+    pub(crate) fn start_row(&mut self, entries: &[u64]) {
         self.current = self.current.wrapping_add(1);
         if self.current == 0 {
-            self.stamp.fill(0);
+            self.seen.fill((0, 0));
             self.current = 1;
         }
+        self.row_start = entries.len();
     }
 
     #[inline]
     pub(crate) fn add(&mut self, entries: &mut Vec<u64>, id: u32, value: i32) {
         let i = id as usize;
-        if i >= self.stamp.len() {
-            let len = (i + 1).max(self.stamp.len() * 2).max(1024);
-            self.stamp.resize(len, 0);
-            self.slot.resize(len, 0);
+        if i >= self.seen.len() {
+            let len = (i + 1).max(self.seen.len() * 2).max(1024);
+            self.seen.resize(len, (0, 0));
         }
-        if self.stamp[i] == self.current {
-            let entry = &mut entries[self.slot[i]];
+        let (row, offset) = &mut self.seen[i];
+        if *row == self.current {
+            let entry = &mut entries[self.row_start + *offset as usize];
             let (_, old) = unpack(*entry);
             *entry = pack(id, old.saturating_add(value));
         } else {
-            self.stamp[i] = self.current;
-            self.slot[i] = entries.len();
+            *row = self.current;
+            // A row holds at most one entry per distinct feature: far fewer than 2^32.
+            *offset = (entries.len() - self.row_start) as u32;
             entries.push(pack(id, value));
         }
     }
@@ -227,7 +229,7 @@ mod tests {
         let mut segment = Segment::new(worker);
         let mut counter = RowCounter::default();
         for row in rows {
-            counter.start_row();
+            counter.start_row(&segment.entries);
             for &(id, value) in row.iter() {
                 counter.add(&mut segment.entries, id, value);
             }

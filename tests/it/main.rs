@@ -2,3 +2,5 @@
 //! directories. `util` builds the sandboxes; each other module covers one command family.
 
 mod util;
+
+mod features;
