@@ -36,7 +36,7 @@ pub use sparse::CsrMatrix;
 
 use sparse::{DROPPED, RowCounter, Segment, assemble, unpack};
 use tokenize::Analyzer;
-use vocabulary::{TermTable, VocabularyIndex};
+use vocabulary::{ShortKey, TermTable};
 use weighting::{Weights, inverse_document_frequencies};
 
 /// Why fitting, or restoring fitted features, failed.
@@ -104,6 +104,10 @@ struct Worker<'s> {
     analyzer: Analyzer<'s>,
     terms: TermTable,
     counter: RowCounter,
+    /// The current document's short features, interned after the document is tokenised:
+    /// independent probes in a tight loop overlap their cache misses.
+    pending: Vec<ShortKey>,
+    ids: Vec<u32>,
     /// Per id: documents containing it, and total occurrences.
     df: Vec<u64>,
     tf: Vec<u64>,
@@ -117,6 +121,8 @@ impl<'s> Worker<'s> {
             analyzer: Analyzer::new(set),
             terms: TermTable::default(),
             counter: RowCounter::default(),
+            pending: Vec::new(),
+            ids: Vec::new(),
             df: Vec::new(),
             tf: Vec::new(),
         }
@@ -124,11 +130,20 @@ impl<'s> Worker<'s> {
 
     fn count<S: AsRef<str>>(&mut self, docs: &[S], keep_rows: bool) -> Segment {
         let mut segment = Segment::new(self.index);
+        if keep_rows {
+            // About one distinct term per 8 bytes of text at most, in news; reserved rather
+            // than grown by copying. Pages never written cost no memory.
+            let text_bytes: usize = docs.iter().map(|d| d.as_ref().len()).sum();
+            segment.entries.reserve(text_bytes / 8);
+            segment.row_ends.reserve(docs.len());
+        }
         let Worker {
             set,
             analyzer,
             terms,
             counter,
+            pending,
+            ids,
             df,
             tf,
             ..
@@ -138,9 +153,18 @@ impl<'s> Worker<'s> {
             let row_start = entries.len();
             counter.start_row(entries);
             match *set.columns() {
-                Columns::Vocabulary { .. } => analyzer.analyze(doc.as_ref(), |feature| {
-                    counter.add(entries, terms.intern(feature), 1);
-                }),
+                Columns::Vocabulary { .. } => {
+                    ids.clear();
+                    analyzer.analyze(doc.as_ref(), |feature| match ShortKey::new(feature) {
+                        Some(key) => pending.push(key),
+                        None => ids.push(terms.intern(feature)),
+                    });
+                    ids.extend(pending.iter().map(|key| terms.intern_short(key)));
+                    pending.clear();
+                    for &id in ids.iter() {
+                        counter.add(entries, id, 1);
+                    }
+                }
                 Columns::Hashing {
                     n_features,
                     alternate_sign,
@@ -398,7 +422,8 @@ pub struct FittedFeatures {
     n_documents: usize,
     /// Sorted terms, one per column; `None` under hashing.
     vocabulary: Option<Vec<String>>,
-    index: VocabularyIndex,
+    /// Term → column, over `vocabulary`.
+    index: TermTable,
     /// Per column, among the fitted documents.
     document_frequencies: Vec<u64>,
     /// Per column, under tf-idf weighting only.
@@ -422,10 +447,10 @@ impl FittedFeatures {
         document_frequencies: Vec<u64>,
         n_documents: usize,
     ) -> FittedFeatures {
-        let index = vocabulary
-            .as_deref()
-            .map(VocabularyIndex::new)
-            .unwrap_or_default();
+        let mut index = TermTable::default();
+        for term in vocabulary.iter().flatten() {
+            index.intern(term);
+        }
         let idf = (set.weighting() == Weighting::Tfidf).then(|| {
             inverse_document_frequencies(&document_frequencies, n_documents, set.smooth_idf())
         });
@@ -526,8 +551,8 @@ impl FittedFeatures {
                 for doc in chunk {
                     counter.start_row(entries);
                     match (&self.vocabulary, self.set.columns()) {
-                        (Some(vocabulary), _) => analyzer.analyze(doc.as_ref(), |feature| {
-                            if let Some(column) = self.index.column(vocabulary, feature) {
+                        (Some(_), _) => analyzer.analyze(doc.as_ref(), |feature| {
+                            if let Some(column) = self.index.get(feature) {
                                 counter.add(entries, column, 1);
                             }
                         }),

@@ -153,70 +153,101 @@ fn decode_at(bytes: &[u8], pos: usize) -> (u32, usize) {
     }
 }
 
-/// The tokens of `(?u)\b\w\w+\b`: maximal runs of at least two word characters.
-pub(crate) struct WordTokens<'a> {
-    text: &'a str,
-    pos: usize,
-}
+/// `ASCII_WORD` as a byte table over all 256 byte values (0 for non-ASCII bytes).
+const WORD_BYTE: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 128 {
+        table[b] = ASCII_WORD[b] as u8;
+        b += 1;
+    }
+    table
+};
 
-impl<'a> WordTokens<'a> {
-    pub(crate) fn new(text: &'a str) -> WordTokens<'a> {
-        WordTokens { text, pos: 0 }
+fn low_mask(bits: usize) -> u64 {
+    if bits >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << bits) - 1
     }
 }
 
-impl<'a> Iterator for WordTokens<'a> {
-    type Item = &'a str;
-
-    fn next(&mut self) -> Option<&'a str> {
-        let bytes = self.text.as_bytes();
-        let len = bytes.len();
-        let mut pos = self.pos;
-        loop {
-            // Skip to the next word character.
-            let start = loop {
-                if pos >= len {
-                    self.pos = pos;
-                    return None;
-                }
-                let b = bytes[pos];
-                if b < 0x80 {
-                    if ASCII_WORD[b as usize] {
-                        break pos;
-                    }
-                    pos += 1;
-                } else {
-                    let (cp, width) = decode_at(bytes, pos);
-                    if is_word_char(cp) {
-                        break pos;
-                    }
-                    pos += width;
-                }
-            };
-            // Take the whole run, counting characters (not bytes) for the two-character minimum.
-            let mut chars = 0usize;
-            while pos < len {
-                let b = bytes[pos];
-                if b < 0x80 {
-                    if !ASCII_WORD[b as usize] {
-                        break;
-                    }
-                    pos += 1;
-                } else {
-                    let (cp, width) = decode_at(bytes, pos);
-                    if !is_word_char(cp) {
-                        break;
-                    }
-                    pos += width;
-                }
-                chars += 1;
-            }
-            if chars >= 2 {
-                self.pos = pos;
-                return Some(&self.text[start..pos]);
-            }
+/// Emit the open token, if it has at least two characters.
+#[inline]
+fn close_token<'a>(
+    text: &'a str,
+    open: &mut Option<(usize, usize)>,
+    end: usize,
+    emit: &mut impl FnMut(&'a str),
+) {
+    if let Some((start, chars)) = open.take() {
+        if chars >= 2 {
+            emit(&text[start..end]);
         }
     }
+}
+
+/// Call `emit` on each token of `(?u)\b\w\w+\b` in `text`, in order: the maximal runs of at
+/// least two word characters.
+///
+/// ASCII stretches are classified up to 64 bytes at a time into a bit mask whose runs of ones
+/// are found with `trailing_zeros`, so that the unpredictable end of a word costs no branch
+/// misprediction per byte; other characters go one at a time through the generated tables.
+pub(crate) fn word_tokens<'a>(text: &'a str, mut emit: impl FnMut(&'a str)) {
+    let bytes = text.as_bytes();
+    let len = bytes.len();
+    let mut pos = 0;
+    // The token being read across stretches: its start and its characters so far.
+    let mut open: Option<(usize, usize)> = None;
+    while pos < len {
+        let block = &bytes[pos..len.min(pos + 64)];
+        let (mut word, mut high) = (0u64, 0u64);
+        for (i, &b) in block.iter().enumerate() {
+            word |= u64::from(WORD_BYTE[b as usize]) << i;
+            high |= u64::from(b >> 7) << i;
+        }
+        let ascii = if high == 0 {
+            block.len()
+        } else {
+            high.trailing_zeros() as usize
+        };
+        let mut runs = word & low_mask(ascii);
+        if let Some((start, chars)) = open {
+            let leading = (!runs).trailing_zeros() as usize;
+            if leading >= ascii {
+                open = Some((start, chars + ascii));
+                runs = 0;
+            } else {
+                open = Some((start, chars + leading));
+                close_token(text, &mut open, pos + leading, &mut emit);
+                runs &= !low_mask(leading);
+            }
+        }
+        while runs != 0 {
+            let first = runs.trailing_zeros() as usize;
+            let run = (!(runs >> first)).trailing_zeros() as usize;
+            let end = first + run;
+            if end >= ascii {
+                open = Some((pos + first, run));
+                break;
+            }
+            if run >= 2 {
+                emit(&text[pos + first..pos + end]);
+            }
+            runs &= !low_mask(end);
+        }
+        pos += ascii;
+        while pos < len && bytes[pos] >= 0x80 {
+            let (cp, width) = decode_at(bytes, pos);
+            if is_word_char(cp) {
+                open = Some(open.map_or((pos, 1), |(start, chars)| (start, chars + 1)));
+            } else {
+                close_token(text, &mut open, pos, &mut emit);
+            }
+            pos += width;
+        }
+    }
+    close_token(text, &mut open, len, &mut emit);
 }
 
 /// Whitespace-separated words, as Python's `str.split()` with no argument.
@@ -326,12 +357,15 @@ impl<'s> Analyzer<'s> {
         match set.analyzer() {
             AnalyzerKind::Word => {
                 if max_n == 1 && !set.has_stop_words() && stemmer.is_none() {
-                    WordTokens::new(text).for_each(emit);
+                    word_tokens(text, emit);
                     return;
                 }
                 tokens.clear();
                 token_ends.clear();
-                for token in WordTokens::new(text).filter(|t| !set.is_stop_word(t)) {
+                word_tokens(text, |token| {
+                    if set.is_stop_word(token) {
+                        return;
+                    }
                     match stemmer {
                         Some(stemmer) => {
                             if !stems.contains_key(token) {
@@ -342,7 +376,7 @@ impl<'s> Analyzer<'s> {
                         None => tokens.push_str(token),
                     }
                     token_ends.push(tokens.len());
-                }
+                });
                 let token_at = |i: usize| {
                     let start = if i == 0 { 0 } else { token_ends[i - 1] };
                     &tokens[start..token_ends[i]]
@@ -399,9 +433,89 @@ mod tests {
     use super::*;
     use crate::features::RawFeatureConfig;
 
+    /// The straightforward scanner that `word_tokens` must agree with.
+    struct WordTokens<'a> {
+        text: &'a str,
+        pos: usize,
+    }
+
+    impl<'a> WordTokens<'a> {
+        fn new(text: &'a str) -> WordTokens<'a> {
+            WordTokens { text, pos: 0 }
+        }
+    }
+
+    impl<'a> Iterator for WordTokens<'a> {
+        type Item = &'a str;
+
+        fn next(&mut self) -> Option<&'a str> {
+            let bytes = self.text.as_bytes();
+            let len = bytes.len();
+            let mut pos = self.pos;
+            loop {
+                // Skip to the next word character.
+                let start = loop {
+                    if pos >= len {
+                        self.pos = pos;
+                        return None;
+                    }
+                    let b = bytes[pos];
+                    if b < 0x80 {
+                        if ASCII_WORD[b as usize] {
+                            break pos;
+                        }
+                        pos += 1;
+                    } else {
+                        let (cp, width) = decode_at(bytes, pos);
+                        if is_word_char(cp) {
+                            break pos;
+                        }
+                        pos += width;
+                    }
+                };
+                // Take the whole run, counting characters (not bytes) for the two-character minimum.
+                let mut chars = 0usize;
+                while pos < len {
+                    let b = bytes[pos];
+                    if b < 0x80 {
+                        if !ASCII_WORD[b as usize] {
+                            break;
+                        }
+                        pos += 1;
+                    } else {
+                        let (cp, width) = decode_at(bytes, pos);
+                        if !is_word_char(cp) {
+                            break;
+                        }
+                        pos += width;
+                    }
+                    chars += 1;
+                }
+                if chars >= 2 {
+                    self.pos = pos;
+                    return Some(&self.text[start..pos]);
+                }
+            }
+        }
+    }
+
     fn check_tokens(text: &str, expected: &[&str]) {
-        let got: Vec<&str> = WordTokens::new(text).collect();
+        let mut got = Vec::new();
+        word_tokens(text, |t| got.push(t));
         assert_eq!(got, expected, "{text:?}");
+        let reference: Vec<&str> = WordTokens::new(text).collect();
+        assert_eq!(reference, expected, "{text:?}");
+    }
+
+    proptest::proptest! {
+        /// The block scanner agrees with the plain one, across 64-byte block boundaries.
+        #[test]
+        fn block_scanner_agrees_with_plain_scan(text in "([a-z_ .,]{0,70}|[é’中\u{301}x ]{0,5}){0,12}") {
+            let mut got = Vec::new();
+            word_tokens(&text, |t| got.push(t));
+            let expected: Vec<&str> = WordTokens::new(&text).collect();
+            proptest::prop_assert_eq!(got, expected);
+        }
     }
 
     fn check_lower(text: &str, expected: &str) {
@@ -435,6 +549,18 @@ mod tests {
         check_tokens("北京 x 莫斯科", &["北京", "莫斯科"]);
         check_tokens("½½ x²", &["½½", "x²"]);
         check_tokens("don’t “quoted”", &["don", "quoted"]);
+        let long = format!("{} {}é{} x", "a".repeat(70), "b".repeat(63), "c".repeat(3));
+        let expected = [
+            "a".repeat(70),
+            format!("{}é{}", "b".repeat(63), "c".repeat(3)),
+        ];
+        check_tokens(
+            &long,
+            &expected.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        check_tokens("aé", &["aé"]);
+        check_tokens("é", &[]);
+        check_tokens("x é", &[]);
     }
 
     #[test]

@@ -9,7 +9,6 @@
 
 use std::hash::BuildHasher;
 
-use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
 
 fn hash_term(term: &str) -> u64 {
@@ -76,6 +75,72 @@ const FREE: Slot = Slot {
     len: EMPTY,
 };
 
+/// A term's slot contents and hash, computed once: for a short term, the key alone is the term.
+#[derive(Clone, Copy)]
+struct TermKey {
+    slot: Slot,
+    hash: u64,
+}
+
+impl TermKey {
+    #[inline]
+    fn new(term: &str) -> TermKey {
+        let bytes = term.as_bytes();
+        let len = bytes.len();
+        if len <= INLINE {
+            let (a, b) = pack_short(bytes);
+            let slot = Slot {
+                a,
+                b,
+                id: 0,
+                len: len as u32,
+            };
+            TermKey {
+                slot,
+                hash: mix(a, b, len),
+            }
+        } else {
+            let hash = hash_term(term);
+            let len = u32::try_from(len).unwrap_or(EMPTY - 1);
+            let slot = Slot {
+                a: 0,
+                b: hash,
+                id: 0,
+                len,
+            };
+            TermKey { slot, hash }
+        }
+    }
+
+    /// The bytes of a short term back from its packed words (the inverse of `pack_short`).
+    fn unpack_short<'b>(&self, buffer: &'b mut [u8; INLINE]) -> &'b [u8] {
+        let len = self.slot.len as usize;
+        let (a, b) = (self.slot.a.to_le_bytes(), self.slot.b.to_le_bytes());
+        if len >= 8 {
+            buffer[..8].copy_from_slice(&a);
+            buffer[len - 8..len].copy_from_slice(&b);
+        } else if len >= 4 {
+            buffer[..4].copy_from_slice(&a[..4]);
+            buffer[len - 4..len].copy_from_slice(&a[4..]);
+        } else {
+            buffer[..len].copy_from_slice(&a[..len]);
+        }
+        &buffer[..len]
+    }
+}
+
+/// The key of a term of at most 16 bytes, which can be interned later without the term.
+#[derive(Clone, Copy)]
+pub(crate) struct ShortKey(TermKey);
+
+impl ShortKey {
+    /// `None` for terms longer than 16 bytes.
+    #[inline]
+    pub(crate) fn new(term: &str) -> Option<ShortKey> {
+        (term.len() <= INLINE).then(|| ShortKey(TermKey::new(term)))
+    }
+}
+
 /// Interned terms stored back to back in one buffer.
 #[derive(Clone)]
 pub(crate) struct TermTable {
@@ -108,45 +173,26 @@ impl TermTable {
         &self.bytes[start..self.ends[id]]
     }
 
-    /// Where a token's slot is (found or free), and the slot's key.
+    /// The slot where the term of `key` is, or the free slot where it would go.
     #[inline]
-    fn probe(&self, term: &str) -> (usize, Slot) {
-        let bytes = term.as_bytes();
-        let len = bytes.len();
-        let (key, hash) = if len <= INLINE {
-            let (a, b) = pack_short(bytes);
-            let key = Slot {
-                a,
-                b,
-                id: 0,
-                len: len as u32,
-            };
-            (key, mix(a, b, len))
-        } else {
-            let hash = hash_term(term);
-            let key = Slot {
-                a: 0,
-                b: hash,
-                id: 0,
-                len: u32::try_from(len).unwrap_or(EMPTY - 1),
-            };
-            (key, hash)
-        };
-        let mut i = (hash as usize) & self.mask;
+    fn probe(&self, key: &TermKey, long: Option<&[u8]>) -> usize {
+        let mut i = (key.hash as usize) & self.mask;
         loop {
-            let slot = self.slots[i];
+            let slot = &self.slots[i];
             if slot.len == EMPTY {
-                return (i, key);
+                return i;
             }
-            if slot.len == key.len {
-                let same = if len <= INLINE {
-                    slot.a == key.a && slot.b == key.b
-                } else {
-                    let start = slot.a as usize;
-                    slot.b == key.b && self.bytes.as_bytes().get(start..start + len) == Some(bytes)
+            if slot.len == key.slot.len {
+                let same = match long {
+                    None => slot.a == key.slot.a && slot.b == key.slot.b,
+                    Some(bytes) => {
+                        let start = slot.a as usize;
+                        slot.b == key.slot.b
+                            && self.bytes.as_bytes().get(start..start + bytes.len()) == Some(bytes)
+                    }
                 };
                 if same {
-                    return (i, slot);
+                    return i;
                 }
             }
             i = (i + 1) & self.mask;
@@ -156,15 +202,49 @@ impl TermTable {
     /// The id of `term`, adding it if new.
     #[inline]
     pub(crate) fn intern(&mut self, term: &str) -> u32 {
-        let (i, mut slot) = self.probe(term);
-        if self.slots[i].len != EMPTY {
-            return slot.id;
+        let key = TermKey::new(term);
+        if term.len() <= INLINE {
+            self.intern_short(&ShortKey(key))
+        } else {
+            self.insert_at(self.probe(&key, Some(term.as_bytes())), key, term)
         }
-        let id = u32::try_from(self.ends.len()).unwrap_or(u32::MAX);
+    }
+
+    /// The id of the short term (at most 16 bytes) that `key` was made from, adding it if new.
+    #[inline]
+    pub(crate) fn intern_short(&mut self, key: &ShortKey) -> u32 {
+        let key = &key.0;
+        let i = self.probe(key, None);
+        if self.slots[i].len != EMPTY {
+            return self.slots[i].id;
+        }
+        let mut buffer = [0u8; INLINE];
+        let term = key.unpack_short(&mut buffer);
+        match std::str::from_utf8(term) {
+            Ok(term) => self.insert_at(i, *key, term),
+            // Unreachable: the bytes came from a `&str`.
+            Err(_) => u32::MAX,
+        }
+    }
+
+    /// The id of `term`, if interned.
+    #[inline]
+    pub(crate) fn get(&self, term: &str) -> Option<u32> {
+        let key = TermKey::new(term);
+        let long = (term.len() > INLINE).then_some(term.as_bytes());
+        let slot = &self.slots[self.probe(&key, long)];
+        (slot.len != EMPTY).then_some(slot.id)
+    }
+
+    fn insert_at(&mut self, i: usize, key: TermKey, term: &str) -> u32 {
+        if self.slots[i].len != EMPTY {
+            return self.slots[i].id;
+        }
+        let mut slot = key.slot;
         if term.len() > INLINE {
             slot.a = self.bytes.len() as u64;
         }
-        slot.id = id;
+        slot.id = u32::try_from(self.ends.len()).unwrap_or(u32::MAX);
         self.bytes.push_str(term);
         self.ends.push(self.bytes.len());
         self.slots[i] = slot;
@@ -172,7 +252,7 @@ impl TermTable {
         if self.ends.len() * 2 > self.slots.len() {
             self.grow();
         }
-        id
+        slot.id
     }
 
     fn grow(&mut self) {
@@ -185,38 +265,13 @@ impl TermTable {
             } else {
                 slot.b
             };
+
             let mut i = (hash as usize) & self.mask;
             while self.slots[i].len != EMPTY {
                 i = (i + 1) & self.mask;
             }
             self.slots[i] = slot;
         }
-    }
-}
-
-/// A read-only index from term to column over a sorted vocabulary.
-#[derive(Clone, Default)]
-pub(crate) struct VocabularyIndex {
-    table: HashTable<u32>,
-}
-
-impl VocabularyIndex {
-    pub(crate) fn new(vocabulary: &[String]) -> VocabularyIndex {
-        let mut table = HashTable::with_capacity(vocabulary.len());
-        for (column, term) in vocabulary.iter().enumerate() {
-            let column = u32::try_from(column).unwrap_or(u32::MAX);
-            table.insert_unique(hash_term(term), column, |&c| {
-                hash_term(&vocabulary[c as usize])
-            });
-        }
-        VocabularyIndex { table }
-    }
-
-    #[inline]
-    pub(crate) fn column(&self, vocabulary: &[String], term: &str) -> Option<u32> {
-        self.table
-            .find(hash_term(term), |&c| vocabulary[c as usize] == term)
-            .copied()
     }
 }
 
@@ -265,10 +320,29 @@ mod tests {
     }
 
     #[test]
-    fn vocabulary_index_finds_columns() {
-        let vocabulary: Vec<String> = ["aa", "bb", "cc"].map(String::from).to_vec();
-        let index = VocabularyIndex::new(&vocabulary);
-        assert_eq!(index.column(&vocabulary, "bb"), Some(1));
-        assert_eq!(index.column(&vocabulary, "dd"), None);
+    fn short_keys_intern_later_and_get_finds_without_adding() {
+        let mut terms = TermTable::default();
+        let words = [
+            "kim",
+            "a",
+            "moscow",
+            "pyongyang",
+            "ab\u{0}",
+            "exactly16bytes!!",
+            "seventeen bytes!!",
+        ];
+        let keys: Vec<Option<ShortKey>> = words.iter().map(|w| ShortKey::new(w)).collect();
+        assert!(keys[6].is_none());
+        for (word, key) in words.iter().zip(&keys) {
+            let id = match key {
+                Some(key) => terms.intern_short(key),
+                None => terms.intern(word),
+            };
+            assert_eq!(terms.term(id), *word);
+            assert_eq!(terms.get(word), Some(id));
+        }
+        assert_eq!(terms.get("beijing"), None);
+        assert_eq!(terms.get("seventeen bytes!?"), None);
+        assert_eq!(terms.len(), words.len());
     }
 }
