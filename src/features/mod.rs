@@ -24,7 +24,7 @@ mod word_classes;
 use std::cmp::Reverse;
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use rayon::prelude::*;
 
@@ -33,9 +33,9 @@ pub use config::{
     RawFeatureConfig, RawHashing, Stemming, StopWords, Weighting,
 };
 pub use sparse::CsrMatrix;
+pub use tokenize::Analyzer;
 
 use sparse::{DROPPED, RowCounter, Segment, assemble, unpack};
-use tokenize::Analyzer;
 use vocabulary::{ShortKey, TermTable};
 use weighting::{Weights, inverse_document_frequencies};
 
@@ -78,6 +78,11 @@ impl FeatureSet {
         let mut fitter = self.fitter();
         fitter.add(docs);
         fitter.finish()
+    }
+
+    /// The features of single documents as strings (for explanations and benchmarks).
+    pub fn build_analyzer(&self) -> Analyzer<'_> {
+        Analyzer::new(self)
     }
 
     /// A [`fit_transform`](Self::fit_transform) fed in batches, so that the text of a large
@@ -298,26 +303,34 @@ impl<'s> Fitter<'s> {
                 max_features,
             } => {
                 // Merge the workers' terms; ids here are provisional, columns come from sorting.
-                let mut terms = TermTable::default();
-                let (mut df, mut tf) = (Vec::new(), Vec::new());
-                let worker_to_merged: Vec<Vec<u32>> = workers
-                    .iter()
-                    .map(|w| {
-                        (0..w.terms.len() as u32)
-                            .map(|id| {
-                                let merged = terms.intern(w.terms.term(id));
-                                if merged as usize == df.len() {
-                                    df.push(0);
-                                    tf.push(0);
-                                }
-                                df[merged as usize] += w.df.get(id as usize).copied().unwrap_or(0);
-                                tf[merged as usize] += w.tf.get(id as usize).copied().unwrap_or(0);
-                                merged
-                            })
-                            .collect()
-                    })
-                    .collect();
-                drop(workers);
+                // The first worker's table (ids unchanged) absorbs the others' terms.
+                let mut workers = workers.into_iter();
+                let (mut terms, mut df, mut tf) = match workers.next() {
+                    Some(first) => {
+                        let n = first.terms.len();
+                        let (mut df, mut tf) = (first.df, first.tf);
+                        df.resize(n, 0);
+                        tf.resize(n, 0);
+                        (first.terms, df, tf)
+                    }
+                    None => (TermTable::default(), Vec::new(), Vec::new()),
+                };
+                let mut worker_to_merged: Vec<Vec<u32>> = vec![(0..terms.len() as u32).collect()];
+                for w in workers {
+                    let map = (0..w.terms.len() as u32)
+                        .map(|id| {
+                            let merged = terms.intern(w.terms.term(id));
+                            if merged as usize == df.len() {
+                                df.push(0);
+                                tf.push(0);
+                            }
+                            df[merged as usize] += w.df.get(id as usize).copied().unwrap_or(0);
+                            tf[merged as usize] += w.tf.get(id as usize).copied().unwrap_or(0);
+                            merged
+                        })
+                        .collect();
+                    worker_to_merged.push(map);
+                }
 
                 // As scikit-learn, no terms at all is reported before any df contradiction.
                 if terms.len() == 0 {
@@ -338,8 +351,21 @@ impl<'s> Fitter<'s> {
                         n_documents,
                     });
                 }
-                let mut sorted: Vec<u32> = (0..terms.len() as u32).collect();
-                sorted.par_sort_unstable_by(|&a, &b| terms.term(a).cmp(terms.term(b)));
+                // Byte order of UTF-8 is code point order, Python's string order. Comparing
+                // the first eight bytes as one integer settles most comparisons.
+                let prefix = |id: u32| {
+                    let mut word = [0u8; 8];
+                    let term = terms.term(id).as_bytes();
+                    let n = term.len().min(8);
+                    word[..n].copy_from_slice(&term[..n]);
+                    u64::from_be_bytes(word)
+                };
+                let mut sorted: Vec<(u64, u32)> =
+                    (0..terms.len() as u32).map(|id| (prefix(id), id)).collect();
+                sorted.par_sort_unstable_by(|&(pa, a), &(pb, b)| {
+                    pa.cmp(&pb).then_with(|| terms.term(a).cmp(terms.term(b)))
+                });
+                let sorted: Vec<u32> = sorted.into_iter().map(|(_, id)| id).collect();
                 let mut keep: Vec<bool> = df
                     .iter()
                     .map(|&d| (d as f64) >= low && (d as f64) <= high)
@@ -422,8 +448,8 @@ pub struct FittedFeatures {
     n_documents: usize,
     /// Sorted terms, one per column; `None` under hashing.
     vocabulary: Option<Vec<String>>,
-    /// Term → column, over `vocabulary`.
-    index: TermTable,
+    /// Term → column, over `vocabulary`; built on the first `transform`.
+    index: OnceLock<TermTable>,
     /// Per column, among the fitted documents.
     document_frequencies: Vec<u64>,
     /// Per column, under tf-idf weighting only.
@@ -447,10 +473,6 @@ impl FittedFeatures {
         document_frequencies: Vec<u64>,
         n_documents: usize,
     ) -> FittedFeatures {
-        let mut index = TermTable::default();
-        for term in vocabulary.iter().flatten() {
-            index.intern(term);
-        }
         let idf = (set.weighting() == Weighting::Tfidf).then(|| {
             inverse_document_frequencies(&document_frequencies, n_documents, set.smooth_idf())
         });
@@ -458,7 +480,7 @@ impl FittedFeatures {
             set,
             n_documents,
             vocabulary,
-            index,
+            index: OnceLock::new(),
             document_frequencies,
             idf,
         }
@@ -541,6 +563,13 @@ impl FittedFeatures {
 
     /// The matrix of `docs` with the fitted columns; terms not in the vocabulary are ignored.
     pub fn transform<S: AsRef<str> + Sync>(&self, docs: &[S]) -> CsrMatrix {
+        let index = self.index.get_or_init(|| {
+            let mut index = TermTable::default();
+            for term in self.vocabulary.iter().flatten() {
+                index.intern(term);
+            }
+            index
+        });
         let segments: Vec<Segment> = split_balanced(docs, chunk_count())
             .into_par_iter()
             .map(|chunk| {
@@ -552,7 +581,7 @@ impl FittedFeatures {
                     counter.start_row(entries);
                     match (&self.vocabulary, self.set.columns()) {
                         (Some(_), _) => analyzer.analyze(doc.as_ref(), |feature| {
-                            if let Some(column) = self.index.get(feature) {
+                            if let Some(column) = index.get(feature) {
                                 counter.add(entries, column, 1);
                             }
                         }),

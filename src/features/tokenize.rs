@@ -180,10 +180,10 @@ fn close_token<'a>(
     end: usize,
     emit: &mut impl FnMut(&'a str),
 ) {
-    if let Some((start, chars)) = open.take() {
-        if chars >= 2 {
-            emit(&text[start..end]);
-        }
+    if let Some((start, chars)) = open.take()
+        && chars >= 2
+    {
+        emit(&text[start..end]);
     }
 }
 
@@ -303,8 +303,8 @@ impl<'a> Iterator for SpaceSeparated<'a> {
 
 /// Turns documents into feature strings with the settings of one [`FeatureSet`].
 ///
-/// Holds the buffers it reuses from one document to the next; one per worker thread.
-pub(crate) struct Analyzer<'s> {
+/// Holds the buffers it reuses from one document to the next; one per thread.
+pub struct Analyzer<'s> {
     set: &'s FeatureSet,
     lowered: String,
     /// Stop-word-filtered, stemmed tokens of the current document, back to back.
@@ -335,8 +335,9 @@ impl<'s> Analyzer<'s> {
         }
     }
 
-    /// Call `emit` once for every feature occurrence in `doc` (order unspecified).
-    pub(crate) fn analyze(&mut self, doc: &str, mut emit: impl FnMut(&str)) {
+    /// Call `emit` once for every feature occurrence in `doc` (order unspecified): the terms
+    /// that would be counted, before any vocabulary or hashing.
+    pub fn analyze(&mut self, doc: &str, mut emit: impl FnMut(&str)) {
         let Analyzer {
             set,
             lowered,
