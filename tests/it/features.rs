@@ -555,6 +555,19 @@ fn featurize_reports_bad_config_with_file_line_and_key() {
         &["exp.toml:2: [features] max_features"],
     );
     check_featurize_error(
+        &[("exp.toml", b"[features]\nmin_df = -1\n"), ("docs", docs)],
+        &[],
+        &["exp.toml:2: [features] min_df: an integer is a document count"],
+    );
+    check_featurize_error(
+        &[
+            ("exp.toml", b"[features]\nhashing = { n_features = -4 }\n"),
+            ("docs", docs),
+        ],
+        &[],
+        &["exp.toml:2: [features] hashing.n_features: must be between 1 and"],
+    );
+    check_featurize_error(
         &[("exp.toml", b"[features]\n\nmin_dff = 2\n"), ("docs", docs)],
         &[],
         &["exp.toml", "line 3", "min_dff"],
@@ -581,4 +594,36 @@ fn featurize_lossy_replaces_invalid_bytes() {
         .success();
     // U+FFFD is a symbol, not a word character: "caf" is what is left of the word.
     assert_eq!(sandbox.read("out/vocabulary.txt"), "caf\nok\n");
+}
+
+#[test]
+fn featurize_with_hashing_writes_no_vocabulary() {
+    let sandbox = Sandbox::new();
+    sandbox.write("exp.toml", "[features]\nhashing = { n_features = 16 }\n");
+    sandbox.write("docs.txt", "aa bb aa\n");
+    sandbox.write("out/vocabulary.txt", "stale\n");
+    let output = sandbox
+        .stance()
+        .args([
+            "featurize",
+            "--config",
+            "exp.toml",
+            "--input",
+            "docs.txt",
+            "--out",
+            "out",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("16 hashed columns"));
+    assert!(!sandbox.join("out/vocabulary.txt").exists());
+    assert!(
+        sandbox
+            .read("out/matrix.mtx")
+            .lines()
+            .nth(2)
+            .unwrap()
+            .starts_with("1 16 ")
+    );
 }
