@@ -11,6 +11,11 @@
 //! Data flow: `tokenize` (lowercase, tokens or char n-grams, stop words, stems) → `vocabulary`
 //! (interning) or `hashing` → `sparse` (per-row counting, assembly) → `weighting` (binary,
 //! sublinear tf, idf, norm).
+//!
+//! Parallelism: each thread counts contiguous chunks of documents with its own term table; at
+//! `finish` the tables are merged, the terms sorted, and each thread's ids mapped to columns.
+//! Column order comes from sorting, counts are exact, so the result is the same for any number
+//! of threads and any batching ([`Fitter`] takes a corpus batch by batch, keeping only counts).
 
 mod config;
 mod hashing;
