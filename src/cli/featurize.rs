@@ -1,10 +1,222 @@
-//! `stance featurize` (to be written).
+//! `stance featurize`: fit the `[features]` table of an experiment on a corpus, in batches,
+//! and optionally write the vocabulary and the matrix (Matrix Market). Always prints one
+//! summary line on stderr.
+//!
+//! Reading the next batch overlaps counting the current one, so text is never held whole.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, anyhow};
+use serde::Deserialize;
+use stance::features::{CsrMatrix, FeatureSet, FittedFeatures, RawFeatureConfig};
+use stance::input::{Batch, Decoding, DocumentReader, InputFormat};
 
 use super::Outcome;
 
-#[derive(Debug, clap::Args)]
-pub struct FeaturizeArgs {}
+/// Text per batch: large enough to keep every core busy, small enough to bound memory.
+const BATCH_BYTES: usize = 8 << 20;
 
-pub fn run(_args: FeaturizeArgs) -> anyhow::Result<Outcome> {
-    anyhow::bail!("`stance featurize` is not implemented yet")
+#[derive(Debug, clap::Args)]
+pub struct FeaturizeArgs {
+    /// Experiment TOML; only its `[features]` table is read (absent: scikit-learn's defaults).
+    #[arg(long, value_name = "EXPERIMENT.toml")]
+    config: PathBuf,
+    /// Documents, one per line; JSON Lines with --field. Gzip-compressed input is accepted.
+    #[arg(long, value_name = "FILE")]
+    input: PathBuf,
+    /// Read JSON Lines, taking each document from this field.
+    #[arg(long, value_name = "NAME")]
+    field: Option<String>,
+    /// Write DIR/vocabulary.txt (one term per line, column order) and DIR/matrix.mtx.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Replace invalid UTF-8 with U+FFFD instead of stopping with an error.
+    #[arg(long)]
+    lossy: bool,
+}
+
+pub fn run(args: FeaturizeArgs) -> anyhow::Result<Outcome> {
+    let started = Instant::now();
+    let set = load_feature_set(&args.config)?;
+    let format = match args.field {
+        Some(field) => InputFormat::JsonLines { field },
+        None => InputFormat::Lines,
+    };
+    let decoding = if args.lossy {
+        Decoding::Lossy
+    } else {
+        Decoding::Strict
+    };
+    let mut reader = DocumentReader::open(&args.input, format, decoding)?;
+
+    let mut fitter = set.fitter();
+    let (mut current, mut next) = (Batch::new(), Batch::new());
+    let mut text_bytes = 0usize;
+    let mut more = reader.next_batch(&mut current, BATCH_BYTES)?;
+    while more {
+        text_bytes += current.text_len();
+        let docs = current.documents();
+        let (read, ()) = rayon::join(
+            || reader.next_batch(&mut next, BATCH_BYTES),
+            || fitter.add(&docs),
+        );
+        drop(docs);
+        more = read?;
+        std::mem::swap(&mut current, &mut next);
+    }
+    let n_documents = fitter.n_documents();
+    let (fitted, matrix) = fitter
+        .finish()
+        .with_context(|| format!("featurizing {}", args.input.display()))?;
+
+    if let Some(dir) = &args.out {
+        write_outputs(dir, &fitted, &matrix)?;
+    }
+
+    let seconds = started.elapsed().as_secs_f64();
+    let megabytes = text_bytes as f64 / 1e6;
+    let columns = match fitted.vocabulary() {
+        Some(vocabulary) => format!("{} terms", vocabulary.len()),
+        None => format!("{} hashed columns", fitted.n_features()),
+    };
+    eprintln!(
+        "featurized {n_documents} documents ({megabytes:.1} MB of text): {columns}, {} non-zeros \
+         in {seconds:.3} s ({:.0} MB/s)",
+        matrix.nnz(),
+        megabytes / seconds.max(1e-9),
+    );
+    Ok(Outcome::Success)
+}
+
+/// The experiment file, of which only `[features]` matters here.
+#[derive(Deserialize)]
+struct ExperimentFeatures {
+    #[serde(default)]
+    features: RawFeatureConfig,
+}
+
+fn load_feature_set(path: &Path) -> anyhow::Result<FeatureSet> {
+    let text = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let parsed: ExperimentFeatures =
+        toml::from_str(&text).map_err(|err| anyhow!("{}: {err}", path.display()))?;
+    parsed.features.check().map_err(|err| {
+        let place = match line_of_key(&text, err.key()) {
+            Some(line) => format!("{}:{line}", path.display()),
+            None => path.display().to_string(),
+        };
+        anyhow!("{place}: [features] {err}")
+    })
+}
+
+/// The 1-based line where `key` (possibly dotted, `hashing.n_features`) is set inside the
+/// `[features]` table, found by reading the lines; `None` when it cannot be told.
+fn line_of_key(text: &str, key: &str) -> Option<usize> {
+    let name = key.rsplit('.').next()?;
+    let mut in_features = false;
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_features = line.starts_with("[features]") || line.starts_with("[features.");
+            continue;
+        }
+        if !in_features {
+            continue;
+        }
+        let sets_name = |at: usize| {
+            let before_ok = at == 0 || !line.as_bytes()[at - 1].is_ascii_alphanumeric();
+            let after = line[at + name.len()..].trim_start();
+            before_ok && after.starts_with('=')
+        };
+        if line.match_indices(name).any(|(at, _)| sets_name(at)) {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
+fn write_outputs(dir: &Path, fitted: &FittedFeatures, matrix: &CsrMatrix) -> anyhow::Result<()> {
+    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let vocabulary_path = dir.join("vocabulary.txt");
+    match fitted.vocabulary() {
+        Some(vocabulary) => write_atomically(&vocabulary_path, |out| {
+            for term in vocabulary {
+                writeln!(out, "{term}")?;
+            }
+            Ok(())
+        })?,
+        // Hashed columns have no terms; a vocabulary left by an earlier run would mislead.
+        None => {
+            if vocabulary_path.exists() {
+                fs::remove_file(&vocabulary_path)
+                    .with_context(|| format!("removing {}", vocabulary_path.display()))?;
+            }
+        }
+    }
+    write_atomically(&dir.join("matrix.mtx"), |out| {
+        write_matrix_market(out, matrix)
+    })
+}
+
+/// Matrix Market coordinate format, 1-based, rows in input order.
+fn write_matrix_market(out: &mut dyn Write, matrix: &CsrMatrix) -> std::io::Result<()> {
+    writeln!(out, "%%MatrixMarket matrix coordinate real general")?;
+    writeln!(
+        out,
+        "% stance featurize: rows are documents in input order, columns vocabulary.txt lines"
+    )?;
+    writeln!(
+        out,
+        "{} {} {}",
+        matrix.n_rows(),
+        matrix.n_cols(),
+        matrix.nnz()
+    )?;
+    for i in 0..matrix.n_rows() {
+        let (columns, values) = matrix.row(i);
+        for (&c, &v) in columns.iter().zip(values) {
+            writeln!(out, "{} {} {v}", i + 1, c + 1)?;
+        }
+    }
+    Ok(())
+}
+
+/// Write `path` through a temporary file in the same directory, renamed into place when
+/// complete, so that a reader never sees half a file.
+fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| anyhow!("{} is not a file path", path.display()))?;
+    let temporary = path.with_file_name(format!(".{}.tmp", file_name.to_string_lossy()));
+    let result = (|| -> std::io::Result<()> {
+        let mut out = BufWriter::with_capacity(1 << 20, File::create(&temporary)?);
+        write(&mut out)?;
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        fs::rename(&temporary, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temporary);
+    }
+    result.with_context(|| format!("writing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_found_in_the_features_table_only() {
+        let text = "[model]\nmin_df = 1\n\n[features]\nmax_df = 2\nmin_df = 3\n\
+                    hashing = { n_features = 0 }\n[cv]\nngram_range = 1\n";
+        assert_eq!(line_of_key(text, "min_df"), Some(6));
+        assert_eq!(line_of_key(text, "hashing.n_features"), Some(7));
+        assert_eq!(line_of_key(text, "ngram_range"), None);
+        let nested = "[features.hashing]\nn_features = -1\n";
+        assert_eq!(line_of_key(nested, "hashing.n_features"), Some(2));
+    }
 }

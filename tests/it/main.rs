@@ -3,3 +3,5 @@
 
 mod labels;
 mod util;
+
+mod features;

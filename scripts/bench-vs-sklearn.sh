@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Peer comparison: `stance featurize` against scikit-learn's CountVectorizer().fit_transform
+# and TfidfVectorizer().fit_transform on the same corpus, whole processes, medians of 3.
+#
+#   scripts/bench-vs-sklearn.sh CORPUS [RUNS]
+#
+# CORPUS is a one-document-per-line text file, or JSON Lines (`.jsonl` / `.jsonl.gz`) whose
+# `text` field is the document. JSON Lines are first converted to a plain one-per-line file,
+# the same input for both tools: a document's inner line breaks (\r\n, \n, \r) become spaces.
+# Before timing, it checks that both tools give the same vocabulary and matrix (via --out).
+# Prints seconds, MB/s of text and the ratio to scikit-learn; the in-process fit_transform
+# time of scikit-learn (without interpreter start-up and imports) is printed too.
+set -euo pipefail
+
+corpus=${1:?usage: scripts/bench-vs-sklearn.sh CORPUS [RUNS]}
+runs=${2:-3}
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+cargo build --release --quiet --manifest-path "$root/Cargo.toml"
+stance="$root/target/release/stance"
+
+case "$corpus" in
+*.jsonl | *.jsonl.gz)
+    python3 - "$corpus" "$work/corpus.txt" <<'PY'
+import gzip, json, sys
+source, target = sys.argv[1], sys.argv[2]
+opener = gzip.open if source.endswith(".gz") else open
+with opener(source, "rt", encoding="utf-8") as f, open(target, "w", encoding="utf-8", newline="\n") as out:
+    for line in f:
+        if line.strip():
+            text = json.loads(line)["text"]
+            out.write(text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ") + "\n")
+PY
+    text="$work/corpus.txt"
+    ;;
+*) text="$corpus" ;;
+esac
+bytes=$(stat -c %s "$text")
+
+printf '[features]\n' >"$work/count.toml"
+printf '[features]\nweighting = "tfidf"\n' >"$work/tfidf.toml"
+
+cat >"$work/peer_sklearn.py" <<'PY'
+import sys, time
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+kind, path = sys.argv[1], sys.argv[2]
+with open(path, encoding="utf-8", newline="") as f:
+    docs = f.read().split("\n")
+if docs and docs[-1] == "":
+    docs.pop()
+docs = [d[:-1] if d.endswith("\r") else d for d in docs]
+start = time.perf_counter()
+vectorizer = CountVectorizer() if kind == "count" else TfidfVectorizer()
+X = vectorizer.fit_transform(docs)
+print(f"{time.perf_counter() - start:.3f}", file=sys.stderr)
+if len(sys.argv) > 3:
+    import numpy as np, scipy.io, scipy.sparse as sp
+    out = sys.argv[3]
+    with open(out + "/vocabulary.txt", encoding="utf-8") as f:
+        vocabulary = f.read().split("\n")[:-1]
+    assert vocabulary == list(vectorizer.get_feature_names_out()), "vocabularies differ"
+    Y = sp.csr_matrix(scipy.io.mmread(out + "/matrix.mtx"))
+    assert Y.shape == X.shape, f"shapes differ: {Y.shape} vs {X.shape}"
+    diff = abs(sp.csr_matrix(X, dtype=np.float64) - Y)
+    assert diff.nnz == 0 or diff.max() <= 1e-9, f"matrices differ by {diff.max()}"
+    assert (sp.csr_matrix(X) != 0).nnz == (Y != 0).nnz, "sparsity differs"
+    print(f"identical {kind}: {X.shape[0]} documents, {X.shape[1]} terms, {X.nnz} non-zeros")
+PY
+
+for kind in count tfidf; do
+    "$stance" featurize --config "$work/$kind.toml" --input "$text" --out "$work/out-$kind" 2>/dev/null
+    python3 "$work/peer_sklearn.py" "$kind" "$text" "$work/out-$kind" 2>"$work/stderr" || { cat "$work/stderr"; exit 1; }
+done
+
+# Wall seconds of a command, run $runs times; prints the median.
+median() {
+    local times=()
+    for _ in $(seq "$runs"); do
+        /usr/bin/time -f %e -o "$work/time" "$@" >/dev/null 2>"$work/stderr"
+        times+=("$(cat "$work/time")")
+    done
+    printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+}
+
+echo "corpus: $corpus ($(awk -v b="$bytes" 'BEGIN {printf "%.1f", b/1e6}') MB of text), $(nproc) cores, medians of $runs, $(date -u +%Y-%m-%d)"
+printf '%-34s %9s %9s %8s\n' tool seconds MB/s ratio
+for kind in count tfidf; do
+    label=$([ "$kind" = count ] && echo CountVectorizer || echo TfidfVectorizer)
+    sk=$(median python3 "$work/peer_sklearn.py" "$kind" "$text")
+    inner=$(cat "$work/stderr")
+    report() { awk -v n="$1" -v s="$2" -v b="$bytes" -v k="$sk" \
+        'BEGIN {printf "%-34s %9.3f %9.1f %7.1fx\n", n, s, b/1e6/s, k/s}'; }
+    report "sklearn $label" "$sk"
+    echo "  (sklearn fit_transform alone, last run: ${inner}s)"
+    for threads in 1 $(nproc); do
+        s=$(median "$stance" --threads "$threads" featurize --config "$work/$kind.toml" --input "$text")
+        report "stance $kind --threads $threads" "$s"
+    done
+done

@@ -1,0 +1,614 @@
+//! Text to features, exactly as scikit-learn's analyzers: lowercase with Python's
+//! `str.lower()`, then word tokens (`(?u)\b\w\w+\b`) or padded character n-grams (`char_wb`).
+//!
+//! Takes `&str` documents and hands each feature string to a callback, borrowed from the
+//! document or from one of the [`Analyzer`]'s reused buffers: nothing is allocated per token.
+//! Character classes come from `word_classes` (generated from Python), never from Rust's
+//! `char` predicates, which follow another Unicode version and another definition of `\w`.
+
+use rust_stemmers::{Algorithm, Stemmer};
+use rustc_hash::FxHashMap;
+
+use super::config::{AnalyzerKind, FeatureSet, Stemming};
+use super::word_classes::{CASE_IGNORABLE, CASED, LOWER, SPACE, WORD};
+
+const CAPITAL_SIGMA: u32 = 0x03A3;
+const DOTTED_CAPITAL_I: u32 = 0x0130;
+
+/// Byte classes for the ASCII fast path, built from the generated tables.
+const ASCII_WORD: [bool; 128] = ascii_table(&WORD);
+const ASCII_SPACE: [bool; 128] = ascii_table(&SPACE);
+
+const fn ascii_table(ranges: &[(u32, u32)]) -> [bool; 128] {
+    let mut table = [false; 128];
+    let mut i = 0;
+    while i < ranges.len() {
+        let (first, last) = ranges[i];
+        let mut cp = first;
+        while cp <= last && cp < 128 {
+            table[cp as usize] = true;
+            cp += 1;
+        }
+        i += 1;
+    }
+    table
+}
+
+fn in_ranges(ranges: &[(u32, u32)], cp: u32) -> bool {
+    ranges
+        .binary_search_by(|&(first, last)| {
+            if last < cp {
+                std::cmp::Ordering::Less
+            } else if first > cp {
+                std::cmp::Ordering::Greater
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        })
+        .is_ok()
+}
+
+/// Python's `\w` for a `str` pattern: `str.isalnum()` or `_`.
+pub(crate) fn is_word_char(cp: u32) -> bool {
+    if cp < 128 {
+        ASCII_WORD[cp as usize]
+    } else {
+        in_ranges(&WORD, cp)
+    }
+}
+
+/// Python's `str.isspace()`.
+pub(crate) fn is_space_char(cp: u32) -> bool {
+    if cp < 128 {
+        ASCII_SPACE[cp as usize]
+    } else {
+        in_ranges(&SPACE, cp)
+    }
+}
+
+fn lower_char(cp: u32) -> u32 {
+    match LOWER.binary_search_by_key(&cp, |&(from, _)| from) {
+        Ok(i) => LOWER[i].1,
+        Err(_) => cp,
+    }
+}
+
+/// Length of the leading run of ASCII bytes, eight at a time.
+fn ascii_prefix_len(bytes: &[u8]) -> usize {
+    const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut done = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let high = u64::from_le_bytes(word) & HIGH_BITS;
+        if high != 0 {
+            return done + (high.trailing_zeros() / 8) as usize;
+        }
+        done += 8;
+    }
+    done + chunks
+        .remainder()
+        .iter()
+        .position(|&b| b >= 0x80)
+        .unwrap_or(chunks.remainder().len())
+}
+
+/// `text.lower()` as Python 3.11 computes it, written into `out` (cleared first).
+pub(crate) fn lowercase_into(text: &str, out: &mut String) {
+    out.clear();
+    out.reserve(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        let run = ascii_prefix_len(rest.as_bytes());
+        if run > 0 {
+            let start = out.len();
+            out.push_str(&rest[..run]);
+            out[start..].make_ascii_lowercase();
+            rest = &rest[run..];
+        }
+        let mut chars = rest.chars();
+        let Some(c) = chars.next() else { break };
+        let consumed = text.len() - rest.len();
+        match c as u32 {
+            DOTTED_CAPITAL_I => out.push_str("i\u{307}"),
+            CAPITAL_SIGMA => out.push(if is_final_sigma(text, consumed) {
+                'ς'
+            } else {
+                'σ'
+            }),
+            cp => out.push(char::from_u32(lower_char(cp)).unwrap_or(c)),
+        }
+        rest = chars.as_str();
+    }
+}
+
+/// Python's `Final_Sigma` test for the capital sigma at byte `at` of `text`.
+fn is_final_sigma(text: &str, at: usize) -> bool {
+    let is_ignorable = |c: &char| in_ranges(&CASE_IGNORABLE, *c as u32);
+    let is_cased = |c: char| in_ranges(&CASED, c as u32);
+    let before = text[..at].chars().rev().find(|c| !is_ignorable(c));
+    if !before.is_some_and(is_cased) {
+        return false;
+    }
+    let after = text[at + 'Σ'.len_utf8()..]
+        .chars()
+        .find(|c| !is_ignorable(c));
+    !after.is_some_and(is_cased)
+}
+
+/// Decode the code point starting at byte `pos` (a char boundary of valid UTF-8).
+fn decode_at(bytes: &[u8], pos: usize) -> (u32, usize) {
+    let b0 = u32::from(bytes[pos]);
+    let cont = |i: usize| u32::from(bytes[pos + i] & 0x3F);
+    if b0 < 0xE0 {
+        (((b0 & 0x1F) << 6) | cont(1), 2)
+    } else if b0 < 0xF0 {
+        (((b0 & 0x0F) << 12) | (cont(1) << 6) | cont(2), 3)
+    } else {
+        (
+            ((b0 & 0x07) << 18) | (cont(1) << 12) | (cont(2) << 6) | cont(3),
+            4,
+        )
+    }
+}
+
+/// `ASCII_WORD` as a byte table over all 256 byte values (0 for non-ASCII bytes).
+const WORD_BYTE: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 128 {
+        table[b] = ASCII_WORD[b] as u8;
+        b += 1;
+    }
+    table
+};
+
+fn low_mask(bits: usize) -> u64 {
+    if bits >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << bits) - 1
+    }
+}
+
+/// Emit the open token, if it has at least two characters.
+#[inline]
+fn close_token<'a>(
+    text: &'a str,
+    open: &mut Option<(usize, usize)>,
+    end: usize,
+    emit: &mut impl FnMut(&'a str),
+) {
+    if let Some((start, chars)) = open.take()
+        && chars >= 2
+    {
+        emit(&text[start..end]);
+    }
+}
+
+/// Call `emit` on each token of `(?u)\b\w\w+\b` in `text`, in order: the maximal runs of at
+/// least two word characters.
+///
+/// ASCII stretches are classified up to 64 bytes at a time into a bit mask whose runs of ones
+/// are found with `trailing_zeros`, so that the unpredictable end of a word costs no branch
+/// misprediction per byte; other characters go one at a time through the generated tables.
+pub(crate) fn word_tokens<'a>(text: &'a str, mut emit: impl FnMut(&'a str)) {
+    let bytes = text.as_bytes();
+    let len = bytes.len();
+    let mut pos = 0;
+    // The token being read across stretches: its start and its characters so far.
+    let mut open: Option<(usize, usize)> = None;
+    while pos < len {
+        let block = &bytes[pos..len.min(pos + 64)];
+        let (mut word, mut high) = (0u64, 0u64);
+        for (i, &b) in block.iter().enumerate() {
+            word |= u64::from(WORD_BYTE[b as usize]) << i;
+            high |= u64::from(b >> 7) << i;
+        }
+        let ascii = if high == 0 {
+            block.len()
+        } else {
+            high.trailing_zeros() as usize
+        };
+        let mut runs = word & low_mask(ascii);
+        if let Some((start, chars)) = open {
+            let leading = (!runs).trailing_zeros() as usize;
+            if leading >= ascii {
+                open = Some((start, chars + ascii));
+                runs = 0;
+            } else {
+                open = Some((start, chars + leading));
+                close_token(text, &mut open, pos + leading, &mut emit);
+                runs &= !low_mask(leading);
+            }
+        }
+        while runs != 0 {
+            let first = runs.trailing_zeros() as usize;
+            let run = (!(runs >> first)).trailing_zeros() as usize;
+            let end = first + run;
+            if end >= ascii {
+                open = Some((pos + first, run));
+                break;
+            }
+            if run >= 2 {
+                emit(&text[pos + first..pos + end]);
+            }
+            runs &= !low_mask(end);
+        }
+        pos += ascii;
+        while pos < len && bytes[pos] >= 0x80 {
+            let (cp, width) = decode_at(bytes, pos);
+            if is_word_char(cp) {
+                open = Some(open.map_or((pos, 1), |(start, chars)| (start, chars + 1)));
+            } else {
+                close_token(text, &mut open, pos, &mut emit);
+            }
+            pos += width;
+        }
+    }
+    close_token(text, &mut open, len, &mut emit);
+}
+
+/// Whitespace-separated words, as Python's `str.split()` with no argument.
+pub(crate) struct SpaceSeparated<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+impl<'a> SpaceSeparated<'a> {
+    pub(crate) fn new(text: &'a str) -> SpaceSeparated<'a> {
+        SpaceSeparated { text, pos: 0 }
+    }
+}
+
+impl<'a> Iterator for SpaceSeparated<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let bytes = self.text.as_bytes();
+        let len = bytes.len();
+        let mut pos = self.pos;
+        let is_space_at = |pos: usize| -> (bool, usize) {
+            let b = bytes[pos];
+            if b < 0x80 {
+                (ASCII_SPACE[b as usize], 1)
+            } else {
+                let (cp, width) = decode_at(bytes, pos);
+                (is_space_char(cp), width)
+            }
+        };
+        let start = loop {
+            if pos >= len {
+                self.pos = pos;
+                return None;
+            }
+            let (space, width) = is_space_at(pos);
+            if !space {
+                break pos;
+            }
+            pos += width;
+        };
+        while pos < len {
+            let (space, width) = is_space_at(pos);
+            if space {
+                break;
+            }
+            pos += width;
+        }
+        self.pos = pos;
+        Some(&self.text[start..pos])
+    }
+}
+
+/// Turns documents into feature strings with the settings of one [`FeatureSet`].
+///
+/// Holds the buffers it reuses from one document to the next; one per thread.
+pub struct Analyzer<'s> {
+    set: &'s FeatureSet,
+    lowered: String,
+    /// Stop-word-filtered, stemmed tokens of the current document, back to back.
+    tokens: String,
+    token_ends: Vec<usize>,
+    /// One n-gram being built: word n-grams joined by spaces, or a space-padded word.
+    gram: String,
+    char_starts: Vec<usize>,
+    stemmer: Option<Stemmer>,
+    /// Stems of the distinct tokens seen so far, so that a token is stemmed once.
+    stems: FxHashMap<Box<str>, Box<str>>,
+}
+
+impl<'s> Analyzer<'s> {
+    pub(crate) fn new(set: &'s FeatureSet) -> Analyzer<'s> {
+        Analyzer {
+            set,
+            lowered: String::new(),
+            tokens: String::new(),
+            token_ends: Vec::new(),
+            gram: String::new(),
+            char_starts: Vec::new(),
+            stemmer: match set.stemming() {
+                Stemming::None => None,
+                Stemming::English => Some(Stemmer::create(Algorithm::English)),
+            },
+            stems: FxHashMap::default(),
+        }
+    }
+
+    /// Call `emit` once for every feature occurrence in `doc` (order unspecified): the terms
+    /// that would be counted, before any vocabulary or hashing.
+    pub fn analyze(&mut self, doc: &str, mut emit: impl FnMut(&str)) {
+        let Analyzer {
+            set,
+            lowered,
+            tokens,
+            token_ends,
+            gram,
+            char_starts,
+            stemmer,
+            stems,
+        } = self;
+        let text = if set.lowercase() {
+            lowercase_into(doc, lowered);
+            lowered.as_str()
+        } else {
+            doc
+        };
+        let (min_n, max_n) = set.ngram_range();
+        match set.analyzer() {
+            AnalyzerKind::Word => {
+                if max_n == 1 && !set.has_stop_words() && stemmer.is_none() {
+                    word_tokens(text, emit);
+                    return;
+                }
+                tokens.clear();
+                token_ends.clear();
+                word_tokens(text, |token| {
+                    if set.is_stop_word(token) {
+                        return;
+                    }
+                    match stemmer {
+                        Some(stemmer) => {
+                            if !stems.contains_key(token) {
+                                stems.insert(token.into(), stemmer.stem(token).into());
+                            }
+                            tokens.push_str(&stems[token]);
+                        }
+                        None => tokens.push_str(token),
+                    }
+                    token_ends.push(tokens.len());
+                });
+                let token_at = |i: usize| {
+                    let start = if i == 0 { 0 } else { token_ends[i - 1] };
+                    &tokens[start..token_ends[i]]
+                };
+                let n_tokens = token_ends.len();
+                for n in min_n..=max_n.min(n_tokens) {
+                    for first in 0..=n_tokens - n {
+                        if n == 1 {
+                            emit(token_at(first));
+                        } else {
+                            gram.clear();
+                            for i in first..first + n {
+                                if i > first {
+                                    gram.push(' ');
+                                }
+                                gram.push_str(token_at(i));
+                            }
+                            emit(gram);
+                        }
+                    }
+                }
+            }
+            AnalyzerKind::CharWb => {
+                for word in SpaceSeparated::new(text) {
+                    gram.clear();
+                    gram.push(' ');
+                    gram.push_str(word);
+                    gram.push(' ');
+                    char_starts.clear();
+                    char_starts.extend(gram.char_indices().map(|(i, _)| i));
+                    char_starts.push(gram.len());
+                    let n_chars = char_starts.len() - 1;
+                    let slice = |from: usize, to: usize| &gram[char_starts[from]..char_starts[to]];
+                    // scikit-learn's `_char_wb_ngrams`: a word shorter than n is one n-gram, once.
+                    for n in min_n..=max_n {
+                        emit(slice(0, n.min(n_chars)));
+                        let mut offset = 0;
+                        while offset + n < n_chars {
+                            offset += 1;
+                            emit(slice(offset, offset + n));
+                        }
+                        if offset == 0 {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::RawFeatureConfig;
+
+    /// The straightforward scanner that `word_tokens` must agree with.
+    struct WordTokens<'a> {
+        text: &'a str,
+        pos: usize,
+    }
+
+    impl<'a> WordTokens<'a> {
+        fn new(text: &'a str) -> WordTokens<'a> {
+            WordTokens { text, pos: 0 }
+        }
+    }
+
+    impl<'a> Iterator for WordTokens<'a> {
+        type Item = &'a str;
+
+        fn next(&mut self) -> Option<&'a str> {
+            let bytes = self.text.as_bytes();
+            let len = bytes.len();
+            let mut pos = self.pos;
+            loop {
+                // Skip to the next word character.
+                let start = loop {
+                    if pos >= len {
+                        self.pos = pos;
+                        return None;
+                    }
+                    let b = bytes[pos];
+                    if b < 0x80 {
+                        if ASCII_WORD[b as usize] {
+                            break pos;
+                        }
+                        pos += 1;
+                    } else {
+                        let (cp, width) = decode_at(bytes, pos);
+                        if is_word_char(cp) {
+                            break pos;
+                        }
+                        pos += width;
+                    }
+                };
+                // Take the whole run, counting characters (not bytes) for the two-character minimum.
+                let mut chars = 0usize;
+                while pos < len {
+                    let b = bytes[pos];
+                    if b < 0x80 {
+                        if !ASCII_WORD[b as usize] {
+                            break;
+                        }
+                        pos += 1;
+                    } else {
+                        let (cp, width) = decode_at(bytes, pos);
+                        if !is_word_char(cp) {
+                            break;
+                        }
+                        pos += width;
+                    }
+                    chars += 1;
+                }
+                if chars >= 2 {
+                    self.pos = pos;
+                    return Some(&self.text[start..pos]);
+                }
+            }
+        }
+    }
+
+    fn check_tokens(text: &str, expected: &[&str]) {
+        let mut got = Vec::new();
+        word_tokens(text, |t| got.push(t));
+        assert_eq!(got, expected, "{text:?}");
+        let reference: Vec<&str> = WordTokens::new(text).collect();
+        assert_eq!(reference, expected, "{text:?}");
+    }
+
+    proptest::proptest! {
+        /// The block scanner agrees with the plain one, across 64-byte block boundaries.
+        #[test]
+        fn block_scanner_agrees_with_plain_scan(text in "([a-z_ .,]{0,70}|[é’中\u{301}x ]{0,5}){0,12}") {
+            let mut got = Vec::new();
+            word_tokens(&text, |t| got.push(t));
+            let expected: Vec<&str> = WordTokens::new(&text).collect();
+            proptest::prop_assert_eq!(got, expected);
+        }
+    }
+
+    fn check_lower(text: &str, expected: &str) {
+        let mut out = String::from("stale");
+        lowercase_into(text, &mut out);
+        assert_eq!(out, expected, "{text:?}");
+    }
+
+    fn check_features(config: &str, doc: &str, expected: &[&str]) {
+        let raw: RawFeatureConfig = toml::from_str(config).unwrap();
+        let set = raw.check().unwrap();
+        let mut analyzer = Analyzer::new(&set);
+        let mut got = Vec::new();
+        analyzer.analyze(doc, |f| got.push(f.to_string()));
+        got.sort();
+        let mut expected: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
+        expected.sort();
+        assert_eq!(got, expected, "{config} on {doc:?}");
+    }
+
+    #[test]
+    fn word_tokens_are_runs_of_two_or_more_word_characters() {
+        check_tokens("", &[]);
+        check_tokens("a b c", &[]);
+        check_tokens("The cat's hat, 42x!", &["The", "cat", "hat", "42x"]);
+        check_tokens("snake_case __init__ _", &["snake_case", "__init__"]);
+        check_tokens("é ab", &["ab"]);
+        check_tokens("éé", &["éé"]);
+        // A combining acute accent (Mn) is not a word character in Python's `\w`.
+        check_tokens("cafe\u{301}s", &["cafe"]);
+        check_tokens("北京 x 莫斯科", &["北京", "莫斯科"]);
+        check_tokens("½½ x²", &["½½", "x²"]);
+        check_tokens("don’t “quoted”", &["don", "quoted"]);
+        let long = format!("{} {}é{} x", "a".repeat(70), "b".repeat(63), "c".repeat(3));
+        let expected = [
+            "a".repeat(70),
+            format!("{}é{}", "b".repeat(63), "c".repeat(3)),
+        ];
+        check_tokens(
+            &long,
+            &expected.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        check_tokens("aé", &["aé"]);
+        check_tokens("é", &[]);
+        check_tokens("x é", &[]);
+    }
+
+    #[test]
+    fn lowercase_follows_python() {
+        check_lower("", "");
+        check_lower("ABC déF", "abc déf");
+        check_lower("İstanbul", "i\u{307}stanbul");
+        check_lower("ΟΔΥΣΣΕΥΣ", "οδυσσευς");
+        check_lower("Σ", "σ");
+        check_lower("ΑΣ.", "ας.");
+        check_lower("ΑΣ'Α", "ασ'α");
+        check_lower("STRAẞE", "straße");
+        check_lower("\u{212A}elvin", "kelvin");
+    }
+
+    #[test]
+    fn char_wb_matches_scikit_learn() {
+        // Checked by hand against `_char_wb_ngrams`.
+        check_features(
+            "analyzer = \"char_wb\"\nngram_range = [2, 3]",
+            "ab\tc",
+            &[" a", "ab", "b ", " ab", "ab ", " c", "c ", " c "],
+        );
+        check_features(
+            "analyzer = \"char_wb\"\nngram_range = [4, 5]",
+            "ab",
+            &[" ab "],
+        );
+    }
+
+    #[test]
+    fn word_ngrams_skip_stop_words_first() {
+        check_features(
+            "ngram_range = [1, 2]\nstop_words = [\"the\"]",
+            "The cat the hat",
+            &["cat", "hat", "cat hat"],
+        );
+        check_features("ngram_range = [2, 3]", "a bb cc", &["bb cc"]);
+        check_features("ngram_range = [3, 3]", "aa bb", &[]);
+    }
+
+    #[test]
+    fn stemming_follows_stop_words() {
+        check_features(
+            "stemming = \"english\"\nstop_words = \"english\"",
+            "running runs generously because",
+            &["run", "run", "generous"],
+        );
+    }
+}

@@ -1,0 +1,147 @@
+//! Counts to values, as scikit-learn's `TfidfTransformer` and `normalize`: binary, then
+//! sublinear tf (`1 + ln tf`), then times idf, then the row norm.
+//!
+//! Works on one row at a time and allocates nothing; knows nothing of terms.
+
+use super::config::Norm;
+
+/// How a row of raw counts becomes a row of values.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Weights<'a> {
+    pub(crate) binary: bool,
+    pub(crate) sublinear_tf: bool,
+    pub(crate) idf: Option<&'a [f64]>,
+    pub(crate) norm: Norm,
+}
+
+/// `idf = ln(n / df) + 1`, with one extra document containing every term when `smooth`.
+pub(crate) fn inverse_document_frequencies(
+    document_frequencies: &[u64],
+    n_documents: usize,
+    smooth: bool,
+) -> Vec<f64> {
+    let extra = u64::from(smooth);
+    let n = (n_documents as u64 + extra) as f64;
+    document_frequencies
+        .iter()
+        .map(|&df| (n / (df + extra) as f64).ln() + 1.0)
+        .collect()
+}
+
+impl Weights<'_> {
+    /// Turn the counts in `values` (columns `columns`) into weighted values, in place.
+    pub(crate) fn apply(&self, columns: &[u32], values: &mut [f64]) {
+        if self.binary {
+            values.fill(1.0);
+        }
+        if self.sublinear_tf {
+            for v in values.iter_mut() {
+                *v = v.ln() + 1.0;
+            }
+        }
+        if let Some(idf) = self.idf {
+            for (v, &c) in values.iter_mut().zip(columns) {
+                *v *= idf[c as usize];
+            }
+        }
+        let total = match self.norm {
+            Norm::None => return,
+            Norm::L1 => values.iter().map(|v| v.abs()).sum::<f64>(),
+            Norm::L2 => values.iter().map(|v| v * v).sum::<f64>().sqrt(),
+        };
+        // As scikit-learn, a row whose norm is zero is left as it is.
+        if total != 0.0 {
+            for v in values.iter_mut() {
+                *v /= total;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(weights: Weights<'_>, counts: &[f64], expected: &[f64]) {
+        let columns: Vec<u32> = (0..counts.len() as u32).collect();
+        let mut values = counts.to_vec();
+        weights.apply(&columns, &mut values);
+        for (got, want) in values.iter().zip(expected) {
+            assert!((got - want).abs() < 1e-12, "{values:?} vs {expected:?}");
+        }
+    }
+
+    const COUNTS: Weights<'static> = Weights {
+        binary: false,
+        sublinear_tf: false,
+        idf: None,
+        norm: Norm::None,
+    };
+
+    #[test]
+    fn rows_are_weighted_in_scikit_learns_order() {
+        check(COUNTS, &[3.0, 4.0], &[3.0, 4.0]);
+        check(
+            Weights {
+                norm: Norm::L2,
+                ..COUNTS
+            },
+            &[3.0, 4.0],
+            &[0.6, 0.8],
+        );
+        check(
+            Weights {
+                norm: Norm::L1,
+                ..COUNTS
+            },
+            &[3.0, -1.0],
+            &[0.75, -0.25],
+        );
+        check(
+            Weights {
+                binary: true,
+                norm: Norm::L1,
+                ..COUNTS
+            },
+            &[3.0, 1.0],
+            &[0.5, 0.5],
+        );
+        let e = std::f64::consts::E;
+        check(
+            Weights {
+                sublinear_tf: true,
+                ..COUNTS
+            },
+            &[1.0, e],
+            &[1.0, 2.0],
+        );
+        let idf = [2.0, 0.5];
+        check(
+            Weights {
+                idf: Some(&idf),
+                ..COUNTS
+            },
+            &[3.0, 4.0],
+            &[6.0, 2.0],
+        );
+        check(
+            Weights {
+                norm: Norm::L2,
+                ..COUNTS
+            },
+            &[0.0, 0.0],
+            &[0.0, 0.0],
+        );
+    }
+
+    #[test]
+    fn idf_matches_the_formula() {
+        // n = 4 documents; df = 1, 4. Smooth: ln(5/2) + 1, ln(5/5) + 1. Plain: ln 4 + 1, 1.
+        let smooth = inverse_document_frequencies(&[1, 4], 4, true);
+        assert!((smooth[0] - (2.5f64.ln() + 1.0)).abs() < 1e-15);
+        assert!((smooth[1] - 1.0).abs() < 1e-15);
+        let plain = inverse_document_frequencies(&[1, 4], 4, false);
+        assert!((plain[0] - (4f64.ln() + 1.0)).abs() < 1e-15);
+        assert!((plain[1] - 1.0).abs() < 1e-15);
+    }
+}
