@@ -28,9 +28,10 @@ use objective::{log_sum_exp, sigmoid};
 ///
 /// The model is L2-penalised logistic regression fitted by minimising the *summed* loss
 /// `Σᵢ −log p(yᵢ | xᵢ) + alpha/2 · ‖W‖²`, where the penalty covers the weights only and the
-/// intercepts are free. This is linfa-logistic's objective, and it is scikit-learn's
-/// `LogisticRegression(solver="lbfgs")` objective multiplied by `alpha`, so
-/// **`alpha = 1 / C`**: `alpha = 1.0` is scikit-learn's default `C = 1.0`. Two classes use one
+/// intercepts are free. This is linfa-logistic's objective. scikit-learn's
+/// `LogisticRegression(solver="lbfgs")` minimises `mean loss + ‖W‖² / (2·C·n)`, which is ours
+/// divided by the `n` rows when **`alpha = 1 / C`**: same solution, so `alpha = 1.0` is
+/// scikit-learn's default `C = 1.0`. Two classes use one
 /// coefficient set (the logit of the higher class index, as scikit-learn's `coef_` for
 /// `classes_[1]`); three or more use one set per class (softmax, scikit-learn's multinomial).
 ///
@@ -243,7 +244,7 @@ pub struct ModelParts {
 /// solver type.
 ///
 /// With two classes seen, its single coefficient set gives
-/// `intercept + Σⱼ wⱼ·xⱼ = log p(c) / p(other)` for `c =` [`FittedModel::logit_class`] (the
+/// `intercept + Σⱼ wⱼ·xⱼ = log(p(c) / p(other))` for `c =` [`FittedModel::logit_class`] (the
 /// higher class index, whichever class was more frequent). With three or more, set `s` scores
 /// class `classes()[s]` and probabilities are the softmax of the scores.
 #[derive(Debug, Clone, PartialEq)]
