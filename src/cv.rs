@@ -1,1 +1,746 @@
-//! (to be written)
+//! Cross-validation folds of our own: the `[cv]` table and class indices (plus group indices
+//! for leave-one-group-out) in, [`Split`]s of row indices out.
+//!
+//! linfa's `fold` neither shuffles nor stratifies and leaves the `n mod k` remainder out of
+//! validation; these folds are stratified, shuffled from an explicit seed through
+//! `stance::rng::seeded` (stream = repeat), and put every row in exactly one test fold per
+//! repeat. Identical inputs give identical folds on every platform, which is what lets
+//! `stance compare` run experiments on the same folds.
+//!
+//! Architecture invariant: this module never sees text, features or models, does no I/O and
+//! never panics on bad input.
+
+use rand_chacha::rand_core::Rng;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::rng::seeded;
+
+/// The `[cv]` table of an experiment, as written.
+///
+/// - `scheme`: `"stratified_kfold"` (default), `"repeated_stratified_kfold"`, or
+///   `"leave_one_group_out"` (one fold per group, i.e. per article);
+/// - `folds`: number of folds, at least 2 (default 5); not allowed with leave-one-group-out;
+/// - `repeats`: independent reshuffles (default 1); above 1 only with the repeated scheme;
+/// - `seed`: the seed of every shuffle (default 42).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCvConfig {
+    #[serde(default)]
+    pub scheme: SchemeKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folds: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeats: Option<usize>,
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+}
+
+const DEFAULT_FOLDS: usize = 5;
+const DEFAULT_SEED: u64 = 42;
+
+fn default_seed() -> u64 {
+    DEFAULT_SEED
+}
+
+impl Default for RawCvConfig {
+    fn default() -> Self {
+        RawCvConfig {
+            scheme: SchemeKind::default(),
+            folds: None,
+            repeats: None,
+            seed: DEFAULT_SEED,
+        }
+    }
+}
+
+/// The `scheme` key.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SchemeKind {
+    #[default]
+    #[serde(rename = "stratified_kfold")]
+    StratifiedKFold,
+    #[serde(rename = "repeated_stratified_kfold")]
+    RepeatedStratifiedKFold,
+    LeaveOneGroupOut,
+}
+
+impl SchemeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SchemeKind::StratifiedKFold => "stratified_kfold",
+            SchemeKind::RepeatedStratifiedKFold => "repeated_stratified_kfold",
+            SchemeKind::LeaveOneGroupOut => "leave_one_group_out",
+        }
+    }
+}
+
+impl RawCvConfig {
+    pub fn check(&self) -> Result<CvScheme, CvConfigError> {
+        let kind = self.scheme;
+        let repeats = self.repeats.unwrap_or(1);
+        if repeats == 0 {
+            return Err(CvConfigError::NoRepeats);
+        }
+        if repeats > 1 && kind != SchemeKind::RepeatedStratifiedKFold {
+            return Err(CvConfigError::RepeatsNeedRepeatedScheme {
+                repeats,
+                scheme: kind,
+            });
+        }
+        let folds = match (kind, self.folds) {
+            (SchemeKind::LeaveOneGroupOut, Some(_)) => return Err(CvConfigError::FoldsWithGroups),
+            (SchemeKind::LeaveOneGroupOut, None) => None,
+            (_, Some(folds)) if folds < 2 => return Err(CvConfigError::TooFewFolds { folds }),
+            (_, folds) => Some(folds.unwrap_or(DEFAULT_FOLDS)),
+        };
+        Ok(CvScheme {
+            kind,
+            folds,
+            repeats,
+            seed: self.seed,
+        })
+    }
+}
+
+/// A value of the `[cv]` table that is out of range or does not fit the scheme.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CvConfigError {
+    #[error("`folds` must be at least 2, got {folds}")]
+    TooFewFolds { folds: usize },
+    #[error("`repeats` must be at least 1")]
+    NoRepeats,
+    #[error(
+        "`repeats = {repeats}` needs scheme = \"repeated_stratified_kfold\", not \"{}\"",
+        scheme.as_str()
+    )]
+    RepeatsNeedRepeatedScheme { repeats: usize, scheme: SchemeKind },
+    #[error(
+        "`folds` does not apply to scheme = \"leave_one_group_out\", which has one fold per group"
+    )]
+    FoldsWithGroups,
+}
+
+impl CvConfigError {
+    /// The offending key of the `[cv]` table.
+    pub fn key(&self) -> &'static str {
+        match self {
+            CvConfigError::TooFewFolds { .. } | CvConfigError::FoldsWithGroups => "folds",
+            CvConfigError::NoRepeats | CvConfigError::RepeatsNeedRepeatedScheme { .. } => "repeats",
+        }
+    }
+}
+
+/// A checked cross-validation scheme; only [`RawCvConfig::check`] makes one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CvScheme {
+    kind: SchemeKind,
+    /// `None` for leave-one-group-out.
+    folds: Option<usize>,
+    repeats: usize,
+    seed: u64,
+}
+
+impl CvScheme {
+    pub fn kind(&self) -> SchemeKind {
+        self.kind
+    }
+    /// Number of folds; `None` for leave-one-group-out (one per group).
+    pub fn folds(&self) -> Option<usize> {
+        self.folds
+    }
+    pub fn repeats(&self) -> usize {
+        self.repeats
+    }
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The table with every default written out, for records.
+    pub fn to_raw(&self) -> RawCvConfig {
+        RawCvConfig {
+            scheme: self.kind,
+            folds: self.folds,
+            repeats: Some(self.repeats),
+            seed: self.seed,
+        }
+    }
+}
+
+/// One fold of one repeat: training and test row indices, both ascending and disjoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Split {
+    repeat: usize,
+    fold: usize,
+    train: Vec<usize>,
+    test: Vec<usize>,
+}
+
+impl Split {
+    pub fn repeat(&self) -> usize {
+        self.repeat
+    }
+    pub fn fold(&self) -> usize {
+        self.fold
+    }
+    pub fn train(&self) -> &[usize] {
+        &self.train
+    }
+    pub fn test(&self) -> &[usize] {
+        &self.test
+    }
+}
+
+/// Why rows could not be split.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CvError {
+    #[error("no paragraphs to split")]
+    NoRows,
+    #[error("label {label} of row {row} is not one of the {n_classes} classes")]
+    LabelOutOfRange {
+        row: usize,
+        label: usize,
+        n_classes: usize,
+    },
+    #[error("{}", class_too_small(class, *count, *folds))]
+    ClassTooSmall {
+        class: String,
+        count: usize,
+        folds: usize,
+    },
+    #[error("{groups} group labels were given for {rows} paragraphs")]
+    GroupCount { rows: usize, groups: usize },
+    #[error("leave-one-group-out needs at least 2 groups (articles), found {groups}")]
+    TooFewGroups { groups: usize },
+    #[error("training row {row} is outside the {rows} labels given")]
+    RowOutOfRange { row: usize, rows: usize },
+    #[error("a training subset of {requested} paragraphs cannot be drawn from {available}")]
+    TrainSizeTooLarge { requested: usize, available: usize },
+    #[error(
+        "a training subset of {requested} paragraphs cannot hold all {classes} classes of the fold"
+    )]
+    TrainSizeTooSmall { requested: usize, classes: usize },
+}
+
+fn class_too_small(class: &str, count: usize, folds: usize) -> String {
+    match count {
+        0 => format!("class `{class}` has no paragraphs"),
+        1 => format!(
+            "class `{class}` has 1 paragraph, fewer than folds = {folds}; cross-validation needs at least 2 per class"
+        ),
+        _ => format!(
+            "class `{class}` has {count} paragraphs, fewer than folds = {folds}; use folds = {count} or fewer"
+        ),
+    }
+}
+
+/// Splits rows `0..y.len()` by `scheme`. `y[i]` indexes `classes` (whose names are used in
+/// messages). `groups[i]` is row `i`'s group, used by leave-one-group-out only (may be empty
+/// otherwise).
+///
+/// Stratified schemes, per repeat `r`: each class's rows, in index order, are shuffled with
+/// `seeded(seed, r)` (classes in index order), then dealt round-robin to folds `0, 1, …, k−1,
+/// 0, …`, the count running on from one class to the next. So every row is tested exactly once
+/// per repeat, fold sizes differ by at most one, and each class's count per fold by at most
+/// one. Every class needs at least `folds` rows, which also keeps every class in every
+/// training fold. Leave-one-group-out: one fold per distinct group, ascending; no randomness.
+///
+/// Splits come ordered by repeat, then fold.
+pub fn splits<S: AsRef<str>>(
+    scheme: &CvScheme,
+    classes: &[S],
+    y: &[usize],
+    groups: &[usize],
+) -> Result<Vec<Split>, CvError> {
+    if y.is_empty() {
+        return Err(CvError::NoRows);
+    }
+    let members = members_by_class(classes.len(), y)?;
+    match scheme.folds {
+        Some(folds) => {
+            for (class, rows) in classes.iter().zip(&members) {
+                if rows.len() < folds {
+                    return Err(CvError::ClassTooSmall {
+                        class: class.as_ref().to_owned(),
+                        count: rows.len(),
+                        folds,
+                    });
+                }
+            }
+            Ok((0..scheme.repeats)
+                .flat_map(|repeat| stratified(&members, y.len(), folds, scheme.seed, repeat))
+                .collect())
+        }
+        None => leave_one_group_out(y.len(), groups),
+    }
+}
+
+/// Row indices of each class, ascending.
+fn members_by_class(n_classes: usize, y: &[usize]) -> Result<Vec<Vec<usize>>, CvError> {
+    let mut members = vec![Vec::new(); n_classes];
+    for (row, &label) in y.iter().enumerate() {
+        match members.get_mut(label) {
+            Some(rows) => rows.push(row),
+            None => {
+                return Err(CvError::LabelOutOfRange {
+                    row,
+                    label,
+                    n_classes,
+                });
+            }
+        }
+    }
+    Ok(members)
+}
+
+fn stratified(
+    members: &[Vec<usize>],
+    n_rows: usize,
+    folds: usize,
+    seed: u64,
+    repeat: usize,
+) -> Vec<Split> {
+    let mut rng = seeded(seed, repeat as u64);
+    let mut fold_of = vec![0; n_rows];
+    let mut dealt = 0;
+    for rows in members {
+        let mut rows = rows.clone();
+        shuffle(&mut rows, &mut rng);
+        for row in rows {
+            fold_of[row] = dealt % folds;
+            dealt += 1;
+        }
+    }
+    (0..folds)
+        .map(|fold| {
+            let (test, train) = (0..n_rows).partition(|&row| fold_of[row] == fold);
+            Split {
+                repeat,
+                fold,
+                train,
+                test,
+            }
+        })
+        .collect()
+}
+
+fn leave_one_group_out(n_rows: usize, groups: &[usize]) -> Result<Vec<Split>, CvError> {
+    if groups.len() != n_rows {
+        return Err(CvError::GroupCount {
+            rows: n_rows,
+            groups: groups.len(),
+        });
+    }
+    let mut distinct = groups.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.len() < 2 {
+        return Err(CvError::TooFewGroups {
+            groups: distinct.len(),
+        });
+    }
+    Ok(distinct
+        .iter()
+        .enumerate()
+        .map(|(fold, &group)| {
+            let (test, train) = (0..n_rows).partition(|&row| groups[row] == group);
+            Split {
+                repeat: 0,
+                fold,
+                train,
+                test,
+            }
+        })
+        .collect())
+}
+
+/// Streams of `seeded` used for training subsets: top bit set, so they never meet the fold
+/// streams `0..repeats`.
+const SUBSAMPLE_STREAMS: u64 = 1 << 63;
+
+/// A stratified subset of `train_size` rows of `split`'s training rows (ascending), for
+/// learning curves. Subsets are nested: for one split and seed, a larger size contains every
+/// row of a smaller one. Each class's training rows are shuffled (stream
+/// `2⁶³ + repeat·2³² + fold` of `seed`); one row of each class is taken first, so every
+/// class is in once `train_size` reaches the number of classes, then one at a time from the
+/// class furthest below its proportional share (ties to the lower class index), which keeps
+/// each class's count within two of `train_size · class total / training rows`.
+pub fn subsample_train(
+    split: &Split,
+    y: &[usize],
+    train_size: usize,
+    seed: u64,
+) -> Result<Vec<usize>, CvError> {
+    let available = split.train.len();
+    if train_size > available {
+        return Err(CvError::TrainSizeTooLarge {
+            requested: train_size,
+            available,
+        });
+    }
+    let mut pools: Vec<Vec<usize>> = Vec::new();
+    for &row in &split.train {
+        let &label = y
+            .get(row)
+            .ok_or(CvError::RowOutOfRange { row, rows: y.len() })?;
+        if pools.len() <= label {
+            pools.resize_with(label + 1, Vec::new);
+        }
+        pools[label].push(row);
+    }
+    pools.retain(|pool| !pool.is_empty());
+    if train_size < pools.len() {
+        return Err(CvError::TrainSizeTooSmall {
+            requested: train_size,
+            classes: pools.len(),
+        });
+    }
+
+    let stream = SUBSAMPLE_STREAMS + ((split.repeat as u64) << 32) + split.fold as u64;
+    let mut rng = seeded(seed, stream);
+    for pool in &mut pools {
+        shuffle(pool, &mut rng);
+    }
+    // One row of each class first, then always the class furthest below its proportional
+    // share of the next size: (size + 1)·total_c/N − taken_c, compared times N in integers.
+    // `train_size >= pools.len()` was checked above.
+    let mut taken = vec![1usize; pools.len()];
+    let mut subset: Vec<usize> = pools.iter().map(|pool| pool[0]).collect();
+    while subset.len() < train_size {
+        let next_size = subset.len() + 1;
+        let deficit =
+            |c: usize| (next_size * pools[c].len()) as i64 - (taken[c] * available) as i64;
+        let next = (0..pools.len())
+            .filter(|&c| taken[c] < pools[c].len())
+            .max_by(|&a, &b| deficit(a).cmp(&deficit(b)).then(b.cmp(&a)));
+        let Some(class) = next else { break };
+        subset.push(pools[class][taken[class]]);
+        taken[class] += 1;
+    }
+    subset.sort_unstable();
+    Ok(subset)
+}
+
+/// Fisher–Yates with our own bounded draw, so the permutation depends on ChaCha8's output
+/// only, not on how a version of `rand` maps it to a range.
+fn shuffle<R: Rng>(rows: &mut [usize], rng: &mut R) {
+    for i in (1..rows.len()).rev() {
+        let j = below(rng, i as u64 + 1) as usize;
+        rows.swap(i, j);
+    }
+}
+
+/// Uniform in `0..n` (`n > 0`), Lemire's multiply-and-reject.
+fn below<R: Rng>(rng: &mut R, n: u64) -> u64 {
+    let threshold = n.wrapping_neg() % n;
+    loop {
+        let product = u128::from(rng.next_u64()) * u128::from(n);
+        if product as u64 >= threshold {
+            return (product >> 64) as u64;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn scheme(text: &str) -> CvScheme {
+        toml::from_str::<RawCvConfig>(text)
+            .unwrap()
+            .check()
+            .unwrap()
+    }
+
+    // ---- config
+
+    #[test]
+    fn defaults_are_stratified_five_fold_seed_42() {
+        let s = scheme("");
+        assert_eq!(
+            (s.kind(), s.folds(), s.repeats(), s.seed()),
+            (SchemeKind::StratifiedKFold, Some(5), 1, 42)
+        );
+        let raw = s.to_raw();
+        assert_eq!(
+            toml::from_str::<RawCvConfig>(&toml::to_string(&raw).unwrap()).unwrap(),
+            raw
+        );
+        assert_eq!(raw.check().unwrap(), s);
+    }
+
+    #[test]
+    fn schemes_parse() {
+        let s = scheme("scheme = \"repeated_stratified_kfold\"\nfolds = 3\nrepeats = 10\nseed = 7");
+        assert_eq!(
+            (s.kind(), s.folds(), s.repeats(), s.seed()),
+            (SchemeKind::RepeatedStratifiedKFold, Some(3), 10, 7)
+        );
+        let s = scheme("scheme = \"leave_one_group_out\"");
+        assert_eq!(
+            (s.kind(), s.folds(), s.repeats()),
+            (SchemeKind::LeaveOneGroupOut, None, 1)
+        );
+        for kind in [
+            SchemeKind::StratifiedKFold,
+            SchemeKind::RepeatedStratifiedKFold,
+            SchemeKind::LeaveOneGroupOut,
+        ] {
+            assert_eq!(
+                scheme(&format!("scheme = \"{}\"", kind.as_str())).kind(),
+                kind
+            );
+        }
+    }
+
+    #[test]
+    fn bad_tables_are_rejected_naming_the_key() {
+        fn check(text: &str, key: &str, message: &str) {
+            let err = toml::from_str::<RawCvConfig>(text)
+                .unwrap()
+                .check()
+                .unwrap_err();
+            assert_eq!(
+                (err.key(), err.to_string().as_str()),
+                (key, message),
+                "{text}"
+            );
+        }
+        check("folds = 1", "folds", "`folds` must be at least 2, got 1");
+        check("folds = 0", "folds", "`folds` must be at least 2, got 0");
+        check("repeats = 0", "repeats", "`repeats` must be at least 1");
+        check(
+            "repeats = 3",
+            "repeats",
+            "`repeats = 3` needs scheme = \"repeated_stratified_kfold\", not \"stratified_kfold\"",
+        );
+        check(
+            "scheme = \"leave_one_group_out\"\nfolds = 4",
+            "folds",
+            "`folds` does not apply to scheme = \"leave_one_group_out\", which has one fold per group",
+        );
+        for text in [
+            "fold = 5",
+            "scheme = \"kfold\"",
+            "folds = -1",
+            "seed = \"x\"",
+        ] {
+            assert!(
+                toml::from_str::<RawCvConfig>(text).is_err(),
+                "{text} was accepted"
+            );
+        }
+    }
+
+    // ---- splitting errors
+
+    const NAMES: [&str; 3] = ["fracturing", "stable", "neither"];
+
+    fn split_error(scheme_text: &str, y: &[usize], groups: &[usize]) -> String {
+        splits(&scheme(scheme_text), &NAMES, y, groups)
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn too_small_classes_are_named_with_a_suggestion() {
+        let y = [0, 0, 0, 0, 0, 0, 1, 1, 1, 2, 2, 2, 2, 2, 2];
+        assert_eq!(
+            split_error("", &y, &[]),
+            "class `stable` has 3 paragraphs, fewer than folds = 5; use folds = 3 or fewer"
+        );
+        assert!(splits(&scheme("folds = 3"), &NAMES, &y, &[]).is_ok());
+        assert_eq!(
+            split_error("folds = 2", &[0, 0, 1, 2, 2], &[]),
+            "class `stable` has 1 paragraph, fewer than folds = 2; cross-validation needs at least 2 per class"
+        );
+        assert_eq!(
+            split_error("folds = 2", &[0, 0, 2, 2], &[]),
+            "class `stable` has no paragraphs"
+        );
+    }
+
+    #[test]
+    fn other_bad_input_is_an_error() {
+        assert_eq!(split_error("", &[], &[]), "no paragraphs to split");
+        assert_eq!(
+            split_error("folds = 2", &[0, 0, 3], &[]),
+            "label 3 of row 2 is not one of the 3 classes"
+        );
+        let logo = "scheme = \"leave_one_group_out\"";
+        assert_eq!(
+            split_error(logo, &[0, 1, 2], &[4, 4, 4]),
+            "leave-one-group-out needs at least 2 groups (articles), found 1"
+        );
+        assert_eq!(
+            split_error(logo, &[0, 1, 2], &[0, 1]),
+            "2 group labels were given for 3 paragraphs"
+        );
+    }
+
+    #[test]
+    fn leave_one_group_out_holds_out_each_group_in_turn() {
+        let s = scheme("scheme = \"leave_one_group_out\"");
+        let folds = splits(&s, &NAMES, &[0, 1, 0, 2, 1], &[7, 3, 7, 3, 9]).unwrap();
+        let tests: Vec<&[usize]> = folds.iter().map(Split::test).collect();
+        assert_eq!(tests, vec![&[1, 3][..], &[0, 2], &[4]]);
+        assert_eq!(folds[0].train(), &[0, 2, 4]);
+        assert!(folds.iter().all(|f| f.repeat() == 0));
+    }
+
+    #[test]
+    fn repeats_reshuffle() {
+        let y: Vec<usize> = (0..30).map(|i| i % 3).collect();
+        let s = scheme("scheme = \"repeated_stratified_kfold\"\nrepeats = 2");
+        let all = splits(&s, &NAMES, &y, &[]).unwrap();
+        assert_eq!(all.len(), 10);
+        assert_ne!(all[0].test(), all[5].test());
+        assert_eq!((all[5].repeat(), all[5].fold()), (1, 0));
+    }
+
+    #[test]
+    fn bounded_draws_are_uniform_enough() {
+        // 60,000 draws in 0..6: each count within 5 standard deviations of 10,000.
+        let mut rng = seeded(1, 0);
+        let mut counts = [0usize; 6];
+        for _ in 0..60_000 {
+            counts[below(&mut rng, 6) as usize] += 1;
+        }
+        assert!(
+            counts.iter().all(|&c| c.abs_diff(10_000) < 5 * 91),
+            "{counts:?}"
+        );
+    }
+
+    // ---- properties
+
+    /// Labels with every class at least `min` times, plus a seed and a fold count.
+    fn labelled(min: usize) -> impl Strategy<Value = (Vec<usize>, usize, u64)> {
+        (2usize..=4, 2usize..=6, any::<u64>()).prop_flat_map(move |(n_classes, folds, seed)| {
+            let base: Vec<usize> = (0..n_classes)
+                .flat_map(|c| std::iter::repeat_n(c, folds.max(min)))
+                .collect();
+            (
+                Just(base),
+                prop::collection::vec(0..n_classes, 0..25),
+                Just(folds),
+                Just(seed),
+            )
+                .prop_map(|(mut y, extra, folds, seed)| {
+                    y.extend(extra);
+                    // Interleave so classes are not in blocks.
+                    y.sort_by_key(|&c| (c * 7919) % 13);
+                    (y, folds, seed)
+                })
+        })
+    }
+
+    fn names_for(y: &[usize]) -> Vec<String> {
+        let n_classes = y.iter().max().map_or(0, |&c| c + 1);
+        (0..n_classes).map(|c| format!("c{c}")).collect()
+    }
+
+    fn stratified_scheme(folds: usize, repeats: usize, seed: u64) -> CvScheme {
+        RawCvConfig {
+            scheme: SchemeKind::RepeatedStratifiedKFold,
+            folds: Some(folds),
+            repeats: Some(repeats),
+            seed,
+        }
+        .check()
+        .unwrap()
+    }
+
+    proptest! {
+        #[test]
+        fn folds_partition_and_stratify((y, folds, seed) in labelled(0), repeats in 1usize..3) {
+            let n_classes = y.iter().max().unwrap() + 1;
+            let names = names_for(&y);
+            let all = splits(&stratified_scheme(folds, repeats, seed), &names, &y, &[]).unwrap();
+            prop_assert_eq!(all.len(), folds * repeats);
+            for repeat in 0..repeats {
+                let these: Vec<&Split> = all.iter().filter(|s| s.repeat() == repeat).collect();
+                let mut tested = vec![0; y.len()];
+                for split in &these {
+                    // train and test: ascending, disjoint, together every row.
+                    prop_assert!(split.train().windows(2).all(|w| w[0] < w[1]));
+                    prop_assert!(split.test().windows(2).all(|w| w[0] < w[1]));
+                    let mut union: Vec<usize> = split.train().iter().chain(split.test()).copied().collect();
+                    union.sort_unstable();
+                    prop_assert_eq!(union, (0..y.len()).collect::<Vec<_>>());
+                    for &row in split.test() {
+                        tested[row] += 1;
+                    }
+                    for class in 0..n_classes {
+                        let total = y.iter().filter(|&&c| c == class).count();
+                        let in_test = split.test().iter().filter(|&&r| y[r] == class).count();
+                        prop_assert!(in_test == total / folds || in_test == total.div_ceil(folds));
+                        prop_assert!(split.train().iter().any(|&r| y[r] == class));
+                    }
+                }
+                prop_assert!(tested.iter().all(|&t| t == 1));
+                let sizes: Vec<usize> = these.iter().map(|s| s.test().len()).collect();
+                prop_assert!(sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1);
+            }
+        }
+
+        #[test]
+        fn same_seed_same_folds((y, folds, seed) in labelled(0)) {
+            let names = names_for(&y);
+            let s = stratified_scheme(folds, 2, seed);
+            prop_assert_eq!(splits(&s, &names, &y, &[]).unwrap(), splits(&s, &names, &y, &[]).unwrap());
+        }
+
+        #[test]
+        fn training_subsets_are_nested_and_stratified((y, folds, seed) in labelled(3)) {
+            let names = names_for(&y);
+            let all = splits(&stratified_scheme(folds, 1, seed), &names, &y, &[]).unwrap();
+            let split = &all[0];
+            let classes: Vec<usize> = (0..4).filter(|c| split.train().iter().any(|&r| y[r] == *c)).collect();
+            let mut previous: Vec<usize> = Vec::new();
+            for size in classes.len()..=split.train().len() {
+                let subset = subsample_train(split, &y, size, seed).unwrap();
+                prop_assert_eq!(subset.len(), size);
+                prop_assert!(subset.windows(2).all(|w| w[0] < w[1]));
+                prop_assert!(subset.iter().all(|r| split.train().binary_search(r).is_ok()));
+                prop_assert!(previous.iter().all(|r| subset.binary_search(r).is_ok()));
+                for &class in &classes {
+                    let total = split.train().iter().filter(|&&r| y[r] == class).count();
+                    let taken = subset.iter().filter(|&&r| y[r] == class).count();
+                    let share = size as f64 * total as f64 / split.train().len() as f64;
+                    prop_assert!(taken >= 1 && (taken as f64 - share).abs() < 2.0,
+                        "class {} took {} of share {}", class, taken, share);
+                }
+                prop_assert_eq!(subsample_train(split, &y, size, seed).unwrap(), subset.clone());
+                previous = subset;
+            }
+        }
+    }
+
+    #[test]
+    fn training_subset_sizes_are_checked() {
+        let y = [0, 0, 0, 1, 1, 1];
+        let all = splits(&scheme("folds = 3"), &NAMES[..2], &y, &[]).unwrap();
+        let split = &all[0];
+        assert_eq!(
+            subsample_train(split, &y, 5, 1).unwrap_err().to_string(),
+            "a training subset of 5 paragraphs cannot be drawn from 4"
+        );
+        assert_eq!(
+            subsample_train(split, &y, 1, 1).unwrap_err().to_string(),
+            "a training subset of 1 paragraphs cannot hold all 2 classes of the fold"
+        );
+        assert_eq!(subsample_train(split, &y, 4, 1).unwrap(), split.train());
+        assert_eq!(
+            subsample_train(split, &y[..3], 2, 1)
+                .unwrap_err()
+                .to_string(),
+            format!(
+                "training row {} is outside the 3 labels given",
+                split.train().iter().find(|&&row| row >= 3).unwrap()
+            )
+        );
+    }
+}

@@ -1,0 +1,413 @@
+//! Logistic regression behind a seam of our own: a dense training matrix and class indices
+//! in, a [`FittedModel`] out that holds only plain arrays (coefficient sets, intercepts, the
+//! class each set scores) and says whether the solver converged.
+//!
+//! The rest of `stance` sees [`Classifier`], [`FittedModel`] and the `[model]` config
+//! ([`RawModelConfig`] → [`ModelParams`]); which solver ran is a detail behind them. Two
+//! solvers minimise the same objective: our own L-BFGS (the default: it agrees with
+//! scikit-learn, and is fast on few-rows-many-features data) and linfa-logistic 0.8.1 (whose
+//! multinomial model computes a wrong loss on realistic data; see
+//! `notes/linfa-multinomial.md`).
+//!
+//! Architecture invariant: this module knows nothing about text, folds or class names. Labels
+//! are class indices `0..n_classes`; the caller maps names. It does no I/O and never panics
+//! on bad input.
+
+mod lbfgs;
+mod objective;
+mod row_space;
+mod solvers;
+
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use objective::{log_sum_exp, sigmoid};
+
+/// The `[model]` table of an experiment, as written.
+///
+/// The model is L2-penalised logistic regression fitted by minimising the *summed* loss
+/// `Σᵢ −log p(yᵢ | xᵢ) + alpha/2 · ‖W‖²`, where the penalty covers the weights only and the
+/// intercepts are free. This is linfa-logistic's objective. scikit-learn's
+/// `LogisticRegression(solver="lbfgs")` minimises `mean loss + ‖W‖² / (2·C·n)`, which is ours
+/// divided by the `n` rows when **`alpha = 1 / C`**: same solution, so `alpha = 1.0` is
+/// scikit-learn's default `C = 1.0`. Two classes use one
+/// coefficient set (the logit of the higher class index, as scikit-learn's `coef_` for
+/// `classes_[1]`); three or more use one set per class (softmax, scikit-learn's multinomial).
+///
+/// `gradient_tolerance` bounds the Euclidean norm of the gradient of that summed objective
+/// at the solution, for both solvers; a fit that stops above it is reported as not converged
+/// ([`Convergence`]). scikit-learn's `tol` bounds the largest gradient component of the
+/// objective divided by the number of rows, so the same number here is stricter.
+///
+/// `solver` picks who minimises it:
+/// - `"lbfgs"` (default): our own L-BFGS with a strong-Wolfe line search, for any number of
+///   classes. On wide data (far fewer rows than features, as with a few dozen paragraphs)
+///   it solves the identical problem in the row space of the matrix, so a fit on 20
+///   paragraphs × 1,700 features takes ~0.1–0.3 ms. It reports its iteration count.
+/// - `"linfa"`: linfa-logistic 0.8.1, `LogisticRegression` for two classes and
+///   `MultiLogisticRegression` for three or more, on the original features. Its binary model
+///   agrees with scikit-learn but is ~30× slower here (4–5 ms a fit, too slow for permutation
+///   tests). Its multinomial model shifts log-sum-exp by the largest score of the whole
+///   matrix instead of each row's, so loss and gradient go wrong once rows' scores differ by
+///   more than ~35, and its line search then stops early without saying so (see
+///   `notes/linfa-multinomial.md`); the convergence check below catches it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawModelConfig {
+    /// L2 penalty strength on the weights, `1/C` of scikit-learn; at least 0.
+    pub alpha: f64,
+    /// Most solver iterations (L-BFGS steps); at least 1.
+    pub max_iterations: u64,
+    /// Largest acceptable `‖∇‖₂` of the summed objective at the solution; above 0.
+    pub gradient_tolerance: f64,
+    /// Fit an unpenalised intercept per coefficient set.
+    pub fit_intercept: bool,
+    pub solver: Solver,
+}
+
+impl Default for RawModelConfig {
+    fn default() -> Self {
+        RawModelConfig {
+            alpha: 1.0,
+            max_iterations: 100,
+            gradient_tolerance: 1e-4,
+            fit_intercept: true,
+            solver: Solver::Lbfgs,
+        }
+    }
+}
+
+/// Who fits the model: the `solver` key; see [`RawModelConfig`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Solver {
+    /// Our own L-BFGS on the objective above.
+    #[default]
+    Lbfgs,
+    /// linfa-logistic's `LogisticRegression` (two classes) or `MultiLogisticRegression`.
+    Linfa,
+}
+
+impl Solver {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Solver::Lbfgs => "lbfgs",
+            Solver::Linfa => "linfa",
+        }
+    }
+}
+
+impl RawModelConfig {
+    pub fn check(&self) -> Result<ModelParams, ModelConfigError> {
+        if !(self.alpha.is_finite() && self.alpha >= 0.0) {
+            return Err(ModelConfigError::Alpha(self.alpha));
+        }
+        if self.max_iterations == 0 {
+            return Err(ModelConfigError::MaxIterations);
+        }
+        if !(self.gradient_tolerance.is_finite() && self.gradient_tolerance > 0.0) {
+            return Err(ModelConfigError::GradientTolerance(self.gradient_tolerance));
+        }
+        Ok(ModelParams {
+            alpha: self.alpha,
+            max_iterations: self.max_iterations,
+            gradient_tolerance: self.gradient_tolerance,
+            fit_intercept: self.fit_intercept,
+            solver: self.solver,
+        })
+    }
+}
+
+/// A value of the `[model]` table that is out of range.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum ModelConfigError {
+    #[error("`alpha` must be a finite number >= 0, got {0}")]
+    Alpha(f64),
+    #[error("`max_iterations` must be at least 1")]
+    MaxIterations,
+    #[error("`gradient_tolerance` must be a finite number > 0, got {0}")]
+    GradientTolerance(f64),
+}
+
+impl ModelConfigError {
+    /// The offending key of the `[model]` table.
+    pub fn key(&self) -> &'static str {
+        match self {
+            ModelConfigError::Alpha(_) => "alpha",
+            ModelConfigError::MaxIterations => "max_iterations",
+            ModelConfigError::GradientTolerance(_) => "gradient_tolerance",
+        }
+    }
+}
+
+/// Checked model settings; only [`RawModelConfig::check`] makes them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelParams {
+    alpha: f64,
+    max_iterations: u64,
+    gradient_tolerance: f64,
+    fit_intercept: bool,
+    solver: Solver,
+}
+
+impl ModelParams {
+    pub fn alpha(&self) -> f64 {
+        self.alpha
+    }
+    pub fn max_iterations(&self) -> u64 {
+        self.max_iterations
+    }
+    pub fn gradient_tolerance(&self) -> f64 {
+        self.gradient_tolerance
+    }
+    pub fn fit_intercept(&self) -> bool {
+        self.fit_intercept
+    }
+    pub fn solver(&self) -> Solver {
+        self.solver
+    }
+}
+
+impl Default for ModelParams {
+    fn default() -> Self {
+        let raw = RawModelConfig::default();
+        ModelParams {
+            alpha: raw.alpha,
+            max_iterations: raw.max_iterations,
+            gradient_tolerance: raw.gradient_tolerance,
+            fit_intercept: raw.fit_intercept,
+            solver: raw.solver,
+        }
+    }
+}
+
+/// Something that learns class probabilities from a dense matrix and class indices.
+pub trait Classifier {
+    /// Fits on `x` (rows × features) with `y[i] ∈ 0..n_classes` the class of row `i`.
+    ///
+    /// Classes absent from `y` get probability 0 from the fitted model; fewer than two
+    /// classes present is [`ModelError::SingleClass`].
+    fn fit(
+        &self,
+        x: ArrayView2<f64>,
+        y: &[usize],
+        n_classes: usize,
+    ) -> Result<FittedModel, ModelError>;
+}
+
+impl Classifier for ModelParams {
+    fn fit(
+        &self,
+        x: ArrayView2<f64>,
+        y: &[usize],
+        n_classes: usize,
+    ) -> Result<FittedModel, ModelError> {
+        let data = solvers::TrainingSet::new(x.view(), y, n_classes)?;
+        match self.solver {
+            Solver::Linfa => solvers::fit_linfa(self, &data),
+            Solver::Lbfgs => Ok(solvers::fit_lbfgs(self, &data)),
+        }
+    }
+}
+
+/// Whether the solver reached the gradient tolerance, and what it had reached when it stopped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Convergence {
+    /// `gradient_norm <= tolerance`.
+    pub converged: bool,
+    /// `‖∇‖₂` of the summed penalised objective at the returned solution, computed by us.
+    pub gradient_norm: f64,
+    pub tolerance: f64,
+    /// L-BFGS iterations; `None` when the solver does not say (linfa-logistic).
+    pub iterations: Option<u64>,
+    /// One line for the user, e.g. why the solver stopped.
+    pub message: String,
+}
+
+/// A fitted model's contents, for saving and loading; [`FittedModel::from_parts`] checks them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelParts {
+    pub n_classes: usize,
+    /// Classes seen in training, ascending; the others get probability 0.
+    pub classes: Vec<usize>,
+    /// Coefficient sets × features: one set (the logit of `classes[1]`) for two classes,
+    /// else one per entry of `classes`.
+    pub weights: Array2<f64>,
+    /// One per coefficient set.
+    pub intercepts: Array1<f64>,
+    pub solver: Solver,
+    pub convergence: Convergence,
+}
+
+/// A fitted logistic regression as plain arrays: scoring, saving and explaining it needs no
+/// solver type.
+///
+/// With two classes seen, its single coefficient set gives
+/// `intercept + Σⱼ wⱼ·xⱼ = log(p(c) / p(other))` for `c =` [`FittedModel::logit_class`] (the
+/// higher class index, whichever class was more frequent). With three or more, set `s` scores
+/// class `classes()[s]` and probabilities are the softmax of the scores.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FittedModel {
+    parts: ModelParts,
+}
+
+impl FittedModel {
+    /// Rebuilds a model from saved parts, checking that the shapes fit together.
+    pub fn from_parts(parts: ModelParts) -> Result<FittedModel, ModelError> {
+        let invalid = |reason: String| Err(ModelError::InvalidParts(reason));
+        let ModelParts {
+            n_classes,
+            classes,
+            weights,
+            intercepts,
+            ..
+        } = &parts;
+        if classes.len() < 2 {
+            return invalid(format!(
+                "{} classes listed, at least 2 needed",
+                classes.len()
+            ));
+        }
+        if !classes.windows(2).all(|w| w[0] < w[1]) {
+            return invalid(format!("classes {classes:?} are not strictly ascending"));
+        }
+        if let Some(&last) = classes.last().filter(|&&c| c >= *n_classes) {
+            return invalid(format!("class {last} is not below n_classes = {n_classes}"));
+        }
+        let sets = if classes.len() == 2 { 1 } else { classes.len() };
+        if weights.nrows() != sets {
+            return invalid(format!(
+                "weights have {} coefficient sets, expected {sets} for {} classes",
+                weights.nrows(),
+                classes.len()
+            ));
+        }
+        if intercepts.len() != sets {
+            return invalid(format!("{} intercepts, expected {sets}", intercepts.len()));
+        }
+        if !weights.iter().chain(intercepts).all(|v| v.is_finite()) {
+            return invalid("weights or intercepts are not all finite".to_owned());
+        }
+        Ok(FittedModel { parts })
+    }
+
+    pub fn into_parts(self) -> ModelParts {
+        self.parts
+    }
+
+    /// Probabilities (rows × `n_classes`), columns in class-index order, rows summing to 1.
+    pub fn predict_proba(&self, x: ArrayView2<f64>) -> Result<Array2<f64>, ModelError> {
+        if x.ncols() != self.n_features() {
+            return Err(ModelError::FeatureCount {
+                expected: self.n_features(),
+                found: x.ncols(),
+            });
+        }
+        solvers::check_finite(x)?;
+        let scores = x.dot(&self.parts.weights.t()) + &self.parts.intercepts;
+        let classes = &self.parts.classes;
+        let mut proba = Array2::zeros((x.nrows(), self.parts.n_classes));
+        for (mut out, scores) in proba.outer_iter_mut().zip(scores.outer_iter()) {
+            if let Some(logit_class) = self.logit_class() {
+                out[logit_class] = sigmoid(scores[0]);
+                out[classes[0]] = sigmoid(-scores[0]);
+            } else {
+                let scores = scores.to_vec();
+                let lse = log_sum_exp(&scores);
+                for (&class, score) in classes.iter().zip(scores) {
+                    out[class] = (score - lse).exp();
+                }
+            }
+        }
+        Ok(proba)
+    }
+
+    /// The class whose log-odds the single coefficient set gives, when two classes were seen.
+    pub fn logit_class(&self) -> Option<usize> {
+        match self.parts.classes[..] {
+            [_, positive] => Some(positive),
+            _ => None,
+        }
+    }
+
+    /// Classes seen in training, ascending.
+    pub fn classes(&self) -> &[usize] {
+        &self.parts.classes
+    }
+
+    /// The class each coefficient set scores (for two classes: the logit's class).
+    pub fn set_classes(&self) -> &[usize] {
+        let classes = &self.parts.classes;
+        if classes.len() == 2 {
+            &classes[1..]
+        } else {
+            classes
+        }
+    }
+
+    pub fn n_classes(&self) -> usize {
+        self.parts.n_classes
+    }
+
+    pub fn n_features(&self) -> usize {
+        self.parts.weights.ncols()
+    }
+
+    /// Coefficient sets × features.
+    pub fn weights(&self) -> ArrayView2<'_, f64> {
+        self.parts.weights.view()
+    }
+
+    /// Weights of the coefficient set scoring `class`, if there is one.
+    pub fn weights_for(&self, class: usize) -> Option<ArrayView1<'_, f64>> {
+        let set = self.set_classes().iter().position(|&c| c == class)?;
+        Some(self.parts.weights.index_axis(Axis(0), set))
+    }
+
+    pub fn intercepts(&self) -> ArrayView1<'_, f64> {
+        self.parts.intercepts.view()
+    }
+
+    pub fn solver(&self) -> Solver {
+        self.parts.solver
+    }
+
+    pub fn convergence(&self) -> &Convergence {
+        &self.parts.convergence
+    }
+}
+
+/// Why a model could not be fitted or applied.
+#[derive(Debug, Error)]
+pub enum ModelError {
+    #[error("no training rows")]
+    NoRows,
+    #[error("the feature matrix has {rows} rows but {labels} labels were given")]
+    RowCount { rows: usize, labels: usize },
+    #[error("n_classes must be at least 2, got {n_classes}")]
+    TooFewClasses { n_classes: usize },
+    #[error("label {label} of row {row} is not below n_classes = {n_classes}")]
+    LabelOutOfRange {
+        row: usize,
+        label: usize,
+        n_classes: usize,
+    },
+    #[error("feature {column} of row {row} is {value}, not a finite number")]
+    NonFiniteFeature {
+        row: usize,
+        column: usize,
+        value: f64,
+    },
+    #[error("the training rows all belong to class {class}; fitting needs at least two classes")]
+    SingleClass { class: usize },
+    #[error("the model has {expected} features but the matrix has {found} columns")]
+    FeatureCount { expected: usize, found: usize },
+    #[error("invalid model: {0}")]
+    InvalidParts(String),
+    #[error("linfa-logistic failed")]
+    Linfa(#[from] linfa_logistic::error::Error),
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,279 @@
+//! The two ways of fitting: checked training data in, a [`FittedModel`] out, with the
+//! convergence verdict computed by us from the gradient at the returned solution.
+
+use linfa::DatasetBase;
+use linfa::traits::Fit as _;
+use linfa_logistic::{LogisticRegression, MultiLogisticRegression};
+use ndarray::{Array1, Array2, ArrayView2};
+
+use super::lbfgs::{self, Stop};
+use super::objective::{Link, Objective, SparseRows};
+use super::row_space::{self, RowSpace};
+use super::{Convergence, FittedModel, ModelError, ModelParams, ModelParts, Solver};
+
+/// Curvature pairs our L-BFGS keeps (scipy's L-BFGS-B default, as scikit-learn uses it).
+const LBFGS_HISTORY: usize = 10;
+
+/// Training data whose shapes, labels and values have been checked.
+pub(super) struct TrainingSet<'a> {
+    x: ArrayView2<'a, f64>,
+    y: &'a [usize],
+    n_classes: usize,
+    /// Classes present in `y`, ascending; at least two.
+    classes: Vec<usize>,
+}
+
+impl<'a> TrainingSet<'a> {
+    pub(super) fn new(
+        x: ArrayView2<'a, f64>,
+        y: &'a [usize],
+        n_classes: usize,
+    ) -> Result<TrainingSet<'a>, ModelError> {
+        if n_classes < 2 {
+            return Err(ModelError::TooFewClasses { n_classes });
+        }
+        if x.nrows() != y.len() {
+            return Err(ModelError::RowCount {
+                rows: x.nrows(),
+                labels: y.len(),
+            });
+        }
+        if y.is_empty() {
+            return Err(ModelError::NoRows);
+        }
+        let mut present = vec![false; n_classes];
+        for (row, &label) in y.iter().enumerate() {
+            match present.get_mut(label) {
+                Some(seen) => *seen = true,
+                None => {
+                    return Err(ModelError::LabelOutOfRange {
+                        row,
+                        label,
+                        n_classes,
+                    });
+                }
+            }
+        }
+        let classes: Vec<usize> = (0..n_classes).filter(|&c| present[c]).collect();
+        if classes.len() < 2 {
+            return Err(ModelError::SingleClass { class: y[0] });
+        }
+        check_finite(x)?;
+        Ok(TrainingSet {
+            x,
+            y,
+            n_classes,
+            classes,
+        })
+    }
+
+    fn link(&self) -> Link {
+        match self.classes.len() {
+            2 => Link::Logistic,
+            n_sets => Link::Softmax { n_sets },
+        }
+    }
+
+    /// Each row's target for [`Objective`]: 1 for the logit's class (two classes), else the
+    /// index of its class among the coefficient sets.
+    fn targets(&self) -> Vec<usize> {
+        let mut set_of_class = vec![0; self.n_classes];
+        for (set, &class) in self.classes.iter().enumerate() {
+            set_of_class[class] = set;
+        }
+        self.y.iter().map(|&label| set_of_class[label]).collect()
+    }
+}
+
+pub(super) fn check_finite(x: ArrayView2<f64>) -> Result<(), ModelError> {
+    for (row, values) in x.rows().into_iter().enumerate() {
+        if let Some(column) = values.iter().position(|v| !v.is_finite()) {
+            let value = values[column];
+            return Err(ModelError::NonFiniteFeature { row, column, value });
+        }
+    }
+    Ok(())
+}
+
+/// linfa-logistic: `LogisticRegression` for two classes, `MultiLogisticRegression` otherwise.
+pub(super) fn fit_linfa(
+    params: &ModelParams,
+    data: &TrainingSet,
+) -> Result<FittedModel, ModelError> {
+    let labels = Array1::from(data.y.to_vec());
+    let dataset = DatasetBase::new(data.x, labels);
+    let (weights, intercepts) = if data.classes.len() == 2 {
+        let fitted = LogisticRegression::default()
+            .alpha(params.alpha)
+            .max_iterations(params.max_iterations)
+            .gradient_tolerance(params.gradient_tolerance)
+            .with_intercept(params.fit_intercept)
+            .fit(&dataset)?;
+        // linfa's "positive" class is the more frequent one; we always score the higher index.
+        let sign = if fitted.labels().pos.class == data.classes[1] {
+            1.0
+        } else {
+            -1.0
+        };
+        let weights = (fitted.params() * sign).insert_axis(ndarray::Axis(0));
+        (weights, Array1::from(vec![sign * fitted.intercept()]))
+    } else {
+        let fitted = MultiLogisticRegression::default()
+            .alpha(params.alpha)
+            .max_iterations(params.max_iterations)
+            .gradient_tolerance(params.gradient_tolerance)
+            .with_intercept(params.fit_intercept)
+            .fit(&dataset)?;
+        // linfa orders its classes ascending, as `data.classes` is.
+        (fitted.params().t().to_owned(), fitted.intercept().clone())
+    };
+
+    let sparse = SparseRows::from_dense(data.x);
+    let gradient_norm = primal_gradient_norm(params, data, &sparse, &weights, &intercepts);
+    let tolerance = params.gradient_tolerance;
+    let converged = gradient_norm <= tolerance;
+    let message = if converged {
+        format!("gradient norm {gradient_norm:.2e} within tolerance {tolerance:e}")
+    } else {
+        format!(
+            "not converged: gradient norm {gradient_norm:.2e} above tolerance {tolerance:e} where \
+             linfa-logistic stopped (it does not say whether it ran out of iterations, \
+             max_iterations = {}, or its line search failed)",
+            params.max_iterations
+        )
+    };
+    Ok(finish(
+        data,
+        weights,
+        intercepts,
+        Solver::Linfa,
+        Convergence {
+            converged,
+            gradient_norm,
+            tolerance,
+            iterations: None,
+            message,
+        },
+    ))
+}
+
+/// Our own L-BFGS from zero on the same objective; on wide data in the row space of `x`
+/// (see `row_space`), which gives the same solution at a fraction of the cost.
+pub(super) fn fit_lbfgs(params: &ModelParams, data: &TrainingSet) -> FittedModel {
+    let sparse = SparseRows::from_dense(data.x);
+    let reduce = row_space::pays_off(sparse.n_rows(), sparse.n_features());
+    fit_lbfgs_in(params, data, &sparse, reduce)
+}
+
+pub(super) fn fit_lbfgs_in(
+    params: &ModelParams,
+    data: &TrainingSet,
+    sparse: &SparseRows,
+    reduce: bool,
+) -> FittedModel {
+    let targets = data.targets();
+    let settings = lbfgs::Settings {
+        max_iterations: params.max_iterations,
+        // Halved on the reduced problem so that rounding in the change of basis cannot lift
+        // the gradient we check below over the tolerance.
+        gradient_tolerance: params.gradient_tolerance * if reduce { 0.5 } else { 1.0 },
+        history: LBFGS_HISTORY,
+    };
+    let minimize_on = |x: &SparseRows| {
+        let mut objective =
+            Objective::new(x, &targets, data.link(), params.alpha, params.fit_intercept);
+        let start = vec![0.0; objective.dimension()];
+        let outcome = lbfgs::minimize(
+            |theta, gradient| objective.value_and_gradient(theta, gradient),
+            start,
+            &settings,
+        );
+        let (weights, intercepts) = objective.unpack(&outcome.theta);
+        (weights, intercepts, outcome.stop, outcome.iterations)
+    };
+    let (weights, intercepts, stop, iterations) = if reduce {
+        let space = RowSpace::new(sparse);
+        let (coordinates, intercepts, stop, iterations) =
+            minimize_on(&SparseRows::from_dense(space.basis().view()));
+        (
+            space.weights(sparse, &coordinates),
+            intercepts,
+            stop,
+            iterations,
+        )
+    } else {
+        minimize_on(sparse)
+    };
+
+    let gradient_norm = primal_gradient_norm(params, data, sparse, &weights, &intercepts);
+    let tolerance = params.gradient_tolerance;
+    let converged = gradient_norm <= tolerance;
+    let message = match stop {
+        _ if converged => {
+            format!(
+                "gradient norm {gradient_norm:.2e} within tolerance {tolerance:e} after {iterations} iterations"
+            )
+        }
+        Stop::MaxIterations => format!(
+            "not converged: gradient norm {gradient_norm:.2e} above tolerance {tolerance:e} after \
+             max_iterations = {iterations}"
+        ),
+        Stop::LineSearch | Stop::GradientTolerance => format!(
+            "not converged: gradient norm {gradient_norm:.2e} above tolerance {tolerance:e} when \
+             the line search found no lower point after {iterations} iterations"
+        ),
+    };
+    finish(
+        data,
+        weights,
+        intercepts,
+        Solver::Lbfgs,
+        Convergence {
+            converged,
+            gradient_norm,
+            tolerance,
+            iterations: Some(iterations),
+            message,
+        },
+    )
+}
+
+/// `‖∇F‖₂` of the summed objective at a solution, in the original features: the one
+/// convergence test every solver is held to.
+fn primal_gradient_norm(
+    params: &ModelParams,
+    data: &TrainingSet,
+    sparse: &SparseRows,
+    weights: &Array2<f64>,
+    intercepts: &Array1<f64>,
+) -> f64 {
+    let targets = data.targets();
+    let mut objective = Objective::new(
+        sparse,
+        &targets,
+        data.link(),
+        params.alpha,
+        params.fit_intercept,
+    );
+    let theta = objective.pack(weights, intercepts);
+    objective.gradient_norm(&theta)
+}
+
+fn finish(
+    data: &TrainingSet,
+    weights: Array2<f64>,
+    intercepts: Array1<f64>,
+    solver: Solver,
+    convergence: Convergence,
+) -> FittedModel {
+    FittedModel {
+        parts: ModelParts {
+            n_classes: data.n_classes,
+            classes: data.classes.clone(),
+            weights,
+            intercepts,
+            solver,
+            convergence,
+        },
+    }
+}

@@ -1,0 +1,623 @@
+//! Tests of the model seam: config checks, agreement with scikit-learn on committed
+//! fixtures (`scripts/gen-model-fixtures.py`), class mapping, bad input.
+
+use std::path::PathBuf;
+
+use ndarray::{Array1, Array2, array};
+use proptest::prelude::*;
+use serde::Deserialize;
+
+use super::*;
+
+// ---------------------------------------------------------------------------------------
+// Config
+
+fn parse(toml_text: &str) -> Result<RawModelConfig, toml::de::Error> {
+    toml::from_str(toml_text)
+}
+
+#[test]
+fn empty_table_gives_documented_defaults() {
+    let raw = parse("").unwrap();
+    assert_eq!(raw, RawModelConfig::default());
+    let params = raw.check().unwrap();
+    assert_eq!(
+        (
+            params.alpha(),
+            params.max_iterations(),
+            params.gradient_tolerance(),
+            params.fit_intercept()
+        ),
+        (1.0, 100, 1e-4, true)
+    );
+    assert_eq!(params.solver(), Solver::Lbfgs);
+    assert_eq!(params, ModelParams::default());
+}
+
+#[test]
+fn keys_parse_and_round_trip() {
+    let raw = parse("alpha = 2\nmax_iterations = 7\ngradient_tolerance = 1e-6\nfit_intercept = false\nsolver = \"lbfgs\"").unwrap();
+    assert_eq!(
+        raw,
+        RawModelConfig {
+            alpha: 2.0,
+            max_iterations: 7,
+            gradient_tolerance: 1e-6,
+            fit_intercept: false,
+            solver: Solver::Lbfgs,
+        }
+    );
+    assert_eq!(parse(&toml::to_string(&raw).unwrap()).unwrap(), raw);
+}
+
+#[test]
+fn unknown_keys_and_solvers_are_rejected() {
+    for text in ["C = 1.0", "alpah = 1.0", "solver = \"newton\""] {
+        assert!(parse(text).is_err(), "{text} was accepted");
+    }
+}
+
+#[test]
+fn out_of_range_values_name_their_key() {
+    fn check(text: &str, key: &str) {
+        let err = parse(text).unwrap().check().unwrap_err();
+        assert_eq!(err.key(), key, "{text}: {err}");
+        assert!(err.to_string().contains(key), "{err}");
+    }
+    check("alpha = -0.5", "alpha");
+    check("alpha = nan", "alpha");
+    check("alpha = inf", "alpha");
+    check("max_iterations = 0", "max_iterations");
+    check("gradient_tolerance = 0.0", "gradient_tolerance");
+    check("gradient_tolerance = -1e-4", "gradient_tolerance");
+    assert!(parse("alpha = 0.0").unwrap().check().is_ok());
+}
+
+#[test]
+fn solver_names_round_trip() {
+    for solver in [Solver::Lbfgs, Solver::Linfa] {
+        let raw = parse(&format!("solver = \"{}\"", solver.as_str())).unwrap();
+        assert_eq!(raw.check().unwrap().solver(), solver);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// scikit-learn fixtures
+
+#[derive(Deserialize)]
+struct Sparse {
+    rows: usize,
+    cols: usize,
+    entries: Vec<(usize, usize, f64)>,
+}
+
+impl Sparse {
+    fn dense(&self) -> Array2<f64> {
+        let mut x = Array2::zeros((self.rows, self.cols));
+        for &(i, j, v) in &self.entries {
+            x[[i, j]] = v;
+        }
+        x
+    }
+}
+
+#[derive(Deserialize)]
+struct Fixture {
+    name: String,
+    n_classes: usize,
+    x: Sparse,
+    y: Vec<usize>,
+    x_test: Option<Sparse>,
+    fits: Vec<Reference>,
+}
+
+#[derive(Deserialize)]
+struct Reference {
+    alpha: f64,
+    fit_intercept: bool,
+    n_iter: u64,
+    max_iter: u64,
+    classes: Vec<usize>,
+    coef: Vec<Vec<f64>>,
+    intercept: Vec<f64>,
+    proba_train: Vec<Vec<f64>>,
+    proba_test: Option<Vec<Vec<f64>>>,
+}
+
+fn fixture(name: &str) -> Fixture {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/model/{name}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+const FIXTURES: [&str; 9] = [
+    "tiny_binary",
+    "binary_minority_0",
+    "binary_minority_1",
+    "binary_separable",
+    "binary_bow_wide",
+    "multiclass_small",
+    "multiclass_four",
+    "absent_class",
+    "multiclass_bow",
+];
+
+fn params(
+    alpha: f64,
+    fit_intercept: bool,
+    solver: Solver,
+    tolerance: f64,
+    max_iterations: u64,
+) -> ModelParams {
+    RawModelConfig {
+        alpha,
+        max_iterations,
+        gradient_tolerance: tolerance,
+        fit_intercept,
+        solver,
+    }
+    .check()
+    .unwrap()
+}
+
+fn max_abs_diff(ours: &Array2<f64>, theirs: &[Vec<f64>]) -> f64 {
+    assert_eq!(ours.nrows(), theirs.len());
+    ours.outer_iter()
+        .zip(theirs)
+        .flat_map(|(a, b)| {
+            assert_eq!(a.len(), b.len());
+            a.iter()
+                .zip(b)
+                .map(|(x, y)| (x - y).abs())
+                .collect::<Vec<_>>()
+        })
+        .fold(0.0, f64::max)
+}
+
+/// Fits `params` on the fixture and returns the largest probability difference from the
+/// reference (training and held-out rows) and the model.
+fn compare(fx: &Fixture, reference: &Reference, params: &ModelParams) -> (f64, FittedModel) {
+    let x = fx.x.dense();
+    let model = params.fit(x.view(), &fx.y, fx.n_classes).unwrap();
+    assert_eq!(model.classes(), &reference.classes[..], "{}", fx.name);
+    let mut diff = max_abs_diff(
+        &model.predict_proba(x.view()).unwrap(),
+        &reference.proba_train,
+    );
+    if let (Some(x_test), Some(p_test)) = (&fx.x_test, &reference.proba_test) {
+        diff = diff.max(max_abs_diff(
+            &model.predict_proba(x_test.dense().view()).unwrap(),
+            p_test,
+        ));
+    }
+    (diff, model)
+}
+
+/// At scikit-learn's exact optimum (tol = 1e-10) and ours (‖∇‖₂ ≤ 1e-8 of the summed
+/// objective), both solvers sit within ~1e-8/alpha of the same strictly convex minimum, so
+/// probabilities agree to far better than 1e-6 and coefficients to better than 1e-4 (the
+/// weakest case is alpha = 1e-4). Both our solvers are held to it where they apply.
+#[test]
+fn matches_scikit_learn_at_the_optimum() {
+    for name in FIXTURES {
+        let fx = fixture(name);
+        for reference in fx.fits.iter() {
+            assert!(
+                reference.n_iter < reference.max_iter,
+                "{name}: scikit-learn did not converge"
+            );
+            let mut solvers = vec![Solver::Lbfgs];
+            if reference.classes.len() == 2 {
+                solvers.push(Solver::Linfa);
+            }
+            for solver in solvers {
+                // linfa-logistic also stops when the loss stops changing by more than f64::EPSILON,
+                // which on these problems happens between gradient norms of 1e-8 and 1e-6.
+                let tolerance = if solver == Solver::Linfa { 1e-6 } else { 1e-8 };
+                let p = params(
+                    reference.alpha,
+                    reference.fit_intercept,
+                    solver,
+                    tolerance,
+                    100_000,
+                );
+                let (diff, model) = compare(&fx, reference, &p);
+                let what = format!(
+                    "{name} alpha={} intercept={} {solver:?}",
+                    reference.alpha, reference.fit_intercept
+                );
+                assert!(
+                    model.convergence().converged,
+                    "{what}: {}",
+                    model.convergence().message
+                );
+                assert!(diff <= 1e-6, "{what}: max |Δp| = {diff:e}");
+                let coef_diff = max_abs_diff(&model.weights().to_owned(), &reference.coef);
+                let intercept_diff = max_abs_diff(
+                    &model.intercepts().to_owned().insert_axis(ndarray::Axis(0)),
+                    std::slice::from_ref(&reference.intercept),
+                );
+                assert!(
+                    coef_diff.max(intercept_diff) <= 1e-4,
+                    "{what}: max |Δw| = {coef_diff:e}, |Δb| = {intercept_diff:e}"
+                );
+            }
+        }
+    }
+}
+
+/// With default settings (tolerance 1e-4 on ‖∇‖₂ of the summed objective) we stop closer to
+/// the optimum than scikit-learn's default (tol = 1e-4 on the largest component of the *mean*
+/// gradient), so we compare against its exact optimum. Measured: max |Δp| ≤ 1e-5 on every
+/// fixture; 1e-3 is the agreement the experiments need, with room for other data.
+#[test]
+fn default_settings_agree_with_scikit_learn_within_1e_3() {
+    for name in FIXTURES {
+        let fx = fixture(name);
+        for reference in fx.fits.iter() {
+            let mut solvers = vec![Solver::Lbfgs];
+            if reference.classes.len() == 2 {
+                solvers.push(Solver::Linfa);
+            }
+            for solver in solvers {
+                let p = params(reference.alpha, reference.fit_intercept, solver, 1e-4, 100);
+                let (diff, model) = compare(&fx, reference, &p);
+                let what = format!("{name} alpha={} {solver:?}", reference.alpha);
+                assert!(
+                    model.convergence().converged,
+                    "{what}: {}",
+                    model.convergence().message
+                );
+                assert!(diff <= 1e-3, "{what}: max |Δp| = {diff:e}");
+            }
+        }
+    }
+}
+
+#[test]
+fn linfa_binary_maps_its_positive_class_back() {
+    // linfa-logistic calls the more frequent class "positive"; whichever it is, our single
+    // coefficient set is the logit of class 1 and the probabilities match scikit-learn's.
+    for name in ["binary_minority_0", "binary_minority_1"] {
+        let fx = fixture(name);
+        let reference = &fx.fits[0];
+        let (diff, model) = compare(
+            &fx,
+            reference,
+            &params(1.0, true, Solver::Linfa, 1e-8, 10_000),
+        );
+        assert_eq!(model.solver(), Solver::Linfa);
+        assert_eq!(model.logit_class(), Some(1), "{name}");
+        assert_eq!(model.set_classes(), &[1], "{name}");
+        assert!(diff <= 1e-6, "{name}: max |Δp| = {diff:e}");
+        let coef = &reference.coef[0];
+        let w = model.weights_for(1).unwrap();
+        assert!(
+            w.iter().zip(coef).all(|(a, b)| a.signum() == b.signum()),
+            "{name}"
+        );
+        assert!(model.weights_for(0).is_none());
+    }
+}
+
+#[test]
+fn linfa_multinomial_stops_early_and_we_say_so() {
+    // notes/linfa-multinomial.md: at alpha = 1e-4 on 300 tweets, linfa-logistic 0.8.1's
+    // MultiLogisticRegression ends its line search after ~19 iterations with a wrong loss.
+    let fx = fixture("multiclass_bow");
+    let reference = fx.fits.iter().find(|r| r.alpha == 1e-4).unwrap();
+    let (linfa_diff, linfa) = compare(
+        &fx,
+        reference,
+        &params(1e-4, true, Solver::Linfa, 1e-4, 1000),
+    );
+    assert!(
+        !linfa.convergence().converged,
+        "{}",
+        linfa.convergence().message
+    );
+    assert!(linfa.convergence().message.starts_with("not converged"));
+    assert_eq!(linfa.convergence().iterations, None);
+    assert!(
+        linfa_diff > 1e-2,
+        "linfa now agrees (max |Δp| = {linfa_diff:e}); revisit the notes"
+    );
+
+    let (diff, ours) = compare(
+        &fx,
+        reference,
+        &params(1e-4, true, Solver::Lbfgs, 1e-4, 1000),
+    );
+    assert_eq!(ours.solver(), Solver::Lbfgs);
+    assert!(
+        ours.convergence().converged,
+        "{}",
+        ours.convergence().message
+    );
+    assert!(ours.convergence().iterations.is_some_and(|i| i > 0));
+    assert!(diff <= 1e-3, "max |Δp| = {diff:e}");
+}
+
+#[test]
+fn exhausted_iterations_are_reported() {
+    let fx = fixture("multiclass_bow");
+    let x = fx.x.dense();
+    for solver in [Solver::Lbfgs, Solver::Linfa] {
+        let model = params(1.0, true, solver, 1e-4, 2)
+            .fit(x.view(), &fx.y, 3)
+            .unwrap();
+        let convergence = model.convergence();
+        assert!(!convergence.converged, "{solver:?}");
+        assert!(convergence.gradient_norm > convergence.tolerance);
+        assert!(
+            convergence.message.starts_with("not converged"),
+            "{}",
+            convergence.message
+        );
+        if solver == Solver::Lbfgs {
+            assert_eq!(convergence.iterations, Some(2));
+            assert!(
+                convergence.message.contains("max_iterations = 2"),
+                "{}",
+                convergence.message
+            );
+        }
+    }
+}
+
+#[test]
+fn absent_classes_get_probability_zero() {
+    let fx = fixture("absent_class");
+    let x = fx.x.dense();
+    for solver in [Solver::Lbfgs, Solver::Linfa] {
+        let model = params(1.0, true, solver, 1e-6, 1000)
+            .fit(x.view(), &fx.y, 3)
+            .unwrap();
+        assert_eq!(model.classes(), &[0, 2]);
+        assert_eq!(model.logit_class(), Some(2));
+        let proba = model.predict_proba(x.view()).unwrap();
+        assert_eq!(proba.ncols(), 3);
+        assert!(proba.column(1).iter().all(|&p| p == 0.0));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Bad input and saved models
+
+fn small() -> (Array2<f64>, Vec<usize>) {
+    (
+        array![[1.0, 0.0], [0.0, 1.0], [2.0, 0.0], [0.0, 2.0]],
+        vec![0, 1, 0, 1],
+    )
+}
+
+#[test]
+fn bad_training_input_is_an_error_not_a_panic() {
+    fn check(x: Array2<f64>, y: &[usize], n_classes: usize, expected: &str) {
+        for solver in [Solver::Lbfgs, Solver::Linfa] {
+            let p = RawModelConfig {
+                solver,
+                ..RawModelConfig::default()
+            }
+            .check()
+            .unwrap();
+            let err = p.fit(x.view(), y, n_classes).unwrap_err();
+            assert_eq!(err.to_string(), expected);
+        }
+    }
+    let (x, _) = small();
+    check(
+        x.clone(),
+        &[0, 0, 0, 0],
+        2,
+        "the training rows all belong to class 0; fitting needs at least two classes",
+    );
+    check(
+        x.clone(),
+        &[1, 1, 1, 1],
+        3,
+        "the training rows all belong to class 1; fitting needs at least two classes",
+    );
+    check(
+        x.clone(),
+        &[0, 1, 0],
+        2,
+        "the feature matrix has 4 rows but 3 labels were given",
+    );
+    check(
+        x.clone(),
+        &[0, 1, 0, 2],
+        2,
+        "label 2 of row 3 is not below n_classes = 2",
+    );
+    check(
+        x.clone(),
+        &[0, 0, 0, 0],
+        1,
+        "n_classes must be at least 2, got 1",
+    );
+    check(Array2::zeros((0, 2)), &[], 2, "no training rows");
+    let mut nan = x;
+    nan[[2, 1]] = f64::NAN;
+    check(
+        nan,
+        &[0, 1, 0, 1],
+        2,
+        "feature 1 of row 2 is NaN, not a finite number",
+    );
+}
+
+#[test]
+fn prediction_checks_its_input() {
+    let (x, y) = small();
+    let model = ModelParams::default().fit(x.view(), &y, 2).unwrap();
+    let err = model
+        .predict_proba(Array2::zeros((1, 3)).view())
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the model has 2 features but the matrix has 3 columns"
+    );
+    let err = model
+        .predict_proba(array![[f64::INFINITY, 0.0]].view())
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "feature 0 of row 0 is inf, not a finite number"
+    );
+    assert_eq!(
+        model
+            .predict_proba(Array2::zeros((0, 2)).view())
+            .unwrap()
+            .dim(),
+        (0, 2)
+    );
+}
+
+#[test]
+fn no_features_fits_the_class_frequencies() {
+    // Only intercepts: the optimum is the training log-odds, p(class 1) = 3/4.
+    let x = Array2::zeros((4, 0));
+    for solver in [Solver::Linfa, Solver::Lbfgs] {
+        let p = params(1.0, true, solver, 1e-8, 1000);
+        let model = p.fit(x.view(), &[0, 1, 1, 1], 2).unwrap();
+        let proba = model.predict_proba(x.view()).unwrap();
+        assert!((proba[[0, 1]] - 0.75).abs() < 1e-6, "{solver:?}: {proba}");
+    }
+}
+
+#[test]
+fn saved_parts_round_trip_and_are_checked() {
+    let (x, y) = small();
+    let model = ModelParams::default().fit(x.view(), &y, 2).unwrap();
+    let proba = model.predict_proba(x.view()).unwrap();
+    let loaded = FittedModel::from_parts(model.clone().into_parts()).unwrap();
+    assert_eq!(loaded, model);
+    assert_eq!(loaded.predict_proba(x.view()).unwrap(), proba);
+
+    fn check(edit: impl FnOnce(&mut ModelParts), expected: &str) {
+        let (x, y) = small();
+        let mut parts = ModelParams::default()
+            .fit(x.view(), &y, 2)
+            .unwrap()
+            .into_parts();
+        edit(&mut parts);
+        assert_eq!(
+            FittedModel::from_parts(parts).unwrap_err().to_string(),
+            format!("invalid model: {expected}")
+        );
+    }
+    check(
+        |p| p.classes = vec![1],
+        "1 classes listed, at least 2 needed",
+    );
+    check(
+        |p| p.classes = vec![1, 0],
+        "classes [1, 0] are not strictly ascending",
+    );
+    check(
+        |p| p.classes = vec![0, 2],
+        "class 2 is not below n_classes = 2",
+    );
+    check(
+        |p| p.weights = Array2::zeros((2, 2)),
+        "weights have 2 coefficient sets, expected 1 for 2 classes",
+    );
+    check(
+        |p| p.intercepts = Array1::zeros(2),
+        "2 intercepts, expected 1",
+    );
+    check(
+        |p| p.weights[[0, 0]] = f64::NAN,
+        "weights or intercepts are not all finite",
+    );
+}
+
+#[test]
+fn multinomial_parts_score_their_own_classes() {
+    let parts = ModelParts {
+        n_classes: 3,
+        classes: vec![0, 1, 2],
+        weights: array![[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]],
+        intercepts: array![0.0, 0.0, 0.0],
+        solver: Solver::Lbfgs,
+        convergence: Convergence {
+            converged: true,
+            gradient_norm: 0.0,
+            tolerance: 1e-4,
+            iterations: None,
+            message: String::new(),
+        },
+    };
+    let model = FittedModel::from_parts(parts).unwrap();
+    assert_eq!(model.logit_class(), None);
+    // Scores (ln 2, 0, 0) give probabilities (1/2, 1/4, 1/4).
+    let proba = model
+        .predict_proba(array![[f64::ln(2.0), 0.0]].view())
+        .unwrap();
+    for (p, expected) in proba.iter().zip([0.5, 0.25, 0.25]) {
+        assert!((p - expected).abs() < 1e-12);
+    }
+    assert_eq!(model.weights_for(1).unwrap().to_vec(), vec![0.0, 1.0]);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn probabilities_are_distributions(
+        rows in 2usize..12,
+        cols in 0usize..6,
+        n_classes in 2usize..5,
+        seed in any::<u64>(),
+        solver in prop_oneof![Just(Solver::Lbfgs), Just(Solver::Linfa)],
+    ) {
+        let mut state = seed | 1;
+        let mut next = move || { state ^= state << 13; state ^= state >> 7; state ^= state << 17; state };
+        let x = Array2::from_shape_fn((rows, cols), |_| (next() % 4) as f64);
+        let y: Vec<usize> = (0..rows).map(|i| if i < 2 { i } else { (next() % n_classes as u64) as usize }).collect();
+        let p = RawModelConfig { solver, ..RawModelConfig::default() }.check().unwrap();
+        let model = p.fit(x.view(), &y, n_classes).unwrap();
+        let proba = model.predict_proba(x.view()).unwrap();
+        prop_assert_eq!(proba.dim(), (rows, n_classes));
+        for row in proba.outer_iter() {
+            prop_assert!(row.iter().all(|&p| (0.0..=1.0).contains(&p)));
+            prop_assert!((row.sum() - 1.0).abs() < 1e-12);
+        }
+    }
+}
+
+#[test]
+fn row_space_and_full_space_reach_the_same_optimum() {
+    // fit_lbfgs picks the row-space reduction by size; force each way on every fixture.
+    for name in FIXTURES {
+        let fx = fixture(name);
+        let x = fx.x.dense();
+        let sparse = objective::SparseRows::from_dense(x.view());
+        let data = solvers::TrainingSet::new(x.view(), &fx.y, fx.n_classes).unwrap();
+        for reference in fx.fits.iter() {
+            let p = params(
+                reference.alpha,
+                reference.fit_intercept,
+                Solver::Lbfgs,
+                1e-8,
+                100_000,
+            );
+            for reduce in [false, true] {
+                let model = solvers::fit_lbfgs_in(&p, &data, &sparse, reduce);
+                let what = format!("{name} alpha={} reduce={reduce}", reference.alpha);
+                assert!(
+                    model.convergence().converged,
+                    "{what}: {}",
+                    model.convergence().message
+                );
+                let diff = max_abs_diff(
+                    &model.predict_proba(x.view()).unwrap(),
+                    &reference.proba_train,
+                );
+                assert!(diff <= 1e-6, "{what}: max |Δp| = {diff:e}");
+            }
+        }
+    }
+}
