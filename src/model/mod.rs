@@ -4,10 +4,9 @@
 //!
 //! The rest of `stance` sees [`Classifier`], [`FittedModel`] and the `[model]` config
 //! ([`RawModelConfig`] → [`ModelParams`]); which solver ran is a detail behind them. Two
-//! solvers minimise the same objective: our own L-BFGS (the default: it agrees with
-//! scikit-learn, and is fast on few-rows-many-features data) and linfa-logistic 0.8.1 (whose
-//! multinomial model computes a wrong loss on realistic data; see
-//! `notes/linfa-multinomial.md`).
+//! solvers minimise the same objective: linfa-logistic 0.8.1 (the default for two classes)
+//! and our own L-BFGS (the default for three or more, because linfa-logistic's multinomial
+//! model computes a wrong loss on realistic data; see `notes/linfa-multinomial.md`).
 //!
 //! Architecture invariant: this module knows nothing about text, folds or class names. Labels
 //! are class indices `0..n_classes`; the caller maps names. It does no I/O and never panics
@@ -41,17 +40,20 @@ use objective::{log_sum_exp, sigmoid};
 /// objective divided by the number of rows, so the same number here is stricter.
 ///
 /// `solver` picks who minimises it:
-/// - `"lbfgs"` (default): our own L-BFGS with a strong-Wolfe line search, for any number of
-///   classes. On wide data (far fewer rows than features, as with a few dozen paragraphs)
-///   it solves the identical problem in the row space of the matrix, so a fit on 20
-///   paragraphs × 1,700 features takes ~0.1–0.3 ms. It reports its iteration count.
-/// - `"linfa"`: linfa-logistic 0.8.1, `LogisticRegression` for two classes and
-///   `MultiLogisticRegression` for three or more, on the original features. Its binary model
-///   agrees with scikit-learn but is ~30× slower here (4–5 ms a fit, too slow for permutation
-///   tests). Its multinomial model shifts log-sum-exp by the largest score of the whole
-///   matrix instead of each row's, so loss and gradient go wrong once rows' scores differ by
-///   more than ~35, and its line search then stops early without saying so (see
-///   `notes/linfa-multinomial.md`); the convergence check below catches it.
+/// - `"auto"` (default): linfa-logistic's `LogisticRegression` for two classes, our own
+///   L-BFGS for three or more, because linfa-logistic 0.8.1's `MultiLogisticRegression`
+///   cannot be trusted: it shifts log-sum-exp by the largest score of the whole matrix
+///   instead of each row's, so loss and gradient go wrong once rows' scores differ by more
+///   than ~35, and its line search then stops early without saying so (measured against
+///   scikit-learn in `notes/linfa-multinomial.md`).
+/// - `"linfa"`: linfa-logistic for any number of classes (`MultiLogisticRegression` for three
+///   or more: kept to compare against; the convergence check below catches its failures).
+/// - `"lbfgs"`: our own L-BFGS with a strong-Wolfe line search, for any number of classes;
+///   it reports its iteration count.
+///
+/// Both solvers work, on wide data (far fewer rows than features, as with a few dozen
+/// paragraphs), in the row space of the matrix: the identical problem on rows × rank instead
+/// of rows × features, so a fit on 20 paragraphs × 1,700 features takes ~0.2 ms.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RawModelConfig {
@@ -63,7 +65,7 @@ pub struct RawModelConfig {
     pub gradient_tolerance: f64,
     /// Fit an unpenalised intercept per coefficient set.
     pub fit_intercept: bool,
-    pub solver: Solver,
+    pub solver: SolverChoice,
 }
 
 impl Default for RawModelConfig {
@@ -73,17 +75,46 @@ impl Default for RawModelConfig {
             max_iterations: 100,
             gradient_tolerance: 1e-4,
             fit_intercept: true,
-            solver: Solver::Lbfgs,
+            solver: SolverChoice::Auto,
         }
     }
 }
 
-/// Who fits the model: the `solver` key; see [`RawModelConfig`].
+/// The `solver` key; see [`RawModelConfig`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+pub enum SolverChoice {
+    /// linfa-logistic for two classes, our own L-BFGS for three or more.
+    #[default]
+    Auto,
+    Linfa,
+    Lbfgs,
+}
+
+impl SolverChoice {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SolverChoice::Auto => "auto",
+            SolverChoice::Linfa => "linfa",
+            SolverChoice::Lbfgs => "lbfgs",
+        }
+    }
+
+    /// The solver that fits a training set with `n_present` classes.
+    pub fn for_classes(self, n_present: usize) -> Solver {
+        match self {
+            SolverChoice::Auto if n_present <= 2 => Solver::Linfa,
+            SolverChoice::Auto => Solver::Lbfgs,
+            SolverChoice::Linfa => Solver::Linfa,
+            SolverChoice::Lbfgs => Solver::Lbfgs,
+        }
+    }
+}
+
+/// The solver that actually fitted a model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Solver {
     /// Our own L-BFGS on the objective above.
-    #[default]
     Lbfgs,
     /// linfa-logistic's `LogisticRegression` (two classes) or `MultiLogisticRegression`.
     Linfa,
@@ -94,6 +125,14 @@ impl Solver {
         match self {
             Solver::Lbfgs => "lbfgs",
             Solver::Linfa => "linfa",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Solver> {
+        match text {
+            "lbfgs" => Some(Solver::Lbfgs),
+            "linfa" => Some(Solver::Linfa),
+            _ => None,
         }
     }
 }
@@ -148,7 +187,7 @@ pub struct ModelParams {
     max_iterations: u64,
     gradient_tolerance: f64,
     fit_intercept: bool,
-    solver: Solver,
+    solver: SolverChoice,
 }
 
 impl ModelParams {
@@ -164,8 +203,19 @@ impl ModelParams {
     pub fn fit_intercept(&self) -> bool {
         self.fit_intercept
     }
-    pub fn solver(&self) -> Solver {
+    pub fn solver(&self) -> SolverChoice {
         self.solver
+    }
+
+    /// The table these settings came from, every default written out.
+    pub fn to_raw(&self) -> RawModelConfig {
+        RawModelConfig {
+            alpha: self.alpha,
+            max_iterations: self.max_iterations,
+            gradient_tolerance: self.gradient_tolerance,
+            fit_intercept: self.fit_intercept,
+            solver: self.solver,
+        }
     }
 }
 
@@ -204,7 +254,7 @@ impl Classifier for ModelParams {
         n_classes: usize,
     ) -> Result<FittedModel, ModelError> {
         let data = solvers::TrainingSet::new(x.view(), y, n_classes)?;
-        match self.solver {
+        match self.solver.for_classes(data.n_present()) {
             Solver::Linfa => solvers::fit_linfa(self, &data),
             Solver::Lbfgs => Ok(solvers::fit_lbfgs(self, &data)),
         }

@@ -67,6 +67,11 @@ impl<'a> TrainingSet<'a> {
         })
     }
 
+    /// How many classes the training rows actually have.
+    pub(super) fn n_present(&self) -> usize {
+        self.classes.len()
+    }
+
     fn link(&self) -> Link {
         match self.classes.len() {
             2 => Link::Logistic,
@@ -100,8 +105,16 @@ pub(super) fn fit_linfa(
     params: &ModelParams,
     data: &TrainingSet,
 ) -> Result<FittedModel, ModelError> {
+    let sparse = SparseRows::from_dense(data.x);
+    // The same change of basis as for our own solver: linfa then works on rows × rank
+    // instead of rows × features, with the identical solution (see `row_space`).
+    let space = row_space::pays_off(sparse.n_rows(), sparse.n_features()).then(|| RowSpace::new(&sparse));
+    let x = match &space {
+        Some(space) => space.basis().view(),
+        None => data.x.view(),
+    };
     let labels = Array1::from(data.y.to_vec());
-    let dataset = DatasetBase::new(data.x, labels);
+    let dataset = DatasetBase::new(x, labels);
     let (weights, intercepts) = if data.classes.len() == 2 {
         let fitted = LogisticRegression::default()
             .alpha(params.alpha)
@@ -127,8 +140,10 @@ pub(super) fn fit_linfa(
         // linfa orders its classes ascending, as `data.classes` is.
         (fitted.params().t().to_owned(), fitted.intercept().clone())
     };
-
-    let sparse = SparseRows::from_dense(data.x);
+    let weights = match &space {
+        Some(space) => space.weights(&sparse, &weights),
+        None => weights,
+    };
     let gradient_norm = primal_gradient_norm(params, data, &sparse, &weights, &intercepts);
     let tolerance = params.gradient_tolerance;
     let converged = gradient_norm <= tolerance;

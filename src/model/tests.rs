@@ -30,7 +30,9 @@ fn empty_table_gives_documented_defaults() {
         ),
         (1.0, 100, 1e-4, true)
     );
-    assert_eq!(params.solver(), Solver::Lbfgs);
+    assert_eq!(params.solver(), SolverChoice::Auto);
+    assert_eq!(params.solver().for_classes(2), Solver::Linfa);
+    assert_eq!(params.solver().for_classes(3), Solver::Lbfgs);
     assert_eq!(params, ModelParams::default());
 }
 
@@ -44,7 +46,7 @@ fn keys_parse_and_round_trip() {
             max_iterations: 7,
             gradient_tolerance: 1e-6,
             fit_intercept: false,
-            solver: Solver::Lbfgs,
+            solver: SolverChoice::Lbfgs,
         }
     );
     assert_eq!(parse(&toml::to_string(&raw).unwrap()).unwrap(), raw);
@@ -75,7 +77,7 @@ fn out_of_range_values_name_their_key() {
 
 #[test]
 fn solver_names_round_trip() {
-    for solver in [Solver::Lbfgs, Solver::Linfa] {
+    for solver in [SolverChoice::Auto, SolverChoice::Lbfgs, SolverChoice::Linfa] {
         let raw = parse(&format!("solver = \"{}\"", solver.as_str())).unwrap();
         assert_eq!(raw.check().unwrap().solver(), solver);
     }
@@ -155,10 +157,18 @@ fn params(
         max_iterations,
         gradient_tolerance: tolerance,
         fit_intercept,
-        solver,
+        solver: choice(solver),
     }
     .check()
     .unwrap()
+}
+
+/// The config value that always picks `solver`.
+fn choice(solver: Solver) -> SolverChoice {
+    match solver {
+        Solver::Lbfgs => SolverChoice::Lbfgs,
+        Solver::Linfa => SolverChoice::Linfa,
+    }
 }
 
 fn max_abs_diff(ours: &Array2<f64>, theirs: &[Vec<f64>]) -> f64 {
@@ -397,7 +407,7 @@ fn bad_training_input_is_an_error_not_a_panic() {
     fn check(x: Array2<f64>, y: &[usize], n_classes: usize, expected: &str) {
         for solver in [Solver::Lbfgs, Solver::Linfa] {
             let p = RawModelConfig {
-                solver,
+                solver: choice(solver),
                 ..RawModelConfig::default()
             }
             .check()
@@ -577,7 +587,7 @@ proptest! {
         let mut next = move || { state ^= state << 13; state ^= state >> 7; state ^= state << 17; state };
         let x = Array2::from_shape_fn((rows, cols), |_| (next() % 4) as f64);
         let y: Vec<usize> = (0..rows).map(|i| if i < 2 { i } else { (next() % n_classes as u64) as usize }).collect();
-        let p = RawModelConfig { solver, ..RawModelConfig::default() }.check().unwrap();
+        let p = RawModelConfig { solver: choice(solver), ..RawModelConfig::default() }.check().unwrap();
         let model = p.fit(x.view(), &y, n_classes).unwrap();
         let proba = model.predict_proba(x.view()).unwrap();
         prop_assert_eq!(proba.dim(), (rows, n_classes));
