@@ -190,6 +190,15 @@ impl Split {
     pub fn test(&self) -> &[usize] {
         &self.test
     }
+
+    /// The same split trained on `train` only, a subset of its training rows (learning
+    /// curves; see [`subsample_train`]).
+    pub fn with_train(&self, train: Vec<usize>) -> Split {
+        Split {
+            train,
+            ..self.clone()
+        }
+    }
 }
 
 /// Why rows could not be split.

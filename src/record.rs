@@ -1,1 +1,270 @@
-//! (to be written)
+//! Results on disk: the JSON record of one experiment, written atomically.
+//!
+//! Takes the plain record types below (filled in by `experiment` from its internal results)
+//! and hands back bytes on disk or a parsed record. Only this module defines the layout of
+//! `experiments/results/NAME.json`; internal types never derive `Serialize` for it. It never
+//! computes anything: a record is read and written as it is.
+//!
+//! Everything in a record is a function of config, labels and seed, except `timings`, so two
+//! runs of the same experiment give the same bytes apart from that one field.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The layout version written into every record; a reader refuses others.
+pub const FORMAT: &str = "stance-record/1";
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("cannot read record {path}: {source}")]
+    Read { path: PathBuf, source: io::Error },
+    #[error("record {path} is corrupt at line {line}, column {column}: {message}")]
+    Corrupt {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error(
+        "record {path} has format `{found}`, this stance reads `{FORMAT}` (re-run the experiment to rewrite it)"
+    )]
+    Format { path: PathBuf, found: String },
+    #[error("cannot write record {path}: {source}")]
+    Write { path: PathBuf, source: io::Error },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Record {
+    pub format: String,
+    pub experiment: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The fully resolved configuration (every default written out).
+    pub config: serde_json::Value,
+    pub config_hash: String,
+    pub data_hash: String,
+    pub seed: u64,
+    pub version: Version,
+    pub classes: Vec<String>,
+    pub data: DataSummary,
+    /// How every `ci_low`/`ci_high` in this record was computed.
+    pub interval: IntervalMethod,
+    /// Scalar metrics of the model, by name.
+    pub metrics: BTreeMap<String, MetricSummary>,
+    /// The same metrics for the majority-class baseline on the same folds.
+    pub baseline: BTreeMap<String, MetricSummary>,
+    /// Confusion matrix pooled over all folds and repeats: rows true, columns predicted.
+    pub confusion: Vec<Vec<u64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permutation: Option<Permutation>,
+    pub by_article: Vec<ArticleScore>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub learning_curve: Option<Vec<CurvePoint>>,
+    pub folds: Vec<FoldRecord>,
+    pub predictions: Vec<Prediction>,
+    pub warnings: Vec<String>,
+    /// The only part of a record that differs between identical runs.
+    pub timings: Timings,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Version {
+    #[serde(rename = "crate")]
+    pub crate_version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_commit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_dirty: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataSummary {
+    pub store: String,
+    pub annotator: String,
+    pub paragraphs: usize,
+    pub per_class: BTreeMap<String, usize>,
+    pub low_confidence: usize,
+    pub articles: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntervalMethod {
+    pub method: String,
+    pub level: f64,
+    pub resamples: usize,
+}
+
+/// One metric: across-fold mean and sample standard deviation, the value on the pooled
+/// out-of-fold predictions, and the interval around the pooled value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricSummary {
+    pub mean: Option<f64>,
+    pub std: Option<f64>,
+    pub pooled: Option<f64>,
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Permutation {
+    pub metric: String,
+    pub observed: f64,
+    pub p_value: f64,
+    pub n_permutations: usize,
+    /// The smallest p-value this many permutations can give, 1/(n+1).
+    pub resolution: f64,
+    pub null_mean: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArticleScore {
+    pub article: String,
+    pub paragraphs: usize,
+    pub accuracy: f64,
+    pub per_class: BTreeMap<String, usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CurvePoint {
+    pub train_size: usize,
+    pub fraction: f64,
+    pub metric: String,
+    pub mean: Option<f64>,
+    pub pooled: Option<f64>,
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FoldRecord {
+    pub repeat: usize,
+    pub fold: usize,
+    pub train: usize,
+    pub test: usize,
+    pub metrics: BTreeMap<String, Option<f64>>,
+    pub converged: bool,
+    pub gradient_norm: f64,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Prediction {
+    pub id: String,
+    pub repeat: usize,
+    pub fold: usize,
+    pub label: String,
+    pub predicted: String,
+    pub probabilities: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timings {
+    pub started_at: String,
+    pub seconds_total: f64,
+    pub seconds_cv: f64,
+    pub seconds_permutation: f64,
+}
+
+impl Record {
+    /// The record's bytes: pretty JSON with a final newline.
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("a record always serialises");
+        text.push('\n');
+        text
+    }
+
+    pub fn read(path: &Path) -> Result<Record, RecordError> {
+        let text = fs::read_to_string(path).map_err(|source| RecordError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Record::parse(path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Record, RecordError> {
+        // Check the format first, so an old record says so instead of failing on a field.
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|err| corrupt(path, &err))?;
+        let found = value
+            .get("format")
+            .and_then(|f| f.as_str())
+            .unwrap_or("(none)");
+        if found != FORMAT {
+            return Err(RecordError::Format {
+                path: path.to_owned(),
+                found: found.to_owned(),
+            });
+        }
+        serde_json::from_value(value).map_err(|err| RecordError::Corrupt {
+            path: path.to_owned(),
+            line: 0,
+            column: 0,
+            message: err.to_string(),
+        })
+    }
+
+    /// Write the record to `path` atomically (temporary file, then rename).
+    pub fn write(&self, path: &Path) -> Result<(), RecordError> {
+        write_atomic(path, self.to_json().as_bytes()).map_err(|source| RecordError::Write {
+            path: path.to_owned(),
+            source,
+        })
+    }
+}
+
+fn corrupt(path: &Path, err: &serde_json::Error) -> RecordError {
+    RecordError::Corrupt {
+        path: path.to_owned(),
+        line: err.line(),
+        column: err.column(),
+        message: err.to_string(),
+    }
+}
+
+/// Replace `path` with `bytes` so that a reader sees the old file or the new one, never half:
+/// write a temporary file beside it, flush it to disk, rename it over, then sync the directory.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    fs::create_dir_all(dir)?;
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| io::Error::other("path has no file name"))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp{}",
+        file_name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut file = fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)?;
+        // A directory sync makes the rename durable; not every platform allows opening one.
+        if let Ok(dir_handle) = fs::File::open(dir) {
+            let _ = dir_handle.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}

@@ -14,7 +14,10 @@ mod inspect;
 mod label;
 mod labels;
 mod predict;
+mod progress;
+mod report;
 mod run;
+mod table;
 mod train;
 mod verify;
 

@@ -1,10 +1,78 @@
-//! `stance run` (to be written).
+//! `stance run`: run experiments, print their results, write their records.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use stance::experiment::{self, Experiment, RunOptions};
+use stance::record::Record;
 
 use super::Outcome;
+use super::progress::Bar;
+use super::report;
 
 #[derive(Debug, clap::Args)]
-pub struct RunArgs {}
+#[command(
+    after_help = "Each experiment's record is written atomically to `results/NAME.json` beside \
+    its file (`experiments/results/baseline.json`). Running the same experiment on the same labels \
+    gives the same record, byte for byte, apart from its `timings`."
+)]
+pub struct RunArgs {
+    /// Experiment files (TOML).
+    #[arg(required = true, value_name = "EXPERIMENT.toml")]
+    experiments: Vec<PathBuf>,
 
-pub fn run(_args: RunArgs) -> anyhow::Result<Outcome> {
-    anyhow::bail!("`stance run` is not implemented yet")
+    /// Permutations for the test against chance, instead of `[stats] permutations` (0 skips it).
+    #[arg(long, value_name = "N")]
+    permutations: Option<usize>,
+
+    /// Overwrite a results file that exists but is not a readable record.
+    #[arg(long)]
+    force: bool,
+}
+
+pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
+    let options = RunOptions {
+        permutations: args.permutations,
+    };
+    for (index, path) in args.experiments.iter().enumerate() {
+        if index > 0 {
+            println!();
+        }
+        let experiment = Experiment::load(path)?;
+        let record = run_and_record(&experiment, &options, args.force)?;
+        print!("{}", report::render(&record));
+        println!("\nrecord: {}", experiment.record_path().display());
+    }
+    Ok(Outcome::Success)
+}
+
+/// Run one experiment and write its record; the record is returned for printing.
+pub fn run_and_record(
+    experiment: &Experiment,
+    options: &RunOptions,
+    force: bool,
+) -> anyhow::Result<Record> {
+    let record_path = experiment.record_path();
+    refuse_to_clobber(&record_path, force)?;
+    let bar = Bar::new();
+    let output = experiment::run(experiment, options, &bar)
+        .with_context(|| format!("experiment {}", experiment.path().display()))?;
+    bar.finish();
+    let record = experiment::record_of(experiment, &output, None);
+    record.write(&record_path)?;
+    Ok(record)
+}
+
+/// A results file that exists but cannot be read as a record may be someone's work: say so
+/// instead of replacing it.
+fn refuse_to_clobber(path: &Path, force: bool) -> anyhow::Result<()> {
+    if force || !path.exists() {
+        return Ok(());
+    }
+    if let Err(err) = Record::read(path) {
+        anyhow::bail!(
+            "{err}\nrefusing to overwrite it: move it away, or pass --force to replace it"
+        );
+    }
+    Ok(())
 }

@@ -108,7 +108,8 @@ pub(super) fn fit_linfa(
     let sparse = SparseRows::from_dense(data.x);
     // The same change of basis as for our own solver: linfa then works on rows × rank
     // instead of rows × features, with the identical solution (see `row_space`).
-    let space = row_space::pays_off(sparse.n_rows(), sparse.n_features()).then(|| RowSpace::new(&sparse));
+    let space =
+        row_space::pays_off(sparse.n_rows(), sparse.n_features()).then(|| RowSpace::new(&sparse));
     let x = match &space {
         Some(space) => space.basis().view(),
         None => data.x.view(),

@@ -1,0 +1,209 @@
+//! How a record reads on the terminal: what was run on what, every metric with its interval
+//! beside the majority baseline, the confusion matrix, per-article accuracy, the test against
+//! chance, and the warnings, in plain words.
+
+use std::fmt::Write as _;
+
+use stance::record::Record;
+
+use super::table::{Table, interval, number, p_value};
+
+pub fn render(record: &Record) -> String {
+    let mut out = String::new();
+    let data = &record.data;
+    let classes = &record.classes;
+    let per_class: Vec<String> = classes
+        .iter()
+        .map(|c| format!("{} {}", data.per_class.get(c).copied().unwrap_or(0), c))
+        .collect();
+    let _ = writeln!(
+        out,
+        "{}{}",
+        record.experiment,
+        record
+            .description
+            .as_deref()
+            .map(|d| format!(": {d}"))
+            .unwrap_or_default()
+    );
+    let _ = writeln!(
+        out,
+        "{} paragraphs ({}) from {} article{}, labels by {}{}; {}",
+        data.paragraphs,
+        per_class.join(", "),
+        data.articles.len(),
+        if data.articles.len() == 1 { "" } else { "s" },
+        data.annotator,
+        if data.low_confidence > 0 {
+            format!(" ({} low-confidence)", data.low_confidence)
+        } else {
+            String::new()
+        },
+        cv_line(record),
+    );
+    out.push('\n');
+
+    let level = format!("{:.0}% interval", record.interval.level * 100.0);
+    let mut table = Table::new([
+        "metric",
+        "model",
+        level.as_str(),
+        "folds mean ± sd",
+        "majority baseline",
+        level.as_str(),
+    ]);
+    for key in metric_order(record) {
+        let model = &record.metrics[&key];
+        let baseline = record.baseline.get(&key);
+        table.row([
+            key.clone(),
+            number(model.pooled),
+            interval(model.ci_low, model.ci_high),
+            match (model.mean, model.std) {
+                (Some(mean), Some(std)) => format!("{mean:.3} ± {std:.3}"),
+                (Some(mean), None) => format!("{mean:.3}"),
+                _ => "–".to_owned(),
+            },
+            number(baseline.and_then(|b| b.pooled)),
+            baseline.map_or("–".to_owned(), |b| interval(b.ci_low, b.ci_high)),
+        ]);
+    }
+    out.push_str(&table.render(""));
+    let _ = writeln!(
+        out,
+        "\n  model / baseline: on all out-of-fold predictions pooled; interval: {}.\n  folds mean ± sd: the spread across folds, not a confidence interval.",
+        record.interval.method
+    );
+
+    if let Some(permutation) = &record.permutation {
+        let verdict = if permutation.p_value <= 0.05 {
+            "unlikely under chance"
+        } else {
+            "not distinguishable from chance at the 5% level"
+        };
+        let _ = writeln!(
+            out,
+            "\nbetter than chance? {} = {:.3} with the true labels, {:.3} on average with shuffled labels: p = {} ({} permutations, the whole cross-validation re-run each time; smallest possible p {:.4}): {verdict}",
+            permutation.metric,
+            permutation.observed,
+            permutation.null_mean,
+            p_value(permutation.p_value),
+            permutation.n_permutations,
+            permutation.resolution,
+        );
+    }
+
+    let _ = writeln!(
+        out,
+        "\nconfusion matrix, pooled over all folds (rows: true label, columns: predicted):"
+    );
+    let mut confusion = Table::new(std::iter::once(String::new()).chain(classes.iter().cloned()));
+    for (class, row) in classes.iter().zip(&record.confusion) {
+        confusion.row(std::iter::once(class.clone()).chain(row.iter().map(|n| n.to_string())));
+    }
+    out.push_str(&confusion.render("  "));
+
+    let _ = writeln!(
+        out,
+        "\nby article (accuracy of the out-of-fold predictions on its paragraphs):"
+    );
+    let mut articles = Table::new(["article", "paragraphs", "labels", "accuracy"]);
+    for article in &record.by_article {
+        let labels: Vec<String> = article
+            .per_class
+            .iter()
+            .map(|(c, n)| format!("{n} {c}"))
+            .collect();
+        articles.row([
+            article.article.clone(),
+            article.paragraphs.to_string(),
+            labels.join(", "),
+            format!("{:.3}", article.accuracy),
+        ]);
+    }
+    out.push_str(&articles.render("  "));
+
+    if let Some(curve) = &record.learning_curve {
+        out.push('\n');
+        out.push_str(&render_curve(record, curve));
+    }
+
+    if !record.warnings.is_empty() {
+        let _ = writeln!(out, "\nwarnings:");
+        for warning in &record.warnings {
+            let _ = writeln!(out, "  - {warning}");
+        }
+    }
+    out
+}
+
+pub fn render_curve(record: &Record, curve: &[stance::record::CurvePoint]) -> String {
+    let mut out = String::new();
+    let metric = curve.first().map_or("", |p| p.metric.as_str());
+    let _ = writeln!(
+        out,
+        "learning curve: {metric} against training paragraphs per fold (test folds unchanged; {:.0}% interval as above):",
+        record.interval.level * 100.0
+    );
+    let mut table = Table::new([
+        "fraction",
+        "training paragraphs",
+        metric,
+        "interval",
+        "folds mean",
+    ]);
+    for point in curve {
+        table.row([
+            format!("{:.2}", point.fraction),
+            point.train_size.to_string(),
+            number(point.pooled),
+            interval(point.ci_low, point.ci_high),
+            number(point.mean),
+        ]);
+    }
+    out.push_str(&table.render("  "));
+    out
+}
+
+/// Summary metrics first, then per-class ones grouped by class.
+pub fn metric_order(record: &Record) -> Vec<String> {
+    let mut keys: Vec<String> = [
+        "accuracy",
+        "balanced_accuracy",
+        "macro_f1",
+        "log_loss",
+        "roc_auc",
+    ]
+    .iter()
+    .map(|k| k.to_string())
+    .filter(|k| record.metrics.contains_key(k))
+    .collect();
+    for class in &record.classes {
+        for family in ["precision", "recall", "f1"] {
+            let key = format!("{family}:{class}");
+            if record.metrics.contains_key(&key) {
+                keys.push(key);
+            }
+        }
+    }
+    keys
+}
+
+fn cv_line(record: &Record) -> String {
+    let cv = &record.config["cv"];
+    let scheme = cv["scheme"].as_str().unwrap_or("?");
+    let folds = cv["folds"].as_u64();
+    let repeats = cv["repeats"].as_u64().unwrap_or(1);
+    match (scheme, folds) {
+        ("leave_one_group_out", _) => format!(
+            "leave-one-article-out ({} folds)",
+            record.data.articles.len()
+        ),
+        (_, Some(folds)) if repeats > 1 => format!(
+            "stratified {folds}-fold × {repeats} repeats, seed {}",
+            record.seed
+        ),
+        (_, Some(folds)) => format!("stratified {folds}-fold, seed {}", record.seed),
+        _ => scheme.to_owned(),
+    }
+}

@@ -1,0 +1,102 @@
+//! Plain aligned text tables for the terminal: left-aligned first column, the rest
+//! right-aligned, two spaces between columns.
+
+use std::fmt::Write as _;
+
+pub struct Table {
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub fn new<S: Into<String>>(header: impl IntoIterator<Item = S>) -> Table {
+        Table {
+            rows: vec![header.into_iter().map(Into::into).collect()],
+        }
+    }
+
+    pub fn row<S: Into<String>>(&mut self, cells: impl IntoIterator<Item = S>) {
+        self.rows.push(cells.into_iter().map(Into::into).collect());
+    }
+
+    pub fn render(&self, indent: &str) -> String {
+        let columns = self.rows.iter().map(Vec::len).max().unwrap_or(0);
+        let widths: Vec<usize> = (0..columns)
+            .map(|c| {
+                self.rows
+                    .iter()
+                    .filter_map(|r| r.get(c))
+                    .map(|s| s.chars().count())
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let mut out = String::new();
+        for row in &self.rows {
+            let mut line = String::from(indent);
+            for (c, cell) in row.iter().enumerate() {
+                let pad = widths[c] - cell.chars().count();
+                if c == 0 {
+                    line.push_str(cell);
+                    line.push_str(&" ".repeat(pad));
+                } else {
+                    line.push_str("  ");
+                    line.push_str(&" ".repeat(pad));
+                    line.push_str(cell);
+                }
+            }
+            let _ = writeln!(out, "{}", line.trim_end());
+        }
+        out
+    }
+}
+
+/// A metric value with three decimals, or `–` when undefined.
+pub fn number(value: Option<f64>) -> String {
+    match value {
+        Some(v) if v.is_finite() => format!("{v:.3}"),
+        Some(v) => format!("{v}"),
+        None => "–".to_owned(),
+    }
+}
+
+/// `[low, high]` with three decimals, or `–`.
+pub fn interval(low: Option<f64>, high: Option<f64>) -> String {
+    match (low, high) {
+        (Some(low), Some(high)) => format!("[{low:.3}, {high:.3}]"),
+        _ => "–".to_owned(),
+    }
+}
+
+/// A p-value as people read it: three decimals, or `< 0.001`.
+pub fn p_value(p: f64) -> String {
+    if p < 0.001 {
+        "< 0.001".to_owned()
+    } else {
+        format!("{p:.3}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_align() {
+        let mut table = Table::new(["metric", "value"]);
+        table.row(["accuracy", "0.700"]);
+        table.row(["f1", "1.000"]);
+        assert_eq!(
+            table.render(""),
+            "metric    value\naccuracy  0.700\nf1        1.000\n"
+        );
+    }
+
+    #[test]
+    fn numbers_and_p_values() {
+        assert_eq!(number(None), "–");
+        assert_eq!(number(Some(0.5)), "0.500");
+        assert_eq!(interval(Some(0.1), Some(0.25)), "[0.100, 0.250]");
+        assert_eq!(p_value(0.0004), "< 0.001");
+        assert_eq!(p_value(0.0123), "0.012");
+    }
+}

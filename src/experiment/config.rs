@@ -1,0 +1,518 @@
+//! An experiment file (`experiments/NAME.toml`): TOML in, a checked [`Experiment`] out.
+//!
+//! Raw serde tables (`deny_unknown_fields`) are checked once, here, into the types of the
+//! stages they configure (`FeatureSet`, `ModelParams`, `CvScheme`, [`StatsSpec`]); nothing
+//! downstream re-checks. Every error names the file, the line and the key. This module reads
+//! the one file it is given and nothing else: the label store is opened by `data`.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::cv::{CvScheme, RawCvConfig};
+use crate::features::{FeatureSet, RawFeatureConfig};
+use crate::metrics::Metric;
+use crate::model::{ModelParams, RawModelConfig};
+use crate::stats::interval::ConfidenceLevel;
+
+/// A bad experiment file. Printed as `FILE:LINE: key `KEY`: MESSAGE`.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read experiment {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}{}: {message}", path.display(), Location(*line))]
+    Syntax {
+        path: PathBuf,
+        line: Option<usize>,
+        message: String,
+    },
+    #[error("{}{}: key `{key}`: {message}", path.display(), Location(*line))]
+    Invalid {
+        path: PathBuf,
+        line: Option<usize>,
+        key: String,
+        message: String,
+    },
+}
+
+struct Location(Option<usize>);
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(line) => write!(f, ":{line}"),
+            None => Ok(()),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExperiment {
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    data: RawData,
+    #[serde(default)]
+    features: RawFeatureConfig,
+    #[serde(default)]
+    model: RawModelConfig,
+    #[serde(default)]
+    cv: RawCvConfig,
+    #[serde(default)]
+    stats: RawStats,
+}
+
+/// The `[data]` table: which labels an experiment uses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawData {
+    /// The label store, relative to the experiment file's directory.
+    pub store: String,
+    /// The classes to classify; paragraphs with other labels are left out (never deleted).
+    pub classes: Vec<String>,
+    /// Whose labels: each paragraph's current label by this annotator.
+    pub annotator: String,
+    /// Leave out paragraphs whose label is marked low-confidence.
+    pub drop_low_confidence: bool,
+}
+
+impl Default for RawData {
+    fn default() -> Self {
+        RawData {
+            store: "../labels".to_owned(),
+            classes: vec!["fracturing".to_owned(), "stable".to_owned()],
+            annotator: "annotator-1".to_owned(),
+            drop_low_confidence: false,
+        }
+    }
+}
+
+/// The `[stats]` table: how uncertainty is reported.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawStats {
+    /// The metric for the permutation test, paired tests and the learning curve.
+    pub metric: String,
+    /// Level of every interval.
+    pub level: f64,
+    /// Bootstrap resamples per interval.
+    pub resamples: usize,
+    /// What the bootstrap resamples: `"paragraphs"` or whole `"articles"`.
+    pub bootstrap: BootstrapUnit,
+    /// Label permutations for the test against chance; 0 turns it off.
+    pub permutations: usize,
+    /// Training-set sizes of the learning curve, as fractions of each training fold.
+    pub curve_fractions: Vec<f64>,
+}
+
+impl Default for RawStats {
+    fn default() -> Self {
+        RawStats {
+            metric: "balanced_accuracy".to_owned(),
+            level: 0.95,
+            resamples: 2000,
+            bootstrap: BootstrapUnit::Paragraphs,
+            permutations: 1000,
+            curve_fractions: vec![0.2, 0.4, 0.6, 0.8, 1.0],
+        }
+    }
+}
+
+/// The unit a bootstrap resamples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BootstrapUnit {
+    Paragraphs,
+    Articles,
+}
+
+/// The checked `[data]` table.
+#[derive(Debug, Clone)]
+pub struct DataSpec {
+    store: PathBuf,
+    classes: Vec<String>,
+    annotator: String,
+    drop_low_confidence: bool,
+}
+
+impl DataSpec {
+    /// The store directory, resolved against the experiment file's directory.
+    pub fn store(&self) -> &Path {
+        &self.store
+    }
+    pub fn classes(&self) -> &[String] {
+        &self.classes
+    }
+    pub fn annotator(&self) -> &str {
+        &self.annotator
+    }
+    pub fn drop_low_confidence(&self) -> bool {
+        self.drop_low_confidence
+    }
+}
+
+/// The checked `[stats]` table.
+#[derive(Debug, Clone)]
+pub struct StatsSpec {
+    metric: Metric,
+    level: ConfidenceLevel,
+    resamples: usize,
+    bootstrap: BootstrapUnit,
+    permutations: usize,
+    curve_fractions: Vec<f64>,
+}
+
+impl StatsSpec {
+    /// The metric of the permutation test, paired tests and learning curve, resolved against
+    /// `[data] classes` (so `"f1:stable"` is a metric too).
+    pub fn metric(&self) -> Metric {
+        self.metric
+    }
+    pub fn level(&self) -> ConfidenceLevel {
+        self.level
+    }
+    pub fn resamples(&self) -> usize {
+        self.resamples
+    }
+    pub fn bootstrap(&self) -> BootstrapUnit {
+        self.bootstrap
+    }
+    pub fn permutations(&self) -> usize {
+        self.permutations
+    }
+    /// Strictly increasing fractions in (0, 1].
+    pub fn curve_fractions(&self) -> &[f64] {
+        &self.curve_fractions
+    }
+}
+
+/// A checked experiment: everything needed to run it, nothing that could be wrong.
+#[derive(Debug, Clone)]
+pub struct Experiment {
+    name: String,
+    path: PathBuf,
+    description: Option<String>,
+    data: DataSpec,
+    features: FeatureSet,
+    model: ModelParams,
+    cv: CvScheme,
+    stats: StatsSpec,
+    resolved: serde_json::Value,
+}
+
+impl Experiment {
+    /// Read and check `path`. The experiment's name is the file stem.
+    pub fn load(path: &Path) -> Result<Experiment, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Experiment::parse(path, &text)
+    }
+
+    /// Check `text` as if read from `path` (which only names the experiment, resolves the
+    /// store and labels errors).
+    pub fn parse(path: &Path, text: &str) -> Result<Experiment, ConfigError> {
+        let raw: RawExperiment = toml::from_str(text).map_err(|err| ConfigError::Syntax {
+            path: path.to_owned(),
+            line: err.span().map(|span| line_of(text, span.start)),
+            message: err.message().trim_end_matches('\n').to_owned(),
+        })?;
+        let invalid = |section: &str, key: &str, message: String| ConfigError::Invalid {
+            path: path.to_owned(),
+            line: key_line(text, section, key),
+            key: format!("{section}.{key}"),
+            message,
+        };
+
+        let name = path
+            .file_stem()
+            .map(|stem| stem.to_string_lossy().into_owned())
+            .filter(|stem| !stem.is_empty())
+            .ok_or_else(|| {
+                invalid(
+                    "data",
+                    "store",
+                    "the experiment file has no name".to_owned(),
+                )
+            })?;
+        let data =
+            check_data(&raw.data, path).map_err(|(key, message)| invalid("data", key, message))?;
+        let features = raw
+            .features
+            .clone()
+            .check()
+            .map_err(|err| invalid("features", err.key(), err.message().to_owned()))?;
+        let model = raw
+            .model
+            .check()
+            .map_err(|err| invalid("model", err.key(), err.to_string()))?;
+        let cv = raw
+            .cv
+            .check()
+            .map_err(|err| invalid("cv", err.key(), err.to_string()))?;
+        let stats = check_stats(&raw.stats, data.classes())
+            .map_err(|(key, message)| invalid("stats", key, message))?;
+
+        let resolved = serde_json::json!({
+            "description": raw.description,
+            "data": raw.data,
+            "features": features.to_raw(),
+            "model": model.to_raw(),
+            "cv": cv.to_raw(),
+            "stats": raw.stats,
+        });
+        Ok(Experiment {
+            name,
+            path: path.to_owned(),
+            description: raw.description,
+            data,
+            features,
+            model,
+            cv,
+            stats,
+            resolved,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+    pub fn description(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
+    pub fn data(&self) -> &DataSpec {
+        &self.data
+    }
+    pub fn features(&self) -> &FeatureSet {
+        &self.features
+    }
+    pub fn model(&self) -> &ModelParams {
+        &self.model
+    }
+    pub fn cv(&self) -> &CvScheme {
+        &self.cv
+    }
+    pub fn stats(&self) -> &StatsSpec {
+        &self.stats
+    }
+
+    /// The configuration with every default written out, as recorded.
+    pub fn resolved(&self) -> &serde_json::Value {
+        &self.resolved
+    }
+
+    /// SHA-256 of the resolved configuration's canonical JSON (keys sorted).
+    pub fn config_hash(&self) -> String {
+        hex_sha256(self.resolved.to_string().as_bytes())
+    }
+
+    /// Where `stance run` writes this experiment's record: `results/NAME.json` beside the file.
+    pub fn record_path(&self) -> PathBuf {
+        let dir = self.path.parent().unwrap_or(Path::new(""));
+        dir.join("results").join(format!("{}.json", self.name))
+    }
+
+    /// The same experiment with its cross-validation replaced (for `compare --repeats`).
+    pub fn with_cv(&self, cv: CvScheme) -> Experiment {
+        let mut changed = self.clone();
+        changed.resolved["cv"] = serde_json::to_value(cv.to_raw()).expect("a cv table serialises");
+        changed.cv = cv;
+        changed
+    }
+}
+
+pub(crate) fn hex_sha256(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+fn check_data(raw: &RawData, path: &Path) -> Result<DataSpec, (&'static str, String)> {
+    if raw.store.trim().is_empty() {
+        return Err(("store", "must name the label store directory".to_owned()));
+    }
+    if raw.classes.len() < 2 {
+        return Err((
+            "classes",
+            format!("needs at least two classes, got {}", raw.classes.len()),
+        ));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for class in &raw.classes {
+        if !seen.insert(class.as_str()) {
+            return Err(("classes", format!("class `{class}` is listed twice")));
+        }
+    }
+    if raw.annotator.trim().is_empty() {
+        return Err(("annotator", "must name an annotator".to_owned()));
+    }
+    let base = path.parent().unwrap_or(Path::new(""));
+    Ok(DataSpec {
+        store: base.join(&raw.store),
+        classes: raw.classes.clone(),
+        annotator: raw.annotator.clone(),
+        drop_low_confidence: raw.drop_low_confidence,
+    })
+}
+
+fn check_stats(raw: &RawStats, classes: &[String]) -> Result<StatsSpec, (&'static str, String)> {
+    let metric = Metric::parse(&raw.metric, classes).ok_or_else(|| {
+        let known: Vec<String> = Metric::all(classes.len())
+            .iter()
+            .map(|m| m.key(classes))
+            .collect();
+        (
+            "metric",
+            format!(
+                "unknown metric `{}`; one of: {}",
+                raw.metric,
+                known.join(", ")
+            ),
+        )
+    })?;
+    let level = ConfidenceLevel::new(raw.level).map_err(|err| ("level", err.to_string()))?;
+    if raw.resamples < 100 {
+        return Err((
+            "resamples",
+            format!(
+                "must be at least 100 for a percentile interval, got {}",
+                raw.resamples
+            ),
+        ));
+    }
+    if raw.curve_fractions.is_empty() {
+        return Err(("curve_fractions", "needs at least one fraction".to_owned()));
+    }
+    let mut previous = 0.0;
+    for &fraction in &raw.curve_fractions {
+        if !(fraction > previous && fraction <= 1.0) {
+            return Err((
+                "curve_fractions",
+                format!(
+                    "must be strictly increasing fractions in (0, 1], got {:?}",
+                    raw.curve_fractions
+                ),
+            ));
+        }
+        previous = fraction;
+    }
+    Ok(StatsSpec {
+        metric,
+        level,
+        resamples: raw.resamples,
+        bootstrap: raw.bootstrap,
+        permutations: raw.permutations,
+        curve_fractions: raw.curve_fractions.clone(),
+    })
+}
+
+/// 1-based line of byte `offset` in `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// The line where `section.key` is written, or where `[section]` starts if the key is
+/// absent (a default that another key made invalid), or `None` if neither is written.
+fn key_line(text: &str, section: &str, key: &str) -> Option<usize> {
+    let document = toml::de::DeTable::parse(text).ok()?;
+    let (table_key, table) = document.get_ref().get_key_value(section)?;
+    let span = match table.get_ref() {
+        toml::de::DeValue::Table(entries) => match entries.get_key_value(key) {
+            Some((key, _)) => key.span(),
+            None => table_key.span(),
+        },
+        _ => table_key.span(),
+    };
+    Some(line_of(text, span.start))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_error(toml_text: &str, expected: &str) {
+        let err = Experiment::parse(Path::new("experiments/x.toml"), toml_text).unwrap_err();
+        assert_eq!(err.to_string(), expected);
+    }
+
+    #[test]
+    fn empty_file_is_the_baseline() {
+        let experiment = Experiment::parse(Path::new("experiments/base.toml"), "").unwrap();
+        assert_eq!(experiment.name(), "base");
+        assert_eq!(
+            experiment.data().store(),
+            Path::new("experiments/../labels")
+        );
+        assert_eq!(experiment.data().classes(), ["fracturing", "stable"]);
+        assert_eq!(
+            experiment.record_path(),
+            Path::new("experiments/results/base.json")
+        );
+        assert_eq!(experiment.stats().resamples(), 2000);
+    }
+
+    #[test]
+    fn config_hash_ignores_how_defaults_are_written() {
+        let implicit = Experiment::parse(Path::new("a.toml"), "").unwrap();
+        let explicit = Experiment::parse(
+            Path::new("a.toml"),
+            "[model]\nalpha = 1.0\n[cv]\nseed = 42\n",
+        )
+        .unwrap();
+        assert_eq!(implicit.config_hash(), explicit.config_hash());
+        let other = Experiment::parse(Path::new("a.toml"), "[model]\nalpha = 2.0\n").unwrap();
+        assert_ne!(implicit.config_hash(), other.config_hash());
+    }
+
+    #[test]
+    fn unknown_keys_name_file_and_line() {
+        check_error(
+            "[data]\nclasses = [\"fracturing\", \"stable\"]\n\n[features]\nngram = [1, 2]\n",
+            "experiments/x.toml:5: unknown field `ngram`, expected one of `analyzer`, `lowercase`, `ngram_range`, `stop_words`, `stemming`, `min_df`, `max_df`, `max_features`, `binary`, `weighting`, `smooth_idf`, `sublinear_tf`, `norm`, `hashing`",
+        );
+        check_error(
+            "[modle]\nalpha = 1\n",
+            "experiments/x.toml:1: unknown field `modle`, expected one of `description`, `data`, `features`, `model`, `cv`, `stats`",
+        );
+    }
+
+    #[test]
+    fn out_of_range_values_name_file_line_and_key() {
+        check_error(
+            "[model]\nalpha = -1.0\n",
+            "experiments/x.toml:2: key `model.alpha`: `alpha` must be a finite number >= 0, got -1",
+        );
+        check_error(
+            "[data]\nclasses = [\"stable\"]\n",
+            "experiments/x.toml:2: key `data.classes`: needs at least two classes, got 1",
+        );
+        check_error(
+            "[data]\nclasses = [\"stable\", \"stable\"]\n",
+            "experiments/x.toml:2: key `data.classes`: class `stable` is listed twice",
+        );
+        check_error(
+            "\n[stats]\nmetric = \"accuracy\"\ncurve_fractions = [0.5, 0.2]\n",
+            "experiments/x.toml:4: key `stats.curve_fractions`: must be strictly increasing fractions in (0, 1], got [0.5, 0.2]",
+        );
+    }
+
+    #[test]
+    fn line_of_counts_from_one() {
+        assert_eq!(line_of("a\nb\nc", 0), 1);
+        assert_eq!(line_of("a\nb\nc", 2), 2);
+        assert_eq!(line_of("a\nb\nc", 4), 3);
+    }
+}

@@ -1,0 +1,152 @@
+//! Cross-validation proper: a dataset, labels and splits in; out-of-fold class
+//! probabilities out, for the model and for the majority-class baseline.
+//!
+//! Each fold fits the featurizer on its training paragraphs only (vocabulary, document
+//! frequencies and idf never see the test fold), then the model on the training matrix.
+//! Folds run in parallel and come back in split order, so nothing depends on the thread count.
+
+use ndarray::Array2;
+use rayon::prelude::*;
+
+use crate::cv::Split;
+use crate::features::{FeatureError, FeatureSet};
+use crate::metrics::{MetricsError, majority_baseline};
+use crate::model::{Classifier, Convergence, ModelError};
+
+/// What went wrong in one fold.
+#[derive(Debug, thiserror::Error)]
+pub enum FoldError {
+    #[error("repeat {repeat}, fold {fold}: {source}")]
+    Features {
+        repeat: usize,
+        fold: usize,
+        source: FeatureError,
+    },
+    #[error("repeat {repeat}, fold {fold}: {source}")]
+    Model {
+        repeat: usize,
+        fold: usize,
+        source: ModelError,
+    },
+    #[error("repeat {repeat}, fold {fold}: majority baseline: {source}")]
+    Baseline {
+        repeat: usize,
+        fold: usize,
+        source: MetricsError,
+    },
+}
+
+/// One fold's predictions for its test paragraphs (rows in `split.test` order).
+#[derive(Debug, Clone)]
+pub struct FoldResult {
+    pub split: Split,
+    pub probabilities: Array2<f64>,
+    pub baseline: Array2<f64>,
+    pub convergence: Convergence,
+    pub n_features: usize,
+}
+
+/// Fit and predict every split. `texts` and `labels` are indexed by paragraph.
+pub fn cross_validate<C: Classifier + Sync>(
+    features: &FeatureSet,
+    model: &C,
+    texts: &[&str],
+    labels: &[usize],
+    n_classes: usize,
+    splits: &[Split],
+) -> Result<Vec<FoldResult>, FoldError> {
+    splits
+        .par_iter()
+        .map(|split| fit_fold(features, model, texts, labels, n_classes, split))
+        .collect()
+}
+
+/// Fit and predict one split; the unit of work of `run`, permutations and learning curves.
+pub fn fit_fold<C: Classifier>(
+    features: &FeatureSet,
+    model: &C,
+    texts: &[&str],
+    labels: &[usize],
+    n_classes: usize,
+    split: &Split,
+) -> Result<FoldResult, FoldError> {
+    let (repeat, fold) = (split.repeat(), split.fold());
+    let train_texts: Vec<&str> = split.train().iter().map(|&i| texts[i]).collect();
+    let test_texts: Vec<&str> = split.test().iter().map(|&i| texts[i]).collect();
+    let train_labels: Vec<usize> = split.train().iter().map(|&i| labels[i]).collect();
+
+    let (fitted, train_matrix) =
+        features
+            .fit_transform(&train_texts)
+            .map_err(|source| FoldError::Features {
+                repeat,
+                fold,
+                source,
+            })?;
+    let test_matrix = fitted.transform(&test_texts);
+    let fitted_model = model
+        .fit(train_matrix.to_dense().view(), &train_labels, n_classes)
+        .map_err(|source| FoldError::Model {
+            repeat,
+            fold,
+            source,
+        })?;
+    let probabilities = fitted_model
+        .predict_proba(test_matrix.to_dense().view())
+        .map_err(|source| FoldError::Model {
+            repeat,
+            fold,
+            source,
+        })?;
+    let baseline =
+        majority_baseline(&train_labels, n_classes, split.test().len()).map_err(|source| {
+            FoldError::Baseline {
+                repeat,
+                fold,
+                source,
+            }
+        })?;
+    Ok(FoldResult {
+        split: split.clone(),
+        probabilities,
+        baseline,
+        convergence: fitted_model.convergence().clone(),
+        n_features: fitted.n_features(),
+    })
+}
+
+/// Out-of-fold probabilities of every paragraph, one matrix per repeat (rows = paragraphs).
+#[derive(Debug, Clone)]
+pub struct OutOfFold {
+    pub model: Vec<Array2<f64>>,
+    pub baseline: Vec<Array2<f64>>,
+}
+
+impl OutOfFold {
+    /// Assemble per-repeat matrices; every paragraph is in exactly one test fold per repeat.
+    pub fn assemble(folds: &[FoldResult], n_items: usize, n_classes: usize) -> OutOfFold {
+        let repeats = folds
+            .iter()
+            .map(|f| f.split.repeat() + 1)
+            .max()
+            .unwrap_or(0);
+        let mut model = vec![Array2::zeros((n_items, n_classes)); repeats];
+        let mut baseline = vec![Array2::zeros((n_items, n_classes)); repeats];
+        for fold in folds {
+            let repeat = fold.split.repeat();
+            for (row, &item) in fold.split.test().iter().enumerate() {
+                model[repeat]
+                    .row_mut(item)
+                    .assign(&fold.probabilities.row(row));
+                baseline[repeat]
+                    .row_mut(item)
+                    .assign(&fold.baseline.row(row));
+            }
+        }
+        OutOfFold { model, baseline }
+    }
+
+    pub fn repeats(&self) -> usize {
+        self.model.len()
+    }
+}

@@ -1,0 +1,318 @@
+//! Scoring a cross-validation: fold results in; every metric with its spread across folds,
+//! its pooled value and an interval out, for the model and the majority-class baseline.
+//!
+//! The interval is a percentile bootstrap over paragraphs (or whole articles) of the pooled
+//! out-of-fold predictions; with repeated cross-validation the statistic of a resample is
+//! the mean over repeats. This module never fits anything.
+
+use ndarray::{Array2, Axis};
+
+use crate::metrics::{ConfusionMatrix, Metric, score};
+use crate::stats::interval::{
+    Clusters, ConfidenceLevel, Interval, MIN_RESAMPLING_UNITS, bootstrap_interval,
+};
+use crate::stats::summary::{mean, sample_std};
+
+use super::config::BootstrapUnit;
+use super::cross_validate::{FoldResult, OutOfFold};
+
+/// How intervals are computed for one run.
+#[derive(Debug, Clone, Copy)]
+pub struct IntervalSpec {
+    pub unit: BootstrapUnit,
+    pub resamples: usize,
+    pub level: ConfidenceLevel,
+    pub seed: u64,
+}
+
+impl IntervalSpec {
+    /// One line for the record and the screen: what the interval is.
+    pub fn describe(&self) -> String {
+        let unit = match self.unit {
+            BootstrapUnit::Paragraphs => "paragraphs",
+            BootstrapUnit::Articles => "whole articles",
+        };
+        format!(
+            "{:.0}% percentile bootstrap over {unit} of the pooled out-of-fold predictions ({} resamples; with repeated cross-validation, of the mean over repeats)",
+            self.level.get() * 100.0,
+            self.resamples
+        )
+    }
+}
+
+/// One metric of one predictor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricValue {
+    pub metric: Metric,
+    /// Mean over folds where the metric is defined.
+    pub mean: Option<f64>,
+    /// Sample standard deviation (ddof = 1) over those folds.
+    pub std: Option<f64>,
+    /// On all out-of-fold predictions at once (mean over repeats).
+    pub pooled: Option<f64>,
+    /// Around `pooled`; `None` when no resample defined the metric.
+    pub interval: Option<Interval>,
+}
+
+/// Scores of one fold.
+#[derive(Debug, Clone)]
+pub struct FoldScores {
+    pub repeat: usize,
+    pub fold: usize,
+    pub train: usize,
+    pub test: usize,
+    /// In the order of [`Evaluation::metrics`].
+    pub values: Vec<Option<f64>>,
+}
+
+/// Accuracy of the out-of-fold predictions on one article's paragraphs.
+#[derive(Debug, Clone)]
+pub struct ArticleAccuracy {
+    pub article: usize,
+    pub paragraphs: usize,
+    /// Mean over repeats.
+    pub accuracy: f64,
+    pub per_class: Vec<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    pub metrics: Vec<Metric>,
+    pub model: Vec<MetricValue>,
+    pub baseline: Vec<MetricValue>,
+    /// Pooled over every fold of every repeat: rows true class, columns predicted.
+    pub confusion: ConfusionMatrix,
+    pub folds: Vec<FoldScores>,
+    pub by_article: Vec<ArticleAccuracy>,
+    pub oof: OutOfFold,
+    pub interval: IntervalSpec,
+}
+
+impl Evaluation {
+    pub fn model_value(&self, metric: Metric) -> Option<&MetricValue> {
+        self.model.iter().find(|value| value.metric == metric)
+    }
+    pub fn baseline_value(&self, metric: Metric) -> Option<&MetricValue> {
+        self.baseline.iter().find(|value| value.metric == metric)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EvaluateError {
+    #[error(
+        "cannot bootstrap over articles: the data has {articles} article(s), and an interval from fewer than {minimum} says more about the resampling than the data (set `[stats] bootstrap = \"paragraphs\"`)"
+    )]
+    TooFewArticles { articles: usize, minimum: usize },
+}
+
+/// Score fold results. `labels` and `groups` are indexed by paragraph.
+pub fn evaluate(
+    folds: &[FoldResult],
+    labels: &[usize],
+    groups: &[usize],
+    n_classes: usize,
+    intervals: &IntervalSpec,
+) -> Result<Evaluation, EvaluateError> {
+    let metrics = Metric::all(n_classes);
+    let resampler = Resampler::new(intervals, groups)?;
+    let oof = OutOfFold::assemble(folds, labels.len(), n_classes);
+
+    let mut confusion = ConfusionMatrix::zeros(n_classes);
+    let mut fold_scores = Vec::with_capacity(folds.len());
+    let mut baseline_per_fold = Vec::with_capacity(folds.len());
+    for fold in folds {
+        let test_labels: Vec<usize> = fold.split.test().iter().map(|&i| labels[i]).collect();
+        let model_scores = score(&test_labels, fold.probabilities.view(), n_classes).ok();
+        if let Some(scores) = &model_scores {
+            // Same class count on both sides: adding cannot fail.
+            let _ = confusion.add(scores.confusion());
+        }
+        let baseline_scores = score(&test_labels, fold.baseline.view(), n_classes).ok();
+        let values = |scores: &Option<crate::metrics::Scores>| -> Vec<Option<f64>> {
+            metrics
+                .iter()
+                .map(|&m| scores.as_ref().and_then(|s| s.get(m)))
+                .collect()
+        };
+        fold_scores.push(FoldScores {
+            repeat: fold.split.repeat(),
+            fold: fold.split.fold(),
+            train: fold.split.train().len(),
+            test: fold.split.test().len(),
+            values: values(&model_scores),
+        });
+        baseline_per_fold.push(values(&baseline_scores));
+    }
+
+    let summarise_all = |per_fold: &dyn Fn(usize) -> Vec<Option<f64>>,
+                         oof: &[Array2<f64>]|
+     -> Vec<MetricValue> {
+        metrics
+            .iter()
+            .enumerate()
+            .map(|(m, &metric)| summarise(metric, &per_fold(m), oof, labels, n_classes, &resampler))
+            .collect()
+    };
+    let model = summarise_all(
+        &|m| fold_scores.iter().map(|f| f.values[m]).collect(),
+        &oof.model,
+    );
+    let baseline = summarise_all(
+        &|m| baseline_per_fold.iter().map(|f| f[m]).collect(),
+        &oof.baseline,
+    );
+
+    let n_articles = groups.iter().max().map_or(0, |&g| g + 1);
+    let by_article = (0..n_articles)
+        .map(|article| {
+            let members: Vec<usize> = (0..labels.len())
+                .filter(|&i| groups[i] == article)
+                .collect();
+            let mut per_class = vec![0; n_classes];
+            for &i in &members {
+                per_class[labels[i]] += 1;
+            }
+            let accuracy = pooled(&oof.model, labels, &members, n_classes, Metric::Accuracy)
+                .unwrap_or(f64::NAN);
+            ArticleAccuracy {
+                article,
+                paragraphs: members.len(),
+                accuracy,
+                per_class,
+            }
+        })
+        .collect();
+
+    Ok(Evaluation {
+        metrics,
+        model,
+        baseline,
+        confusion,
+        folds: fold_scores,
+        by_article,
+        oof,
+        interval: *intervals,
+    })
+}
+
+/// One metric only: for learning curves, where the rest is not wanted.
+pub fn evaluate_one(
+    folds: &[FoldResult],
+    labels: &[usize],
+    groups: &[usize],
+    n_classes: usize,
+    intervals: &IntervalSpec,
+    metric: Metric,
+) -> Result<MetricValue, EvaluateError> {
+    let resampler = Resampler::new(intervals, groups)?;
+    let oof = OutOfFold::assemble(folds, labels.len(), n_classes);
+    let per_fold: Vec<Option<f64>> = folds
+        .iter()
+        .map(|fold| {
+            let test_labels: Vec<usize> = fold.split.test().iter().map(|&i| labels[i]).collect();
+            score(&test_labels, fold.probabilities.view(), n_classes)
+                .ok()
+                .and_then(|s| s.get(metric))
+        })
+        .collect();
+    Ok(summarise(
+        metric, &per_fold, &oof.model, labels, n_classes, &resampler,
+    ))
+}
+
+/// Draws resamples of paragraph indices, directly or through whole articles.
+struct Resampler {
+    spec: IntervalSpec,
+    clusters: Option<Clusters>,
+}
+
+impl Resampler {
+    fn new(spec: &IntervalSpec, groups: &[usize]) -> Result<Resampler, EvaluateError> {
+        let clusters = match spec.unit {
+            BootstrapUnit::Paragraphs => None,
+            BootstrapUnit::Articles => {
+                let clusters = Clusters::from_keys(groups);
+                if clusters.len() < MIN_RESAMPLING_UNITS {
+                    return Err(EvaluateError::TooFewArticles {
+                        articles: clusters.len(),
+                        minimum: MIN_RESAMPLING_UNITS,
+                    });
+                }
+                Some(clusters)
+            }
+        };
+        Ok(Resampler {
+            spec: *spec,
+            clusters,
+        })
+    }
+
+    fn interval(
+        &self,
+        n_items: usize,
+        statistic: impl Fn(&[usize]) -> Option<f64> + Sync,
+    ) -> Option<Interval> {
+        let (resamples, level, seed) = (self.spec.resamples, self.spec.level, self.spec.seed);
+        let result = match &self.clusters {
+            None => bootstrap_interval(n_items, resamples, level, seed, statistic),
+            Some(clusters) => {
+                bootstrap_interval(clusters.len(), resamples, level, seed, |picked| {
+                    statistic(&clusters.expand(picked))
+                })
+            }
+        };
+        // Only "every resample undefined" can fail here; the metric then has no interval.
+        result.ok()
+    }
+}
+
+fn summarise(
+    metric: Metric,
+    per_fold: &[Option<f64>],
+    oof: &[Array2<f64>],
+    labels: &[usize],
+    n_classes: usize,
+    resampler: &Resampler,
+) -> MetricValue {
+    let defined: Vec<f64> = per_fold.iter().flatten().copied().collect();
+    MetricValue {
+        metric,
+        mean: mean(&defined),
+        std: sample_std(&defined),
+        pooled: pooled_metric(oof, labels, n_classes, metric),
+        interval: resampler.interval(labels.len(), |items| {
+            pooled(oof, labels, items, n_classes, metric)
+        }),
+    }
+}
+
+/// The metric on the out-of-fold predictions of `items`, averaged over repeats; `None` if it
+/// is undefined in any repeat.
+fn pooled(
+    oof: &[Array2<f64>],
+    labels: &[usize],
+    items: &[usize],
+    n_classes: usize,
+    metric: Metric,
+) -> Option<f64> {
+    let item_labels: Vec<usize> = items.iter().map(|&i| labels[i]).collect();
+    let mut total = 0.0;
+    for repeat in oof {
+        let probabilities = repeat.select(Axis(0), items);
+        total += score(&item_labels, probabilities.view(), n_classes)
+            .ok()?
+            .get(metric)?;
+    }
+    Some(total / oof.len() as f64)
+}
+
+/// The metric on all out-of-fold predictions, averaged over repeats.
+pub fn pooled_metric(
+    oof: &[Array2<f64>],
+    labels: &[usize],
+    n_classes: usize,
+    metric: Metric,
+) -> Option<f64> {
+    let all: Vec<usize> = (0..labels.len()).collect();
+    pooled(oof, labels, &all, n_classes, metric)
+}

@@ -1,0 +1,247 @@
+//! Experiments: a checked config in, cross-validated results out, as a [`record::Record`].
+//!
+//! `config` reads the TOML; `data` selects labelled paragraphs from the store;
+//! `cross_validate` fits featurizer and model per fold; `evaluate` scores the out-of-fold
+//! predictions with intervals; `permutation` tests against chance; `curve` draws the
+//! learning curve; `report` turns results into the on-disk record; `compare` and `verify`
+//! work on records. This module never prints: progress goes through [`Progress`], and the
+//! CLI decides what the user sees.
+//!
+//! [`record::Record`]: crate::record::Record
+
+mod compare;
+mod config;
+mod cross_validate;
+mod curve;
+mod data;
+mod evaluate;
+mod permutation;
+mod report;
+mod verify;
+
+use std::time::Instant;
+
+pub use compare::{Comparison, ComparisonRow, PairedTests, compare_records};
+pub use config::{BootstrapUnit, ConfigError, DataSpec, Experiment, RawData, RawStats, StatsSpec};
+pub use cross_validate::{FoldError, FoldResult, OutOfFold, cross_validate, fit_fold};
+pub use curve::{CurvePoint, learning_curve};
+pub use data::{DataError, Dataset, Item};
+pub use evaluate::{
+    ArticleAccuracy, EvaluateError, Evaluation, FoldScores, IntervalSpec, MetricValue,
+};
+pub use permutation::PermutationOutcome;
+pub use report::{record_of, version};
+pub use verify::{Difference, Verification, verify_record};
+
+use crate::cv::{self, SchemeKind};
+use crate::metrics::Metric;
+use crate::stats::permutation::PermutationError;
+
+/// Anything that stops an experiment from running.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error("cross-validation: {0}")]
+    Cv(cv::CvError),
+    #[error(transparent)]
+    Fold(#[from] FoldError),
+    #[error(transparent)]
+    Evaluate(#[from] EvaluateError),
+    #[error("permutation test: {0}")]
+    Permutation(PermutationError),
+    #[error("learning curve: {0}")]
+    Curve(cv::CvError),
+}
+
+/// Where long work reports how far it has got; the CLI draws a progress bar from it.
+pub trait Progress: Sync {
+    /// A new stage with `total` steps begins.
+    fn stage(&self, name: &str, total: u64);
+    /// One step of the current stage is done.
+    fn tick(&self);
+}
+
+/// Reports nothing.
+pub struct Silent;
+
+impl Progress for Silent {
+    fn stage(&self, _name: &str, _total: u64) {}
+    fn tick(&self) {}
+}
+
+/// Choices made at run time, not in the experiment file.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Replace `[stats] permutations` (0 skips the permutation test).
+    pub permutations: Option<usize>,
+}
+
+/// Everything one run produced, before it becomes a record.
+#[derive(Debug, Clone)]
+pub struct RunOutput {
+    pub dataset: Dataset,
+    pub metric: Metric,
+    pub folds: Vec<FoldResult>,
+    pub evaluation: Evaluation,
+    pub permutation: Option<PermutationOutcome>,
+    pub permutations_undefined: usize,
+    pub warnings: Vec<String>,
+    pub started_at: jiff::Timestamp,
+    pub seconds_cv: f64,
+    pub seconds_permutation: f64,
+    pub seconds_total: f64,
+}
+
+/// Run one experiment: select the labels, cross-validate, score with intervals and test
+/// against chance.
+pub fn run(
+    experiment: &Experiment,
+    options: &RunOptions,
+    progress: &dyn Progress,
+) -> Result<RunOutput, RunError> {
+    let started_at = jiff::Timestamp::now();
+    let clock = Instant::now();
+    let dataset = Dataset::load(experiment.data())?;
+    let metric = experiment.stats().metric();
+    let texts = dataset.texts();
+    let labels = dataset.labels();
+    let groups = dataset.groups();
+    let n_classes = dataset.classes().len();
+
+    let splits =
+        cv::splits(experiment.cv(), dataset.classes(), &labels, &groups).map_err(RunError::Cv)?;
+    progress.stage("cross-validation", splits.len() as u64);
+    let folds = cross_validate(
+        experiment.features(),
+        experiment.model(),
+        &texts,
+        &labels,
+        n_classes,
+        &splits,
+    )?;
+    progress.tick();
+    let seconds_cv = clock.elapsed().as_secs_f64();
+
+    let stats = experiment.stats();
+    let intervals = IntervalSpec {
+        unit: stats.bootstrap(),
+        resamples: stats.resamples(),
+        level: stats.level(),
+        seed: experiment.cv().seed(),
+    };
+    let evaluation = evaluate::evaluate(&folds, &labels, &groups, n_classes, &intervals)?;
+
+    let permutation_clock = Instant::now();
+    let n_permutations = options.permutations.unwrap_or(stats.permutations());
+    let observed = evaluation
+        .model_value(metric)
+        .and_then(|value| value.pooled);
+    let (permutation, permutations_undefined) = match observed {
+        Some(observed) if n_permutations > 0 => {
+            progress.stage("permutation test", n_permutations as u64);
+            let inputs = permutation::PermutationInputs {
+                features: experiment.features(),
+                model: experiment.model(),
+                scheme: experiment.cv(),
+                texts: &texts,
+                labels: &labels,
+                groups: &groups,
+                class_names: dataset.classes(),
+                n_classes,
+                metric,
+                seed: experiment.cv().seed(),
+            };
+            permutation::permutation_test(&inputs, observed, n_permutations, &|| progress.tick())?
+        }
+        _ => (None, 0),
+    };
+    let seconds_permutation = permutation_clock.elapsed().as_secs_f64();
+
+    let warnings = warnings(
+        experiment,
+        &dataset,
+        &folds,
+        &evaluation,
+        permutation.as_ref(),
+        permutations_undefined,
+    );
+    Ok(RunOutput {
+        dataset,
+        metric,
+        folds,
+        evaluation,
+        permutation,
+        permutations_undefined,
+        warnings,
+        started_at,
+        seconds_cv,
+        seconds_permutation,
+        seconds_total: clock.elapsed().as_secs_f64(),
+    })
+}
+
+/// What the user must know to read the numbers right.
+fn warnings(
+    experiment: &Experiment,
+    dataset: &Dataset,
+    folds: &[FoldResult],
+    evaluation: &Evaluation,
+    permutation: Option<&PermutationOutcome>,
+    permutations_undefined: usize,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let unconverged: Vec<&FoldResult> = folds.iter().filter(|f| !f.convergence.converged).collect();
+    if let Some(worst) = unconverged.iter().max_by(|a, b| {
+        a.convergence
+            .gradient_norm
+            .total_cmp(&b.convergence.gradient_norm)
+    }) {
+        warnings.push(format!(
+            "{} of {} folds did not converge (worst: repeat {}, fold {}: {}); raise [model] max_iterations or alpha",
+            unconverged.len(),
+            folds.len(),
+            worst.split.repeat(),
+            worst.split.fold(),
+            worst.convergence.message
+        ));
+    }
+    for (m, &metric) in evaluation.metrics.iter().enumerate() {
+        let undefined = evaluation
+            .folds
+            .iter()
+            .filter(|f| f.values[m].is_none())
+            .count();
+        if undefined > 0 {
+            warnings.push(format!(
+                "{} is undefined in {undefined} of {} folds (a test fold with a single class); its mean is over the others",
+                metric.key(dataset.classes()),
+                evaluation.folds.len()
+            ));
+        }
+    }
+    if experiment.cv().kind() == SchemeKind::LeaveOneGroupOut && dataset.articles().len() < 5 {
+        warnings.push(format!(
+            "leave-one-article-out with {} articles: each fold tests one article, so the spread across folds rests on {} numbers",
+            dataset.articles().len(),
+            dataset.articles().len()
+        ));
+    }
+    if permutations_undefined > 0 {
+        warnings.push(format!(
+            "{permutations_undefined} permutations gave an undefined {} and were left out of the test",
+            experiment.stats().metric().key(dataset.classes())
+        ));
+    }
+    if let Some(outcome) = permutation
+        && outcome.result.n_permutations < 100
+    {
+        warnings.push(format!(
+            "only {} permutations: the smallest attainable p-value is {:.3}",
+            outcome.result.n_permutations, outcome.result.resolution
+        ));
+    }
+    warnings
+}

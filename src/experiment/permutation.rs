@@ -1,0 +1,113 @@
+//! Is the classifier better than chance? Labels are shuffled, the whole cross-validation
+//! (folds, featurizer, model) is run again on the shuffled labels, and the observed metric is
+//! ranked among the shuffled ones.
+//!
+//! Permutation `i` shuffles with stream `i` of the experiment's seed, and permutations run
+//! in parallel but are collected in order: the p-value does not depend on the thread count.
+//! Under leave-one-article-out, labels are shuffled within each article only, so every
+//! article keeps its mix of labels and the test asks whether the words, not the article,
+//! carry the label.
+
+use rayon::prelude::*;
+
+use crate::cv::{self, CvScheme, SchemeKind};
+use crate::features::FeatureSet;
+use crate::metrics::Metric;
+use crate::model::Classifier;
+use crate::stats::permutation::{PermutationResult, permutation_p_value, permuted_labels};
+
+use super::RunError;
+use super::cross_validate::{OutOfFold, fit_fold};
+use super::evaluate::pooled_metric;
+
+/// The observed metric ranked among its values under shuffled labels.
+#[derive(Debug, Clone)]
+pub struct PermutationOutcome {
+    pub metric: Metric,
+    pub observed: f64,
+    pub result: PermutationResult,
+    pub null_mean: f64,
+}
+
+pub struct PermutationInputs<'a, C> {
+    pub features: &'a FeatureSet,
+    pub model: &'a C,
+    pub scheme: &'a CvScheme,
+    pub texts: &'a [&'a str],
+    pub labels: &'a [usize],
+    pub groups: &'a [usize],
+    pub class_names: &'a [String],
+    pub n_classes: usize,
+    pub metric: Metric,
+    pub seed: u64,
+}
+
+/// Run `n_permutations` shuffled cross-validations; `tick` is called once per permutation.
+/// Also returns how many permutations left the metric undefined (they are not counted).
+pub fn permutation_test<C: Classifier + Sync>(
+    inputs: &PermutationInputs<'_, C>,
+    observed: f64,
+    n_permutations: usize,
+    tick: &(dyn Fn() + Sync),
+) -> Result<(Option<PermutationOutcome>, usize), RunError> {
+    let within_articles = inputs.scheme.kind() == SchemeKind::LeaveOneGroupOut;
+    let null: Vec<f64> = (0..n_permutations as u64)
+        .into_par_iter()
+        .map(|index| {
+            let value = shuffled_metric(inputs, within_articles, index);
+            tick();
+            value
+        })
+        .collect::<Result<Vec<Option<f64>>, RunError>>()?
+        .into_iter()
+        // A shuffle whose metric is undefined says nothing about chance: it is left out.
+        .flatten()
+        .collect();
+    let undefined = n_permutations - null.len();
+    let Some(result) = permutation_p_value(observed, &null, inputs.metric.higher_is_better())
+    else {
+        return Ok((None, undefined));
+    };
+    let null_mean = crate::stats::summary::mean(&null).unwrap_or(f64::NAN);
+    Ok((
+        Some(PermutationOutcome {
+            metric: inputs.metric,
+            observed,
+            result,
+            null_mean,
+        }),
+        undefined,
+    ))
+}
+
+fn shuffled_metric<C: Classifier>(
+    inputs: &PermutationInputs<'_, C>,
+    within_articles: bool,
+    index: u64,
+) -> Result<Option<f64>, RunError> {
+    let groups = within_articles.then_some(inputs.groups);
+    let labels = permuted_labels(inputs.labels, groups, inputs.seed, index)
+        .map_err(RunError::Permutation)?;
+    let splits = cv::splits(inputs.scheme, inputs.class_names, &labels, inputs.groups)
+        .map_err(RunError::Cv)?;
+    let folds = splits
+        .iter()
+        .map(|split| {
+            fit_fold(
+                inputs.features,
+                inputs.model,
+                inputs.texts,
+                &labels,
+                inputs.n_classes,
+                split,
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let oof = OutOfFold::assemble(&folds, labels.len(), inputs.n_classes);
+    Ok(pooled_metric(
+        &oof.model,
+        &labels,
+        inputs.n_classes,
+        inputs.metric,
+    ))
+}

@@ -1,0 +1,192 @@
+//! Results become a record: internal run results in, the plain [`Record`] of `record` out.
+//! Nothing is computed here except formatting choices (keys, rounding is never applied).
+
+use std::collections::BTreeMap;
+
+use crate::metrics::{Metric, predicted_classes};
+use crate::record::{self, ArticleScore, FoldRecord, MetricSummary, Prediction, Record};
+
+use super::curve::CurvePoint;
+use super::evaluate::MetricValue;
+use super::{Experiment, RunOutput};
+
+/// The crate version and the commit it was built from, when known.
+pub fn version() -> record::Version {
+    let commit = env!("STANCE_GIT_COMMIT");
+    let dirty = env!("STANCE_GIT_DIRTY");
+    record::Version {
+        crate_version: env!("CARGO_PKG_VERSION").to_owned(),
+        git_commit: (!commit.is_empty()).then(|| commit.to_owned()),
+        git_dirty: dirty.parse().ok(),
+    }
+}
+
+/// The record of one run (and its learning curve, when one was drawn).
+pub fn record_of(
+    experiment: &Experiment,
+    output: &RunOutput,
+    curve: Option<&[CurvePoint]>,
+) -> Record {
+    let dataset = &output.dataset;
+    let classes = dataset.classes();
+    let evaluation = &output.evaluation;
+    let key = |metric: Metric| metric.key(classes);
+    let summaries = |values: &[MetricValue]| -> BTreeMap<String, MetricSummary> {
+        values
+            .iter()
+            .map(|value| (key(value.metric), summary(value)))
+            .collect()
+    };
+
+    let folds = output
+        .folds
+        .iter()
+        .zip(&evaluation.folds)
+        .map(|(fold, scores)| FoldRecord {
+            repeat: scores.repeat,
+            fold: scores.fold,
+            train: scores.train,
+            test: scores.test,
+            metrics: evaluation
+                .metrics
+                .iter()
+                .zip(&scores.values)
+                .map(|(&m, &v)| (key(m), v))
+                .collect(),
+            converged: fold.convergence.converged,
+            gradient_norm: fold.convergence.gradient_norm,
+            warnings: if fold.convergence.converged {
+                Vec::new()
+            } else {
+                vec![fold.convergence.message.clone()]
+            },
+        })
+        .collect();
+
+    let items = dataset.items();
+    let mut predictions = Vec::with_capacity(items.len() * evaluation.oof.repeats());
+    for fold in &output.folds {
+        let predicted = predicted_classes(fold.probabilities.view());
+        for (row, &item) in fold.split.test().iter().enumerate() {
+            predictions.push(Prediction {
+                id: items[item].id.clone(),
+                repeat: fold.split.repeat(),
+                fold: fold.split.fold(),
+                label: classes[items[item].class].clone(),
+                predicted: classes[predicted[row]].clone(),
+                probabilities: classes
+                    .iter()
+                    .cloned()
+                    .zip(fold.probabilities.row(row).iter().copied())
+                    .collect(),
+            });
+        }
+    }
+    // Paragraph order within a repeat, as the store lists them.
+    let position: BTreeMap<&str, usize> = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| (item.id.as_str(), i))
+        .collect();
+    predictions.sort_by_key(|p| (p.repeat, position[p.id.as_str()]));
+
+    let confusion = (0..classes.len())
+        .map(|truth| {
+            evaluation
+                .confusion
+                .row(truth)
+                .iter()
+                .map(|&count| count as u64)
+                .collect()
+        })
+        .collect();
+
+    Record {
+        format: record::FORMAT.to_owned(),
+        experiment: experiment.name().to_owned(),
+        description: experiment.description().map(str::to_owned),
+        config: experiment.resolved().clone(),
+        config_hash: experiment.config_hash(),
+        data_hash: dataset.hash(),
+        seed: experiment.cv().seed(),
+        version: version(),
+        classes: classes.to_vec(),
+        data: record::DataSummary {
+            store: experiment.resolved()["data"]["store"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            annotator: experiment.data().annotator().to_owned(),
+            paragraphs: dataset.len(),
+            per_class: dataset.per_class(),
+            low_confidence: items.iter().filter(|item| item.low_confidence).count(),
+            articles: dataset.articles().to_vec(),
+        },
+        interval: record::IntervalMethod {
+            method: evaluation.interval.describe(),
+            level: evaluation.interval.level.get(),
+            resamples: evaluation.interval.resamples,
+        },
+        metrics: summaries(&evaluation.model),
+        baseline: summaries(&evaluation.baseline),
+        confusion,
+        permutation: output
+            .permutation
+            .as_ref()
+            .map(|outcome| record::Permutation {
+                metric: key(outcome.metric),
+                observed: outcome.observed,
+                p_value: outcome.result.p_value,
+                n_permutations: outcome.result.n_permutations,
+                resolution: outcome.result.resolution,
+                null_mean: outcome.null_mean,
+            }),
+        by_article: evaluation
+            .by_article
+            .iter()
+            .map(|article| ArticleScore {
+                article: dataset.articles()[article.article].clone(),
+                paragraphs: article.paragraphs,
+                accuracy: article.accuracy,
+                per_class: classes
+                    .iter()
+                    .cloned()
+                    .zip(article.per_class.iter().copied())
+                    .collect(),
+            })
+            .collect(),
+        learning_curve: curve.map(|points| {
+            points
+                .iter()
+                .map(|point| record::CurvePoint {
+                    train_size: point.train_size,
+                    fraction: point.fraction,
+                    metric: key(point.value.metric),
+                    mean: point.value.mean,
+                    pooled: point.value.pooled,
+                    ci_low: point.value.interval.as_ref().map(|i| i.low),
+                    ci_high: point.value.interval.as_ref().map(|i| i.high),
+                })
+                .collect()
+        }),
+        folds,
+        predictions,
+        warnings: output.warnings.clone(),
+        timings: record::Timings {
+            started_at: output.started_at.to_string(),
+            seconds_total: output.seconds_total,
+            seconds_cv: output.seconds_cv,
+            seconds_permutation: output.seconds_permutation,
+        },
+    }
+}
+
+fn summary(value: &MetricValue) -> MetricSummary {
+    MetricSummary {
+        mean: value.mean,
+        std: value.std,
+        pooled: value.pooled,
+        ci_low: value.interval.as_ref().map(|i| i.low),
+        ci_high: value.interval.as_ref().map(|i| i.high),
+    }
+}
