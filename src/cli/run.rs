@@ -76,3 +76,19 @@ fn refuse_to_clobber(path: &Path, force: bool) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// The experiment's record if it exists and was written for this config and these labels.
+pub fn up_to_date_record(experiment: &Experiment) -> anyhow::Result<Option<Record>> {
+    let path = experiment.record_path();
+    if !path.exists() {
+        return Ok(None);
+    }
+    let Ok(record) = Record::read(&path) else {
+        return Ok(None);
+    };
+    let dataset = experiment::Dataset::load(experiment.data())
+        .with_context(|| format!("experiment {}", experiment.path().display()))?;
+    let current =
+        record.config_hash == experiment.config_hash() && record.data_hash == dataset.hash();
+    Ok(current.then_some(record))
+}

@@ -50,6 +50,26 @@ impl Table {
     }
 }
 
+impl Table {
+    /// The same table as Markdown (GitHub pipes), header separated by `---`.
+    pub fn render_markdown(&self) -> String {
+        let mut out = String::new();
+        for (index, row) in self.rows.iter().enumerate() {
+            let cells: Vec<String> = row.iter().map(|cell| cell.replace('|', "\\|")).collect();
+            let _ = writeln!(out, "| {} |", cells.join(" | "));
+            if index == 0 {
+                let rule: Vec<&str> = row
+                    .iter()
+                    .enumerate()
+                    .map(|(c, _)| if c == 0 { "---" } else { "---:" })
+                    .collect();
+                let _ = writeln!(out, "|{}|", rule.join("|"));
+            }
+        }
+        out
+    }
+}
+
 /// A metric value with three decimals, or `–` when undefined.
 pub fn number(value: Option<f64>) -> String {
     match value {
@@ -88,6 +108,16 @@ mod tests {
         assert_eq!(
             table.render(""),
             "metric    value\naccuracy  0.700\nf1        1.000\n"
+        );
+    }
+
+    #[test]
+    fn markdown_has_a_rule_under_the_header() {
+        let mut table = Table::new(["metric", "value"]);
+        table.row(["a|b", "1"]);
+        assert_eq!(
+            table.render_markdown(),
+            "| metric | value |\n|---|---:|\n| a\\|b | 1 |\n"
         );
     }
 

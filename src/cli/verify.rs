@@ -1,10 +1,157 @@
-//! `stance verify` (to be written).
+//! `stance verify`: re-run experiments and check that their records reproduce exactly.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use stance::experiment::{self, Difference, Experiment, RunOptions};
+use stance::record::Record;
 
 use super::Outcome;
+use super::progress::Bar;
+
+/// Differences listed before the rest are only counted.
+const SHOWN_DIFFERENCES: usize = 20;
 
 #[derive(Debug, clap::Args)]
-pub struct VerifyArgs {}
+#[command(
+    after_help = "Re-runs each experiment from its file and the current labels and compares \
+    every recorded value (predictions, probabilities, metrics, intervals, permutation test, \
+    learning curve) with the record, to the bit; only timings and the build are ignored. Exit \
+    code 1 when anything differs, with what differs, including whether the experiment file \
+    or the labels changed since the record was written."
+)]
+pub struct VerifyArgs {
+    /// Experiment files whose records (`results/NAME.json` beside them) are checked.
+    #[arg(required = true, value_name = "EXPERIMENT.toml")]
+    experiments: Vec<PathBuf>,
+}
 
-pub fn run(_args: VerifyArgs) -> anyhow::Result<Outcome> {
-    anyhow::bail!("`stance verify` is not implemented yet")
+pub fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
+    let mut outcome = Outcome::Success;
+    for path in &args.experiments {
+        let experiment = Experiment::load(path)?;
+        let record_path = experiment.record_path();
+        anyhow::ensure!(
+            record_path.exists(),
+            "{}: no record at {} to verify (run `stance run {}` first)",
+            experiment.name(),
+            record_path.display(),
+            path.display()
+        );
+        let recorded = Record::read(&record_path)?;
+        let fresh = rerun(&experiment, &recorded)?;
+        let verification = experiment::verify_record(&recorded, &fresh);
+        if verification.reproduced() {
+            println!(
+                "{}: reproduced ({} recorded values identical, {} predictions)",
+                experiment.name(),
+                verification.compared,
+                recorded.predictions.len()
+            );
+        } else {
+            outcome = Outcome::CheckFailed;
+            print!(
+                "{}",
+                describe(&experiment, &record_path, &verification.differences)
+            );
+        }
+    }
+    Ok(outcome)
+}
+
+/// The same run as the record's: its permutation count and, if it has one, its curve.
+fn rerun(experiment: &Experiment, recorded: &Record) -> anyhow::Result<Record> {
+    let permutations = recorded
+        .permutation
+        .as_ref()
+        .map_or(0, |p| p.n_permutations);
+    let options = RunOptions {
+        permutations: Some(permutations),
+    };
+    let bar = Bar::new();
+    let context = || format!("experiment {}", experiment.path().display());
+    let output = experiment::run(experiment, &options, &bar).with_context(context)?;
+    let curve = match recorded.learning_curve {
+        Some(_) => Some(
+            experiment::learning_curve(experiment, &output.dataset, &bar).with_context(context)?,
+        ),
+        None => None,
+    };
+    bar.finish();
+    Ok(experiment::record_of(experiment, &output, curve.as_deref()))
+}
+
+fn describe(
+    experiment: &Experiment,
+    record_path: &std::path::Path,
+    differences: &[Difference],
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}: NOT reproduced: {} differs from a fresh run",
+        experiment.name(),
+        record_path.display()
+    );
+    let mut values = 0;
+    for difference in differences {
+        match difference {
+            Difference::Config { keys } => {
+                let _ = writeln!(
+                    out,
+                    "  the experiment file changed since the record was written:"
+                );
+                for (key, recorded, now) in keys {
+                    let _ = writeln!(out, "    {key}: {recorded} → {now}");
+                }
+            }
+            Difference::Labels {
+                added,
+                removed,
+                relabelled,
+            } => {
+                let _ = writeln!(
+                    out,
+                    "  the labels changed since the record was written: {} added, {} removed, {} relabelled",
+                    added.len(),
+                    removed.len(),
+                    relabelled.len()
+                );
+                for (id, recorded, now) in relabelled.iter().take(SHOWN_DIFFERENCES) {
+                    let _ = writeln!(out, "    {id}: {recorded} → {now}");
+                }
+                for id in added.iter().take(SHOWN_DIFFERENCES) {
+                    let _ = writeln!(out, "    {id}: added");
+                }
+                for id in removed.iter().take(SHOWN_DIFFERENCES) {
+                    let _ = writeln!(out, "    {id}: removed");
+                }
+                if added.is_empty() && removed.is_empty() && relabelled.is_empty() {
+                    let _ = writeln!(
+                        out,
+                        "    (same paragraphs and labels: a text or a confidence mark changed)"
+                    );
+                }
+            }
+            Difference::Value {
+                path,
+                recorded,
+                now,
+            } => {
+                values += 1;
+                if values <= SHOWN_DIFFERENCES {
+                    let _ = writeln!(out, "  {path}: recorded {recorded}, now {now}");
+                }
+            }
+        }
+    }
+    if values > SHOWN_DIFFERENCES {
+        let _ = writeln!(
+            out,
+            "  … and {} more differing values",
+            values - SHOWN_DIFFERENCES
+        );
+    }
+    out
 }

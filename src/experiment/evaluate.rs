@@ -95,6 +95,14 @@ impl Evaluation {
     pub fn baseline_value(&self, metric: Metric) -> Option<&MetricValue> {
         self.baseline.iter().find(|value| value.metric == metric)
     }
+
+    /// The classes the model predicted at least once, over all folds.
+    pub fn confusion_columns_used(&self) -> Vec<usize> {
+        let n = self.confusion.n_classes();
+        (0..n)
+            .filter(|&predicted| (0..n).any(|truth| self.confusion.count(truth, predicted) > 0))
+            .collect()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -30,7 +30,7 @@ pub use evaluate::{
     ArticleAccuracy, EvaluateError, Evaluation, FoldScores, IntervalSpec, MetricValue,
 };
 pub use permutation::PermutationOutcome;
-pub use report::{record_of, version};
+pub use report::{record_of, record_of_curve, version};
 pub use verify::{Difference, Verification, verify_record};
 
 use crate::cv::{self, SchemeKind};
@@ -221,6 +221,13 @@ fn warnings(
                 evaluation.folds.len()
             ));
         }
+    }
+    let predicted = evaluation.confusion_columns_used();
+    if predicted.len() == 1 {
+        warnings.push(format!(
+            "the model predicts `{}` for every paragraph: it has learnt nothing beyond the class balance (the penalty may be too strong for these features: try a smaller [model] alpha)",
+            dataset.classes()[predicted[0]]
+        ));
     }
     if experiment.cv().kind() == SchemeKind::LeaveOneGroupOut && dataset.articles().len() < 5 {
         warnings.push(format!(

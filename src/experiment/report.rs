@@ -155,20 +155,7 @@ pub fn record_of(
                     .collect(),
             })
             .collect(),
-        learning_curve: curve.map(|points| {
-            points
-                .iter()
-                .map(|point| record::CurvePoint {
-                    train_size: point.train_size,
-                    fraction: point.fraction,
-                    metric: key(point.value.metric),
-                    mean: point.value.mean,
-                    pooled: point.value.pooled,
-                    ci_low: point.value.interval.as_ref().map(|i| i.low),
-                    ci_high: point.value.interval.as_ref().map(|i| i.high),
-                })
-                .collect()
-        }),
+        learning_curve: curve.map(|points| record_of_curve(experiment, points)),
         folds,
         predictions,
         warnings: output.warnings.clone(),
@@ -189,4 +176,21 @@ fn summary(value: &MetricValue) -> MetricSummary {
         ci_low: value.interval.as_ref().map(|i| i.low),
         ci_high: value.interval.as_ref().map(|i| i.high),
     }
+}
+
+/// A learning curve as it is recorded.
+pub fn record_of_curve(experiment: &Experiment, points: &[CurvePoint]) -> Vec<record::CurvePoint> {
+    let classes = experiment.data().classes();
+    points
+        .iter()
+        .map(|point| record::CurvePoint {
+            train_size: point.train_size,
+            fraction: point.fraction,
+            metric: point.value.metric.key(classes),
+            mean: point.value.mean,
+            pooled: point.value.pooled,
+            ci_low: point.value.interval.as_ref().map(|i| i.low),
+            ci_high: point.value.interval.as_ref().map(|i| i.high),
+        })
+        .collect()
 }

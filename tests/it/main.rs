@@ -4,4 +4,5 @@
 mod labels;
 mod util;
 
+mod experiments;
 mod features;

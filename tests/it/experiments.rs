@@ -1,0 +1,508 @@
+//! `stance run`, `compare`, `verify` and `curve` on a copy of the shipped seed labels.
+//!
+//! No metric value is asserted here (those are checked against scikit-learn in the unit
+//! tests and by `scripts/peer-check-baseline.py`); these tests hold the behaviour: byte
+//! reproducibility, verification, errors with locations, and what is written where.
+
+use std::fs;
+use std::path::Path;
+
+use predicates::prelude::*;
+use serde_json::Value;
+
+use crate::util::{Sandbox, repo_root};
+
+/// Small enough to keep a debug-build run quick; still exercises every stage.
+const QUICK_STATS: &str = "[stats]\npermutations = 20\nresamples = 200\n";
+
+/// A sandbox holding a copy of the shipped label store under `labels/`.
+fn with_labels() -> Sandbox {
+    let sandbox = Sandbox::new();
+    copy_dir(&repo_root().join("labels"), &sandbox.join("labels"));
+    sandbox
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Write `experiments/NAME.toml` with `body` plus the quick `[stats]` table.
+fn experiment(sandbox: &Sandbox, name: &str, body: &str) -> String {
+    let rel = format!("experiments/{name}.toml");
+    sandbox.write(&rel, format!("{body}\n{QUICK_STATS}"));
+    rel
+}
+
+fn record(sandbox: &Sandbox, name: &str) -> Value {
+    serde_json::from_str(&sandbox.read(&format!("experiments/results/{name}.json"))).unwrap()
+}
+
+/// The record's text with its `timings` object removed.
+fn without_timings(text: &str) -> String {
+    let mut value: Value = serde_json::from_str(text).unwrap();
+    value.as_object_mut().unwrap().remove("timings");
+    serde_json::to_string_pretty(&value).unwrap()
+}
+
+/// `stance ARGS` fails with exit code 2 and a message containing every `fragment`.
+fn check_error(sandbox: &Sandbox, args: &[&str], fragments: &[&str]) {
+    let output = sandbox.stance().args(args).output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{args:?} should fail with exit 2"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
+    for fragment in fragments {
+        assert!(
+            stderr.contains(fragment),
+            "{args:?}: expected `{fragment}` in:\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn run_prints_the_table_and_writes_a_reproducible_record() {
+    let sandbox = with_labels();
+    let path = experiment(&sandbox, "base", "");
+    sandbox
+        .stance()
+        .args(["run", &path])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("balanced_accuracy"))
+        .stdout(predicate::str::contains("majority baseline"))
+        .stdout(predicate::str::contains("better than chance?"))
+        .stdout(predicate::str::contains(
+            "record: experiments/results/base.json",
+        ));
+    let first = sandbox.read("experiments/results/base.json");
+
+    // Same config, labels and seed, on one thread and on two: the same bytes but timings.
+    for threads in ["1", "2"] {
+        sandbox
+            .stance()
+            .args(["--threads", threads, "run", &path])
+            .assert()
+            .success();
+        let again = sandbox.read("experiments/results/base.json");
+        assert_eq!(
+            without_timings(&first),
+            without_timings(&again),
+            "threads = {threads}"
+        );
+    }
+
+    let record = record(&sandbox, "base");
+    for key in [
+        "experiment",
+        "config",
+        "config_hash",
+        "data_hash",
+        "seed",
+        "version",
+        "classes",
+        "metrics",
+        "folds",
+        "predictions",
+    ] {
+        assert!(record.get(key).is_some(), "record lacks `{key}`");
+    }
+    assert_eq!(
+        record["classes"],
+        serde_json::json!(["fracturing", "stable"])
+    );
+    // Every paragraph is predicted exactly once per repeat, with a probability per class.
+    let predictions = record["predictions"].as_array().unwrap();
+    let paragraphs = record["data"]["paragraphs"].as_u64().unwrap() as usize;
+    assert_eq!(predictions.len(), paragraphs);
+    let mut ids: Vec<&str> = predictions
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), paragraphs);
+    for prediction in predictions {
+        let probabilities = prediction["probabilities"].as_object().unwrap();
+        let total: f64 = probabilities.values().map(|p| p.as_f64().unwrap()).sum();
+        assert!((total - 1.0).abs() < 1e-12);
+    }
+    let accuracy = &record["metrics"]["accuracy"];
+    for field in ["mean", "std", "ci_low", "ci_high"] {
+        assert!(accuracy[field].is_number(), "accuracy.{field} missing");
+    }
+    assert!(record["permutation"]["p_value"].is_number());
+    assert_eq!(record["permutation"]["n_permutations"], 20);
+}
+
+#[test]
+fn verify_passes_and_then_names_a_changed_label() {
+    let sandbox = with_labels();
+    let path = experiment(&sandbox, "base", "");
+    sandbox.stance().args(["run", &path]).assert().success();
+    sandbox
+        .stance()
+        .args(["verify", &path])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("base: reproduced"));
+
+    // Relabel the first fracturing paragraph as stable (appending, as a person would).
+    let record = record(&sandbox, "base");
+    let id = record["predictions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["label"] == "fracturing")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    sandbox.write("relabel.tsv", format!("{id}\tstable\n"));
+    sandbox
+        .stance()
+        .args([
+            "label",
+            "--import",
+            "relabel.tsv",
+            "--annotator",
+            "annotator-1",
+        ])
+        .assert()
+        .success();
+    sandbox
+        .stance()
+        .args(["verify", &path])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("NOT reproduced"))
+        .stdout(predicate::str::contains(
+            "the labels changed since the record was written: 0 added, 0 removed, 1 relabelled",
+        ))
+        .stdout(predicate::str::contains(format!(
+            "{id}: fracturing → stable"
+        )));
+}
+
+#[test]
+fn verify_names_a_changed_config_key() {
+    let sandbox = with_labels();
+    let path = experiment(&sandbox, "base", "[model]\nalpha = 1.0\n");
+    sandbox.stance().args(["run", &path]).assert().success();
+    experiment(&sandbox, "base", "[model]\nalpha = 2.0\n");
+    sandbox
+        .stance()
+        .args(["verify", &path])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "the experiment file changed since the record was written",
+        ))
+        .stdout(predicate::str::contains("model.alpha: 1.0 → 2.0"));
+}
+
+#[test]
+fn verify_without_a_record_says_to_run_first() {
+    let sandbox = with_labels();
+    let path = experiment(&sandbox, "base", "");
+    check_error(
+        &sandbox,
+        &["verify", &path],
+        &["no record at experiments/results/base.json", "stance run"],
+    );
+}
+
+#[test]
+fn config_errors_name_file_line_and_key() {
+    let sandbox = with_labels();
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "[features]\nngram = [1, 2]\n",
+            &["experiments/bad.toml:2", "unknown field `ngram`"],
+        ),
+        (
+            "[cv]\nfolds = 1\n",
+            &["experiments/bad.toml:2", "key `cv.folds`", "at least 2"],
+        ),
+        (
+            "\n[model]\nalpha = -1.0\n",
+            &["experiments/bad.toml:3", "key `model.alpha`", ">= 0"],
+        ),
+        (
+            "[features]\nngram_range = [2, 1]\n",
+            &["experiments/bad.toml:2", "key `features.ngram_range`"],
+        ),
+        (
+            "[stats]\nmetric = \"precision:neither\"\n",
+            &[
+                "experiments/bad.toml:2",
+                "key `stats.metric`",
+                "precision:stable",
+            ],
+        ),
+        (
+            "[data]\nclasses = [\"stable\"]\n",
+            &[
+                "experiments/bad.toml:2",
+                "key `data.classes`",
+                "at least two",
+            ],
+        ),
+    ];
+    for (body, fragments) in cases {
+        sandbox.write("experiments/bad.toml", body);
+        check_error(&sandbox, &["run", "experiments/bad.toml"], fragments);
+    }
+}
+
+#[test]
+fn too_few_paragraphs_for_the_folds_suggests_a_fold_count() {
+    let sandbox = with_labels();
+    let counts = {
+        let path = experiment(&sandbox, "base", "");
+        sandbox.stance().args(["run", &path]).assert().success();
+        record(&sandbox, "base")["data"]["per_class"].clone()
+    };
+    let smallest = counts
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|n| n.as_u64().unwrap())
+        .min()
+        .unwrap();
+    let path = experiment(
+        &sandbox,
+        "many",
+        &format!("[cv]\nfolds = {}\n", smallest + 1),
+    );
+    check_error(
+        &sandbox,
+        &["run", &path],
+        &[&format!(
+            "paragraphs, fewer than folds = {}; use folds = {smallest} or fewer",
+            smallest + 1
+        )],
+    );
+}
+
+#[test]
+fn data_errors_are_clear() {
+    let sandbox = with_labels();
+    let nobody = experiment(&sandbox, "nobody", "[data]\nannotator = \"annotator-9\"\n");
+    check_error(
+        &sandbox,
+        &["run", &nobody],
+        &["class `fracturing` has no labels by `annotator-9`"],
+    );
+    let unknown = experiment(
+        &sandbox,
+        "unknown",
+        "[data]\nclasses = [\"fracturing\", \"solid\"]\n",
+    );
+    check_error(
+        &sandbox,
+        &["run", &unknown],
+        &["class `solid` is not in the label store's schema"],
+    );
+    let missing = experiment(&sandbox, "missing", "[data]\nstore = \"../nowhere\"\n");
+    check_error(
+        &sandbox,
+        &["run", &missing],
+        &["no label store at experiments/../nowhere"],
+    );
+}
+
+#[test]
+fn grouped_schemes_need_enough_articles() {
+    let sandbox = with_labels();
+    // An annotator who labelled one article only.
+    let base = experiment(&sandbox, "base", "");
+    sandbox.stance().args(["run", &base]).assert().success();
+    let record = record(&sandbox, "base");
+    let first_article = record["data"]["articles"][0].as_str().unwrap().to_owned();
+    let paragraphs = sandbox.read("labels/paragraphs.jsonl");
+    let mut tsv = String::new();
+    let mut class = 0;
+    for line in paragraphs.lines() {
+        let paragraph: Value = serde_json::from_str(line).unwrap();
+        if paragraph["article"] == first_article.as_str() && paragraph["kind"] == "paragraph" {
+            tsv.push_str(&format!(
+                "{}\t{}\n",
+                paragraph["id"].as_str().unwrap(),
+                ["fracturing", "stable"][class % 2]
+            ));
+            class += 1;
+        }
+    }
+    sandbox.write("solo.tsv", tsv);
+    sandbox
+        .stance()
+        .args(["label", "--import", "solo.tsv", "--annotator", "solo"])
+        .assert()
+        .success();
+    let logo = experiment(
+        &sandbox,
+        "logo",
+        "[data]\nannotator = \"solo\"\n[cv]\nscheme = \"leave_one_group_out\"\n",
+    );
+    check_error(
+        &sandbox,
+        &["run", &logo],
+        &["leave-one-group-out needs at least 2 groups (articles), found 1"],
+    );
+
+    let articles = "experiments/articles.toml";
+    sandbox.write(
+        articles,
+        "[stats]\nbootstrap = \"articles\"\npermutations = 0\n",
+    );
+    check_error(
+        &sandbox,
+        &["run", articles],
+        &[
+            "cannot bootstrap over articles",
+            "2 article(s)",
+            "bootstrap = \"paragraphs\"",
+        ],
+    );
+}
+
+#[test]
+fn a_corrupt_results_file_is_reported_not_overwritten() {
+    let sandbox = with_labels();
+    let path = experiment(&sandbox, "base", "");
+    sandbox.write("experiments/results/base.json", "{ this is not a record");
+    check_error(
+        &sandbox,
+        &["run", &path],
+        &[
+            "experiments/results/base.json",
+            "corrupt",
+            "refusing to overwrite",
+        ],
+    );
+    assert_eq!(
+        sandbox.read("experiments/results/base.json"),
+        "{ this is not a record"
+    );
+    sandbox
+        .stance()
+        .args(["run", "--force", &path])
+        .assert()
+        .success();
+    assert!(record(&sandbox, "base")["metrics"].is_object());
+}
+
+#[test]
+fn compare_pairs_experiments_on_identical_folds() {
+    let sandbox = with_labels();
+    let base = experiment(&sandbox, "base", "");
+    let binary = experiment(&sandbox, "binary", "[features]\nbinary = true\n");
+    let logo = experiment(&sandbox, "logo", "[cv]\nscheme = \"leave_one_group_out\"\n");
+    sandbox
+        .stance()
+        .args(["compare", &base, &binary, &logo])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "paired tests against base on balanced_accuracy",
+        ))
+        .stdout(predicate::str::contains("McNemar"))
+        .stdout(predicate::str::contains("different [cv] settings"))
+        .stdout(predicate::str::contains("features.binary"));
+    // The records it ran are written, and reused next time.
+    assert!(sandbox.join("experiments/results/binary.json").exists());
+
+    let output = sandbox
+        .stance()
+        .args(["compare", "--format", "json", &base, &binary])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let paired = &json["experiments"][1]["paired_tests"];
+    assert_eq!(paired["paired"], true);
+    assert!(paired["mcnemar"]["p_value"].is_number());
+    assert!(paired["corrected_t_test"]["p_value"].is_number());
+    assert_eq!(
+        json["differing_config"]["features.binary"],
+        serde_json::json!(["false", "true"])
+    );
+
+    sandbox
+        .stance()
+        .args(["compare", "--format", "markdown", &base, &binary])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("| experiment |"));
+    sandbox
+        .stance()
+        .args(["compare", "--repeats", "3", &base, &binary])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("df 14"));
+}
+
+#[test]
+fn curve_is_printed_and_written_into_the_record() {
+    let sandbox = with_labels();
+    let path = experiment(&sandbox, "base", "");
+    sandbox
+        .stance()
+        .args(["curve", &path])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("learning curve"));
+    let curve = record(&sandbox, "base")["learning_curve"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(curve.len(), 5);
+    let sizes: Vec<u64> = curve
+        .iter()
+        .map(|p| p["train_size"].as_u64().unwrap())
+        .collect();
+    assert!(sizes.windows(2).all(|w| w[0] < w[1]), "sizes {sizes:?}");
+    for point in &curve {
+        for field in ["train_size", "mean", "ci_low", "ci_high"] {
+            assert!(point.get(field).is_some(), "curve point lacks {field}");
+        }
+    }
+    // The curve is part of what verify checks.
+    sandbox.stance().args(["verify", &path]).assert().code(0);
+}
+
+#[test]
+fn three_classes_run_with_the_multinomial_solver() {
+    let sandbox = with_labels();
+    let path = experiment(
+        &sandbox,
+        "three",
+        "[data]\nclasses = [\"fracturing\", \"stable\", \"neither\"]\n[cv]\nfolds = 3\n",
+    );
+    sandbox.stance().args(["run", &path]).assert().success();
+    let record = record(&sandbox, "three");
+    assert_eq!(record["classes"].as_array().unwrap().len(), 3);
+    assert!(
+        record["metrics"].get("roc_auc").is_none(),
+        "AUC is binary only"
+    );
+    assert!(
+        record["folds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["converged"] == true)
+    );
+}
