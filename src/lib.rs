@@ -9,6 +9,7 @@
 
 pub mod corpus;
 pub mod cv;
+pub mod durable;
 pub mod experiment;
 pub mod features;
 pub mod input;

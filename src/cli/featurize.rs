@@ -4,8 +4,8 @@
 //!
 //! Reading the next batch overlaps counting the current one, so text is never held whole.
 
-use std::fs::{self, File};
-use std::io::{BufWriter, Write};
+use std::fs;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -183,26 +183,13 @@ fn write_matrix_market(out: &mut dyn Write, matrix: &CsrMatrix) -> std::io::Resu
     Ok(())
 }
 
-/// Write `path` through a temporary file in the same directory, renamed into place when
-/// complete, so that a reader never sees half a file.
+/// Write `path` atomically ([`stance::durable`]): a reader never sees half a file.
 fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> anyhow::Result<()> {
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| anyhow!("{} is not a file path", path.display()))?;
-    let temporary = path.with_file_name(format!(".{}.tmp", file_name.to_string_lossy()));
-    let result = (|| -> std::io::Result<()> {
-        let mut out = BufWriter::with_capacity(1 << 20, File::create(&temporary)?);
-        write(&mut out)?;
-        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-        fs::rename(&temporary, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&temporary);
-    }
-    result.with_context(|| format!("writing {}", path.display()))
+    stance::durable::write_atomic_with(path, write)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 #[cfg(test)]

@@ -109,10 +109,12 @@ pub fn render(record: &Record) -> String {
     );
     let mut articles = Table::new(["article", "paragraphs", "labels", "accuracy"]);
     for article in &record.by_article {
-        let labels: Vec<String> = article
-            .per_class
+        let labels: Vec<String> = classes
             .iter()
-            .map(|(c, n)| format!("{n} {c}"))
+            .filter_map(|c| {
+                let n = article.per_class.get(c).copied().filter(|&n| n > 0)?;
+                Some(format!("{n} {c}"))
+            })
             .collect();
         articles.row([
             article.article.clone(),

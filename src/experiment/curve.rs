@@ -34,12 +34,7 @@ pub fn learning_curve(
     let n_classes = dataset.classes().len();
     let seed = experiment.cv().seed();
     let stats = experiment.stats();
-    let intervals = IntervalSpec {
-        unit: stats.bootstrap(),
-        resamples: stats.resamples(),
-        level: stats.level(),
-        seed,
-    };
+    let intervals = IntervalSpec::of(experiment);
     let splits =
         cv::splits(experiment.cv(), dataset.classes(), &labels, &groups).map_err(RunError::Cv)?;
     progress.stage("learning curve", stats.curve_fractions().len() as u64);

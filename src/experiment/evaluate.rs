@@ -26,6 +26,17 @@ pub struct IntervalSpec {
 }
 
 impl IntervalSpec {
+    /// The experiment's `[stats]` intervals, seeded with its `[cv] seed`.
+    pub fn of(experiment: &super::Experiment) -> IntervalSpec {
+        let stats = experiment.stats();
+        IntervalSpec {
+            unit: stats.bootstrap(),
+            resamples: stats.resamples(),
+            level: stats.level(),
+            seed: experiment.cv().seed(),
+        }
+    }
+
     /// One line for the record and the screen: what the interval is.
     pub fn describe(&self) -> String {
         let unit = match self.unit {

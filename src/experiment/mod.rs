@@ -126,12 +126,7 @@ pub fn run(
     let seconds_cv = clock.elapsed().as_secs_f64();
 
     let stats = experiment.stats();
-    let intervals = IntervalSpec {
-        unit: stats.bootstrap(),
-        resamples: stats.resamples(),
-        level: stats.level(),
-        seed: experiment.cv().seed(),
-    };
+    let intervals = IntervalSpec::of(experiment);
     let evaluation = evaluate::evaluate(&folds, &labels, &groups, n_classes, &intervals)?;
 
     let permutation_clock = Instant::now();

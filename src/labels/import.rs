@@ -7,7 +7,6 @@
 //! twice adds nothing.
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::Path;
 
 use jiff::Timestamp;
@@ -34,14 +33,7 @@ impl Store {
         annotator: &Annotator,
         time: Timestamp,
     ) -> Result<ImportReport, StoreError> {
-        let bytes = fs::read(path).map_err(|source| StoreError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let text = String::from_utf8(bytes).map_err(|err| StoreError::NotUtf8 {
-            path: path.to_path_buf(),
-            offset: err.utf8_error().valid_up_to(),
-        })?;
+        let text = super::store::read_utf8(path)?;
 
         let mut decisions = Vec::new();
         for (i, line) in text.split('\n').enumerate() {
@@ -134,6 +126,8 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
     use crate::corpus::{Article, ArticleId};
 

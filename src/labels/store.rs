@@ -256,14 +256,7 @@ impl Store {
 
     /// Reads an article file: UTF-8, not empty, named by `id` or else by the file stem.
     pub fn read_article(path: &Path, id: Option<ArticleId>) -> Result<Article, StoreError> {
-        let bytes = fs::read(path).map_err(|source| StoreError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let text = String::from_utf8(bytes).map_err(|err| StoreError::NotUtf8 {
-            path: path.to_path_buf(),
-            offset: err.utf8_error().valid_up_to(),
-        })?;
+        let text = read_utf8(path)?;
         let id = match id {
             Some(id) => id,
             None => {
@@ -547,18 +540,22 @@ fn jsonl_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
 }
 
 fn read_store_file(path: &Path, what: &'static str) -> Result<String, StoreError> {
-    let bytes = fs::read(path).map_err(|source| {
-        if source.kind() == std::io::ErrorKind::NotFound {
+    read_utf8(path).map_err(|err| match err {
+        StoreError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
             StoreError::MissingFile {
                 path: path.to_path_buf(),
                 what,
             }
-        } else {
-            StoreError::Read {
-                path: path.to_path_buf(),
-                source,
-            }
         }
+        other => other,
+    })
+}
+
+/// A whole file as UTF-8 text; a bad byte is named by its offset.
+pub(super) fn read_utf8(path: &Path) -> Result<String, StoreError> {
+    let bytes = fs::read(path).map_err(|source| StoreError::Read {
+        path: path.to_path_buf(),
+        source,
     })?;
     String::from_utf8(bytes).map_err(|err| StoreError::NotUtf8 {
         path: path.to_path_buf(),
@@ -566,28 +563,11 @@ fn read_store_file(path: &Path, what: &'static str) -> Result<String, StoreError
     })
 }
 
-/// Replaces `path` with `bytes`: written to `path.tmp`, synced, renamed over.
+/// Replaces `path` with `bytes` atomically ([`crate::durable`]).
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    let write = || -> std::io::Result<()> {
-        let mut file = fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)?;
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            // Makes the rename itself durable; not every platform can sync a directory.
-            let _ = fs::File::open(parent).and_then(|dir| dir.sync_all());
-        }
-        Ok(())
-    };
-    write().map_err(|source| {
-        let _ = fs::remove_file(&tmp);
-        StoreError::Write {
-            path: path.to_path_buf(),
-            source,
-        }
+    crate::durable::write_atomic(path, bytes).map_err(|source| StoreError::Write {
+        path: path.to_path_buf(),
+        source,
     })
 }
 
