@@ -16,6 +16,10 @@ pub mod input;
 pub mod labels;
 pub mod metrics;
 pub mod model;
+
+pub mod model_file;
+pub mod trained;
+
 pub mod record;
 pub mod rng;
 pub mod stats;

@@ -6,3 +6,4 @@ mod util;
 
 mod experiments;
 mod features;
+mod predict;
