@@ -50,7 +50,7 @@ pub const FORMAT: &str = "stance-model/1";
 /// A model file that cannot be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelFileError {
-    #[error("cannot read model {}: {source}", path.display())]
+    #[error("cannot read model {}", path.display())]
     Read { path: PathBuf, source: io::Error },
     #[error(
         "model {} is truncated: its JSON ends early, at line {line}, column {column}",
@@ -79,7 +79,7 @@ pub enum ModelFileError {
         key: &'static str,
         message: String,
     },
-    #[error("cannot write model {}: {source}", path.display())]
+    #[error("cannot write model {}", path.display())]
     Write { path: PathBuf, source: io::Error },
 }
 

@@ -20,7 +20,7 @@ pub const FORMAT: &str = "stance-record/1";
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
-    #[error("cannot read record {path}: {source}")]
+    #[error("cannot read record {path}")]
     Read { path: PathBuf, source: io::Error },
     #[error("record {path} is corrupt at line {line}, column {column}: {message}")]
     Corrupt {
@@ -33,7 +33,7 @@ pub enum RecordError {
         "record {path} has format `{found}`, this stance reads `{FORMAT}` (re-run the experiment to rewrite it)"
     )]
     Format { path: PathBuf, found: String },
-    #[error("cannot write record {path}: {source}")]
+    #[error("cannot write record {path}")]
     Write { path: PathBuf, source: io::Error },
 }
 

@@ -42,7 +42,7 @@ pub enum TrainError {
     Model(#[from] ModelError),
     #[error("cross-validation: {0}")]
     Cv(#[from] CvError),
-    #[error("repeat {repeat}, fold {fold}: {source}")]
+    #[error("repeat {repeat}, fold {fold}")]
     Fold {
         repeat: usize,
         fold: usize,

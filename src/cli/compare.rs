@@ -14,6 +14,9 @@ use super::progress::Bar;
 use super::run::{run_and_record, up_to_date_record};
 use super::table::{Table, number, p_value};
 
+/// Above this many experiments, differing config keys are listed instead of tabulated.
+const WIDE_TABLE_EXPERIMENTS: usize = 5;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Format {
     Table,
@@ -226,7 +229,7 @@ fn render(comparison: &Comparison, records: &[Record], markdown: bool) -> String
 
     if comparison.differing_keys.is_empty() {
         let _ = writeln!(out, "\nno config keys differ");
-    } else {
+    } else if records.len() <= WIDE_TABLE_EXPERIMENTS || markdown {
         let _ = writeln!(out, "\nconfig keys that differ:");
         let mut keys = Table::new(
             std::iter::once("key".to_owned()).chain(records.iter().map(|r| r.experiment.clone())),
@@ -235,6 +238,22 @@ fn render(comparison: &Comparison, records: &[Record], markdown: bool) -> String
             keys.row(std::iter::once(key.clone()).chain(values.iter().cloned()));
         }
         out.push_str(&show(&keys));
+    } else {
+        // Too many columns for a terminal: each key's values, with the experiments holding them.
+        let _ = writeln!(out, "\nconfig keys that differ (value: experiments):");
+        for (key, values) in &comparison.differing_keys {
+            let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
+            for (value, record) in values.iter().zip(records) {
+                match groups.iter_mut().find(|(v, _)| *v == value.as_str()) {
+                    Some((_, names)) => names.push(&record.experiment),
+                    None => groups.push((value, vec![&record.experiment])),
+                }
+            }
+            let _ = writeln!(out, "  {key}");
+            for (value, names) in groups {
+                let _ = writeln!(out, "    {value}: {}", names.join(", "));
+            }
+        }
     }
     out
 }

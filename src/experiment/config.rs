@@ -20,7 +20,7 @@ use crate::stats::interval::ConfidenceLevel;
 /// A bad experiment file. Printed as `FILE:LINE: key `KEY`: MESSAGE`.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read experiment {}: {source}", path.display())]
+    #[error("cannot read experiment {}", path.display())]
     Read {
         path: PathBuf,
         source: std::io::Error,

@@ -16,19 +16,19 @@ use crate::model::{Classifier, Convergence, ModelError};
 /// What went wrong in one fold.
 #[derive(Debug, thiserror::Error)]
 pub enum FoldError {
-    #[error("repeat {repeat}, fold {fold}: {source}")]
+    #[error("repeat {repeat}, fold {fold}")]
     Features {
         repeat: usize,
         fold: usize,
         source: FeatureError,
     },
-    #[error("repeat {repeat}, fold {fold}: {source}")]
+    #[error("repeat {repeat}, fold {fold}")]
     Model {
         repeat: usize,
         fold: usize,
         source: ModelError,
     },
-    #[error("repeat {repeat}, fold {fold}: majority baseline: {source}")]
+    #[error("repeat {repeat}, fold {fold}: majority baseline")]
     Baseline {
         repeat: usize,
         fold: usize,
