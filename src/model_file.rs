@@ -692,10 +692,12 @@ mod tests {
         let names: Vec<_> = fs::read_dir(dir.path().join("models")).unwrap().collect();
         assert_eq!(names.len(), 1);
         let missing = dir.path().join("nope.json");
-        let err = load(&missing).unwrap_err().to_string();
-        assert!(
-            err.starts_with(&format!("cannot read model {}: ", missing.display())),
-            "{err}"
+        let err = load(&missing).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("cannot read model {}", missing.display())
         );
+        let cause = std::error::Error::source(&err).expect("the io error is the cause");
+        assert!(cause.to_string().contains("No such file"), "{cause}");
     }
 }
