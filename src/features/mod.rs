@@ -28,6 +28,7 @@ mod word_classes;
 
 use std::cmp::Reverse;
 use std::fmt;
+use std::hint::select_unpredictable;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 
@@ -40,8 +41,9 @@ pub use config::{
 pub use sparse::CsrMatrix;
 pub use tokenize::Analyzer;
 
-use sparse::{DROPPED, RowCounter, Segment, assemble, unpack};
-use vocabulary::{ShortKey, TermTable};
+use sparse::{DROPPED, RowCounter, Segment, assemble, pack, unpack};
+use tokenize::{Word, WordScanner};
+use vocabulary::{SHORT_TERM, ShortKey, TermTable};
 use weighting::{Weights, inverse_document_frequencies};
 
 /// Why fitting, or restoring fitted features, failed.
@@ -111,30 +113,132 @@ pub struct Fitter<'s> {
 struct Worker<'s> {
     index: usize,
     set: &'s FeatureSet,
+    /// Default word unigrams: tokens go straight from the scanner to term keys.
+    plain_words: bool,
     analyzer: Analyzer<'s>,
+    scanner: WordScanner,
     terms: TermTable,
-    counter: RowCounter,
-    /// The current document's short features, interned after the document is tokenised:
-    /// independent probes in a tight loop overlap their cache misses.
-    pending: Vec<ShortKey>,
+    /// The current document's terms, looked up once it is scanned: short ones as keys, the
+    /// rare longer ones as text; then their ids.
+    keys: Vec<ShortKey>,
+    long_terms: Texts,
     ids: Vec<u32>,
-    /// Per id: documents containing it, and total occurrences.
+    /// Per term id: where it stands in the document being counted.
+    seen: Vec<RowSlot>,
+    /// Numbers the documents, to tell whether a term was already seen in this one.
+    row: u32,
+    /// Per term id: documents containing it, and total occurrences.
     df: Vec<u64>,
     tf: Vec<u64>,
+    /// Hashing only: counts per column.
+    hashed: RowCounter,
+}
+
+/// Strings stored back to back in one reused buffer.
+#[derive(Default)]
+struct Texts {
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl Texts {
+    fn clear(&mut self) {
+        self.text.clear();
+        self.ends.clear();
+    }
+
+    fn push(&mut self, s: &str) {
+        self.text.push_str(s);
+        self.ends.push(self.text.len());
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &str> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(&self.ends)
+            .map(|(start, &end)| &self.text[start..end])
+    }
+}
+
+/// Where a term stands in the document being counted.
+#[derive(Clone, Copy, Debug, Default)]
+struct RowSlot {
+    /// The last document (`Worker::row`) the term occurred in, and where its entry is in
+    /// that document's row.
+    row: u32,
+    offset: u32,
+}
+
+/// Count one occurrence of term `id` in `row`, whose first `n_new` entries are written, and
+/// return the new number of entries. No hashing and no sorting: the term's own record says
+/// whether it already has an entry in this row, and where.
+///
+/// Branch-free on purpose: whether a term was seen in this document is a coin toss (about
+/// half the tokens), and a mispredicted branch costs more than the selects.
+#[inline(always)]
+fn count_occurrence(
+    slot: &mut RowSlot,
+    id: u32,
+    row: u32,
+    entries: &mut [u64],
+    n_new: usize,
+) -> usize {
+    let seen = slot.row == row;
+    let at = select_unpredictable(seen, slot.offset as usize, n_new);
+    let entry = &mut entries[at];
+    // The count is the low half of the entry; it saturates (as `RowCounter` does).
+    *entry = select_unpredictable(seen, (*entry + 1).min(pack(id, i32::MAX)), pack(id, 1));
+    slot.row = row;
+    // A row holds at most one entry per distinct term: far fewer than 2^32.
+    slot.offset = at as u32;
+    n_new + usize::from(!seen)
+}
+
+/// Queue a term for counting: as a key if short, as text if not.
+fn queue(term: &str, keys: &mut Vec<ShortKey>, long_terms: &mut Texts) {
+    match ShortKey::new(term) {
+        Some(key) => keys.push(key),
+        None => long_terms.push(term),
+    }
+}
+
+/// Queue a token from a non-ASCII stretch, or a long ASCII word lowercased (both rare: kept
+/// off the hot path).
+#[cold]
+#[inline(never)]
+fn queue_rare(word: Word<'_>, doc: &str, keys: &mut Vec<ShortKey>, long_terms: &mut Texts) {
+    match word {
+        Word::Ascii { start, end } => {
+            let start_len = long_terms.text.len();
+            long_terms.push(&doc[start..end]);
+            long_terms.text[start_len..].make_ascii_lowercase();
+        }
+        Word::Lowered(token) => queue(token, keys, long_terms),
+    }
 }
 
 impl<'s> Worker<'s> {
     fn new(set: &'s FeatureSet, index: usize) -> Worker<'s> {
+        let plain_words = set.analyzer() == AnalyzerKind::Word
+            && set.lowercase()
+            && set.ngram_range() == (1, 1)
+            && !set.has_stop_words()
+            && set.stemming() == Stemming::None;
         Worker {
             index,
             set,
+            plain_words,
             analyzer: Analyzer::new(set),
+            scanner: WordScanner::default(),
             terms: TermTable::default(),
-            counter: RowCounter::default(),
-            pending: Vec::new(),
+            keys: Vec::new(),
+            long_terms: Texts::default(),
             ids: Vec::new(),
+            seen: Vec::new(),
+            row: 0,
             df: Vec::new(),
             tf: Vec::new(),
+            hashed: RowCounter::default(),
         }
     }
 
@@ -147,44 +251,22 @@ impl<'s> Worker<'s> {
             segment.entries.reserve(text_bytes / 8);
             segment.row_ends.reserve(docs.len());
         }
-        let Worker {
-            set,
-            analyzer,
-            terms,
-            counter,
-            pending,
-            ids,
-            df,
-            tf,
-            ..
-        } = self;
-        let entries = &mut segment.entries;
         for doc in docs {
-            let row_start = entries.len();
-            counter.start_row(entries);
-            match *set.columns() {
-                Columns::Vocabulary { .. } => {
-                    ids.clear();
-                    analyzer.analyze(doc.as_ref(), |feature| match ShortKey::new(feature) {
-                        Some(key) => pending.push(key),
-                        None => ids.push(terms.intern(feature)),
-                    });
-                    ids.extend(pending.iter().map(|key| terms.intern_short(key)));
-                    pending.clear();
-                    for &id in ids.iter() {
-                        counter.add(entries, id, 1);
-                    }
-                }
+            let row_start = segment.entries.len();
+            match *self.set.columns() {
+                Columns::Vocabulary { .. } => self.count_terms(doc.as_ref(), &mut segment.entries),
                 Columns::Hashing {
                     n_features,
                     alternate_sign,
-                } => analyzer.analyze(doc.as_ref(), |feature| {
-                    let (column, sign) =
-                        hashing::hashed_column(feature, n_features, alternate_sign);
-                    counter.add(entries, column, sign);
-                }),
+                } => self.count_hashed(
+                    doc.as_ref(),
+                    n_features,
+                    alternate_sign,
+                    &mut segment.entries,
+                ),
             }
-            for &entry in &entries[row_start..] {
+            let (df, tf) = (&mut self.df, &mut self.tf);
+            for &entry in &segment.entries[row_start..] {
                 let (id, value) = unpack(entry);
                 let id = id as usize;
                 if id >= df.len() {
@@ -196,12 +278,92 @@ impl<'s> Worker<'s> {
                 tf[id] += u64::from(value.unsigned_abs());
             }
             if keep_rows {
-                segment.row_ends.push(entries.len());
+                segment.row_ends.push(segment.entries.len());
             } else {
-                entries.truncate(row_start);
+                segment.entries.truncate(row_start);
             }
         }
         segment
+    }
+
+    /// Append the row of `doc` to `entries`, one `(term id, count)` per distinct term.
+    fn count_terms(&mut self, doc: &str, entries: &mut Vec<u64>) {
+        let Worker {
+            plain_words,
+            analyzer,
+            scanner,
+            keys,
+            long_terms,
+            ..
+        } = self;
+        keys.clear();
+        long_terms.clear();
+        if *plain_words {
+            let bytes = doc.as_bytes();
+            // Inlined into each of the scanner's call sites: the common case is a handful
+            // of instructions, so a call per token would cost more than the token.
+            scanner.scan(
+                doc,
+                #[inline(always)]
+                |word| match word {
+                    Word::Ascii { start, end } if end - start <= SHORT_TERM => {
+                        keys.push(ShortKey::from_ascii_word(bytes, start, end))
+                    }
+                    rare => queue_rare(rare, doc, keys, long_terms),
+                },
+            );
+        } else {
+            analyzer.analyze(doc, |feature| queue(feature, keys, long_terms));
+        }
+
+        // Look every term up first, then count: the lookups only read the table, so those of
+        // successive tokens overlap their cache misses instead of waiting on the counting's
+        // stores (whose addresses would depend on them).
+        let Worker {
+            terms,
+            keys,
+            long_terms,
+            ids,
+            seen,
+            ..
+        } = self;
+        ids.clear();
+        ids.extend(keys.iter().map(|key| terms.intern_short(key)));
+        ids.extend(long_terms.iter().map(|term| terms.intern(term)));
+        if seen.len() < terms.len() {
+            seen.resize(terms.len().max(seen.len() * 2), RowSlot::default());
+        }
+
+        self.row = self.row.wrapping_add(1);
+        if self.row == 0 {
+            // After 2^32 documents, forget which document each term was last seen in.
+            seen.fill(RowSlot::default());
+            self.row = 1;
+        }
+        // Room for one entry per token; the row keeps one per distinct term.
+        let (row, row_start) = (self.row, entries.len());
+        entries.resize(row_start + ids.len(), 0);
+        let row_entries = &mut entries[row_start..];
+        let mut n_new = 0;
+        for &id in ids.iter() {
+            n_new = count_occurrence(&mut seen[id as usize], id, row, row_entries, n_new);
+        }
+        entries.truncate(row_start + n_new);
+    }
+
+    fn count_hashed(
+        &mut self,
+        doc: &str,
+        n_features: u32,
+        alternate_sign: bool,
+        entries: &mut Vec<u64>,
+    ) {
+        let counter = &mut self.hashed;
+        counter.start_row(entries);
+        self.analyzer.analyze(doc, |feature| {
+            let (column, sign) = hashing::hashed_column(feature, n_features, alternate_sign);
+            counter.add(entries, column, sign);
+        });
     }
 }
 
@@ -357,15 +519,15 @@ impl<'s> Fitter<'s> {
                     });
                 }
                 // Byte order of UTF-8 is code point order, Python's string order. Comparing
-                // the first eight bytes as one integer settles most comparisons.
+                // the first sixteen bytes as one integer settles almost every comparison.
                 let prefix = |id: u32| {
-                    let mut word = [0u8; 8];
+                    let mut bytes = [0u8; 16];
                     let term = terms.term(id).as_bytes();
-                    let n = term.len().min(8);
-                    word[..n].copy_from_slice(&term[..n]);
-                    u64::from_be_bytes(word)
+                    let n = term.len().min(16);
+                    bytes[..n].copy_from_slice(&term[..n]);
+                    u128::from_be_bytes(bytes)
                 };
-                let mut sorted: Vec<(u64, u32)> =
+                let mut sorted: Vec<(u128, u32)> =
                     (0..terms.len() as u32).map(|id| (prefix(id), id)).collect();
                 sorted.par_sort_unstable_by(|&(pa, a), &(pb, b)| {
                     pa.cmp(&pb).then_with(|| terms.term(a).cmp(terms.term(b)))

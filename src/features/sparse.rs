@@ -69,7 +69,7 @@ impl CsrMatrix {
 pub(crate) const DROPPED: u32 = u32::MAX;
 
 #[inline]
-fn pack(id: u32, value: i32) -> u64 {
+pub(crate) fn pack(id: u32, value: i32) -> u64 {
     (u64::from(id) << 32) | u64::from(value as u32)
 }
 
@@ -138,78 +138,188 @@ impl RowCounter {
 
 /// Concatenate `segments` (in row order) into one matrix: ids go through the segment's map
 /// (if any) to columns, `DROPPED` ids vanish, rows are sorted and weighted.
+///
+/// Rows are sorted in place, with a radix sort on the column (two counting passes), and
+/// the segments are cut into one part of contiguous rows per thread. Nothing as large as
+/// the entries is allocated besides the output: fresh memory is expensive (a page fault per
+/// 4 KB), more so than the sorting.
 pub(crate) fn assemble(
     n_cols: usize,
     segments: Vec<(Segment, Option<&[u32]>)>,
     weights: &Weights<'_>,
 ) -> CsrMatrix {
-    let column = |map: Option<&[u32]>, id: u32| map.map_or(id, |m| m[id as usize]);
-    let kept_per_row: Vec<Vec<usize>> = segments
-        .par_iter()
-        .map(|(segment, map)| {
-            let mut start = 0;
-            segment
-                .row_ends
-                .iter()
-                .map(|&end| {
-                    let row = &segment.entries[start..end];
-                    start = end;
-                    row.iter()
-                        .filter(|&&e| column(*map, unpack(e).0) != DROPPED)
-                        .count()
-                })
-                .collect()
-        })
+    let n_entries: usize = segments.iter().map(|(s, _)| s.entries.len()).sum();
+    let column_bits = usize::BITS - n_cols.saturating_sub(1).leading_zeros();
+    let parts: Vec<Part> = split_parts(segments, n_entries, rayon::current_num_threads())
+        .into_par_iter()
+        .map(|segments| Part::new(segments, column_bits))
         .collect();
-    let mut indptr = Vec::with_capacity(kept_per_row.iter().map(Vec::len).sum::<usize>() + 1);
+
+    let n_rows: usize = parts.iter().map(|p| p.row_lengths.len()).sum();
+    let mut indptr = Vec::with_capacity(n_rows + 1);
     indptr.push(0);
-    for &kept in kept_per_row.iter().flatten() {
-        indptr.push(indptr[indptr.len() - 1] + kept);
+    for part in &parts {
+        for &len in &part.row_lengths {
+            indptr.push(indptr[indptr.len() - 1] + len);
+        }
     }
-    let nnz = indptr[indptr.len() - 1];
+    let nnz = indptr[n_rows];
     let mut indices = vec![0u32; nnz];
     let mut data = vec![0f64; nnz];
 
-    // Give each segment its own disjoint slice of the output, then fill them in parallel.
-    let mut jobs = Vec::with_capacity(segments.len());
+    // Give each part its own disjoint slice of the output, then fill them in parallel.
+    let mut jobs = Vec::with_capacity(parts.len());
     let (mut rest_indices, mut rest_data) = (indices.as_mut_slice(), data.as_mut_slice());
-    for ((segment, map), kept) in segments.into_iter().zip(&kept_per_row) {
-        let total: usize = kept.iter().sum();
-        let (seg_indices, tail_indices) = rest_indices.split_at_mut(total);
-        let (seg_data, tail_data) = rest_data.split_at_mut(total);
+    for part in parts {
+        let total: usize = part.row_lengths.iter().sum();
+        let (part_indices, tail_indices) = rest_indices.split_at_mut(total);
+        let (part_data, tail_data) = rest_data.split_at_mut(total);
         rest_indices = tail_indices;
         rest_data = tail_data;
-        jobs.push((segment, map, seg_indices, seg_data));
+        jobs.push((part, part_indices, part_data));
     }
     jobs.into_par_iter()
-        .for_each(|(segment, map, out_indices, out_data)| {
-            let mut row = Vec::new();
-            let (mut start, mut out) = (0, 0);
-            for &end in &segment.row_ends {
-                row.clear();
-                row.extend(segment.entries[start..end].iter().filter_map(|&e| {
-                    let (id, value) = unpack(e);
-                    let c = column(map, id);
-                    (c != DROPPED).then(|| pack(c, value))
-                }));
-                start = end;
-                row.sort_unstable();
-                let columns = &mut out_indices[out..out + row.len()];
-                let values = &mut out_data[out..out + row.len()];
-                for ((c, v), &e) in columns.iter_mut().zip(values.iter_mut()).zip(&row) {
-                    let (id, value) = unpack(e);
-                    *c = id;
-                    *v = f64::from(value);
-                }
-                weights.apply(columns, values);
-                out += row.len();
-            }
-        });
+        .for_each(|(part, indices, data)| part.write_rows(indices, data, weights));
     CsrMatrix {
         n_cols,
         indptr,
         indices,
         data,
+    }
+}
+
+/// Contiguous groups of `segments` with about `n_entries / n_parts` entries each.
+fn split_parts<T>(
+    segments: Vec<(Segment, T)>,
+    n_entries: usize,
+    n_parts: usize,
+) -> Vec<Vec<(Segment, T)>> {
+    let target = n_entries.div_ceil(n_parts.max(1)).max(1);
+    let mut parts: Vec<Vec<(Segment, T)>> = Vec::new();
+    let mut size = target;
+    for (segment, map) in segments {
+        if size >= target {
+            parts.push(Vec::new());
+            size = 0;
+        }
+        size += segment.entries.len();
+        if let Some(part) = parts.last_mut() {
+            part.push((segment, map));
+        }
+    }
+    parts
+}
+
+/// Contiguous rows of the matrix being assembled, each sorted in place: kept entries
+/// (`column << 32 | value`) at the start of the row's range in its segment.
+struct Part {
+    segments: Vec<Segment>,
+    row_lengths: Vec<usize>,
+}
+
+impl Part {
+    /// Map the entries' ids to columns, drop the pruned ones and sort each row.
+    fn new(segments: Vec<(Segment, Option<&[u32]>)>, column_bits: u32) -> Part {
+        let mut row_lengths = Vec::new();
+        let mut sorter = RowSorter::default();
+        let segments = segments
+            .into_iter()
+            .map(|(mut segment, map)| {
+                let mut start = 0;
+                for &end in &segment.row_ends {
+                    let row = &mut segment.entries[start..end];
+                    let mut kept = 0;
+                    for i in 0..row.len() {
+                        let (id, value) = unpack(row[i]);
+                        let column = map.map_or(id, |m| m[id as usize]);
+                        if column != DROPPED {
+                            row[kept] = pack(column, value);
+                            kept += 1;
+                        }
+                    }
+                    sorter.sort(&mut row[..kept], column_bits);
+                    row_lengths.push(kept);
+                    start = end;
+                }
+                segment
+            })
+            .collect();
+        Part {
+            segments,
+            row_lengths,
+        }
+    }
+
+    /// Write the part's rows into its slices of the output, weighted.
+    fn write_rows(self, indices: &mut [u32], data: &mut [f64], weights: &Weights<'_>) {
+        let mut lengths = self.row_lengths.iter();
+        let mut out = 0;
+        for segment in &self.segments {
+            let mut start = 0;
+            for &end in &segment.row_ends {
+                let len = lengths.next().copied().unwrap_or(0);
+                let row = out..out + len;
+                let sorted = &segment.entries[start..start + len];
+                for ((c, v), &entry) in indices[row.clone()]
+                    .iter_mut()
+                    .zip(&mut data[row.clone()])
+                    .zip(sorted)
+                {
+                    let (column, value) = unpack(entry);
+                    *c = column;
+                    *v = f64::from(value);
+                }
+                weights.apply(&indices[row.clone()], &mut data[row]);
+                out += len;
+                start = end;
+            }
+        }
+    }
+}
+
+/// Sorts rows of entries by column: an LSD radix sort in two counting passes over the
+/// column bits (each row is a few hundred entries, in cache), short rows by comparison.
+#[derive(Default)]
+struct RowSorter {
+    scratch: Vec<u64>,
+    counts: Vec<u32>,
+}
+
+/// Columns of more bits are sorted by comparison (two passes would need huge count tables).
+const RADIX_BITS_MAX: u32 = 24;
+
+impl RowSorter {
+    fn sort(&mut self, row: &mut [u64], column_bits: u32) {
+        if row.len() < 64 || column_bits > RADIX_BITS_MAX {
+            row.sort_unstable();
+            return;
+        }
+        let low = column_bits / 2;
+        self.scratch.resize(row.len(), 0);
+        let scratch = &mut self.scratch[..row.len()];
+        counting_pass(row, scratch, 32, low, &mut self.counts);
+        counting_pass(scratch, row, 32 + low, column_bits - low, &mut self.counts);
+    }
+}
+
+/// Stable counting sort of `from` into `to` by the `bits` bits of each entry from `shift`.
+fn counting_pass(from: &[u64], to: &mut [u64], shift: u32, bits: u32, counts: &mut Vec<u32>) {
+    let mask = (1u64 << bits) - 1;
+    let digit = |entry: u64| ((entry >> shift) & mask) as usize;
+    counts.clear();
+    counts.resize(1 << bits, 0);
+    for &entry in from {
+        counts[digit(entry)] += 1;
+    }
+    let mut next = 0;
+    for count in counts.iter_mut() {
+        next += *count;
+        *count = next - *count;
+    }
+    for &entry in from {
+        let at = &mut counts[digit(entry)];
+        to[*at as usize] = entry;
+        *at += 1;
     }
 }
 

@@ -6,6 +6,8 @@
 //! Character classes come from `word_classes` (generated from Python), never from Rust's
 //! `char` predicates, which follow another Unicode version and another definition of `\w`.
 
+use std::ops::Range;
+
 use rust_stemmers::{Algorithm, Stemmer};
 use rustc_hash::FxHashMap;
 
@@ -97,8 +99,14 @@ fn ascii_prefix_len(bytes: &[u8]) -> usize {
 /// `text.lower()` as Python 3.11 computes it, written into `out` (cleared first).
 pub(crate) fn lowercase_into(text: &str, out: &mut String) {
     out.clear();
-    out.reserve(text.len());
-    let mut rest = text;
+    push_lowercase(text, 0..text.len(), out);
+}
+
+/// Append `text[span].lower()` to `out`. A capital sigma looks at the whole of `text` for its
+/// context, so the result is the matching piece of `text.lower()`.
+fn push_lowercase(text: &str, span: Range<usize>, out: &mut String) {
+    out.reserve(span.len());
+    let mut rest = &text[span.clone()];
     while !rest.is_empty() {
         let run = ascii_prefix_len(rest.as_bytes());
         if run > 0 {
@@ -109,7 +117,7 @@ pub(crate) fn lowercase_into(text: &str, out: &mut String) {
         }
         let mut chars = rest.chars();
         let Some(c) = chars.next() else { break };
-        let consumed = text.len() - rest.len();
+        let consumed = span.end - rest.len();
         match c as u32 {
             DOTTED_CAPITAL_I => out.push_str("i\u{307}"),
             CAPITAL_SIGMA => out.push(if is_final_sigma(text, consumed) {
@@ -250,6 +258,167 @@ pub(crate) fn word_tokens<'a>(text: &'a str, mut emit: impl FnMut(&'a str)) {
     close_token(text, &mut open, len, &mut emit);
 }
 
+/// A token of `(?u)\b\w\w+\b` in `text.lower()`, as [`WordScanner`] finds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Word<'a> {
+    /// `text[start..end]`: ASCII word characters (`[0-9A-Za-z_]`), not yet lowercased. The
+    /// token is this span with `A-Z` folded to `a-z`; nothing else changes.
+    Ascii { start: usize, end: usize },
+    /// A token from a stretch of `text` holding non-ASCII characters, exactly lowercased.
+    Lowered(&'a str),
+}
+
+/// The tokens of `text.lower()` in one pass over `text`, without lowercasing it first.
+///
+/// ASCII text is classified 64 bytes at a time into bit masks, and a token of ASCII word
+/// characters comes out as a span of `text` (its lowercase form is a plain ASCII fold, which
+/// the caller can do on the fly). Non-ASCII characters are rare in most text, but lowercasing
+/// them can change lengths, word-ness and neighbours (`İ` → `i̇`, whose dot is not a word
+/// character; a final `Σ`): each stretch holding them, from the start of the word it touches
+/// to the next ASCII non-word byte, is lowercased exactly into a buffer and tokenised there.
+/// Both ends of such a stretch are token boundaries in `text.lower()` too (an ASCII non-word
+/// byte lowercases to itself), so the tokens are exactly those of `text.lower()`.
+#[derive(Default)]
+pub(crate) struct WordScanner {
+    island: String,
+}
+
+/// Bit `i` set when `block[i]` is an ASCII word character, and when it is not ASCII; for a
+/// block of at most 64 bytes.
+#[inline(always)]
+fn classify_block(block: &[u8]) -> (u64, u64) {
+    match <&[u8; 64]>::try_from(block) {
+        Ok(full) => classify_64(full),
+        Err(_) => {
+            // Pad the last block with spaces (neither word nor non-ASCII).
+            let mut padded = [b' '; 64];
+            padded[..block.len()].copy_from_slice(block);
+            classify_64(&padded)
+        }
+    }
+}
+
+/// Written as a byte-wise loop of comparisons (which the compiler turns into vector
+/// compares) followed by packing eight 0/1 bytes at a time into bits with one multiply.
+#[inline]
+fn classify_64(block: &[u8; 64]) -> (u64, u64) {
+    let mut word = [0u8; 64];
+    let mut high = [0u8; 64];
+    for ((w, h), &b) in word.iter_mut().zip(&mut high).zip(block) {
+        let letter = (b | 0x20).wrapping_sub(b'a') < 26;
+        let digit = b.wrapping_sub(b'0') < 10;
+        *w = u8::from(letter | digit | (b == b'_'));
+        *h = b >> 7;
+    }
+    (pack_bits(&word), pack_bits(&high))
+}
+
+/// Bits of 64 bytes that are each 0 or 1: byte `i` becomes bit `i`.
+#[inline]
+fn pack_bits(flags: &[u8; 64]) -> u64 {
+    // For eight 0/1 bytes, the multiply sums each byte's bit into the top byte, in order.
+    const GATHER: u64 = 0x0102_0408_1020_4080;
+    let mut bits = 0;
+    for (i, eight) in flags.chunks_exact(8).enumerate() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(eight);
+        bits |= (u64::from_le_bytes(word).wrapping_mul(GATHER) >> 56) << (8 * i);
+    }
+    bits
+}
+
+/// `bits` without its lowest run of ones: adding the lowest set bit carries through the run.
+#[inline]
+fn clear_lowest_run(bits: u64) -> u64 {
+    bits & bits.wrapping_add(bits & bits.wrapping_neg())
+}
+
+/// Where the stretch that starts with the non-ASCII byte at `from` ends: the next ASCII
+/// byte that is not a word character, or the end of `bytes`.
+fn island_end(bytes: &[u8], from: usize) -> usize {
+    bytes[from..]
+        .iter()
+        .position(|&b| b < 0x80 && !ASCII_WORD[b as usize])
+        .map_or(bytes.len(), |i| from + i)
+}
+
+impl WordScanner {
+    /// Tokenise `text.lower()` over the stretch from `start` that holds the non-ASCII byte
+    /// at `non_ascii`, exactly; returns where the stretch ends.
+    #[cold]
+    #[inline(never)]
+    fn scan_island(
+        &mut self,
+        text: &str,
+        start: usize,
+        non_ascii: usize,
+        emit: &mut impl FnMut(Word<'_>),
+    ) -> usize {
+        let end = island_end(text.as_bytes(), non_ascii);
+        self.island.clear();
+        push_lowercase(text, start..end, &mut self.island);
+        word_tokens(&self.island, |token| emit(Word::Lowered(token)));
+        end
+    }
+
+    /// Call `emit` on each token of `text.lower()`, in order.
+    #[inline]
+    pub(crate) fn scan(&mut self, text: &str, mut emit: impl FnMut(Word<'_>)) {
+        let bytes = text.as_bytes();
+        let len = bytes.len();
+        fn emit_ascii(emit: &mut impl FnMut(Word<'_>), start: usize, end: usize) {
+            if end - start >= 2 {
+                emit(Word::Ascii { start, end });
+            }
+        }
+        let mut pos = 0;
+        // Start of the run of ASCII word characters still going at `pos`.
+        let mut open: Option<usize> = None;
+        while pos < len {
+            let block = &bytes[pos..len.min(pos + 64)];
+            let (word, high) = classify_block(block);
+            let ascii = if high == 0 {
+                block.len()
+            } else {
+                high.trailing_zeros() as usize
+            };
+            let mut runs = word & low_mask(ascii);
+            if let Some(start) = open {
+                let leading = runs.trailing_ones() as usize;
+                if leading < ascii {
+                    emit_ascii(&mut emit, start, pos + leading);
+                    open = None;
+                    if leading > 0 {
+                        runs = clear_lowest_run(runs);
+                    }
+                } else {
+                    runs = 0;
+                }
+            }
+            while runs != 0 {
+                let first = runs.trailing_zeros() as usize;
+                let end = first + (runs >> first).trailing_ones() as usize;
+                if end >= ascii {
+                    open = Some(pos + first);
+                    break;
+                }
+                emit_ascii(&mut emit, pos + first, pos + end);
+                runs = clear_lowest_run(runs);
+            }
+            if ascii == block.len() {
+                pos += ascii;
+                continue;
+            }
+            // A non-ASCII byte: the exact path, from the start of the word it continues.
+            let start = open.take().unwrap_or(pos + ascii);
+            pos = self.scan_island(text, start, pos + ascii, &mut emit);
+        }
+        if let Some(start) = open {
+            emit_ascii(&mut emit, start, len);
+        }
+    }
+}
+
 /// Whitespace-separated words, as Python's `str.split()` with no argument.
 pub(crate) struct SpaceSeparated<'a> {
     text: &'a str,
@@ -301,11 +470,42 @@ impl<'a> Iterator for SpaceSeparated<'a> {
     }
 }
 
+/// Call `emit` on each word token of `doc` (lowercased first when `lowercase`), in order.
+fn for_each_word(
+    doc: &str,
+    lowercase: bool,
+    scanner: &mut WordScanner,
+    folded: &mut String,
+    mut emit: impl FnMut(&str),
+) {
+    if !lowercase {
+        word_tokens(doc, emit);
+        return;
+    }
+    scanner.scan(doc, |word| match word {
+        Word::Ascii { start, end } => {
+            let token = &doc[start..end];
+            if token.bytes().any(|b| b.is_ascii_uppercase()) {
+                folded.clear();
+                folded.push_str(token);
+                folded.make_ascii_lowercase();
+                emit(folded);
+            } else {
+                emit(token);
+            }
+        }
+        Word::Lowered(token) => emit(token),
+    });
+}
+
 /// Turns documents into feature strings with the settings of one [`FeatureSet`].
 ///
 /// Holds the buffers it reuses from one document to the next; one per thread.
 pub struct Analyzer<'s> {
     set: &'s FeatureSet,
+    scanner: WordScanner,
+    /// The lowercase form of one ASCII token, when it has capitals.
+    folded: String,
     lowered: String,
     /// Stop-word-filtered, stemmed tokens of the current document, back to back.
     tokens: String,
@@ -322,6 +522,8 @@ impl<'s> Analyzer<'s> {
     pub(crate) fn new(set: &'s FeatureSet) -> Analyzer<'s> {
         Analyzer {
             set,
+            scanner: WordScanner::default(),
+            folded: String::new(),
             lowered: String::new(),
             tokens: String::new(),
             token_ends: Vec::new(),
@@ -340,6 +542,8 @@ impl<'s> Analyzer<'s> {
     pub fn analyze(&mut self, doc: &str, mut emit: impl FnMut(&str)) {
         let Analyzer {
             set,
+            scanner,
+            folded,
             lowered,
             tokens,
             token_ends,
@@ -348,22 +552,17 @@ impl<'s> Analyzer<'s> {
             stemmer,
             stems,
         } = self;
-        let text = if set.lowercase() {
-            lowercase_into(doc, lowered);
-            lowered.as_str()
-        } else {
-            doc
-        };
         let (min_n, max_n) = set.ngram_range();
         match set.analyzer() {
             AnalyzerKind::Word => {
+                let lowercase = set.lowercase();
                 if max_n == 1 && !set.has_stop_words() && stemmer.is_none() {
-                    word_tokens(text, emit);
+                    for_each_word(doc, lowercase, scanner, folded, emit);
                     return;
                 }
                 tokens.clear();
                 token_ends.clear();
-                word_tokens(text, |token| {
+                for_each_word(doc, lowercase, scanner, folded, |token| {
                     if set.is_stop_word(token) {
                         return;
                     }
@@ -401,6 +600,12 @@ impl<'s> Analyzer<'s> {
                 }
             }
             AnalyzerKind::CharWb => {
+                let text = if set.lowercase() {
+                    lowercase_into(doc, lowered);
+                    lowered.as_str()
+                } else {
+                    doc
+                };
                 for word in SpaceSeparated::new(text) {
                     gram.clear();
                     gram.push(' ');
@@ -516,6 +721,67 @@ mod tests {
             word_tokens(&text, |t| got.push(t));
             let expected: Vec<&str> = WordTokens::new(&text).collect();
             proptest::prop_assert_eq!(got, expected);
+        }
+    }
+
+    /// The scanner's tokens as strings, ASCII spans folded to lowercase.
+    fn scanned(text: &str) -> Vec<String> {
+        let mut got = Vec::new();
+        WordScanner::default().scan(text, |word| {
+            got.push(match word {
+                Word::Ascii { start, end } => text[start..end].to_ascii_lowercase(),
+                Word::Lowered(token) => token.to_string(),
+            })
+        });
+        got
+    }
+
+    /// What scikit-learn does: lowercase the whole text, then tokenise it.
+    fn lowered_then_tokenised(text: &str) -> Vec<String> {
+        let mut lowered = String::new();
+        lowercase_into(text, &mut lowered);
+        let mut expected = Vec::new();
+        word_tokens(&lowered, |t| expected.push(t.to_string()));
+        expected
+    }
+
+    proptest::proptest! {
+        /// Scanning the original text gives the tokens of the lowercased text, whatever
+        /// characters whose lowercase differs in length, word-ness or context sit where.
+        #[test]
+        fn scanning_agrees_with_lowercasing_first(
+            text in "([A-Za-z0-9_ .,'-]{0,70}|[ÉéİΣσ\u{212A}’中\u{301}\u{a0}xX. ']{0,6}){0,12}"
+        ) {
+            proptest::prop_assert_eq!(scanned(&text), lowered_then_tokenised(&text));
+        }
+    }
+
+    #[test]
+    fn scanning_handles_non_ascii_stretches() {
+        for text in [
+            "",
+            "Hello, World",
+            "CAFÉ Society's İSTANBUL",
+            "ΟΔΥΣΣΕΥΣ. ΑΣ'Α aΣ.b",
+            "\u{212A}elvin x\u{212A} abc\u{301}def",
+            "cities’ reputations “Quoted” end’",
+            "北京 and 莫斯科, 2024\u{a0}news\u{a0}X",
+            &format!("{}É{} {}", "A".repeat(63), "b".repeat(70), "C".repeat(64)),
+        ] {
+            assert_eq!(scanned(text), lowered_then_tokenised(text), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn block_classes_are_the_ascii_word_class() {
+        let block: Vec<u8> = (0..=255u8).collect();
+        for chunk in block.chunks(64) {
+            let (word, high) = classify_block(chunk);
+            for (i, &b) in chunk.iter().enumerate() {
+                let ascii_word = b < 0x80 && ASCII_WORD[b as usize];
+                assert_eq!(word >> i & 1 == 1, ascii_word, "byte {b:#x}");
+                assert_eq!(high >> i & 1 == 1, b >= 0x80, "byte {b:#x}");
+            }
         }
     }
 

@@ -2,51 +2,23 @@
 //! token once, compares it in place, and never allocates a `String` per token.
 //!
 //! A token of at most 16 bytes is keyed by its bytes packed into two `u64`s, so finding it
-//! costs one hash of three words and one probe of a flat, linearly probed table; longer
-//! tokens are hashed and compared through the byte arena. Ids are given in first-seen order
-//! and are provisional: column order is decided later, by sorting terms. Nothing here iterates
-//! a hash table in an order that can reach output.
+//! costs one hash of three words and one probe of a flat, linearly probed table whose slots
+//! hold the key itself and the id: a token touches one cache line, and lookups only read
+//! the table (counting happens elsewhere, by id). Longer tokens are hashed and compared
+//! through the byte arena. Ids are given in first-seen order and are provisional: column
+//! order is decided later, by sorting terms. Nothing here iterates a hash table in an order
+//! that can reach output.
 
 use std::hash::BuildHasher;
 
 use rustc_hash::FxBuildHasher;
 
-fn hash_term(term: &str) -> u64 {
+/// Terms of at most this many bytes are keyed by their bytes: [`ShortKey`].
+pub(crate) const SHORT_TERM: usize = 16;
+const INLINE: usize = SHORT_TERM;
+
+fn hash_long(term: &str) -> u64 {
     FxBuildHasher.hash_one(term.as_bytes())
-}
-
-const INLINE: usize = 16;
-
-#[inline]
-fn load_u64(bytes: &[u8]) -> u64 {
-    let mut word = [0u8; 8];
-    word.copy_from_slice(&bytes[..8]);
-    u64::from_le_bytes(word)
-}
-
-#[inline]
-fn load_u32(bytes: &[u8]) -> u64 {
-    let mut word = [0u8; 4];
-    word.copy_from_slice(&bytes[..4]);
-    u64::from(u32::from_le_bytes(word))
-}
-
-/// The bytes of a token of at most 16 bytes as two words; with the length, this identifies
-/// the token (the loads overlap rather than pad, so no byte is read twice differently).
-#[inline]
-fn pack_short(bytes: &[u8]) -> (u64, u64) {
-    let len = bytes.len();
-    if len >= 8 {
-        (load_u64(bytes), load_u64(&bytes[len - 8..]))
-    } else if len >= 4 {
-        (load_u32(bytes) | (load_u32(&bytes[len - 4..]) << 32), 0)
-    } else {
-        let mut word = 0u64;
-        for (i, &b) in bytes.iter().enumerate() {
-            word |= u64::from(b) << (8 * i);
-        }
-        (word, 0)
-    }
 }
 
 #[inline]
@@ -57,98 +29,148 @@ fn mix(a: u64, b: u64, len: usize) -> u64 {
     h ^ (h >> 29)
 }
 
-/// One slot of the table. Short tokens: `a`, `b` are their packed bytes. Long tokens: `a` is
-/// the start in the arena and `b` the full hash. `len == EMPTY` marks a free slot.
-#[derive(Clone, Copy)]
-struct Slot {
-    a: u64,
-    b: u64,
-    id: u32,
-    len: u32,
+/// Eight bytes of `bytes` from `at`, little-endian (so byte `at` is the low byte).
+#[inline]
+fn load_u64(bytes: &[u8], at: usize) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_le_bytes(word)
 }
 
-const EMPTY: u32 = u32::MAX;
-const FREE: Slot = Slot {
-    a: 0,
-    b: 0,
-    id: 0,
-    len: EMPTY,
-};
+/// Up to 8 bytes as a word, zero-padded (off the hot path: a call, not inlined).
+#[cold]
+#[inline(never)]
+fn load_padded(bytes: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    word[..bytes.len()].copy_from_slice(bytes);
+    u64::from_le_bytes(word)
+}
 
-/// A term's slot contents and hash, computed once: for a short term, the key alone is the term.
-#[derive(Clone, Copy)]
-struct TermKey {
-    slot: Slot,
+/// `A-Z` → `a-z` in each byte of `word`, whose bytes are ASCII word characters
+/// (`[0-9A-Za-z_]`) or zero.
+#[inline]
+fn fold_ascii_word(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    // Among word characters, the capitals are the bytes with bit 6 set and bit 5 clear,
+    // except `_` (0x5F). `t` is zero exactly in the `_` bytes; adding 0x7F sets the high bit of
+    // every other byte, and since the bytes are below 0x80 no carry crosses into the next one.
+    let t = word ^ (0x5F * ONES);
+    let not_underscore = (t.wrapping_add(0x7F * ONES) & (0x80 * ONES)) >> 2;
+    word | (((word & (0x40 * ONES)) >> 1) & not_underscore)
+}
+
+/// The two words of a short term (at most 16 bytes); with the length, they identify it.
+/// Up to 8 bytes: the bytes, zero-padded, and 0. Longer: the first 8 and the last 8 bytes
+/// (overlapping rather than padded, so no byte is read twice differently).
+#[inline]
+fn pack_short(bytes: &[u8]) -> (u64, u64) {
+    let len = bytes.len();
+    if len > 8 {
+        (load_u64(bytes, 0), load_u64(bytes, len - 8))
+    } else {
+        let mut word = [0u8; 8];
+        word[..len].copy_from_slice(bytes);
+        (u64::from_le_bytes(word), 0)
+    }
+}
+
+/// The key of a term of at most 16 bytes: enough to find it, or to add it, without the text.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ShortKey {
+    a: u64,
+    b: u64,
+    len: u32,
     hash: u64,
 }
 
-impl TermKey {
-    #[inline]
-    fn new(term: &str) -> TermKey {
-        let bytes = term.as_bytes();
-        let len = bytes.len();
-        if len <= INLINE {
-            let (a, b) = pack_short(bytes);
-            let slot = Slot {
-                a,
-                b,
-                id: 0,
-                len: len as u32,
-            };
-            TermKey {
-                slot,
-                hash: mix(a, b, len),
-            }
-        } else {
-            let hash = hash_term(term);
-            let len = u32::try_from(len).unwrap_or(EMPTY - 1);
-            let slot = Slot {
-                a: 0,
-                b: hash,
-                id: 0,
-                len,
-            };
-            TermKey { slot, hash }
+impl ShortKey {
+    fn from_words(a: u64, b: u64, len: usize) -> ShortKey {
+        ShortKey {
+            a,
+            b,
+            len: len as u32,
+            hash: mix(a, b, len),
         }
     }
 
-    /// The bytes of a short term back from its packed words (the inverse of `pack_short`).
-    fn unpack_short<'b>(&self, buffer: &'b mut [u8; INLINE]) -> &'b [u8] {
-        let len = self.slot.len as usize;
-        let (a, b) = (self.slot.a.to_le_bytes(), self.slot.b.to_le_bytes());
-        if len >= 8 {
-            buffer[..8].copy_from_slice(&a);
-            buffer[len - 8..len].copy_from_slice(&b);
-        } else if len >= 4 {
-            buffer[..4].copy_from_slice(&a[..4]);
-            buffer[len - 4..len].copy_from_slice(&a[4..]);
+    /// `None` for terms longer than 16 bytes.
+    #[inline]
+    pub(crate) fn new(term: &str) -> Option<ShortKey> {
+        let len = term.len();
+        (len <= INLINE).then(|| {
+            let (a, b) = pack_short(term.as_bytes());
+            ShortKey::from_words(a, b, len)
+        })
+    }
+
+    /// The key of `text[start..end].to_ascii_lowercase()`, for a span of 1 to 16 ASCII word
+    /// characters, read with whole-word loads and lowercased in the registers.
+    #[inline(always)]
+    pub(crate) fn from_ascii_word(text: &[u8], start: usize, end: usize) -> ShortKey {
+        let len = end - start;
+        debug_assert!((1..=INLINE).contains(&len));
+        let (a, b) = if start + 8 <= text.len() {
+            let b = if len > 8 { load_u64(text, end - 8) } else { 0 };
+            (load_u64(text, start), b)
         } else {
-            buffer[..len].copy_from_slice(&a[..len]);
+            // Too near the end of the text for an 8-byte load (so shorter than 8 bytes).
+            (load_padded(&text[start..end]), 0)
+        };
+        // Keep the token's bytes of `a` only (all of them past 8 bytes).
+        let a = a & (u64::MAX >> (8 * (8 - len.min(8))));
+        ShortKey::from_words(fold_ascii_word(a), fold_ascii_word(b), len)
+    }
+
+    /// The term's bytes back from the key (the inverse of `pack_short`).
+    fn unpack<'b>(&self, buffer: &'b mut [u8; INLINE]) -> &'b [u8] {
+        let len = self.len as usize;
+        buffer[..8].copy_from_slice(&self.a.to_le_bytes());
+        if len > 8 {
+            buffer[len - 8..len].copy_from_slice(&self.b.to_le_bytes());
         }
         &buffer[..len]
     }
 }
 
-/// The key of a term of at most 16 bytes, which can be interned later without the term.
-#[derive(Clone, Copy)]
-pub(crate) struct ShortKey(TermKey);
+/// One slot of the table: a term's key (short terms: packed bytes; long ones: `a` is the
+/// start in the arena and `b` the full hash), its length and its id. `len == EMPTY` marks a
+/// free slot.
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    a: u64,
+    b: u64,
+    len: u32,
+    id: u32,
+}
 
-impl ShortKey {
-    /// `None` for terms longer than 16 bytes.
-    #[inline]
-    pub(crate) fn new(term: &str) -> Option<ShortKey> {
-        (term.len() <= INLINE).then(|| ShortKey(TermKey::new(term)))
+const EMPTY: u32 = u32::MAX;
+
+const FREE: Slot = Slot {
+    a: 0,
+    b: 0,
+    len: EMPTY,
+    id: 0,
+};
+
+impl Slot {
+    fn hash(&self) -> u64 {
+        if self.len as usize <= INLINE {
+            mix(self.a, self.b, self.len as usize)
+        } else {
+            self.b
+        }
     }
 }
 
-/// Interned terms stored back to back in one buffer.
-#[derive(Clone)]
+/// Interned terms, and their text back to back in one buffer.
+#[derive(Clone, Debug)]
 pub(crate) struct TermTable {
+    /// Linear probing, at most half full so that probes stay short.
     slots: Vec<Slot>,
     mask: usize,
-    /// Where each id's term ends in `bytes`.
+    /// Where each id's term ends in `text`.
     ends: Vec<usize>,
-    bytes: String,
+    text: String,
 }
 
 impl Default for TermTable {
@@ -157,7 +179,7 @@ impl Default for TermTable {
             slots: vec![FREE; 1024],
             mask: 1023,
             ends: Vec::new(),
-            bytes: String::new(),
+            text: String::new(),
         }
     }
 }
@@ -170,89 +192,101 @@ impl TermTable {
     pub(crate) fn term(&self, id: u32) -> &str {
         let id = id as usize;
         let start = if id == 0 { 0 } else { self.ends[id - 1] };
-        &self.bytes[start..self.ends[id]]
+        &self.text[start..self.ends[id]]
     }
 
-    /// The slot where the term of `key` is, or the free slot where it would go.
-    #[inline]
-    fn probe(&self, key: &TermKey, long: Option<&[u8]>) -> usize {
-        let mut i = (key.hash as usize) & self.mask;
+    /// The slot holding the term with `hash` for which `same` holds, or the free slot where
+    /// it would go.
+    #[inline(always)]
+    fn probe(&self, hash: u64, same: impl Fn(&Slot) -> bool) -> usize {
+        let mut i = (hash as usize) & self.mask;
         loop {
             let slot = &self.slots[i];
-            if slot.len == EMPTY {
+            if slot.len == EMPTY || same(slot) {
                 return i;
-            }
-            if slot.len == key.slot.len {
-                let same = match long {
-                    None => slot.a == key.slot.a && slot.b == key.slot.b,
-                    Some(bytes) => {
-                        let start = slot.a as usize;
-                        slot.b == key.slot.b
-                            && self.bytes.as_bytes().get(start..start + bytes.len()) == Some(bytes)
-                    }
-                };
-                if same {
-                    return i;
-                }
             }
             i = (i + 1) & self.mask;
         }
     }
 
-    /// The id of `term`, adding it if new.
-    #[inline]
-    pub(crate) fn intern(&mut self, term: &str) -> u32 {
-        let key = TermKey::new(term);
-        if term.len() <= INLINE {
-            self.intern_short(&ShortKey(key))
-        } else {
-            self.insert_at(self.probe(&key, Some(term.as_bytes())), key, term)
-        }
+    #[inline(always)]
+    fn probe_short(&self, key: &ShortKey) -> usize {
+        // A free slot's `len` matches no key.
+        self.probe(key.hash, |s| {
+            s.a == key.a && s.b == key.b && s.len == key.len
+        })
     }
 
-    /// The id of the short term (at most 16 bytes) that `key` was made from, adding it if new.
-    #[inline]
+    fn probe_long(&self, term: &str, hash: u64) -> usize {
+        self.probe(hash, |s| {
+            let start = s.a as usize;
+            s.b == hash
+                && s.len as usize == term.len()
+                && self.text.as_bytes().get(start..start + term.len()) == Some(term.as_bytes())
+        })
+    }
+
+    /// The id of `term`, adding it if new.
+    pub(crate) fn intern(&mut self, term: &str) -> u32 {
+        let i = match ShortKey::new(term) {
+            Some(key) => return self.intern_short(&key),
+            None => {
+                let hash = hash_long(term);
+                let i = self.probe_long(term, hash);
+                if self.slots[i].len == EMPTY {
+                    let a = self.text.len() as u64;
+                    // No term from memory is 4 GB long; the arena comparison stays exact.
+                    let len = u32::try_from(term.len()).unwrap_or(EMPTY - 1);
+                    return self.insert(i, a, hash, len, term);
+                }
+                i
+            }
+        };
+        self.slots[i].id
+    }
+
+    /// The id of the short term `key` was made from, adding it if new.
+    #[inline(always)]
     pub(crate) fn intern_short(&mut self, key: &ShortKey) -> u32 {
-        let key = &key.0;
-        let i = self.probe(key, None);
+        let i = self.probe_short(key);
         if self.slots[i].len != EMPTY {
             return self.slots[i].id;
         }
+        self.insert_short(i, key)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn insert_short(&mut self, i: usize, key: &ShortKey) -> u32 {
         let mut buffer = [0u8; INLINE];
-        let term = key.unpack_short(&mut buffer);
-        match std::str::from_utf8(term) {
-            Ok(term) => self.insert_at(i, *key, term),
-            // Unreachable: the bytes came from a `&str`.
+        match std::str::from_utf8(key.unpack(&mut buffer)) {
+            Ok(term) => self.insert(i, key.a, key.b, key.len, term),
+            // Unreachable: keys are made from `&str`s and from ASCII spans.
             Err(_) => u32::MAX,
         }
     }
 
     /// The id of `term`, if interned.
-    #[inline]
     pub(crate) fn get(&self, term: &str) -> Option<u32> {
-        let key = TermKey::new(term);
-        let long = (term.len() > INLINE).then_some(term.as_bytes());
-        let slot = &self.slots[self.probe(&key, long)];
+        let i = match ShortKey::new(term) {
+            Some(key) => self.probe_short(&key),
+            None => self.probe_long(term, hash_long(term)),
+        };
+        let slot = &self.slots[i];
         (slot.len != EMPTY).then_some(slot.id)
     }
 
-    fn insert_at(&mut self, i: usize, key: TermKey, term: &str) -> u32 {
-        if self.slots[i].len != EMPTY {
-            return self.slots[i].id;
-        }
-        let mut slot = key.slot;
-        if term.len() > INLINE {
-            slot.a = self.bytes.len() as u64;
-        }
-        slot.id = u32::try_from(self.ends.len()).unwrap_or(u32::MAX);
-        self.bytes.push_str(term);
-        self.ends.push(self.bytes.len());
-        self.slots[i] = slot;
-        // Keep the load at most one half, so probes stay short.
+    /// Put a new term in the free slot `i`; returns its id.
+    fn insert(&mut self, i: usize, a: u64, b: u64, len: u32, term: &str) -> u32 {
+        // Ids must fit in 32 bits; past that (never, in memory) they saturate.
+        let id = u32::try_from(self.ends.len()).unwrap_or(u32::MAX);
+        self.slots[i] = Slot { a, b, len, id };
+        self.text.push_str(term);
+        self.ends.push(self.text.len());
         if self.ends.len() * 2 > self.slots.len() {
             self.grow();
         }
-        slot.id
+        id
     }
 
     fn grow(&mut self) {
@@ -260,13 +294,7 @@ impl TermTable {
         let old = std::mem::replace(&mut self.slots, doubled);
         self.mask = self.slots.len() - 1;
         for slot in old.into_iter().filter(|s| s.len != EMPTY) {
-            let hash = if slot.len as usize <= INLINE {
-                mix(slot.a, slot.b, slot.len as usize)
-            } else {
-                slot.b
-            };
-
-            let mut i = (hash as usize) & self.mask;
+            let mut i = (slot.hash() as usize) & self.mask;
             while self.slots[i].len != EMPTY {
                 i = (i + 1) & self.mask;
             }
@@ -281,7 +309,7 @@ mod tests {
 
     #[test]
     fn interning_gives_dense_stable_ids() {
-        let mut terms = TermTable::default();
+        let mut terms: TermTable = TermTable::default();
         let words = ["b", "a", "b", "", "ccc", "a"];
         let ids: Vec<u32> = words.iter().map(|w| terms.intern(w)).collect();
         assert_eq!(ids, [0, 1, 0, 2, 3, 1]);
@@ -307,7 +335,7 @@ mod tests {
             words.push(format!("{}\0", "x".repeat(len)));
             words.push(format!("é{}", "x".repeat(len)));
         }
-        let mut terms = TermTable::default();
+        let mut terms: TermTable = TermTable::default();
         let ids: Vec<u32> = words.iter().map(|w| terms.intern(w)).collect();
         let mut distinct = words.clone();
         distinct.sort();
@@ -321,7 +349,7 @@ mod tests {
 
     #[test]
     fn short_keys_intern_later_and_get_finds_without_adding() {
-        let mut terms = TermTable::default();
+        let mut terms: TermTable = TermTable::default();
         let words = [
             "kim",
             "a",
@@ -344,5 +372,31 @@ mod tests {
         assert_eq!(terms.get("beijing"), None);
         assert_eq!(terms.get("seventeen bytes!?"), None);
         assert_eq!(terms.len(), words.len());
+    }
+
+    proptest::proptest! {
+        /// A key read from an ASCII span with word loads is the key of its lowercase text.
+        #[test]
+        fn ascii_word_keys_match_keys_of_the_lowercase_text(
+            before in "[A-Za-z0-9_ ]{0,9}",
+            word in "[A-Za-z0-9_]{1,16}",
+            after in "[A-Za-z0-9_ é]{0,9}",
+        ) {
+            let text = format!("{before} {word} {after}");
+            let start = before.len() + 1;
+            let from_span = ShortKey::from_ascii_word(text.as_bytes(), start, start + word.len());
+            let expected = ShortKey::new(&word.to_ascii_lowercase()).expect("short");
+            let mut terms: TermTable = TermTable::default();
+            let id = terms.intern_short(&expected);
+            proptest::prop_assert_eq!(terms.intern_short(&from_span), id);
+            proptest::prop_assert_eq!(terms.len(), 1);
+            proptest::prop_assert_eq!(terms.term(id), word.to_ascii_lowercase());
+        }
+    }
+
+    #[test]
+    fn folding_lowercases_capitals_only() {
+        let word = u64::from_le_bytes(*b"A_Zaz09_");
+        assert_eq!(&fold_ascii_word(word).to_le_bytes(), b"a_zaz09_");
     }
 }
