@@ -327,6 +327,24 @@ fn pack_bits(flags: &[u8; 64]) -> u64 {
     bits
 }
 
+/// `high` without the bytes of the General Punctuation characters (U+2000–U+206F: curly
+/// quotes, dashes, ellipsis, special spaces) that lie wholly in `block`, from the first
+/// non-ASCII character on. Those characters are no word characters and `lower()` leaves
+/// them alone, so they end words exactly as ASCII punctuation does, which the word mask
+/// already says (non-ASCII bytes are not in it); in English text they are nearly all the
+/// non-ASCII characters, and each would otherwise cost a detour through the exact path.
+#[inline]
+fn skip_punctuation(block: &[u8], mut high: u64) -> u64 {
+    while high != 0 {
+        let i = high.trailing_zeros() as usize;
+        match block.get(i..i + 3) {
+            Some([0xE2, 0x80, _] | [0xE2, 0x81, 0x80..=0xAF]) => high &= !(0b111 << i),
+            _ => break,
+        }
+    }
+    high
+}
+
 /// `bits` without its lowest run of ones: adding the lowest set bit carries through the run.
 #[inline]
 fn clear_lowest_run(bits: u64) -> u64 {
@@ -377,6 +395,7 @@ impl WordScanner {
         while pos < len {
             let block = &bytes[pos..len.min(pos + 64)];
             let (word, high) = classify_block(block);
+            let high = skip_punctuation(block, high);
             let ascii = if high == 0 {
                 block.len()
             } else {
@@ -750,7 +769,7 @@ mod tests {
         /// characters whose lowercase differs in length, word-ness or context sit where.
         #[test]
         fn scanning_agrees_with_lowercasing_first(
-            text in "([A-Za-z0-9_ .,'-]{0,70}|[ÉéİΣσ\u{212A}’中\u{301}\u{a0}xX. ']{0,6}){0,12}"
+            text in "([A-Za-z0-9_ .,'-]{0,70}|[ÉéİΣσ\u{212A}’“—\u{2070}\u{2071}中\u{301}\u{a0}xX. ']{0,6}){0,12}"
         ) {
             proptest::prop_assert_eq!(scanned(&text), lowered_then_tokenised(&text));
         }
@@ -765,11 +784,23 @@ mod tests {
             "ΟΔΥΣΣΕΥΣ. ΑΣ'Α aΣ.b",
             "\u{212A}elvin x\u{212A} abc\u{301}def",
             "cities’ reputations “Quoted” end’",
+            "ΑΣ’ ΑΣ’Α a—Σ—b wait…ΣΑ \u{2070}x\u{2071}y",
             "北京 and 莫斯科, 2024\u{a0}news\u{a0}X",
             &format!("{}É{} {}", "A".repeat(63), "b".repeat(70), "C".repeat(64)),
         ] {
             assert_eq!(scanned(text), lowered_then_tokenised(text), "{text:?}");
         }
+    }
+
+    #[test]
+    fn general_punctuation_only_separates_words() {
+        // What lets the scanner treat U+2000–U+206F as it treats ASCII punctuation.
+        for cp in 0x2000..=0x206F {
+            assert!(!is_word_char(cp), "{cp:#x}");
+            assert_eq!(lower_char(cp), cp, "{cp:#x}");
+        }
+        assert!(!(0x2000..=0x206F).contains(&CAPITAL_SIGMA));
+        assert!(!(0x2000..=0x206F).contains(&DOTTED_CAPITAL_I));
     }
 
     #[test]
