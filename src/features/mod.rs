@@ -42,7 +42,7 @@ pub use sparse::CsrMatrix;
 pub use tokenize::Analyzer;
 
 use sparse::{DROPPED, RowCounter, Segment, assemble, pack, unpack};
-use tokenize::{Word, WordScanner};
+use tokenize::{WordScanner, WordSink};
 use vocabulary::{SHORT_TERM, ShortKey, TermTable};
 use weighting::{Weights, inverse_document_frequencies};
 
@@ -118,10 +118,9 @@ struct Worker<'s> {
     analyzer: Analyzer<'s>,
     scanner: WordScanner,
     terms: TermTable,
-    /// The current document's terms, looked up once it is scanned: short ones as keys, the
-    /// rare longer ones as text; then their ids.
-    keys: Vec<ShortKey>,
-    long_terms: Texts,
+    /// A long ASCII token, lowercased.
+    folded: String,
+    /// The term ids of the current document's tokens.
     ids: Vec<u32>,
     /// Per term id: where it stands in the document being counted.
     seen: Vec<RowSlot>,
@@ -132,32 +131,6 @@ struct Worker<'s> {
     tf: Vec<u64>,
     /// Hashing only: counts per column.
     hashed: RowCounter,
-}
-
-/// Strings stored back to back in one reused buffer.
-#[derive(Default)]
-struct Texts {
-    text: String,
-    ends: Vec<usize>,
-}
-
-impl Texts {
-    fn clear(&mut self) {
-        self.text.clear();
-        self.ends.clear();
-    }
-
-    fn push(&mut self, s: &str) {
-        self.text.push_str(s);
-        self.ends.push(self.text.len());
-    }
-
-    fn iter(&self) -> impl Iterator<Item = &str> {
-        let starts = std::iter::once(0).chain(self.ends.iter().copied());
-        starts
-            .zip(&self.ends)
-            .map(|(start, &end)| &self.text[start..end])
-    }
 }
 
 /// Where a term stands in the document being counted.
@@ -194,26 +167,42 @@ fn count_occurrence(
     n_new + usize::from(!seen)
 }
 
-/// Queue a term for counting: as a key if short, as text if not.
-fn queue(term: &str, keys: &mut Vec<ShortKey>, long_terms: &mut Texts) {
-    match ShortKey::new(term) {
-        Some(key) => keys.push(key),
-        None => long_terms.push(term),
+/// Looks the scanner's tokens up in a worker's term table, appending their ids.
+struct TermIds<'w> {
+    doc: &'w str,
+    terms: &'w mut TermTable,
+    ids: &'w mut Vec<u32>,
+    folded: &'w mut String,
+}
+
+impl WordSink for TermIds<'_> {
+    /// The common case, a handful of instructions: inlined into each of the scanner's call
+    /// sites, since a call per token would cost more than the token.
+    #[inline(always)]
+    fn ascii(&mut self, start: usize, end: usize) {
+        let id = if end - start <= SHORT_TERM {
+            self.terms
+                .intern_short(&ShortKey::from_ascii_word(self.doc.as_bytes(), start, end))
+        } else {
+            self.long_ascii(start, end)
+        };
+        self.ids.push(id);
+    }
+
+    fn lowered(&mut self, token: &str) {
+        self.ids.push(self.terms.intern(token));
     }
 }
 
-/// Queue a token from a non-ASCII stretch, or a long ASCII word lowercased (both rare: kept
-/// off the hot path).
-#[cold]
-#[inline(never)]
-fn queue_rare(word: Word<'_>, doc: &str, keys: &mut Vec<ShortKey>, long_terms: &mut Texts) {
-    match word {
-        Word::Ascii { start, end } => {
-            let start_len = long_terms.text.len();
-            long_terms.push(&doc[start..end]);
-            long_terms.text[start_len..].make_ascii_lowercase();
-        }
-        Word::Lowered(token) => queue(token, keys, long_terms),
+impl TermIds<'_> {
+    /// A long ASCII word, lowercased (rare: kept off the hot path).
+    #[cold]
+    #[inline(never)]
+    fn long_ascii(&mut self, start: usize, end: usize) -> u32 {
+        self.folded.clear();
+        self.folded.push_str(&self.doc[start..end]);
+        self.folded.make_ascii_lowercase();
+        self.terms.intern(self.folded)
     }
 }
 
@@ -231,8 +220,7 @@ impl<'s> Worker<'s> {
             analyzer: Analyzer::new(set),
             scanner: WordScanner::default(),
             terms: TermTable::default(),
-            keys: Vec::new(),
-            long_terms: Texts::default(),
+            folded: String::new(),
             ids: Vec::new(),
             seen: Vec::new(),
             row: 0,
@@ -292,44 +280,27 @@ impl<'s> Worker<'s> {
             plain_words,
             analyzer,
             scanner,
-            keys,
-            long_terms,
-            ..
-        } = self;
-        keys.clear();
-        long_terms.clear();
-        if *plain_words {
-            let bytes = doc.as_bytes();
-            // Inlined into each of the scanner's call sites: the common case is a handful
-            // of instructions, so a call per token would cost more than the token.
-            scanner.scan(
-                doc,
-                #[inline(always)]
-                |word| match word {
-                    Word::Ascii { start, end } if end - start <= SHORT_TERM => {
-                        keys.push(ShortKey::from_ascii_word(bytes, start, end))
-                    }
-                    rare => queue_rare(rare, doc, keys, long_terms),
-                },
-            );
-        } else {
-            analyzer.analyze(doc, |feature| queue(feature, keys, long_terms));
-        }
-
-        // Look every term up first, then count: the lookups only read the table, so those of
-        // successive tokens overlap their cache misses instead of waiting on the counting's
-        // stores (whose addresses would depend on them).
-        let Worker {
+            folded,
             terms,
-            keys,
-            long_terms,
             ids,
             seen,
             ..
         } = self;
+        // Look every term up first, then count: the lookups only read the table, so those of
+        // successive tokens overlap their cache misses instead of waiting on the counting's
+        // stores (whose addresses would depend on them).
         ids.clear();
-        ids.extend(keys.iter().map(|key| terms.intern_short(key)));
-        ids.extend(long_terms.iter().map(|term| terms.intern(term)));
+        if *plain_words {
+            let mut sink = TermIds {
+                doc,
+                terms,
+                ids,
+                folded,
+            };
+            scanner.scan(doc, &mut sink);
+        } else {
+            analyzer.analyze(doc, |feature| ids.push(terms.intern(feature)));
+        }
         if seen.len() < terms.len() {
             seen.resize(terms.len().max(seen.len() * 2), RowSlot::default());
         }
@@ -344,6 +315,7 @@ impl<'s> Worker<'s> {
         let (row, row_start) = (self.row, entries.len());
         entries.resize(row_start + ids.len(), 0);
         let row_entries = &mut entries[row_start..];
+        let seen = seen.as_mut_slice();
         let mut n_new = 0;
         for &id in ids.iter() {
             n_new = count_occurrence(&mut seen[id as usize], id, row, row_entries, n_new);

@@ -258,14 +258,13 @@ pub(crate) fn word_tokens<'a>(text: &'a str, mut emit: impl FnMut(&'a str)) {
     close_token(text, &mut open, len, &mut emit);
 }
 
-/// A token of `(?u)\b\w\w+\b` in `text.lower()`, as [`WordScanner`] finds it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Word<'a> {
+/// What [`WordScanner::scan`] hands each token of `text.lower()` to, in order.
+pub(crate) trait WordSink {
     /// `text[start..end]`: ASCII word characters (`[0-9A-Za-z_]`), not yet lowercased. The
     /// token is this span with `A-Z` folded to `a-z`; nothing else changes.
-    Ascii { start: usize, end: usize },
+    fn ascii(&mut self, start: usize, end: usize);
     /// A token from a stretch of `text` holding non-ASCII characters, exactly lowercased.
-    Lowered(&'a str),
+    fn lowered(&mut self, token: &str);
 }
 
 /// The tokens of `text.lower()` in one pass over `text`, without lowercasing it first.
@@ -298,10 +297,19 @@ fn classify_block(block: &[u8]) -> (u64, u64) {
     }
 }
 
+#[inline(always)]
+fn classify_64(block: &[u8; 64]) -> (u64, u64) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: the function needs SSE2, which is part of x86-64 itself: every x86-64 CPU has it.
+    return unsafe { sse2::classify_64(block) };
+    #[cfg(not(target_arch = "x86_64"))]
+    return classify_64_portable(block);
+}
+
 /// Written as a byte-wise loop of comparisons (which the compiler turns into vector
 /// compares) followed by packing eight 0/1 bytes at a time into bits with one multiply.
-#[inline]
-fn classify_64(block: &[u8; 64]) -> (u64, u64) {
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+fn classify_64_portable(block: &[u8; 64]) -> (u64, u64) {
     let mut word = [0u8; 64];
     let mut high = [0u8; 64];
     for ((w, h), &b) in word.iter_mut().zip(&mut high).zip(block) {
@@ -313,7 +321,49 @@ fn classify_64(block: &[u8; 64]) -> (u64, u64) {
     (pack_bits(&word), pack_bits(&high))
 }
 
+/// The same with SSE2 compares, sixteen bytes at a time, and `movemask` to gather the bits:
+/// about four times fewer instructions than the portable version manages.
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    use std::arch::x86_64::{
+        __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_cmplt_epi8, _mm_movemask_epi8,
+        _mm_or_si128, _mm_set_epi64x, _mm_set1_epi8,
+    };
+
+    /// Bytes `from..=to` of `x` (compared as signed bytes: non-ASCII bytes are negative, so
+    /// never in an ASCII range).
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn in_range(x: __m128i, from: u8, to: u8) -> __m128i {
+        let above = _mm_cmpgt_epi8(x, _mm_set1_epi8(from as i8 - 1));
+        let below = _mm_cmplt_epi8(x, _mm_set1_epi8(to as i8 + 1));
+        _mm_and_si128(above, below)
+    }
+
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    pub(super) fn classify_64(block: &[u8; 64]) -> (u64, u64) {
+        let (mut word, mut high) = (0, 0);
+        for (i, sixteen) in block.chunks_exact(16).enumerate() {
+            let half = |at: usize| {
+                let mut bytes = [0u8; 8];
+                bytes.copy_from_slice(&sixteen[at..at + 8]);
+                i64::from_le_bytes(bytes)
+            };
+            let x = _mm_set_epi64x(half(8), half(0));
+            let letter = in_range(_mm_or_si128(x, _mm_set1_epi8(0x20)), b'a', b'z');
+            let digit = in_range(x, b'0', b'9');
+            let underscore = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'_' as i8));
+            let is_word = _mm_or_si128(_mm_or_si128(letter, digit), underscore);
+            word |= u64::from(_mm_movemask_epi8(is_word) as u16) << (16 * i);
+            high |= u64::from(_mm_movemask_epi8(x) as u16) << (16 * i);
+        }
+        (word, high)
+    }
+}
+
 /// Bits of 64 bytes that are each 0 or 1: byte `i` becomes bit `i`.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 #[inline]
 fn pack_bits(flags: &[u8; 64]) -> u64 {
     // For eight 0/1 bytes, the multiply sums each byte's bit into the top byte, in order.
@@ -370,23 +420,24 @@ impl WordScanner {
         text: &str,
         start: usize,
         non_ascii: usize,
-        emit: &mut impl FnMut(Word<'_>),
+        sink: &mut impl WordSink,
     ) -> usize {
         let end = island_end(text.as_bytes(), non_ascii);
         self.island.clear();
         push_lowercase(text, start..end, &mut self.island);
-        word_tokens(&self.island, |token| emit(Word::Lowered(token)));
+        word_tokens(&self.island, |token| sink.lowered(token));
         end
     }
 
-    /// Call `emit` on each token of `text.lower()`, in order.
+    /// Hand each token of `text.lower()` to `sink`, in order.
     #[inline]
-    pub(crate) fn scan(&mut self, text: &str, mut emit: impl FnMut(Word<'_>)) {
+    pub(crate) fn scan(&mut self, text: &str, sink: &mut impl WordSink) {
         let bytes = text.as_bytes();
         let len = bytes.len();
-        fn emit_ascii(emit: &mut impl FnMut(Word<'_>), start: usize, end: usize) {
+        #[inline(always)]
+        fn emit_ascii(sink: &mut impl WordSink, start: usize, end: usize) {
             if end - start >= 2 {
-                emit(Word::Ascii { start, end });
+                sink.ascii(start, end);
             }
         }
         let mut pos = 0;
@@ -405,7 +456,7 @@ impl WordScanner {
             if let Some(start) = open {
                 let leading = runs.trailing_ones() as usize;
                 if leading < ascii {
-                    emit_ascii(&mut emit, start, pos + leading);
+                    emit_ascii(sink, start, pos + leading);
                     open = None;
                     if leading > 0 {
                         runs = clear_lowest_run(runs);
@@ -421,7 +472,7 @@ impl WordScanner {
                     open = Some(pos + first);
                     break;
                 }
-                emit_ascii(&mut emit, pos + first, pos + end);
+                emit_ascii(sink, pos + first, pos + end);
                 runs = clear_lowest_run(runs);
             }
             if ascii == block.len() {
@@ -430,10 +481,10 @@ impl WordScanner {
             }
             // A non-ASCII byte: the exact path, from the start of the word it continues.
             let start = open.take().unwrap_or(pos + ascii);
-            pos = self.scan_island(text, start, pos + ascii, &mut emit);
+            pos = self.scan_island(text, start, pos + ascii, sink);
         }
         if let Some(start) = open {
-            emit_ascii(&mut emit, start, len);
+            emit_ascii(sink, start, len);
         }
     }
 }
@@ -495,26 +546,35 @@ fn for_each_word(
     lowercase: bool,
     scanner: &mut WordScanner,
     folded: &mut String,
-    mut emit: impl FnMut(&str),
+    emit: impl FnMut(&str),
 ) {
     if !lowercase {
         word_tokens(doc, emit);
         return;
     }
-    scanner.scan(doc, |word| match word {
-        Word::Ascii { start, end } => {
-            let token = &doc[start..end];
+    /// Tokens as strings: ASCII spans borrowed when already lowercase, else folded.
+    struct Strings<'d, 'f, F> {
+        doc: &'d str,
+        folded: &'f mut String,
+        emit: F,
+    }
+    impl<F: FnMut(&str)> WordSink for Strings<'_, '_, F> {
+        fn ascii(&mut self, start: usize, end: usize) {
+            let token = &self.doc[start..end];
             if token.bytes().any(|b| b.is_ascii_uppercase()) {
-                folded.clear();
-                folded.push_str(token);
-                folded.make_ascii_lowercase();
-                emit(folded);
+                self.folded.clear();
+                self.folded.push_str(token);
+                self.folded.make_ascii_lowercase();
+                (self.emit)(self.folded);
             } else {
-                emit(token);
+                (self.emit)(token);
             }
         }
-        Word::Lowered(token) => emit(token),
-    });
+        fn lowered(&mut self, token: &str) {
+            (self.emit)(token);
+        }
+    }
+    scanner.scan(doc, &mut Strings { doc, folded, emit });
 }
 
 /// Turns documents into feature strings with the settings of one [`FeatureSet`].
@@ -745,14 +805,18 @@ mod tests {
 
     /// The scanner's tokens as strings, ASCII spans folded to lowercase.
     fn scanned(text: &str) -> Vec<String> {
-        let mut got = Vec::new();
-        WordScanner::default().scan(text, |word| {
-            got.push(match word {
-                Word::Ascii { start, end } => text[start..end].to_ascii_lowercase(),
-                Word::Lowered(token) => token.to_string(),
-            })
-        });
-        got
+        struct Collect<'t>(&'t str, Vec<String>);
+        impl WordSink for Collect<'_> {
+            fn ascii(&mut self, start: usize, end: usize) {
+                self.1.push(self.0[start..end].to_ascii_lowercase());
+            }
+            fn lowered(&mut self, token: &str) {
+                self.1.push(token.to_string());
+            }
+        }
+        let mut tokens = Collect(text, Vec::new());
+        WordScanner::default().scan(text, &mut tokens);
+        tokens.1
     }
 
     /// What scikit-learn does: lowercase the whole text, then tokenise it.
@@ -789,6 +853,15 @@ mod tests {
             &format!("{}É{} {}", "A".repeat(63), "b".repeat(70), "C".repeat(64)),
         ] {
             assert_eq!(scanned(text), lowered_then_tokenised(text), "{text:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The classification the scanner uses agrees with the portable one.
+        #[test]
+        fn block_classification_agrees_with_portable(block in proptest::collection::vec(proptest::num::u8::ANY, 64)) {
+            let block: [u8; 64] = block.try_into().expect("64 bytes");
+            proptest::prop_assert_eq!(classify_64(&block), classify_64_portable(&block));
         }
     }
 

@@ -21,12 +21,12 @@ fn hash_long(term: &str) -> u64 {
     FxBuildHasher.hash_one(term.as_bytes())
 }
 
+/// The hash of a short term's words. One multiply: the table takes its slot from the high
+/// bits of the product, which depend on every bit of the key (Fibonacci hashing).
 #[inline]
 fn mix(a: u64, b: u64, len: usize) -> u64 {
     const K: u64 = 0x9E37_79B9_7F4A_7C15;
-    let h = (a ^ (len as u64).rotate_left(32)).wrapping_mul(K) ^ b;
-    let h = h.wrapping_mul(K);
-    h ^ (h >> 29)
+    (a ^ b.rotate_left(29) ^ ((len as u64) << 59)).wrapping_mul(K)
 }
 
 /// Eight bytes of `bytes` from `at`, little-endian (so byte `at` is the low byte).
@@ -107,18 +107,29 @@ impl ShortKey {
     /// characters, read with whole-word loads and lowercased in the registers.
     #[inline(always)]
     pub(crate) fn from_ascii_word(text: &[u8], start: usize, end: usize) -> ShortKey {
+        /// The mask of the token's bytes in its first word, by length.
+        const FIRST_WORD: [u64; INLINE + 1] = {
+            let mut masks = [u64::MAX; INLINE + 1];
+            let mut len = 0;
+            while len < 8 {
+                masks[len] = (1 << (8 * len)) - 1;
+                len += 1;
+            }
+            masks
+        };
         let len = end - start;
-        debug_assert!((1..=INLINE).contains(&len));
         let (a, b) = if start + 8 <= text.len() {
-            let b = if len > 8 { load_u64(text, end - 8) } else { 0 };
+            let b = if len > 8 {
+                fold_ascii_word(load_u64(text, end - 8))
+            } else {
+                0
+            };
             (load_u64(text, start), b)
         } else {
             // Too near the end of the text for an 8-byte load (so shorter than 8 bytes).
             (load_padded(&text[start..end]), 0)
         };
-        // Keep the token's bytes of `a` only (all of them past 8 bytes).
-        let a = a & (u64::MAX >> (8 * (8 - len.min(8))));
-        ShortKey::from_words(fold_ascii_word(a), fold_ascii_word(b), len)
+        ShortKey::from_words(fold_ascii_word(a & FIRST_WORD[len]), b, len)
     }
 
     /// The term's bytes back from the key (the inverse of `pack_short`).
@@ -165,9 +176,10 @@ impl Slot {
 /// Interned terms, and their text back to back in one buffer.
 #[derive(Clone, Debug)]
 pub(crate) struct TermTable {
-    /// Linear probing, at most half full so that probes stay short.
+    /// Linear probing, at most half full so that probes stay short; a term's first slot is
+    /// the top bits of its hash (`hash >> shift`).
     slots: Vec<Slot>,
-    mask: usize,
+    shift: u32,
     /// Where each id's term ends in `text`.
     ends: Vec<usize>,
     text: String,
@@ -177,7 +189,7 @@ impl Default for TermTable {
     fn default() -> TermTable {
         TermTable {
             slots: vec![FREE; 1024],
-            mask: 1023,
+            shift: 64 - 10,
             ends: Vec::new(),
             text: String::new(),
         }
@@ -199,13 +211,14 @@ impl TermTable {
     /// it would go.
     #[inline(always)]
     fn probe(&self, hash: u64, same: impl Fn(&Slot) -> bool) -> usize {
-        let mut i = (hash as usize) & self.mask;
+        let mask = self.slots.len() - 1;
+        let mut i = (hash >> self.shift) as usize;
         loop {
             let slot = &self.slots[i];
             if slot.len == EMPTY || same(slot) {
                 return i;
             }
-            i = (i + 1) & self.mask;
+            i = (i + 1) & mask;
         }
     }
 
@@ -292,11 +305,12 @@ impl TermTable {
     fn grow(&mut self) {
         let doubled = vec![FREE; self.slots.len() * 2];
         let old = std::mem::replace(&mut self.slots, doubled);
-        self.mask = self.slots.len() - 1;
+        self.shift -= 1;
+        let mask = self.slots.len() - 1;
         for slot in old.into_iter().filter(|s| s.len != EMPTY) {
-            let mut i = (slot.hash() as usize) & self.mask;
+            let mut i = (slot.hash() >> self.shift) as usize;
             while self.slots[i].len != EMPTY {
-                i = (i + 1) & self.mask;
+                i = (i + 1) & mask;
             }
             self.slots[i] = slot;
         }
