@@ -279,47 +279,68 @@ impl Part {
 
 /// Sorts rows of entries by column: an LSD radix sort in two counting passes over the
 /// column bits (each row is a few hundred entries, in cache), short rows by comparison.
-#[derive(Default)]
 struct RowSorter {
     scratch: Vec<u64>,
-    counts: Vec<u32>,
+    /// Per digit value: the count, then where the next entry with it goes.
+    low_starts: Box<[u32; DIGITS]>,
+    high_starts: Box<[u32; DIGITS]>,
 }
 
-/// Columns of more bits are sorted by comparison (two passes would need huge count tables).
-const RADIX_BITS_MAX: u32 = 24;
+/// Bits of a radix digit at most; wider columns (two digits) are sorted by comparison.
+const DIGIT_BITS_MAX: u32 = 12;
+const DIGITS: usize = 1 << DIGIT_BITS_MAX;
+
+impl Default for RowSorter {
+    fn default() -> RowSorter {
+        RowSorter {
+            scratch: Vec::new(),
+            low_starts: Box::new([0; DIGITS]),
+            high_starts: Box::new([0; DIGITS]),
+        }
+    }
+}
 
 impl RowSorter {
     fn sort(&mut self, row: &mut [u64], column_bits: u32) {
-        if row.len() < 64 || column_bits > RADIX_BITS_MAX {
+        if row.len() < 64 || column_bits > 2 * DIGIT_BITS_MAX {
             row.sort_unstable();
             return;
         }
-        let low = column_bits / 2;
+        let (low_bits, high_bits) = (column_bits / 2, column_bits - column_bits / 2);
+        // Masked to the table size as well, which lets the compiler drop bounds checks.
+        let low = |entry: u64| ((entry >> 32) as usize) & ((1 << low_bits) - 1) & (DIGITS - 1);
+        let high = |entry: u64| ((entry >> (32 + low_bits)) as usize) & (DIGITS - 1);
+        let low_starts = &mut self.low_starts[..1 << low_bits];
+        let high_starts = &mut self.high_starts[..1 << high_bits];
+        low_starts.fill(0);
+        high_starts.fill(0);
+        // Both digits counted in one pass.
+        for &entry in &*row {
+            low_starts[low(entry)] += 1;
+            high_starts[high(entry)] += 1;
+        }
+        exclusive_prefix_sums(low_starts);
+        exclusive_prefix_sums(high_starts);
         self.scratch.resize(row.len(), 0);
         let scratch = &mut self.scratch[..row.len()];
-        counting_pass(row, scratch, 32, low, &mut self.counts);
-        counting_pass(scratch, row, 32 + low, column_bits - low, &mut self.counts);
+        for &entry in &*row {
+            let at = low_starts[low(entry)];
+            low_starts[low(entry)] = at + 1;
+            scratch[at as usize] = entry;
+        }
+        for &entry in &*scratch {
+            let at = high_starts[high(entry)];
+            high_starts[high(entry)] = at + 1;
+            row[at as usize] = entry;
+        }
     }
 }
 
-/// Stable counting sort of `from` into `to` by the `bits` bits of each entry from `shift`.
-fn counting_pass(from: &[u64], to: &mut [u64], shift: u32, bits: u32, counts: &mut Vec<u32>) {
-    let mask = (1u64 << bits) - 1;
-    let digit = |entry: u64| ((entry >> shift) & mask) as usize;
-    counts.clear();
-    counts.resize(1 << bits, 0);
-    for &entry in from {
-        counts[digit(entry)] += 1;
-    }
+fn exclusive_prefix_sums(counts: &mut [u32]) {
     let mut next = 0;
-    for count in counts.iter_mut() {
+    for count in counts {
         next += *count;
         *count = next - *count;
-    }
-    for &entry in from {
-        let at = &mut counts[digit(entry)];
-        to[*at as usize] = entry;
-        *at += 1;
     }
 }
 
