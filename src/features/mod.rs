@@ -118,8 +118,6 @@ struct Worker<'s> {
     analyzer: Analyzer<'s>,
     scanner: WordScanner,
     terms: TermTable,
-    /// A long ASCII token, lowercased.
-    folded: String,
     /// The term ids of the current document's tokens.
     ids: Vec<u32>,
     /// Per term id: where it stands in the document being counted.
@@ -169,40 +167,26 @@ fn count_occurrence(
 
 /// Looks the scanner's tokens up in a worker's term table, appending their ids.
 struct TermIds<'w> {
-    doc: &'w str,
     terms: &'w mut TermTable,
     ids: &'w mut Vec<u32>,
-    folded: &'w mut String,
 }
 
 impl WordSink for TermIds<'_> {
     /// The common case, a handful of instructions: inlined into each of the scanner's call
     /// sites, since a call per token would cost more than the token.
     #[inline(always)]
-    fn ascii(&mut self, start: usize, end: usize) {
+    fn ascii(&mut self, folded: &str, start: usize, end: usize) {
         let id = if end - start <= SHORT_TERM {
             self.terms
-                .intern_short(&ShortKey::from_ascii_word(self.doc.as_bytes(), start, end))
+                .intern_short(&ShortKey::from_padded(folded.as_bytes(), start, end))
         } else {
-            self.long_ascii(start, end)
+            self.terms.intern(&folded[start..end])
         };
         self.ids.push(id);
     }
 
     fn lowered(&mut self, token: &str) {
         self.ids.push(self.terms.intern(token));
-    }
-}
-
-impl TermIds<'_> {
-    /// A long ASCII word, lowercased (rare: kept off the hot path).
-    #[cold]
-    #[inline(never)]
-    fn long_ascii(&mut self, start: usize, end: usize) -> u32 {
-        self.folded.clear();
-        self.folded.push_str(&self.doc[start..end]);
-        self.folded.make_ascii_lowercase();
-        self.terms.intern(self.folded)
     }
 }
 
@@ -220,7 +204,6 @@ impl<'s> Worker<'s> {
             analyzer: Analyzer::new(set),
             scanner: WordScanner::default(),
             terms: TermTable::default(),
-            folded: String::new(),
             ids: Vec::new(),
             seen: Vec::new(),
             row: 0,
@@ -280,7 +263,6 @@ impl<'s> Worker<'s> {
             plain_words,
             analyzer,
             scanner,
-            folded,
             terms,
             ids,
             seen,
@@ -291,12 +273,7 @@ impl<'s> Worker<'s> {
         // stores (whose addresses would depend on them).
         ids.clear();
         if *plain_words {
-            let mut sink = TermIds {
-                doc,
-                terms,
-                ids,
-                folded,
-            };
+            let mut sink = TermIds { terms, ids };
             scanner.scan(doc, &mut sink);
         } else {
             analyzer.analyze(doc, |feature| ids.push(terms.intern(feature)));

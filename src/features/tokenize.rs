@@ -260,25 +260,31 @@ pub(crate) fn word_tokens<'a>(text: &'a str, mut emit: impl FnMut(&'a str)) {
 
 /// What [`WordScanner::scan`] hands each token of `text.lower()` to, in order.
 pub(crate) trait WordSink {
-    /// `text[start..end]`: ASCII word characters (`[0-9A-Za-z_]`), not yet lowercased. The
-    /// token is this span with `A-Z` folded to `a-z`; nothing else changes.
-    fn ascii(&mut self, start: usize, end: usize);
-    /// A token from a stretch of `text` holding non-ASCII characters, exactly lowercased.
+    /// `folded[start..end]`: a token of ASCII word characters (`[0-9A-Za-z_]`), lowercase.
+    /// `folded` is the text with `A-Z` folded to `a-z`, followed by at least
+    /// [`WORD_LOAD_PADDING`] bytes, so that 8-byte loads at `start` and at `end - 8` always
+    /// stay inside it.
+    fn ascii(&mut self, folded: &str, start: usize, end: usize);
+    /// A token from a stretch of the text holding non-ASCII characters, exactly lowercased.
     fn lowered(&mut self, token: &str);
 }
 
-/// The tokens of `text.lower()` in one pass over `text`, without lowercasing it first.
+/// Bytes of padding after the folded text handed to [`WordSink::ascii`].
+pub(crate) const WORD_LOAD_PADDING: usize = 16;
+
+/// The tokens of `text.lower()` in one pass over `text`, without lowercasing it exactly first.
 ///
-/// ASCII text is classified 64 bytes at a time into bit masks, and a token of ASCII word
-/// characters comes out as a span of `text` (its lowercase form is a plain ASCII fold, which
-/// the caller can do on the fly). Non-ASCII characters are rare in most text, but lowercasing
-/// them can change lengths, word-ness and neighbours (`İ` → `i̇`, whose dot is not a word
-/// character; a final `Σ`): each stretch holding them, from the start of the word it touches
-/// to the next ASCII non-word byte, is lowercased exactly into a buffer and tokenised there.
-/// Both ends of such a stretch are token boundaries in `text.lower()` too (an ASCII non-word
-/// byte lowercases to itself), so the tokens are exactly those of `text.lower()`.
+/// The text is copied with ASCII capitals folded (a vectorised byte map), classified 64
+/// bytes at a time into bit masks, and a token of ASCII word characters comes out as a span
+/// of that copy. Non-ASCII characters are rare in most text, but lowercasing them can change
+/// lengths, word-ness and neighbours (`İ` → `i̇`, whose dot is not a word character; a final
+/// `Σ`): each stretch holding them, from the start of the word it touches to the next ASCII
+/// non-word byte, is lowercased exactly into a buffer and tokenised there. Both ends of such
+/// a stretch are token boundaries in `text.lower()` too (an ASCII non-word byte lowercases to
+/// itself), so the tokens are exactly those of `text.lower()`.
 #[derive(Default)]
 pub(crate) struct WordScanner {
+    folded: String,
     island: String,
 }
 
@@ -411,33 +417,21 @@ fn island_end(bytes: &[u8], from: usize) -> usize {
 }
 
 impl WordScanner {
-    /// Tokenise `text.lower()` over the stretch from `start` that holds the non-ASCII byte
-    /// at `non_ascii`, exactly; returns where the stretch ends.
-    #[cold]
-    #[inline(never)]
-    fn scan_island(
-        &mut self,
-        text: &str,
-        start: usize,
-        non_ascii: usize,
-        sink: &mut impl WordSink,
-    ) -> usize {
-        let end = island_end(text.as_bytes(), non_ascii);
-        self.island.clear();
-        push_lowercase(text, start..end, &mut self.island);
-        word_tokens(&self.island, |token| sink.lowered(token));
-        end
-    }
-
     /// Hand each token of `text.lower()` to `sink`, in order.
     #[inline]
     pub(crate) fn scan(&mut self, text: &str, sink: &mut impl WordSink) {
-        let bytes = text.as_bytes();
+        let WordScanner { folded, island } = self;
+        folded.clear();
+        folded.push_str(text);
+        folded.make_ascii_lowercase();
+        folded.extend(std::iter::repeat_n('\0', WORD_LOAD_PADDING));
+        let folded = folded.as_str();
+        let bytes = &folded.as_bytes()[..text.len()];
         let len = bytes.len();
         #[inline(always)]
-        fn emit_ascii(sink: &mut impl WordSink, start: usize, end: usize) {
+        fn emit_ascii(sink: &mut impl WordSink, folded: &str, start: usize, end: usize) {
             if end - start >= 2 {
-                sink.ascii(start, end);
+                sink.ascii(folded, start, end);
             }
         }
         let mut pos = 0;
@@ -456,7 +450,7 @@ impl WordScanner {
             if let Some(start) = open {
                 let leading = runs.trailing_ones() as usize;
                 if leading < ascii {
-                    emit_ascii(sink, start, pos + leading);
+                    emit_ascii(sink, folded, start, pos + leading);
                     open = None;
                     if leading > 0 {
                         runs = clear_lowest_run(runs);
@@ -472,7 +466,7 @@ impl WordScanner {
                     open = Some(pos + first);
                     break;
                 }
-                emit_ascii(sink, pos + first, pos + end);
+                emit_ascii(sink, folded, pos + first, pos + end);
                 runs = clear_lowest_run(runs);
             }
             if ascii == block.len() {
@@ -481,12 +475,30 @@ impl WordScanner {
             }
             // A non-ASCII byte: the exact path, from the start of the word it continues.
             let start = open.take().unwrap_or(pos + ascii);
-            pos = self.scan_island(text, start, pos + ascii, sink);
+            pos = scan_island(island, text, start, pos + ascii, sink);
         }
         if let Some(start) = open {
-            emit_ascii(sink, start, len);
+            emit_ascii(sink, folded, start, len);
         }
     }
+}
+
+/// Tokenise `text.lower()` over the stretch from `start` that holds the non-ASCII byte at
+/// `non_ascii`, exactly, in `island`; returns where the stretch ends.
+#[cold]
+#[inline(never)]
+fn scan_island(
+    island: &mut String,
+    text: &str,
+    start: usize,
+    non_ascii: usize,
+    sink: &mut impl WordSink,
+) -> usize {
+    let end = island_end(text.as_bytes(), non_ascii);
+    island.clear();
+    push_lowercase(text, start..end, island);
+    word_tokens(island, |token| sink.lowered(token));
+    end
 }
 
 /// Whitespace-separated words, as Python's `str.split()` with no argument.
@@ -541,40 +553,22 @@ impl<'a> Iterator for SpaceSeparated<'a> {
 }
 
 /// Call `emit` on each word token of `doc` (lowercased first when `lowercase`), in order.
-fn for_each_word(
-    doc: &str,
-    lowercase: bool,
-    scanner: &mut WordScanner,
-    folded: &mut String,
-    emit: impl FnMut(&str),
-) {
+fn for_each_word(doc: &str, lowercase: bool, scanner: &mut WordScanner, emit: impl FnMut(&str)) {
     if !lowercase {
         word_tokens(doc, emit);
         return;
     }
-    /// Tokens as strings: ASCII spans borrowed when already lowercase, else folded.
-    struct Strings<'d, 'f, F> {
-        doc: &'d str,
-        folded: &'f mut String,
-        emit: F,
-    }
-    impl<F: FnMut(&str)> WordSink for Strings<'_, '_, F> {
-        fn ascii(&mut self, start: usize, end: usize) {
-            let token = &self.doc[start..end];
-            if token.bytes().any(|b| b.is_ascii_uppercase()) {
-                self.folded.clear();
-                self.folded.push_str(token);
-                self.folded.make_ascii_lowercase();
-                (self.emit)(self.folded);
-            } else {
-                (self.emit)(token);
-            }
+    /// Tokens as strings.
+    struct Strings<F>(F);
+    impl<F: FnMut(&str)> WordSink for Strings<F> {
+        fn ascii(&mut self, folded: &str, start: usize, end: usize) {
+            (self.0)(&folded[start..end]);
         }
         fn lowered(&mut self, token: &str) {
-            (self.emit)(token);
+            (self.0)(token);
         }
     }
-    scanner.scan(doc, &mut Strings { doc, folded, emit });
+    scanner.scan(doc, &mut Strings(emit));
 }
 
 /// Turns documents into feature strings with the settings of one [`FeatureSet`].
@@ -583,8 +577,6 @@ fn for_each_word(
 pub struct Analyzer<'s> {
     set: &'s FeatureSet,
     scanner: WordScanner,
-    /// The lowercase form of one ASCII token, when it has capitals.
-    folded: String,
     lowered: String,
     /// Stop-word-filtered, stemmed tokens of the current document, back to back.
     tokens: String,
@@ -602,7 +594,6 @@ impl<'s> Analyzer<'s> {
         Analyzer {
             set,
             scanner: WordScanner::default(),
-            folded: String::new(),
             lowered: String::new(),
             tokens: String::new(),
             token_ends: Vec::new(),
@@ -622,7 +613,6 @@ impl<'s> Analyzer<'s> {
         let Analyzer {
             set,
             scanner,
-            folded,
             lowered,
             tokens,
             token_ends,
@@ -636,12 +626,12 @@ impl<'s> Analyzer<'s> {
             AnalyzerKind::Word => {
                 let lowercase = set.lowercase();
                 if max_n == 1 && !set.has_stop_words() && stemmer.is_none() {
-                    for_each_word(doc, lowercase, scanner, folded, emit);
+                    for_each_word(doc, lowercase, scanner, emit);
                     return;
                 }
                 tokens.clear();
                 token_ends.clear();
-                for_each_word(doc, lowercase, scanner, folded, |token| {
+                for_each_word(doc, lowercase, scanner, |token| {
                     if set.is_stop_word(token) {
                         return;
                     }
@@ -805,18 +795,19 @@ mod tests {
 
     /// The scanner's tokens as strings, ASCII spans folded to lowercase.
     fn scanned(text: &str) -> Vec<String> {
-        struct Collect<'t>(&'t str, Vec<String>);
-        impl WordSink for Collect<'_> {
-            fn ascii(&mut self, start: usize, end: usize) {
-                self.1.push(self.0[start..end].to_ascii_lowercase());
+        struct Collect(Vec<String>);
+        impl WordSink for Collect {
+            fn ascii(&mut self, folded: &str, start: usize, end: usize) {
+                assert!(end + WORD_LOAD_PADDING <= folded.len());
+                self.0.push(folded[start..end].to_string());
             }
             fn lowered(&mut self, token: &str) {
-                self.1.push(token.to_string());
+                self.0.push(token.to_string());
             }
         }
-        let mut tokens = Collect(text, Vec::new());
+        let mut tokens = Collect(Vec::new());
         WordScanner::default().scan(text, &mut tokens);
-        tokens.1
+        tokens.0
     }
 
     /// What scikit-learn does: lowercase the whole text, then tokenise it.

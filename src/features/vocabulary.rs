@@ -37,28 +37,6 @@ fn load_u64(bytes: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(word)
 }
 
-/// Up to 8 bytes as a word, zero-padded (off the hot path: a call, not inlined).
-#[cold]
-#[inline(never)]
-fn load_padded(bytes: &[u8]) -> u64 {
-    let mut word = [0u8; 8];
-    word[..bytes.len()].copy_from_slice(bytes);
-    u64::from_le_bytes(word)
-}
-
-/// `A-Z` → `a-z` in each byte of `word`, whose bytes are ASCII word characters
-/// (`[0-9A-Za-z_]`) or zero.
-#[inline]
-fn fold_ascii_word(word: u64) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    // Among word characters, the capitals are the bytes with bit 6 set and bit 5 clear,
-    // except `_` (0x5F). `t` is zero exactly in the `_` bytes; adding 0x7F sets the high bit of
-    // every other byte, and since the bytes are below 0x80 no carry crosses into the next one.
-    let t = word ^ (0x5F * ONES);
-    let not_underscore = (t.wrapping_add(0x7F * ONES) & (0x80 * ONES)) >> 2;
-    word | (((word & (0x40 * ONES)) >> 1) & not_underscore)
-}
-
 /// The two words of a short term (at most 16 bytes); with the length, they identify it.
 /// Up to 8 bytes: the bytes, zero-padded, and 0. Longer: the first 8 and the last 8 bytes
 /// (overlapping rather than padded, so no byte is read twice differently).
@@ -103,11 +81,11 @@ impl ShortKey {
         })
     }
 
-    /// The key of `text[start..end].to_ascii_lowercase()`, for a span of 1 to 16 ASCII word
-    /// characters, read with whole-word loads and lowercased in the registers.
+    /// The key of `text[start..end]`, a term of 1 to 16 bytes with 8 more bytes after it in
+    /// `text`: read with two word loads, whatever its length.
     #[inline(always)]
-    pub(crate) fn from_ascii_word(text: &[u8], start: usize, end: usize) -> ShortKey {
-        /// The mask of the token's bytes in its first word, by length.
+    pub(crate) fn from_padded(text: &[u8], start: usize, end: usize) -> ShortKey {
+        /// The mask of the term's bytes in its first word, by length.
         const FIRST_WORD: [u64; INLINE + 1] = {
             let mut masks = [u64::MAX; INLINE + 1];
             let mut len = 0;
@@ -118,18 +96,9 @@ impl ShortKey {
             masks
         };
         let len = end - start;
-        let (a, b) = if start + 8 <= text.len() {
-            let b = if len > 8 {
-                fold_ascii_word(load_u64(text, end - 8))
-            } else {
-                0
-            };
-            (load_u64(text, start), b)
-        } else {
-            // Too near the end of the text for an 8-byte load (so shorter than 8 bytes).
-            (load_padded(&text[start..end]), 0)
-        };
-        ShortKey::from_words(fold_ascii_word(a & FIRST_WORD[len]), b, len)
+        let a = load_u64(text, start) & FIRST_WORD[len];
+        let b = if len > 8 { load_u64(text, end - 8) } else { 0 };
+        ShortKey::from_words(a, b, len)
     }
 
     /// The term's bytes back from the key (the inverse of `pack_short`).
@@ -389,28 +358,22 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// A key read from an ASCII span with word loads is the key of its lowercase text.
+        /// A key read with word loads from padded text is the key of the term itself.
         #[test]
-        fn ascii_word_keys_match_keys_of_the_lowercase_text(
-            before in "[A-Za-z0-9_ ]{0,9}",
-            word in "[A-Za-z0-9_]{1,16}",
-            after in "[A-Za-z0-9_ é]{0,9}",
+        fn padded_keys_match_keys_of_the_term(
+            before in "[a-z0-9_ ]{0,9}",
+            word in "[a-z0-9_é]{1,8}",
+            after in "[a-z0-9_ ]{0,9}",
         ) {
-            let text = format!("{before} {word} {after}");
+            let text = format!("{before} {word} {after}{}", "\0".repeat(8));
             let start = before.len() + 1;
-            let from_span = ShortKey::from_ascii_word(text.as_bytes(), start, start + word.len());
-            let expected = ShortKey::new(&word.to_ascii_lowercase()).expect("short");
+            let from_span = ShortKey::from_padded(text.as_bytes(), start, start + word.len());
+            let expected = ShortKey::new(&word).expect("short");
             let mut terms: TermTable = TermTable::default();
             let id = terms.intern_short(&expected);
             proptest::prop_assert_eq!(terms.intern_short(&from_span), id);
             proptest::prop_assert_eq!(terms.len(), 1);
-            proptest::prop_assert_eq!(terms.term(id), word.to_ascii_lowercase());
+            proptest::prop_assert_eq!(terms.term(id), word);
         }
-    }
-
-    #[test]
-    fn folding_lowercases_capitals_only() {
-        let word = u64::from_le_bytes(*b"A_Zaz09_");
-        assert_eq!(&fold_ascii_word(word).to_le_bytes(), b"a_zaz09_");
     }
 }
