@@ -194,7 +194,9 @@ impl DocumentReader {
             source,
         };
         let file = File::open(path).map_err(io_error)?;
-        let mut raw = BufReader::with_capacity(READ_BUFFER, file);
+        // Plain lines are read in blocks larger than this buffer, which they bypass: it only
+        // serves the magic-byte check, JSON Lines and the decompressor's input.
+        let mut raw = BufReader::with_capacity(MIN_READ, file);
         let gzipped = raw.fill_buf().map_err(io_error)?.starts_with(&GZIP_MAGIC);
         let source: Box<dyn BufRead + Send> = if gzipped {
             Box::new(BufReader::with_capacity(
@@ -266,6 +268,8 @@ impl DocumentReader {
     fn next_lines(&mut self, batch: &mut Batch, target: usize) -> Result<(), InputError> {
         let mut bytes = std::mem::take(&mut batch.text).into_bytes();
         bytes.clear();
+        // Room for the block at once: growing by copying would touch fresh pages twice.
+        bytes.reserve(target + MIN_READ);
         bytes.append(&mut self.carry);
         // Cut after the first line end at or past `target` bytes.
         let mut searched = target - 1;

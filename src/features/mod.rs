@@ -113,6 +113,8 @@ pub struct Fitter<'s> {
 struct Worker<'s> {
     index: usize,
     set: &'s FeatureSet,
+    /// The rows this worker counted, one after the other (see [`Segment`]).
+    entries: Vec<u64>,
     /// Default word unigrams: tokens go straight from the scanner to term keys.
     plain_words: bool,
     analyzer: Analyzer<'s>,
@@ -200,6 +202,7 @@ impl<'s> Worker<'s> {
         Worker {
             index,
             set,
+            entries: Vec::new(),
             plain_words,
             analyzer: Analyzer::new(set),
             scanner: WordScanner::default(),
@@ -214,30 +217,26 @@ impl<'s> Worker<'s> {
     }
 
     fn count<S: AsRef<str>>(&mut self, docs: &[S], keep_rows: bool) -> Segment {
-        let mut segment = Segment::new(self.index);
+        let mut entries = std::mem::take(&mut self.entries);
+        let mut segment = Segment::new(self.index, entries.len());
         if keep_rows {
             // About one distinct term per 8 bytes of text at most, in news; reserved rather
             // than grown by copying. Pages never written cost no memory.
             let text_bytes: usize = docs.iter().map(|d| d.as_ref().len()).sum();
-            segment.entries.reserve(text_bytes / 8);
+            entries.reserve(text_bytes / 8);
             segment.row_ends.reserve(docs.len());
         }
         for doc in docs {
-            let row_start = segment.entries.len();
+            let row_start = entries.len();
             match *self.set.columns() {
-                Columns::Vocabulary { .. } => self.count_terms(doc.as_ref(), &mut segment.entries),
+                Columns::Vocabulary { .. } => self.count_terms(doc.as_ref(), &mut entries),
                 Columns::Hashing {
                     n_features,
                     alternate_sign,
-                } => self.count_hashed(
-                    doc.as_ref(),
-                    n_features,
-                    alternate_sign,
-                    &mut segment.entries,
-                ),
+                } => self.count_hashed(doc.as_ref(), n_features, alternate_sign, &mut entries),
             }
             let (df, tf) = (&mut self.df, &mut self.tf);
-            for &entry in &segment.entries[row_start..] {
+            for &entry in &entries[row_start..] {
                 let (id, value) = unpack(entry);
                 let id = id as usize;
                 if id >= df.len() {
@@ -249,11 +248,12 @@ impl<'s> Worker<'s> {
                 tf[id] += u64::from(value.unsigned_abs());
             }
             if keep_rows {
-                segment.row_ends.push(segment.entries.len());
+                segment.row_ends.push(entries.len());
             } else {
-                segment.entries.truncate(row_start);
+                entries.truncate(row_start);
             }
         }
+        self.entries = entries;
         segment
     }
 
@@ -315,6 +315,16 @@ impl<'s> Worker<'s> {
         });
     }
 }
+
+/// What the end of fitting hands to assembly: columns, the workers' entries, the rows in
+/// them, the worker-id → column maps and the weights.
+type Assembly<'a> = (
+    usize,
+    Vec<Vec<u64>>,
+    Vec<Segment>,
+    Option<&'a [Vec<u32>]>,
+    Weights<'a>,
+);
 
 /// Contiguous slices of `docs` of about equal text size, at most `n_chunks` of them.
 fn split_balanced<S: AsRef<str>>(docs: &[S], n_chunks: usize) -> Vec<&[S]> {
@@ -386,24 +396,17 @@ impl<'s> Fitter<'s> {
 
     /// Decide the vocabulary (sorted, pruned) and build the matrix of every document added.
     pub fn finish(self) -> Result<(FittedFeatures, CsrMatrix), FeatureError> {
-        self.finish_with(|parts| {
-            let (n_cols, segments, maps, weights) = parts;
-            let jobs = segments
-                .into_iter()
-                .map(|segment| {
-                    let map = maps.map(|maps| maps[segment.worker].as_slice());
-                    (segment, map)
-                })
-                .collect();
-            assemble(n_cols, jobs, &weights)
+        self.finish_with(|(n_cols, arenas, segments, maps, weights)| {
+            assemble(n_cols, arenas, segments, maps, &weights)
         })
     }
 
-    /// Shared end of `fit` and `finish`: `build` receives the columns, the counted rows, the
-    /// worker-id → column maps (none under hashing) and the weights.
+    /// Shared end of `fit` and `finish`: `build` receives the columns, the workers' entries
+    /// and the counted rows in them, the worker-id → column maps (none under hashing) and the
+    /// weights.
     fn finish_with<T>(
         self,
-        build: impl FnOnce((usize, Vec<Segment>, Option<&[Vec<u32>]>, Weights<'_>)) -> T,
+        build: impl FnOnce(Assembly<'_>) -> T,
     ) -> Result<(FittedFeatures, T), FeatureError> {
         let set = self.set;
         let n_documents = self.n_documents;
@@ -412,6 +415,10 @@ impl<'s> Fitter<'s> {
             .into_inner()
             .unwrap_or_else(PoisonError::into_inner);
         workers.sort_by_key(|w| w.index);
+        let arenas: Vec<Vec<u64>> = workers
+            .iter_mut()
+            .map(|w| std::mem::take(&mut w.entries))
+            .collect();
         match *set.columns() {
             Columns::Vocabulary {
                 min_df,
@@ -534,6 +541,7 @@ impl<'s> Fitter<'s> {
                 );
                 let built = build((
                     fitted.n_features(),
+                    arenas,
                     self.segments,
                     Some(&worker_to_column),
                     fitted.weights(),
@@ -550,7 +558,13 @@ impl<'s> Fitter<'s> {
                 drop(workers);
                 let fitted =
                     FittedFeatures::new(set.clone(), None, document_frequencies, n_documents);
-                let built = build((fitted.n_features(), self.segments, None, fitted.weights()));
+                let built = build((
+                    fitted.n_features(),
+                    arenas,
+                    self.segments,
+                    None,
+                    fitted.weights(),
+                ));
                 Ok((fitted, built))
             }
         }
@@ -686,15 +700,17 @@ impl FittedFeatures {
             }
             index
         });
-        let segments: Vec<Segment> = split_balanced(docs, chunk_count())
+        let counted: Vec<(Vec<u64>, Segment)> = split_balanced(docs, chunk_count())
             .into_par_iter()
-            .map(|chunk| {
+            .enumerate()
+            .map(|(i, chunk)| {
                 let mut analyzer = Analyzer::new(&self.set);
                 let mut counter = RowCounter::default();
-                let mut segment = Segment::new(0);
-                let entries = &mut segment.entries;
+                let mut entries = Vec::new();
+                let mut segment = Segment::new(i, 0);
                 for doc in chunk {
-                    counter.start_row(entries);
+                    counter.start_row(&entries);
+                    let entries = &mut entries;
                     match (&self.vocabulary, self.set.columns()) {
                         (Some(_), _) => analyzer.analyze(doc.as_ref(), |feature| {
                             if let Some(column) = index.get(feature) {
@@ -716,11 +732,11 @@ impl FittedFeatures {
                     }
                     segment.row_ends.push(entries.len());
                 }
-                segment
+                (entries, segment)
             })
             .collect();
-        let jobs = segments.into_iter().map(|s| (s, None)).collect();
-        assemble(self.n_features(), jobs, &self.weights())
+        let (arenas, segments) = counted.into_iter().unzip();
+        assemble(self.n_features(), arenas, segments, None, &self.weights())
     }
 
     /// Columns of the matrices this produces.
