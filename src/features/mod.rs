@@ -122,24 +122,25 @@ struct Worker<'s> {
     terms: TermTable,
     /// The term ids of the current document's tokens.
     ids: Vec<u32>,
-    /// Per term id: where it stands in the document being counted.
-    seen: Vec<RowSlot>,
+    /// Per term id.
+    counts: Vec<TermCount>,
     /// Numbers the documents, to tell whether a term was already seen in this one.
     row: u32,
-    /// Per term id: documents containing it, and total occurrences.
-    df: Vec<u64>,
-    tf: Vec<u64>,
-    /// Hashing only: counts per column.
+    /// Hashing only: counts per column, and documents per column.
     hashed: RowCounter,
+    hashed_df: Vec<u64>,
 }
 
-/// Where a term stands in the document being counted.
+/// What a worker keeps about each of its terms, in one record.
 #[derive(Clone, Copy, Debug, Default)]
-struct RowSlot {
+struct TermCount {
     /// The last document (`Worker::row`) the term occurred in, and where its entry is in
     /// that document's row.
     row: u32,
     offset: u32,
+    /// Documents containing it, and occurrences.
+    df: u64,
+    tf: u64,
 }
 
 /// Count one occurrence of term `id` in `row`, whose first `n_new` entries are written, and
@@ -150,20 +151,20 @@ struct RowSlot {
 /// half the tokens), and a mispredicted branch costs more than the selects.
 #[inline(always)]
 fn count_occurrence(
-    slot: &mut RowSlot,
+    count: &mut TermCount,
     id: u32,
     row: u32,
     entries: &mut [u64],
     n_new: usize,
 ) -> usize {
-    let seen = slot.row == row;
-    let at = select_unpredictable(seen, slot.offset as usize, n_new);
+    let seen = count.row == row;
+    let at = select_unpredictable(seen, count.offset as usize, n_new);
     let entry = &mut entries[at];
     // The count is the low half of the entry; it saturates (as `RowCounter` does).
     *entry = select_unpredictable(seen, (*entry + 1).min(pack(id, i32::MAX)), pack(id, 1));
-    slot.row = row;
+    count.row = row;
     // A row holds at most one entry per distinct term: far fewer than 2^32.
-    slot.offset = at as u32;
+    count.offset = at as u32;
     n_new + usize::from(!seen)
 }
 
@@ -208,11 +209,10 @@ impl<'s> Worker<'s> {
             scanner: WordScanner::default(),
             terms: TermTable::default(),
             ids: Vec::new(),
-            seen: Vec::new(),
+            counts: Vec::new(),
             row: 0,
-            df: Vec::new(),
-            tf: Vec::new(),
             hashed: RowCounter::default(),
+            hashed_df: Vec::new(),
         }
     }
 
@@ -235,18 +235,6 @@ impl<'s> Worker<'s> {
                     alternate_sign,
                 } => self.count_hashed(doc.as_ref(), n_features, alternate_sign, &mut entries),
             }
-            let (df, tf) = (&mut self.df, &mut self.tf);
-            for &entry in &entries[row_start..] {
-                let (id, value) = unpack(entry);
-                let id = id as usize;
-                if id >= df.len() {
-                    let len = (id + 1).max(df.len() * 2);
-                    df.resize(len, 0);
-                    tf.resize(len, 0);
-                }
-                df[id] += 1;
-                tf[id] += u64::from(value.unsigned_abs());
-            }
             if keep_rows {
                 segment.row_ends.push(entries.len());
             } else {
@@ -265,7 +253,7 @@ impl<'s> Worker<'s> {
             scanner,
             terms,
             ids,
-            seen,
+            counts,
             ..
         } = self;
         // Look every term up first, then count: the lookups only read the table, so those of
@@ -278,24 +266,33 @@ impl<'s> Worker<'s> {
         } else {
             analyzer.analyze(doc, |feature| ids.push(terms.intern(feature)));
         }
-        if seen.len() < terms.len() {
-            seen.resize(terms.len().max(seen.len() * 2), RowSlot::default());
+        if counts.len() < terms.len() {
+            counts.resize(terms.len().max(counts.len() * 2), TermCount::default());
         }
 
         self.row = self.row.wrapping_add(1);
         if self.row == 0 {
             // After 2^32 documents, forget which document each term was last seen in.
-            seen.fill(RowSlot::default());
+            for count in counts.iter_mut() {
+                count.row = 0;
+            }
             self.row = 1;
         }
         // Room for one entry per token; the row keeps one per distinct term.
         let (row, row_start) = (self.row, entries.len());
         entries.resize(row_start + ids.len(), 0);
         let row_entries = &mut entries[row_start..];
-        let seen = seen.as_mut_slice();
+        let counts = counts.as_mut_slice();
         let mut n_new = 0;
         for &id in ids.iter() {
-            n_new = count_occurrence(&mut seen[id as usize], id, row, row_entries, n_new);
+            n_new = count_occurrence(&mut counts[id as usize], id, row, row_entries, n_new);
+        }
+        // Totals per term, from the finished row: its records are still in cache.
+        for &entry in &row_entries[..n_new] {
+            let (id, value) = unpack(entry);
+            let count = &mut counts[id as usize];
+            count.df += 1;
+            count.tf += u64::from(value.unsigned_abs());
         }
         entries.truncate(row_start + n_new);
     }
@@ -307,12 +304,19 @@ impl<'s> Worker<'s> {
         alternate_sign: bool,
         entries: &mut Vec<u64>,
     ) {
-        let counter = &mut self.hashed;
+        let (counter, df) = (&mut self.hashed, &mut self.hashed_df);
+        let row_start = entries.len();
         counter.start_row(entries);
         self.analyzer.analyze(doc, |feature| {
             let (column, sign) = hashing::hashed_column(feature, n_features, alternate_sign);
             counter.add(entries, column, sign);
         });
+        if df.is_empty() {
+            df.resize(n_features as usize, 0);
+        }
+        for &entry in &entries[row_start..] {
+            df[unpack(entry).0 as usize] += 1;
+        }
     }
 }
 
@@ -428,12 +432,15 @@ impl<'s> Fitter<'s> {
                 // Merge the workers' terms; ids here are provisional, columns come from sorting.
                 // The first worker's table (ids unchanged) absorbs the others' terms.
                 let mut workers = workers.into_iter();
+                let totals = |w: &Worker<'_>, id: u32| {
+                    let count = w.counts.get(id as usize).copied().unwrap_or_default();
+                    (count.df, count.tf)
+                };
                 let (mut terms, mut df, mut tf) = match workers.next() {
                     Some(first) => {
-                        let n = first.terms.len();
-                        let (mut df, mut tf) = (first.df, first.tf);
-                        df.resize(n, 0);
-                        tf.resize(n, 0);
+                        let (df, tf) = (0..first.terms.len() as u32)
+                            .map(|id| totals(&first, id))
+                            .unzip();
                         (first.terms, df, tf)
                     }
                     None => (TermTable::default(), Vec::new(), Vec::new()),
@@ -447,8 +454,9 @@ impl<'s> Fitter<'s> {
                                 df.push(0);
                                 tf.push(0);
                             }
-                            df[merged as usize] += w.df.get(id as usize).copied().unwrap_or(0);
-                            tf[merged as usize] += w.tf.get(id as usize).copied().unwrap_or(0);
+                            let (d, t) = totals(&w, id);
+                            df[merged as usize] += d;
+                            tf[merged as usize] += t;
                             merged
                         })
                         .collect();
@@ -551,7 +559,7 @@ impl<'s> Fitter<'s> {
             Columns::Hashing { n_features, .. } => {
                 let mut document_frequencies = vec![0u64; n_features as usize];
                 for worker in &workers {
-                    for (total, &d) in document_frequencies.iter_mut().zip(&worker.df) {
+                    for (total, &d) in document_frequencies.iter_mut().zip(&worker.hashed_df) {
                         *total += d;
                     }
                 }

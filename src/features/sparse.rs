@@ -172,7 +172,8 @@ pub(crate) fn assemble(
     let mut rests: Vec<(usize, &mut [u64])> =
         arenas.iter_mut().map(|a| (0, a.as_mut_slice())).collect();
     let mut order: Vec<usize> = (0..segments.len()).collect();
-    order.sort_by_key(|&i| (segments[i].arena, segments[i].start));
+    // By end too: an empty segment may start where a later one (in row order) does.
+    order.sort_by_key(|&i| (segments[i].arena, segments[i].start, segments[i].end()));
     let mut slices: Vec<Option<&mut [u64]>> = segments.iter().map(|_| None).collect();
     for i in order {
         let segment = &segments[i];
@@ -510,6 +511,18 @@ mod tests {
         assert_eq!(m.indptr(), &[0, 1, 2, 3]);
         assert_eq!(m.indices(), &[1, 1, 1]);
         assert_eq!(m.data(), &[1.0, 1.0, 4.0]);
+    }
+
+    #[test]
+    fn an_empty_segment_counted_before_an_earlier_one_is_fine() {
+        // A worker counted the empty-rowed `later` first, then `earlier` (work stealing):
+        // both start at the same place in its arena.
+        let mut arena = Vec::new();
+        let later = segment(&mut arena, 0, &[&[]]);
+        let earlier = segment(&mut arena, 0, &[&[(1, 2)]]);
+        let m = assemble(2, vec![arena], vec![earlier, later], None, &COUNTS);
+        assert_eq!(m.indptr(), &[0, 1, 1]);
+        assert_eq!(m.row(0), (&[1u32][..], &[2.0][..]));
     }
 
     proptest::proptest! {
