@@ -43,7 +43,7 @@ pub use tokenize::Analyzer;
 
 use sparse::{DROPPED, RowCounter, Segment, assemble, pack, unpack};
 use tokenize::{WordScanner, WordSink};
-use vocabulary::{SHORT_TERM, ShortKey, TermTable};
+use vocabulary::{SHORT_TERM, ShortKey, SortedTerm, TermTable, merge_sorted};
 use weighting::{Weights, inverse_document_frequencies};
 
 /// Why fitting, or restoring fitted features, failed.
@@ -429,42 +429,21 @@ impl<'s> Fitter<'s> {
                 max_df,
                 max_features,
             } => {
-                // Merge the workers' terms; ids here are provisional, columns come from sorting.
-                // The first worker's table (ids unchanged) absorbs the others' terms.
-                let mut workers = workers.into_iter();
-                let totals = |w: &Worker<'_>, id: u32| {
-                    let count = w.counts.get(id as usize).copied().unwrap_or_default();
-                    (count.df, count.tf)
-                };
-                let (mut terms, mut df, mut tf) = match workers.next() {
-                    Some(first) => {
-                        let (df, tf) = (0..first.terms.len() as u32)
-                            .map(|id| totals(&first, id))
-                            .unzip();
-                        (first.terms, df, tf)
+                // Each worker's terms in string order (in parallel), merged into the sorted
+                // vocabulary; ids are provisional, columns come from this order.
+                let tables: Vec<&TermTable> = workers.iter().map(|w| &w.terms).collect();
+                let sorted: Vec<Vec<SortedTerm>> = tables.par_iter().map(|t| t.sorted()).collect();
+                let (merged, worker_to_merged) = merge_sorted(&tables, &sorted);
+                let (mut df, mut tf) = (vec![0u64; merged.len()], vec![0u64; merged.len()]);
+                for (w, map) in workers.iter().zip(&worker_to_merged) {
+                    for (count, &m) in w.counts.iter().zip(map) {
+                        df[m as usize] += count.df;
+                        tf[m as usize] += count.tf;
                     }
-                    None => (TermTable::default(), Vec::new(), Vec::new()),
-                };
-                let mut worker_to_merged: Vec<Vec<u32>> = vec![(0..terms.len() as u32).collect()];
-                for w in workers {
-                    let map = (0..w.terms.len() as u32)
-                        .map(|id| {
-                            let merged = terms.intern(w.terms.term(id));
-                            if merged as usize == df.len() {
-                                df.push(0);
-                                tf.push(0);
-                            }
-                            let (d, t) = totals(&w, id);
-                            df[merged as usize] += d;
-                            tf[merged as usize] += t;
-                            merged
-                        })
-                        .collect();
-                    worker_to_merged.push(map);
                 }
 
                 // As scikit-learn, no terms at all is reported before any df contradiction.
-                if terms.len() == 0 {
+                if merged.is_empty() {
                     return Err(FeatureError::EmptyVocabulary {
                         settings: set.pruning_settings(),
                         n_documents,
@@ -482,51 +461,48 @@ impl<'s> Fitter<'s> {
                         n_documents,
                     });
                 }
-                // Byte order of UTF-8 is code point order, Python's string order. Comparing
-                // the first sixteen bytes as one integer settles almost every comparison.
-                let prefix = |id: u32| {
-                    let mut bytes = [0u8; 16];
-                    let term = terms.term(id).as_bytes();
-                    let n = term.len().min(16);
-                    bytes[..n].copy_from_slice(&term[..n]);
-                    u128::from_be_bytes(bytes)
-                };
-                let mut sorted: Vec<(u128, u32)> =
-                    (0..terms.len() as u32).map(|id| (prefix(id), id)).collect();
-                sorted.par_sort_unstable_by(|&(pa, a), &(pb, b)| {
-                    pa.cmp(&pb).then_with(|| terms.term(a).cmp(terms.term(b)))
-                });
-                let sorted: Vec<u32> = sorted.into_iter().map(|(_, id)| id).collect();
                 let mut keep: Vec<bool> = df
                     .iter()
                     .map(|&d| (d as f64) >= low && (d as f64) <= high)
                     .collect();
                 if let Some(limit) = max_features {
-                    let mut kept: Vec<u32> = sorted
-                        .iter()
-                        .copied()
-                        .filter(|&m| keep[m as usize])
-                        .collect();
+                    let mut kept: Vec<usize> = (0..merged.len()).filter(|&m| keep[m]).collect();
                     if kept.len() > limit {
                         // As scikit-learn, frequency is summed after `binary`. A stable sort
                         // keeps term order among equal frequencies: ties go to the smaller term.
                         let frequency = if set.binary() { &df } else { &tf };
-                        kept.sort_by_key(|&m| Reverse(frequency[m as usize]));
+                        kept.sort_by_key(|&m| Reverse(frequency[m]));
                         for &m in &kept[limit..] {
-                            keep[m as usize] = false;
+                            keep[m] = false;
                         }
                     }
                 }
-                let mut merged_to_column = vec![DROPPED; terms.len()];
-                let mut vocabulary = Vec::new();
-                let mut document_frequencies = Vec::new();
-                for &m in &sorted {
-                    if keep[m as usize] {
-                        merged_to_column[m as usize] = vocabulary.len() as u32;
-                        vocabulary.push(terms.term(m).to_string());
-                        document_frequencies.push(df[m as usize]);
-                    }
-                }
+                let mut next = 0;
+                let merged_to_column: Vec<u32> = keep
+                    .iter()
+                    .map(|&kept| {
+                        next += u32::from(kept);
+                        if kept { next - 1 } else { DROPPED }
+                    })
+                    .collect();
+                let vocabulary: Vec<String> = merged
+                    .par_iter()
+                    .with_min_len(1 << 12)
+                    .zip(&keep)
+                    .filter(|&(_, &kept)| kept)
+                    .map(|(&(w, i), _)| {
+                        let w = w as usize;
+                        sorted[w][i as usize]
+                            .text(tables[w], &mut [0; 16])
+                            .to_string()
+                    })
+                    .collect();
+                let document_frequencies: Vec<u64> = df
+                    .iter()
+                    .zip(&keep)
+                    .filter(|&(_, &kept)| kept)
+                    .map(|(&d, _)| d)
+                    .collect();
                 if vocabulary.is_empty() {
                     return Err(FeatureError::EmptyVocabulary {
                         settings: set.pruning_settings(),
@@ -534,13 +510,14 @@ impl<'s> Fitter<'s> {
                     });
                 }
                 let worker_to_column: Vec<Vec<u32>> = worker_to_merged
-                    .into_iter()
+                    .into_par_iter()
                     .map(|map| {
                         map.into_iter()
                             .map(|m| merged_to_column[m as usize])
                             .collect()
                     })
                     .collect();
+                drop(workers);
                 let fitted = FittedFeatures::new(
                     set.clone(),
                     Some(vocabulary),

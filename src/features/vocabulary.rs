@@ -9,6 +9,7 @@
 //! order is decided later, by sorting terms. Nothing here iterates a hash table in an order
 //! that can reach output.
 
+use std::cmp::Ordering;
 use std::hash::BuildHasher;
 
 use rustc_hash::FxBuildHasher;
@@ -286,6 +287,116 @@ impl TermTable {
     }
 }
 
+/// A term in string order: its first 16 bytes as two big-endian integers (UTF-8 byte order
+/// is code point order, Python's string order), which settle almost every comparison and
+/// hold the whole of most terms; its length; its id in its table.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SortedTerm {
+    prefix: [u64; 2],
+    len: u32,
+    pub(crate) id: u32,
+}
+
+impl SortedTerm {
+    fn of(table: &TermTable, id: u32) -> SortedTerm {
+        let term = table.term(id).as_bytes();
+        let mut bytes = [0u8; 16];
+        let n = term.len().min(16);
+        bytes[..n].copy_from_slice(&term[..n]);
+        let half = |at: usize| {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(&bytes[at..at + 8]);
+            u64::from_be_bytes(word)
+        };
+        SortedTerm {
+            prefix: [half(0), half(8)],
+            len: term.len() as u32,
+            id,
+        }
+    }
+
+    /// The term, from its prefix when it fits (no trip to the table's text).
+    pub(crate) fn text<'t>(&self, table: &'t TermTable, buffer: &'t mut [u8; 16]) -> &'t str {
+        let len = self.len as usize;
+        if len <= 16 {
+            buffer[..8].copy_from_slice(&self.prefix[0].to_be_bytes());
+            buffer[8..].copy_from_slice(&self.prefix[1].to_be_bytes());
+            if let Ok(term) = std::str::from_utf8(&buffer[..len]) {
+                return term;
+            }
+        }
+        table.term(self.id)
+    }
+}
+
+impl TermTable {
+    /// Every term, in string order.
+    pub(crate) fn sorted(&self) -> Vec<SortedTerm> {
+        let mut sorted: Vec<SortedTerm> = (0..self.len() as u32)
+            .map(|id| SortedTerm::of(self, id))
+            .collect();
+        sorted.sort_unstable_by(|a, b| compare(self, a, self, b));
+        sorted
+    }
+}
+
+fn compare(ta: &TermTable, a: &SortedTerm, tb: &TermTable, b: &SortedTerm) -> Ordering {
+    a.prefix.cmp(&b.prefix).then_with(|| {
+        if a.len <= 16 && b.len <= 16 {
+            // The prefixes hold both terms whole: the shorter one is the smaller.
+            a.len.cmp(&b.len)
+        } else {
+            ta.term(a.id).cmp(tb.term(b.id))
+        }
+    })
+}
+
+/// The union of the terms of `tables`, each given in string order (`sorted`), in string
+/// order: for each term, the table it was first found in and its place in that table's
+/// `sorted`; and per table, its ids' positions in the union. A merge of sorted lists, no
+/// hashing.
+pub(crate) fn merge_sorted(
+    tables: &[&TermTable],
+    sorted: &[Vec<SortedTerm>],
+) -> (Vec<(u32, u32)>, Vec<Vec<u32>>) {
+    let mut maps: Vec<Vec<u32>> = tables.iter().map(|t| vec![0; t.len()]).collect();
+    if let ([sorted], [map]) = (sorted, maps.as_mut_slice()) {
+        // One table: the union is its order.
+        for (position, term) in sorted.iter().enumerate() {
+            map[term.id as usize] = position as u32;
+        }
+        return ((0..sorted.len() as u32).map(|i| (0, i)).collect(), maps);
+    }
+    let mut heads = vec![0; tables.len()];
+    let mut merged = Vec::with_capacity(sorted.iter().map(Vec::len).max().unwrap_or(0));
+    loop {
+        let head = |t: usize, heads: &[usize]| sorted[t].get(heads[t]);
+        let mut smallest: Option<(usize, SortedTerm)> = None;
+        for t in 0..tables.len() {
+            if let Some(term) = head(t, &heads) {
+                let smaller = smallest.is_none_or(|(s, best)| {
+                    compare(tables[t], term, tables[s], &best) == Ordering::Less
+                });
+                if smaller {
+                    smallest = Some((t, *term));
+                }
+            }
+        }
+        let Some((s, best)) = smallest else { break };
+        let position = merged.len() as u32;
+        merged.push((s as u32, heads[s] as u32));
+        for t in 0..tables.len() {
+            if let Some(&term) = head(t, &heads)
+                && (t == s || compare(tables[t], &term, tables[s], &best) == Ordering::Equal)
+            {
+                maps[t][term.id as usize] = position;
+                heads[t] += 1;
+            }
+        }
+    }
+    (merged, maps)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -374,6 +485,51 @@ mod tests {
             proptest::prop_assert_eq!(terms.intern_short(&from_span), id);
             proptest::prop_assert_eq!(terms.len(), 1);
             proptest::prop_assert_eq!(terms.term(id), word);
+        }
+    }
+
+    #[test]
+    fn merging_sorted_tables_gives_the_sorted_union() {
+        let words = [
+            vec![
+                "b",
+                "a",
+                "extraordinarily_long_term",
+                "extraordinarily_long_terms",
+                "é",
+            ],
+            vec!["c", "a", "extraordinarily_long_term", "ab\u{0}", "ab", "z"],
+        ];
+        let tables: Vec<TermTable> = words
+            .iter()
+            .map(|ws| {
+                let mut t = TermTable::default();
+                for w in ws {
+                    t.intern(w);
+                }
+                t
+            })
+            .collect();
+        let refs: Vec<&TermTable> = tables.iter().collect();
+        let sorted: Vec<Vec<SortedTerm>> = tables.iter().map(TermTable::sorted).collect();
+        let (merged, maps) = merge_sorted(&refs, &sorted);
+        let mut buffer = [0u8; 16];
+        let union: Vec<String> = merged
+            .iter()
+            .map(|&(t, i)| {
+                let t = t as usize;
+                sorted[t][i as usize].text(refs[t], &mut buffer).to_string()
+            })
+            .collect();
+        let mut expected: Vec<&str> = words.iter().flatten().copied().collect();
+        expected.sort();
+        expected.dedup();
+        assert_eq!(union, expected);
+        for (t, ws) in words.iter().enumerate() {
+            for w in ws {
+                let id = tables[t].get(w).expect("interned");
+                assert_eq!(union[maps[t][id as usize] as usize], *w);
+            }
         }
     }
 }
