@@ -429,98 +429,19 @@ impl<'s> Fitter<'s> {
                 max_df,
                 max_features,
             } => {
-                // Each worker's terms in string order (in parallel), merged into the sorted
-                // vocabulary; ids are provisional, columns come from this order.
                 let tables: Vec<&TermTable> = workers.iter().map(|w| &w.terms).collect();
-                let sorted: Vec<Vec<SortedTerm>> = tables.par_iter().map(|t| t.sorted()).collect();
-                let (merged, worker_to_merged) = merge_sorted(&tables, &sorted);
-                let (mut df, mut tf) = (vec![0u64; merged.len()], vec![0u64; merged.len()]);
-                for (w, map) in workers.iter().zip(&worker_to_merged) {
-                    for (count, &m) in w.counts.iter().zip(map) {
-                        df[m as usize] += count.df;
-                        tf[m as usize] += count.tf;
-                    }
-                }
-
-                // As scikit-learn, no terms at all is reported before any df contradiction.
-                if merged.is_empty() {
-                    return Err(FeatureError::EmptyVocabulary {
-                        settings: set.pruning_settings(),
-                        n_documents,
-                    });
-                }
-                let bound = |limit: DocumentFrequency| match limit {
-                    DocumentFrequency::Count(n) => n as f64,
-                    DocumentFrequency::Proportion(p) => p * n_documents as f64,
-                };
-                let (low, high) = (bound(min_df), bound(max_df));
-                if high < low {
-                    return Err(FeatureError::MaxDfBelowMinDf {
-                        min_df,
-                        max_df,
-                        n_documents,
-                    });
-                }
-                let mut keep: Vec<bool> = df
-                    .iter()
-                    .map(|&d| (d as f64) >= low && (d as f64) <= high)
-                    .collect();
-                if let Some(limit) = max_features {
-                    let mut kept: Vec<usize> = (0..merged.len()).filter(|&m| keep[m]).collect();
-                    if kept.len() > limit {
-                        // As scikit-learn, frequency is summed after `binary`. A stable sort
-                        // keeps term order among equal frequencies: ties go to the smaller term.
-                        let frequency = if set.binary() { &df } else { &tf };
-                        kept.sort_by_key(|&m| Reverse(frequency[m]));
-                        for &m in &kept[limit..] {
-                            keep[m] = false;
-                        }
-                    }
-                }
-                let mut next = 0;
-                let merged_to_column: Vec<u32> = keep
-                    .iter()
-                    .map(|&kept| {
-                        next += u32::from(kept);
-                        if kept { next - 1 } else { DROPPED }
-                    })
-                    .collect();
-                let vocabulary: Vec<String> = merged
-                    .par_iter()
-                    .with_min_len(1 << 12)
-                    .zip(&keep)
-                    .filter(|&(_, &kept)| kept)
-                    .map(|(&(w, i), _)| {
-                        let w = w as usize;
-                        sorted[w][i as usize]
-                            .text(tables[w], &mut [0; 16])
-                            .to_string()
-                    })
-                    .collect();
-                let document_frequencies: Vec<u64> = df
-                    .iter()
-                    .zip(&keep)
-                    .filter(|&(_, &kept)| kept)
-                    .map(|(&d, _)| d)
-                    .collect();
-                if vocabulary.is_empty() {
-                    return Err(FeatureError::EmptyVocabulary {
-                        settings: set.pruning_settings(),
-                        n_documents,
-                    });
-                }
-                let worker_to_column: Vec<Vec<u32>> = worker_to_merged
-                    .into_par_iter()
-                    .map(|map| {
-                        map.into_iter()
-                            .map(|m| merged_to_column[m as usize])
-                            .collect()
-                    })
-                    .collect();
+                let counts: Vec<&[TermCount]> = workers.iter().map(|w| &w.counts[..]).collect();
+                let limits = (min_df, max_df, max_features);
+                let decided = decide_vocabulary(set, &tables, &counts, limits, n_documents);
+                let Decided {
+                    terms,
+                    document_frequencies,
+                    worker_to_column,
+                } = decided?;
                 drop(workers);
                 let fitted = FittedFeatures::new(
                     set.clone(),
-                    Some(vocabulary),
+                    Some(terms),
                     document_frequencies,
                     n_documents,
                 );
@@ -554,6 +475,116 @@ impl<'s> Fitter<'s> {
             }
         }
     }
+}
+
+/// A decided vocabulary: the sorted, pruned terms, their document frequencies, and each
+/// worker's id → column map (`DROPPED` for pruned terms).
+struct Decided {
+    terms: Vec<String>,
+    document_frequencies: Vec<u64>,
+    worker_to_column: Vec<Vec<u32>>,
+}
+
+/// The vocabulary of the workers' term `tables` (with their `counts`).
+fn decide_vocabulary(
+    set: &FeatureSet,
+    tables: &[&TermTable],
+    counts: &[&[TermCount]],
+    (min_df, max_df, max_features): (DocumentFrequency, DocumentFrequency, Option<usize>),
+    n_documents: usize,
+) -> Result<Decided, FeatureError> {
+    // Each worker's terms in string order (in parallel), merged into the sorted vocabulary;
+    // ids are provisional, columns come from this order.
+    let sorted: Vec<Vec<SortedTerm>> = tables.par_iter().map(|t| t.sorted()).collect();
+    let (merged, worker_to_merged) = merge_sorted(tables, &sorted);
+    let (mut df, mut tf) = (vec![0u64; merged.len()], vec![0u64; merged.len()]);
+    for (counts, map) in counts.iter().zip(&worker_to_merged) {
+        for (count, &m) in counts.iter().zip(map) {
+            df[m as usize] += count.df;
+            tf[m as usize] += count.tf;
+        }
+    }
+
+    // As scikit-learn, no terms at all is reported before any df contradiction.
+    if merged.is_empty() {
+        return Err(FeatureError::EmptyVocabulary {
+            settings: set.pruning_settings(),
+            n_documents,
+        });
+    }
+    let bound = |limit: DocumentFrequency| match limit {
+        DocumentFrequency::Count(n) => n as f64,
+        DocumentFrequency::Proportion(p) => p * n_documents as f64,
+    };
+    let (low, high) = (bound(min_df), bound(max_df));
+    if high < low {
+        return Err(FeatureError::MaxDfBelowMinDf {
+            min_df,
+            max_df,
+            n_documents,
+        });
+    }
+    let mut keep: Vec<bool> = df
+        .iter()
+        .map(|&d| (d as f64) >= low && (d as f64) <= high)
+        .collect();
+    if let Some(limit) = max_features {
+        let mut kept: Vec<usize> = (0..merged.len()).filter(|&m| keep[m]).collect();
+        if kept.len() > limit {
+            // As scikit-learn, frequency is summed after `binary`. A stable sort keeps term
+            // order among equal frequencies: ties go to the smaller term.
+            let frequency = if set.binary() { &df } else { &tf };
+            kept.sort_by_key(|&m| Reverse(frequency[m]));
+            for &m in &kept[limit..] {
+                keep[m] = false;
+            }
+        }
+    }
+    let mut next = 0;
+    let merged_to_column: Vec<u32> = keep
+        .iter()
+        .map(|&kept| {
+            next += u32::from(kept);
+            if kept { next - 1 } else { DROPPED }
+        })
+        .collect();
+    let vocabulary: Vec<String> = merged
+        .par_iter()
+        .with_min_len(1 << 12)
+        .zip(&keep)
+        .filter(|&(_, &kept)| kept)
+        .map(|(&(w, i), _)| {
+            let w = w as usize;
+            sorted[w][i as usize]
+                .text(tables[w], &mut [0; 16])
+                .to_string()
+        })
+        .collect();
+    if vocabulary.is_empty() {
+        return Err(FeatureError::EmptyVocabulary {
+            settings: set.pruning_settings(),
+            n_documents,
+        });
+    }
+    let document_frequencies: Vec<u64> = df
+        .iter()
+        .zip(&keep)
+        .filter(|&(_, &kept)| kept)
+        .map(|(&d, _)| d)
+        .collect();
+    let worker_to_column: Vec<Vec<u32>> = worker_to_merged
+        .into_par_iter()
+        .map(|map| {
+            map.into_iter()
+                .map(|m| merged_to_column[m as usize])
+                .collect()
+        })
+        .collect();
+    Ok(Decided {
+        terms: vocabulary,
+        document_frequencies,
+        worker_to_column,
+    })
 }
 
 /// What fitting learnt: the only thing that can transform documents.

@@ -158,12 +158,7 @@ pub(crate) fn assemble(
 ) -> CsrMatrix {
     let column_bits = usize::BITS - n_cols.saturating_sub(1).leading_zeros();
     let map_of = |arena: usize| maps.map(|maps| maps[arena].as_slice());
-    let in_order = segments.iter().all(|s| s.arena == 0)
-        && segments
-            .iter()
-            .try_fold(0, |next, s| (s.start == next).then(|| s.end()))
-            .is_some();
-    if arenas.len() == 1 && in_order {
+    if in_place(&arenas, &segments) {
         let entries = arenas.pop().unwrap_or_default();
         return assemble_in_place(n_cols, entries, &segments, map_of(0), column_bits, weights);
     }
@@ -231,6 +226,18 @@ pub(crate) fn assemble(
         indices,
         data,
     }
+}
+
+/// Whether [`assemble`] makes the matrix of the entries where they are: when one arena
+/// holds every row, in order.
+fn in_place(arenas: &[Vec<u64>], segments: &[Segment]) -> bool {
+    arenas.len() == 1
+        && segments
+            .iter()
+            .try_fold(0, |next, s| {
+                (s.arena == 0 && s.start == next).then(|| s.end())
+            })
+            .is_some()
 }
 
 /// [`assemble`] when `entries` holds every row, in order.
