@@ -2,8 +2,9 @@
 //! row), and the machinery that counts rows in parallel and assembles them.
 //!
 //! Counting packs each entry as `(id << 32) | value`, so a row sorts by column as plain `u64`s.
-//! Assembly maps provisional ids to final columns, drops pruned ones and weights each row.
-//! Dense conversion is separate ([`CsrMatrix::to_dense`]); nothing here knows about terms.
+//! Rows are ranges of a counting worker's buffer (an arena). Assembly maps provisional ids to
+//! final columns, drops pruned ones, sorts and weights each row. Dense conversion is separate
+//! ([`CsrMatrix::to_dense`]); nothing here knows about terms.
 
 use ndarray::Array2;
 use rayon::prelude::*;

@@ -82,8 +82,8 @@ impl ShortKey {
         })
     }
 
-    /// The key of `text[start..end]`, a term of 1 to 16 bytes with 8 more bytes after it in
-    /// `text`: read with two word loads, whatever its length.
+    /// The key of `text[start..end]`, a term of 1 to 16 bytes, when `text` has at least 8
+    /// bytes from `start` on (the scanner pads its text): one or two word loads, no copy.
     #[inline(always)]
     pub(crate) fn from_padded(text: &[u8], start: usize, end: usize) -> ShortKey {
         /// The mask of the term's bytes in its first word, by length.
