@@ -8,9 +8,10 @@
 # `text` field is the document. JSON Lines are first converted to a plain one-per-line file,
 # the same input for both tools: a document's inner line breaks (\r\n, \n, \r) become spaces.
 # Before timing, it checks that both tools give the same vocabulary and matrix (via --out).
-# Prints seconds, MB/s of text and the ratio to scikit-learn; the in-process fit_transform
-# time of scikit-learn (without interpreter start-up and imports) is printed too.
+# Prints seconds, MB/s of text, the ratio to scikit-learn and the peak RSS; the in-process
+# fit_transform time of scikit-learn (without interpreter start-up and imports) is printed too.
 set -euo pipefail
+export LC_ALL=C
 
 corpus=${1:?usage: scripts/bench-vs-sklearn.sh CORPUS [RUNS]}
 runs=${2:-3}
@@ -74,24 +75,30 @@ for kind in count tfidf; do
     python3 "$work/peer_sklearn.py" "$kind" "$text" "$work/out-$kind" 2>"$work/stderr" || { cat "$work/stderr"; exit 1; }
 done
 
-# Wall seconds of a command, run $runs times; prints the median.
+# Wall seconds of a command, run $runs times; prints the median. Timed with the shell's
+# microsecond clock (/usr/bin/time's %e has 10 ms steps, a tenth of a fast run); the largest
+# peak RSS of the runs is left in $work/rss (KB).
 median() {
-    local times=()
+    local times=() start end
+    : >"$work/rss"
     for _ in $(seq "$runs"); do
-        /usr/bin/time -f %e -o "$work/time" "$@" >/dev/null 2>"$work/stderr"
-        times+=("$(cat "$work/time")")
+        start=$EPOCHREALTIME
+        /usr/bin/time -f %M -a -o "$work/rss" "$@" >/dev/null 2>"$work/stderr"
+        end=$EPOCHREALTIME
+        times+=("$(awk -v s="$start" -v e="$end" 'BEGIN {printf "%.4f", e - s}')")
     done
     printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
 }
+peak_rss_mb() { sort -g "$work/rss" | tail -1 | awk '{printf "%.0f", $1 / 1024}'; }
 
 echo "corpus: $corpus ($(awk -v b="$bytes" 'BEGIN {printf "%.1f", b/1e6}') MB of text), $(nproc) cores, medians of $runs, $(date -u +%Y-%m-%d)"
-printf '%-34s %9s %9s %8s\n' tool seconds MB/s ratio
+printf '%-34s %9s %9s %8s %9s\n' tool seconds MB/s ratio 'peak MB'
 for kind in count tfidf; do
     label=$([ "$kind" = count ] && echo CountVectorizer || echo TfidfVectorizer)
     sk=$(median python3 "$work/peer_sklearn.py" "$kind" "$text")
     inner=$(cat "$work/stderr")
-    report() { awk -v n="$1" -v s="$2" -v b="$bytes" -v k="$sk" \
-        'BEGIN {printf "%-34s %9.3f %9.1f %7.1fx\n", n, s, b/1e6/s, k/s}'; }
+    report() { awk -v n="$1" -v s="$2" -v b="$bytes" -v k="$sk" -v m="$(peak_rss_mb)" \
+        'BEGIN {printf "%-34s %9.3f %9.1f %7.1fx %9s\n", n, s, b/1e6/s, k/s, m}'; }
     report "sklearn $label" "$sk"
     echo "  (sklearn fit_transform alone, last run: ${inner}s)"
     for threads in 1 $(nproc); do

@@ -13,7 +13,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
@@ -66,13 +66,16 @@ pub enum InputError {
     },
 }
 
-/// Documents stored back to back in one buffer, reused from batch to batch.
+/// Documents in one buffer, reused from batch to batch.
 #[derive(Clone, Debug, Default)]
 pub struct Batch {
+    /// The text the documents are cut from (for plain lines, the file's bytes themselves).
     text: String,
-    ends: Vec<usize>,
+    /// Where each document is in `text`.
+    spans: Vec<(usize, usize)>,
     /// Line of the input where each document starts.
     lines: Vec<u64>,
+    document_bytes: usize,
 }
 
 impl Batch {
@@ -81,17 +84,17 @@ impl Batch {
     }
 
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.spans.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.spans.is_empty()
     }
 
     /// Document `i` of the batch. Panics if `i >= len()`, as slice indexing.
     pub fn get(&self, i: usize) -> &str {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.text[start..self.ends[i]]
+        let (start, end) = self.spans[i];
+        &self.text[start..end]
     }
 
     /// The input line document `i` came from (1-based).
@@ -110,20 +113,45 @@ impl Batch {
 
     /// Bytes of document text in the batch.
     pub fn text_len(&self) -> usize {
-        self.text.len()
+        self.document_bytes
     }
 
     fn clear(&mut self) {
         self.text.clear();
-        self.ends.clear();
+        self.spans.clear();
         self.lines.clear();
+        self.document_bytes = 0;
     }
 
-    fn push(&mut self, doc: &str, line: u64) {
-        self.text.push_str(doc);
-        self.ends.push(self.text.len());
+    /// Add a document that is `text[start..end]`.
+    fn push_span(&mut self, start: usize, end: usize, line: u64) {
+        self.spans.push((start, end));
         self.lines.push(line);
+        self.document_bytes += end - start;
     }
+
+    /// Add a document by copying it to the end of `text`.
+    fn push(&mut self, doc: &str, line: u64) {
+        let start = self.text.len();
+        self.text.push_str(doc);
+        self.push_span(start, self.text.len(), line);
+    }
+}
+
+/// The lines of `bytes` as `(start, end)` (without the `\n`, nor a `\r` before it); the
+/// last line counts only if it is not empty.
+fn line_spans(bytes: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let ends = memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len()));
+    let mut start = 0;
+    ends.filter_map(move |end| {
+        let line = (start, end);
+        start = end + 1;
+        (line.0 < line.1 || end < bytes.len()).then_some(line)
+    })
+    .map(|(start, end)| match bytes[start..end] {
+        [.., b'\r'] => (start, end - 1),
+        _ => (start, end),
+    })
 }
 
 /// Reads a file of documents batch by batch.
@@ -134,6 +162,9 @@ pub struct DocumentReader {
     decoding: Decoding,
     line: u64,
     buffer: Vec<u8>,
+    /// Plain lines: bytes read past the last line end of the previous batch.
+    carry: Vec<u8>,
+    at_end: bool,
 }
 
 impl fmt::Debug for DocumentReader {
@@ -148,6 +179,8 @@ impl fmt::Debug for DocumentReader {
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 const READ_BUFFER: usize = 1 << 20;
+/// Plain lines are read at least this much at a time.
+const MIN_READ: usize = 64 << 10;
 
 impl DocumentReader {
     /// Open `path`, decompressing it if it starts with the gzip magic bytes.
@@ -161,7 +194,9 @@ impl DocumentReader {
             source,
         };
         let file = File::open(path).map_err(io_error)?;
-        let mut raw = BufReader::with_capacity(READ_BUFFER, file);
+        // Plain lines are read in blocks larger than this buffer, which they bypass: it only
+        // serves the magic-byte check, JSON Lines and the decompressor's input.
+        let mut raw = BufReader::with_capacity(MIN_READ, file);
         let gzipped = raw.fill_buf().map_err(io_error)?.starts_with(&GZIP_MAGIC);
         let source: Box<dyn BufRead + Send> = if gzipped {
             Box::new(BufReader::with_capacity(
@@ -188,6 +223,8 @@ impl DocumentReader {
             decoding,
             line: 0,
             buffer: Vec::new(),
+            carry: Vec::new(),
+            at_end: false,
         }
     }
 
@@ -213,7 +250,79 @@ impl DocumentReader {
         target_bytes: usize,
     ) -> Result<bool, InputError> {
         batch.clear();
-        while batch.text_len() < target_bytes.max(1) {
+        match &self.format {
+            InputFormat::Lines => self.next_lines(batch, target_bytes.max(1))?,
+            InputFormat::JsonLines { field } => {
+                let field = field.clone();
+                self.next_records(batch, target_bytes.max(1), &field)?
+            }
+        }
+        Ok(!batch.is_empty())
+    }
+
+    /// Plain lines: read a block of about `target` bytes straight into the batch's buffer,
+    /// up to a line end, and cut the documents out of it where they are. Checking
+    /// UTF-8 once per block and finding line ends with `memchr` is much cheaper than line by
+    /// line; only a block with invalid UTF-8 goes line by line, to name the line or to
+    /// replace the bad bytes.
+    fn next_lines(&mut self, batch: &mut Batch, target: usize) -> Result<(), InputError> {
+        let mut bytes = std::mem::take(&mut batch.text).into_bytes();
+        bytes.clear();
+        // Room for the block at once: growing by copying would touch fresh pages twice.
+        bytes.reserve(target + MIN_READ);
+        bytes.append(&mut self.carry);
+        // Cut after the first line end at or past `target` bytes.
+        let mut searched = target - 1;
+        let cut = loop {
+            if bytes.len() > searched {
+                if let Some(i) = memchr::memchr(b'\n', &bytes[searched..]) {
+                    break searched + i + 1;
+                }
+                searched = bytes.len();
+            }
+            if self.at_end {
+                break bytes.len();
+            }
+            let want = target.saturating_sub(bytes.len()).max(MIN_READ);
+            let read = (&mut self.source)
+                .take(want as u64)
+                .read_to_end(&mut bytes)
+                .map_err(|source| InputError::Io {
+                    path: self.path.clone(),
+                    source,
+                })?;
+            self.at_end = read < want;
+        };
+        self.carry.extend_from_slice(&bytes[cut..]);
+        bytes.truncate(cut);
+        match String::from_utf8(bytes) {
+            Ok(text) => {
+                for (start, end) in line_spans(text.as_bytes()) {
+                    self.line += 1;
+                    batch.push_span(start, end, self.line);
+                }
+                batch.text = text;
+            }
+            Err(err) => {
+                let bytes = err.into_bytes();
+                for (start, end) in line_spans(&bytes) {
+                    self.line += 1;
+                    let text = self.decode(&bytes[start..end])?;
+                    batch.push(&text, self.line);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// JSON Lines: one record per line, each document taken out of its record.
+    fn next_records(
+        &mut self,
+        batch: &mut Batch,
+        target: usize,
+        field: &str,
+    ) -> Result<(), InputError> {
+        while batch.text_len() < target {
             self.buffer.clear();
             let read = self
                 .source
@@ -230,29 +339,24 @@ impl DocumentReader {
             line = line.strip_suffix(b"\n").unwrap_or(line);
             line = line.strip_suffix(b"\r").unwrap_or(line);
             let text = self.decode(line)?;
-            match &self.format {
-                InputFormat::Lines => batch.push(&text, self.line),
-                InputFormat::JsonLines { field } => {
-                    if text.trim().is_empty() {
-                        continue;
-                    }
-                    let doc = extract_field(text.as_bytes(), field).map_err(|err| match err {
-                        FieldError::Missing => InputError::MissingField {
-                            path: self.path.clone(),
-                            line: self.line,
-                            field: field.clone(),
-                        },
-                        FieldError::Json(source) => InputError::Json {
-                            path: self.path.clone(),
-                            line: self.line,
-                            source,
-                        },
-                    })?;
-                    batch.push(&doc, self.line);
-                }
+            if text.trim().is_empty() {
+                continue;
             }
+            let doc = extract_field(text.as_bytes(), field).map_err(|err| match err {
+                FieldError::Missing => InputError::MissingField {
+                    path: self.path.clone(),
+                    line: self.line,
+                    field: field.to_string(),
+                },
+                FieldError::Json(source) => InputError::Json {
+                    path: self.path.clone(),
+                    line: self.line,
+                    source,
+                },
+            })?;
+            batch.push(&doc, self.line);
         }
-        Ok(!batch.is_empty())
+        Ok(())
     }
 
     fn decode<'a>(&self, line: &'a [u8]) -> Result<Cow<'a, str>, InputError> {
@@ -428,6 +532,79 @@ mod tests {
             let err = read(bad, jsonl("text"), Decoding::Strict).unwrap_err();
             assert!(err.starts_with("in.txt:1: invalid JSON record"), "{err}");
         }
+    }
+
+    /// Every document with its line number, read in batches of about `target` bytes.
+    fn read_batched(bytes: &[u8], target: usize) -> Vec<(String, u64)> {
+        let mut reader = DocumentReader::from_reader(
+            Path::new("in.txt"),
+            Box::new(io::Cursor::new(bytes.to_vec())),
+            InputFormat::Lines,
+            Decoding::Strict,
+        );
+        let mut batch = Batch::new();
+        let mut seen = Vec::new();
+        while reader.next_batch(&mut batch, target).unwrap() {
+            let text: usize = batch.iter().map(str::len).sum();
+            assert_eq!(batch.text_len(), text);
+            seen.extend((0..batch.len()).map(|i| (batch.get(i).to_string(), batch.line(i))));
+        }
+        seen
+    }
+
+    /// Lines as `str::split` sees them: a final line end ends the last line, it does not
+    /// start an empty one; a `\r` before a line end goes.
+    fn split_lines(text: &str) -> Vec<(String, u64)> {
+        let mut lines: Vec<&str> = text.split('\n').collect();
+        if lines.last() == Some(&"") {
+            lines.pop();
+        }
+        lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.strip_suffix('\r').unwrap_or(l).to_string(), i as u64 + 1))
+            .collect()
+    }
+
+    proptest::proptest! {
+        /// Wherever the batch boundaries fall, the documents are the lines.
+        #[test]
+        fn batches_cut_lines_wherever_they_fall(
+            lines in proptest::collection::vec("[ab\r é]{0,6}", 0..30),
+            final_newline: bool,
+            target in 1usize..40,
+        ) {
+            let mut text = lines.join("\n");
+            if final_newline {
+                text.push('\n');
+            }
+            proptest::prop_assert_eq!(read_batched(text.as_bytes(), target), split_lines(&text));
+        }
+    }
+
+    #[test]
+    fn batches_larger_than_one_read_keep_every_line() {
+        let text: String = (0..3000)
+            .map(|i| format!("line {i} {}\n", "x".repeat(i % 170)))
+            .collect();
+        for target in [1, 70_000, 1 << 20] {
+            assert_eq!(read_batched(text.as_bytes(), target), split_lines(&text));
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_deep_in_a_block_names_its_line() {
+        let mut bytes = b"fine\n".repeat(20_000);
+        bytes.extend_from_slice(b"ok \xc3 not\r\nlast");
+        let err = read(&bytes, InputFormat::Lines, Decoding::Strict).unwrap_err();
+        assert_eq!(
+            err,
+            "in.txt:20001: invalid UTF-8 at byte 4 of the line (--lossy replaces it)"
+        );
+        let docs = read(&bytes, InputFormat::Lines, Decoding::Lossy).unwrap();
+        assert_eq!(docs.len(), 20_002);
+        assert_eq!(docs[20_000], "ok \u{FFFD} not");
+        assert_eq!(docs[20_001], "last");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use stance::input::{Batch, Decoding, DocumentReader, InputFormat};
 use super::Outcome;
 
 /// Text per batch: large enough to keep every core busy, small enough to bound memory.
-const BATCH_BYTES: usize = 8 << 20;
+const BATCH_BYTES: usize = 2 << 20;
 
 #[derive(Debug, clap::Args)]
 pub struct FeaturizeArgs {

@@ -12,10 +12,18 @@
 //! (interning) or `hashing` → `sparse` (per-row counting, assembly) → `weighting` (binary,
 //! sublinear tf, idf, norm).
 //!
-//! Parallelism: each thread counts contiguous chunks of documents with its own term table; at
-//! `finish` the tables are merged, the terms sorted, and each thread's ids mapped to columns.
-//! Column order comes from sorting, counts are exact, so the result is the same for any number
-//! of threads and any batching ([`Fitter`] takes a corpus batch by batch, keeping only counts).
+//! Parallelism: each thread counts contiguous chunks of documents with its own term table,
+//! appending their rows to its own buffer; at `finish` each table is sorted, the sorted lists
+//! are merged into the vocabulary, and each thread's ids are mapped to columns. Column order
+//! comes from sorting, counts are exact, so the result is the same for any number of threads
+//! and any batching ([`Fitter`] takes a corpus batch by batch, keeping only counts).
+//!
+//! Speed, for the default word unigrams (the hot path, `Worker::count_terms`): the scanner
+//! finds ASCII tokens with bit masks over an ASCII-folded copy of the document, a token's key
+//! is two word loads, a lookup touches one slot, and counting within a document needs no
+//! hashing nor sorting (a per-term stamp says whether the term already has an entry in the
+//! row). Fresh memory is the other cost (a page fault per 4 KB): with one thread, the rows'
+//! buffer becomes the matrix's values in place.
 
 mod config;
 mod hashing;
@@ -28,6 +36,7 @@ mod word_classes;
 
 use std::cmp::Reverse;
 use std::fmt;
+use std::hint::select_unpredictable;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 
@@ -40,8 +49,9 @@ pub use config::{
 pub use sparse::CsrMatrix;
 pub use tokenize::Analyzer;
 
-use sparse::{DROPPED, RowCounter, Segment, assemble, unpack};
-use vocabulary::{ShortKey, TermTable};
+use sparse::{DROPPED, RowCounter, Segment, assemble, pack, unpack};
+use tokenize::{WordScanner, WordSink};
+use vocabulary::{SHORT_TERM, ShortKey, SortedTerm, TermTable, merge_sorted};
 use weighting::{Weights, inverse_document_frequencies};
 
 /// Why fitting, or restoring fitted features, failed.
@@ -107,93 +117,132 @@ pub struct Fitter<'s> {
     n_documents: usize,
 }
 
-/// One thread's share of the counting: its own term ids, so threads never share a table.
+/// One thread's share of the counting: its own term ids and rows, so threads never share a
+/// table nor a buffer.
 struct Worker<'s> {
     index: usize,
     set: &'s FeatureSet,
+    /// The rows this worker counted, one after the other (see [`Segment`]).
+    entries: Vec<u64>,
+    /// Default word unigrams: tokens go straight from the scanner to term keys.
+    plain_words: bool,
     analyzer: Analyzer<'s>,
+    scanner: WordScanner,
     terms: TermTable,
-    counter: RowCounter,
-    /// The current document's short features, interned after the document is tokenised:
-    /// independent probes in a tight loop overlap their cache misses.
-    pending: Vec<ShortKey>,
+    /// The term ids of the current document's tokens.
     ids: Vec<u32>,
-    /// Per id: documents containing it, and total occurrences.
-    df: Vec<u64>,
-    tf: Vec<u64>,
+    /// Per term id.
+    counts: Vec<TermCount>,
+    /// Numbers the documents, to tell whether a term was already seen in this one.
+    row: u32,
+    /// Hashing only: counts per column, and documents per column.
+    hashed: RowCounter,
+    hashed_df: Vec<u64>,
+}
+
+/// What a worker keeps about each of its terms, in one record.
+#[derive(Clone, Copy, Debug, Default)]
+struct TermCount {
+    /// The last document (`Worker::row`) the term occurred in, and where its entry is in
+    /// that document's row.
+    row: u32,
+    offset: u32,
+    /// Documents containing it, and occurrences.
+    df: u64,
+    tf: u64,
+}
+
+/// Count one occurrence of term `id` in `row`, whose first `n_new` entries are written, and
+/// return the new number of entries. No hashing and no sorting: the term's own record says
+/// whether it already has an entry in this row, and where.
+///
+/// Branch-free on purpose: whether a term was seen in this document is a coin toss (about
+/// half the tokens), and a mispredicted branch costs more than the selects.
+#[inline(always)]
+fn count_occurrence(
+    count: &mut TermCount,
+    id: u32,
+    row: u32,
+    entries: &mut [u64],
+    n_new: usize,
+) -> usize {
+    let seen = count.row == row;
+    let at = select_unpredictable(seen, count.offset as usize, n_new);
+    let entry = &mut entries[at];
+    // The count is the low half of the entry; it saturates (as `RowCounter` does).
+    *entry = select_unpredictable(seen, (*entry + 1).min(pack(id, i32::MAX)), pack(id, 1));
+    count.row = row;
+    // A row holds at most one entry per distinct term: far fewer than 2^32.
+    count.offset = at as u32;
+    n_new + usize::from(!seen)
+}
+
+/// Looks the scanner's tokens up in a worker's term table, appending their ids.
+struct TermIds<'w> {
+    terms: &'w mut TermTable,
+    ids: &'w mut Vec<u32>,
+}
+
+impl WordSink for TermIds<'_> {
+    /// The common case, a handful of instructions: inlined into each of the scanner's call
+    /// sites, since a call per token would cost more than the token.
+    #[inline(always)]
+    fn ascii(&mut self, folded: &str, start: usize, end: usize) {
+        let id = if end - start <= SHORT_TERM {
+            self.terms
+                .intern_short(&ShortKey::from_padded(folded.as_bytes(), start, end))
+        } else {
+            self.terms.intern(&folded[start..end])
+        };
+        self.ids.push(id);
+    }
+
+    fn lowered(&mut self, token: &str) {
+        self.ids.push(self.terms.intern(token));
+    }
 }
 
 impl<'s> Worker<'s> {
     fn new(set: &'s FeatureSet, index: usize) -> Worker<'s> {
+        let plain_words = set.analyzer() == AnalyzerKind::Word
+            && set.lowercase()
+            && set.ngram_range() == (1, 1)
+            && !set.has_stop_words()
+            && set.stemming() == Stemming::None;
         Worker {
             index,
             set,
+            entries: Vec::new(),
+            plain_words,
             analyzer: Analyzer::new(set),
+            scanner: WordScanner::default(),
             terms: TermTable::default(),
-            counter: RowCounter::default(),
-            pending: Vec::new(),
             ids: Vec::new(),
-            df: Vec::new(),
-            tf: Vec::new(),
+            counts: Vec::new(),
+            row: 0,
+            hashed: RowCounter::default(),
+            hashed_df: Vec::new(),
         }
     }
 
     fn count<S: AsRef<str>>(&mut self, docs: &[S], keep_rows: bool) -> Segment {
-        let mut segment = Segment::new(self.index);
+        let mut entries = std::mem::take(&mut self.entries);
+        let mut segment = Segment::new(self.index, entries.len());
         if keep_rows {
             // About one distinct term per 8 bytes of text at most, in news; reserved rather
             // than grown by copying. Pages never written cost no memory.
             let text_bytes: usize = docs.iter().map(|d| d.as_ref().len()).sum();
-            segment.entries.reserve(text_bytes / 8);
+            entries.reserve(text_bytes / 8);
             segment.row_ends.reserve(docs.len());
         }
-        let Worker {
-            set,
-            analyzer,
-            terms,
-            counter,
-            pending,
-            ids,
-            df,
-            tf,
-            ..
-        } = self;
-        let entries = &mut segment.entries;
         for doc in docs {
             let row_start = entries.len();
-            counter.start_row(entries);
-            match *set.columns() {
-                Columns::Vocabulary { .. } => {
-                    ids.clear();
-                    analyzer.analyze(doc.as_ref(), |feature| match ShortKey::new(feature) {
-                        Some(key) => pending.push(key),
-                        None => ids.push(terms.intern(feature)),
-                    });
-                    ids.extend(pending.iter().map(|key| terms.intern_short(key)));
-                    pending.clear();
-                    for &id in ids.iter() {
-                        counter.add(entries, id, 1);
-                    }
-                }
+            match *self.set.columns() {
+                Columns::Vocabulary { .. } => self.count_terms(doc.as_ref(), &mut entries),
                 Columns::Hashing {
                     n_features,
                     alternate_sign,
-                } => analyzer.analyze(doc.as_ref(), |feature| {
-                    let (column, sign) =
-                        hashing::hashed_column(feature, n_features, alternate_sign);
-                    counter.add(entries, column, sign);
-                }),
-            }
-            for &entry in &entries[row_start..] {
-                let (id, value) = unpack(entry);
-                let id = id as usize;
-                if id >= df.len() {
-                    let len = (id + 1).max(df.len() * 2);
-                    df.resize(len, 0);
-                    tf.resize(len, 0);
-                }
-                df[id] += 1;
-                tf[id] += u64::from(value.unsigned_abs());
+                } => self.count_hashed(doc.as_ref(), n_features, alternate_sign, &mut entries),
             }
             if keep_rows {
                 segment.row_ends.push(entries.len());
@@ -201,9 +250,94 @@ impl<'s> Worker<'s> {
                 entries.truncate(row_start);
             }
         }
+        self.entries = entries;
         segment
     }
+
+    /// Append the row of `doc` to `entries`, one `(term id, count)` per distinct term.
+    fn count_terms(&mut self, doc: &str, entries: &mut Vec<u64>) {
+        let Worker {
+            plain_words,
+            analyzer,
+            scanner,
+            terms,
+            ids,
+            counts,
+            ..
+        } = self;
+        // Look every term up first, then count: the lookups only read the table, so those of
+        // successive tokens overlap their cache misses instead of waiting on the counting's
+        // stores (whose addresses would depend on them).
+        ids.clear();
+        if *plain_words {
+            let mut sink = TermIds { terms, ids };
+            scanner.scan(doc, &mut sink);
+        } else {
+            analyzer.analyze(doc, |feature| ids.push(terms.intern(feature)));
+        }
+        if counts.len() < terms.len() {
+            counts.resize(terms.len().max(counts.len() * 2), TermCount::default());
+        }
+
+        self.row = self.row.wrapping_add(1);
+        if self.row == 0 {
+            // After 2^32 documents, forget which document each term was last seen in.
+            for count in counts.iter_mut() {
+                count.row = 0;
+            }
+            self.row = 1;
+        }
+        // Room for one entry per token; the row keeps one per distinct term.
+        let (row, row_start) = (self.row, entries.len());
+        entries.resize(row_start + ids.len(), 0);
+        let row_entries = &mut entries[row_start..];
+        let counts = counts.as_mut_slice();
+        let mut n_new = 0;
+        for &id in ids.iter() {
+            n_new = count_occurrence(&mut counts[id as usize], id, row, row_entries, n_new);
+        }
+        // Totals per term, from the finished row: its records are still in cache.
+        for &entry in &row_entries[..n_new] {
+            let (id, value) = unpack(entry);
+            let count = &mut counts[id as usize];
+            count.df += 1;
+            count.tf += u64::from(value.unsigned_abs());
+        }
+        entries.truncate(row_start + n_new);
+    }
+
+    fn count_hashed(
+        &mut self,
+        doc: &str,
+        n_features: u32,
+        alternate_sign: bool,
+        entries: &mut Vec<u64>,
+    ) {
+        let (counter, df) = (&mut self.hashed, &mut self.hashed_df);
+        let row_start = entries.len();
+        counter.start_row(entries);
+        self.analyzer.analyze(doc, |feature| {
+            let (column, sign) = hashing::hashed_column(feature, n_features, alternate_sign);
+            counter.add(entries, column, sign);
+        });
+        if df.is_empty() {
+            df.resize(n_features as usize, 0);
+        }
+        for &entry in &entries[row_start..] {
+            df[unpack(entry).0 as usize] += 1;
+        }
+    }
 }
+
+/// What the end of fitting hands to assembly: columns, the workers' entries, the rows in
+/// them, the worker-id → column maps and the weights.
+type Assembly<'a> = (
+    usize,
+    Vec<Vec<u64>>,
+    Vec<Segment>,
+    Option<&'a [Vec<u32>]>,
+    Weights<'a>,
+);
 
 /// Contiguous slices of `docs` of about equal text size, at most `n_chunks` of them.
 fn split_balanced<S: AsRef<str>>(docs: &[S], n_chunks: usize) -> Vec<&[S]> {
@@ -275,24 +409,17 @@ impl<'s> Fitter<'s> {
 
     /// Decide the vocabulary (sorted, pruned) and build the matrix of every document added.
     pub fn finish(self) -> Result<(FittedFeatures, CsrMatrix), FeatureError> {
-        self.finish_with(|parts| {
-            let (n_cols, segments, maps, weights) = parts;
-            let jobs = segments
-                .into_iter()
-                .map(|segment| {
-                    let map = maps.map(|maps| maps[segment.worker].as_slice());
-                    (segment, map)
-                })
-                .collect();
-            assemble(n_cols, jobs, &weights)
+        self.finish_with(|(n_cols, arenas, segments, maps, weights)| {
+            assemble(n_cols, arenas, segments, maps, &weights)
         })
     }
 
-    /// Shared end of `fit` and `finish`: `build` receives the columns, the counted rows, the
-    /// worker-id → column maps (none under hashing) and the weights.
+    /// Shared end of `fit` and `finish`: `build` receives the columns, the workers' entries
+    /// and the counted rows in them, the worker-id → column maps (none under hashing) and the
+    /// weights.
     fn finish_with<T>(
         self,
-        build: impl FnOnce((usize, Vec<Segment>, Option<&[Vec<u32>]>, Weights<'_>)) -> T,
+        build: impl FnOnce(Assembly<'_>) -> T,
     ) -> Result<(FittedFeatures, T), FeatureError> {
         let set = self.set;
         let n_documents = self.n_documents;
@@ -301,128 +428,35 @@ impl<'s> Fitter<'s> {
             .into_inner()
             .unwrap_or_else(PoisonError::into_inner);
         workers.sort_by_key(|w| w.index);
+        let arenas: Vec<Vec<u64>> = workers
+            .iter_mut()
+            .map(|w| std::mem::take(&mut w.entries))
+            .collect();
         match *set.columns() {
             Columns::Vocabulary {
                 min_df,
                 max_df,
                 max_features,
             } => {
-                // Merge the workers' terms; ids here are provisional, columns come from sorting.
-                // The first worker's table (ids unchanged) absorbs the others' terms.
-                let mut workers = workers.into_iter();
-                let (mut terms, mut df, mut tf) = match workers.next() {
-                    Some(first) => {
-                        let n = first.terms.len();
-                        let (mut df, mut tf) = (first.df, first.tf);
-                        df.resize(n, 0);
-                        tf.resize(n, 0);
-                        (first.terms, df, tf)
-                    }
-                    None => (TermTable::default(), Vec::new(), Vec::new()),
-                };
-                let mut worker_to_merged: Vec<Vec<u32>> = vec![(0..terms.len() as u32).collect()];
-                for w in workers {
-                    let map = (0..w.terms.len() as u32)
-                        .map(|id| {
-                            let merged = terms.intern(w.terms.term(id));
-                            if merged as usize == df.len() {
-                                df.push(0);
-                                tf.push(0);
-                            }
-                            df[merged as usize] += w.df.get(id as usize).copied().unwrap_or(0);
-                            tf[merged as usize] += w.tf.get(id as usize).copied().unwrap_or(0);
-                            merged
-                        })
-                        .collect();
-                    worker_to_merged.push(map);
-                }
-
-                // As scikit-learn, no terms at all is reported before any df contradiction.
-                if terms.len() == 0 {
-                    return Err(FeatureError::EmptyVocabulary {
-                        settings: set.pruning_settings(),
-                        n_documents,
-                    });
-                }
-                let bound = |limit: DocumentFrequency| match limit {
-                    DocumentFrequency::Count(n) => n as f64,
-                    DocumentFrequency::Proportion(p) => p * n_documents as f64,
-                };
-                let (low, high) = (bound(min_df), bound(max_df));
-                if high < low {
-                    return Err(FeatureError::MaxDfBelowMinDf {
-                        min_df,
-                        max_df,
-                        n_documents,
-                    });
-                }
-                // Byte order of UTF-8 is code point order, Python's string order. Comparing
-                // the first eight bytes as one integer settles most comparisons.
-                let prefix = |id: u32| {
-                    let mut word = [0u8; 8];
-                    let term = terms.term(id).as_bytes();
-                    let n = term.len().min(8);
-                    word[..n].copy_from_slice(&term[..n]);
-                    u64::from_be_bytes(word)
-                };
-                let mut sorted: Vec<(u64, u32)> =
-                    (0..terms.len() as u32).map(|id| (prefix(id), id)).collect();
-                sorted.par_sort_unstable_by(|&(pa, a), &(pb, b)| {
-                    pa.cmp(&pb).then_with(|| terms.term(a).cmp(terms.term(b)))
-                });
-                let sorted: Vec<u32> = sorted.into_iter().map(|(_, id)| id).collect();
-                let mut keep: Vec<bool> = df
-                    .iter()
-                    .map(|&d| (d as f64) >= low && (d as f64) <= high)
-                    .collect();
-                if let Some(limit) = max_features {
-                    let mut kept: Vec<u32> = sorted
-                        .iter()
-                        .copied()
-                        .filter(|&m| keep[m as usize])
-                        .collect();
-                    if kept.len() > limit {
-                        // As scikit-learn, frequency is summed after `binary`. A stable sort
-                        // keeps term order among equal frequencies: ties go to the smaller term.
-                        let frequency = if set.binary() { &df } else { &tf };
-                        kept.sort_by_key(|&m| Reverse(frequency[m as usize]));
-                        for &m in &kept[limit..] {
-                            keep[m as usize] = false;
-                        }
-                    }
-                }
-                let mut merged_to_column = vec![DROPPED; terms.len()];
-                let mut vocabulary = Vec::new();
-                let mut document_frequencies = Vec::new();
-                for &m in &sorted {
-                    if keep[m as usize] {
-                        merged_to_column[m as usize] = vocabulary.len() as u32;
-                        vocabulary.push(terms.term(m).to_string());
-                        document_frequencies.push(df[m as usize]);
-                    }
-                }
-                if vocabulary.is_empty() {
-                    return Err(FeatureError::EmptyVocabulary {
-                        settings: set.pruning_settings(),
-                        n_documents,
-                    });
-                }
-                let worker_to_column: Vec<Vec<u32>> = worker_to_merged
-                    .into_iter()
-                    .map(|map| {
-                        map.into_iter()
-                            .map(|m| merged_to_column[m as usize])
-                            .collect()
-                    })
-                    .collect();
+                let tables: Vec<&TermTable> = workers.iter().map(|w| &w.terms).collect();
+                let counts: Vec<&[TermCount]> = workers.iter().map(|w| &w.counts[..]).collect();
+                let limits = (min_df, max_df, max_features);
+                let decided = decide_vocabulary(set, &tables, &counts, limits, n_documents);
+                let Decided {
+                    terms,
+                    document_frequencies,
+                    worker_to_column,
+                } = decided?;
+                drop(workers);
                 let fitted = FittedFeatures::new(
                     set.clone(),
-                    Some(vocabulary),
+                    Some(terms),
                     document_frequencies,
                     n_documents,
                 );
                 let built = build((
                     fitted.n_features(),
+                    arenas,
                     self.segments,
                     Some(&worker_to_column),
                     fitted.weights(),
@@ -432,18 +466,134 @@ impl<'s> Fitter<'s> {
             Columns::Hashing { n_features, .. } => {
                 let mut document_frequencies = vec![0u64; n_features as usize];
                 for worker in &workers {
-                    for (total, &d) in document_frequencies.iter_mut().zip(&worker.df) {
+                    for (total, &d) in document_frequencies.iter_mut().zip(&worker.hashed_df) {
                         *total += d;
                     }
                 }
                 drop(workers);
                 let fitted =
                     FittedFeatures::new(set.clone(), None, document_frequencies, n_documents);
-                let built = build((fitted.n_features(), self.segments, None, fitted.weights()));
+                let built = build((
+                    fitted.n_features(),
+                    arenas,
+                    self.segments,
+                    None,
+                    fitted.weights(),
+                ));
                 Ok((fitted, built))
             }
         }
     }
+}
+
+/// A decided vocabulary: the sorted, pruned terms, their document frequencies, and each
+/// worker's id → column map (`DROPPED` for pruned terms).
+struct Decided {
+    terms: Vec<String>,
+    document_frequencies: Vec<u64>,
+    worker_to_column: Vec<Vec<u32>>,
+}
+
+/// The vocabulary of the workers' term `tables` (with their `counts`).
+fn decide_vocabulary(
+    set: &FeatureSet,
+    tables: &[&TermTable],
+    counts: &[&[TermCount]],
+    (min_df, max_df, max_features): (DocumentFrequency, DocumentFrequency, Option<usize>),
+    n_documents: usize,
+) -> Result<Decided, FeatureError> {
+    // Each worker's terms in string order (in parallel), merged into the sorted vocabulary;
+    // ids are provisional, columns come from this order.
+    let sorted: Vec<Vec<SortedTerm>> = tables.par_iter().map(|t| t.sorted()).collect();
+    let (merged, worker_to_merged) = merge_sorted(tables, &sorted);
+    let (mut df, mut tf) = (vec![0u64; merged.len()], vec![0u64; merged.len()]);
+    for (counts, map) in counts.iter().zip(&worker_to_merged) {
+        for (count, &m) in counts.iter().zip(map) {
+            df[m as usize] += count.df;
+            tf[m as usize] += count.tf;
+        }
+    }
+
+    // As scikit-learn, no terms at all is reported before any df contradiction.
+    if merged.is_empty() {
+        return Err(FeatureError::EmptyVocabulary {
+            settings: set.pruning_settings(),
+            n_documents,
+        });
+    }
+    let bound = |limit: DocumentFrequency| match limit {
+        DocumentFrequency::Count(n) => n as f64,
+        DocumentFrequency::Proportion(p) => p * n_documents as f64,
+    };
+    let (low, high) = (bound(min_df), bound(max_df));
+    if high < low {
+        return Err(FeatureError::MaxDfBelowMinDf {
+            min_df,
+            max_df,
+            n_documents,
+        });
+    }
+    let mut keep: Vec<bool> = df
+        .iter()
+        .map(|&d| (d as f64) >= low && (d as f64) <= high)
+        .collect();
+    if let Some(limit) = max_features {
+        let mut kept: Vec<usize> = (0..merged.len()).filter(|&m| keep[m]).collect();
+        if kept.len() > limit {
+            // As scikit-learn, frequency is summed after `binary`. A stable sort keeps term
+            // order among equal frequencies: ties go to the smaller term.
+            let frequency = if set.binary() { &df } else { &tf };
+            kept.sort_by_key(|&m| Reverse(frequency[m]));
+            for &m in &kept[limit..] {
+                keep[m] = false;
+            }
+        }
+    }
+    let mut next = 0;
+    let merged_to_column: Vec<u32> = keep
+        .iter()
+        .map(|&kept| {
+            next += u32::from(kept);
+            if kept { next - 1 } else { DROPPED }
+        })
+        .collect();
+    let vocabulary: Vec<String> = merged
+        .par_iter()
+        .with_min_len(1 << 12)
+        .zip(&keep)
+        .filter(|&(_, &kept)| kept)
+        .map(|(&(w, i), _)| {
+            let w = w as usize;
+            sorted[w][i as usize]
+                .text(tables[w], &mut [0; 16])
+                .to_string()
+        })
+        .collect();
+    if vocabulary.is_empty() {
+        return Err(FeatureError::EmptyVocabulary {
+            settings: set.pruning_settings(),
+            n_documents,
+        });
+    }
+    let document_frequencies: Vec<u64> = df
+        .iter()
+        .zip(&keep)
+        .filter(|&(_, &kept)| kept)
+        .map(|(&d, _)| d)
+        .collect();
+    let worker_to_column: Vec<Vec<u32>> = worker_to_merged
+        .into_par_iter()
+        .map(|map| {
+            map.into_iter()
+                .map(|m| merged_to_column[m as usize])
+                .collect()
+        })
+        .collect();
+    Ok(Decided {
+        terms: vocabulary,
+        document_frequencies,
+        worker_to_column,
+    })
 }
 
 /// What fitting learnt: the only thing that can transform documents.
@@ -575,15 +725,17 @@ impl FittedFeatures {
             }
             index
         });
-        let segments: Vec<Segment> = split_balanced(docs, chunk_count())
+        let counted: Vec<(Vec<u64>, Segment)> = split_balanced(docs, chunk_count())
             .into_par_iter()
-            .map(|chunk| {
+            .enumerate()
+            .map(|(i, chunk)| {
                 let mut analyzer = Analyzer::new(&self.set);
                 let mut counter = RowCounter::default();
-                let mut segment = Segment::new(0);
-                let entries = &mut segment.entries;
+                let mut entries = Vec::new();
+                let mut segment = Segment::new(i, 0);
                 for doc in chunk {
-                    counter.start_row(entries);
+                    counter.start_row(&entries);
+                    let entries = &mut entries;
                     match (&self.vocabulary, self.set.columns()) {
                         (Some(_), _) => analyzer.analyze(doc.as_ref(), |feature| {
                             if let Some(column) = index.get(feature) {
@@ -605,11 +757,11 @@ impl FittedFeatures {
                     }
                     segment.row_ends.push(entries.len());
                 }
-                segment
+                (entries, segment)
             })
             .collect();
-        let jobs = segments.into_iter().map(|s| (s, None)).collect();
-        assemble(self.n_features(), jobs, &self.weights())
+        let (arenas, segments) = counted.into_iter().unzip();
+        assemble(self.n_features(), arenas, segments, None, &self.weights())
     }
 
     /// Columns of the matrices this produces.
@@ -644,5 +796,92 @@ impl FittedFeatures {
 
     pub fn feature_set(&self) -> &FeatureSet {
         &self.set
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use tokenize::{lowercase_into, word_tokens};
+
+    /// Default unigram counts computed the plain way: lowercase each document, tokenise it,
+    /// count in ordered maps. Vocabulary, and per row its (column, count) pairs.
+    fn plain_counts(docs: &[String]) -> (Vec<String>, Vec<Vec<(u32, f64)>>) {
+        let mut lowered = String::new();
+        let rows: Vec<BTreeMap<String, u32>> = docs
+            .iter()
+            .map(|doc| {
+                lowercase_into(doc, &mut lowered);
+                let mut row = BTreeMap::new();
+                word_tokens(&lowered, |t| *row.entry(t.to_string()).or_insert(0) += 1);
+                row
+            })
+            .collect();
+        let vocabulary: Vec<String> = rows
+            .iter()
+            .flat_map(|row| row.keys().cloned())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let column = |term: &String| vocabulary.binary_search(term).unwrap_or(0) as u32;
+        let rows = rows
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|(t, &n)| (column(t), f64::from(n)))
+                    .collect()
+            })
+            .collect();
+        (vocabulary, rows)
+    }
+
+    fn in_pool<T: Send>(threads: usize, work: impl FnOnce() -> T + Send) -> T {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool")
+            .install(work)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+        /// The fast path for default unigrams (scanner, word-load keys, key-in-slot table,
+        /// stamped counting, sorted merge, in-place or parallel assembly) gives the plain
+        /// counts, with one thread or several, in one batch or many.
+        #[test]
+        fn default_counts_are_the_plain_counts(
+            docs in proptest::collection::vec(
+                "([A-Za-z0-9_ ,.'-]{0,40}|[ÉéİΣ’“ x]{0,3}|extraordinarily_long_Words{1,2}){0,6}",
+                1..40,
+            ),
+            cut in 0usize..40,
+        ) {
+            let set = RawFeatureConfig::default().check().expect("defaults");
+            let (vocabulary, rows) = plain_counts(&docs);
+            let cut = cut.min(docs.len());
+            for threads in [1, 3] {
+                let result = in_pool(threads, || {
+                    let mut fitter = set.fitter();
+                    fitter.add(&docs[..cut]);
+                    fitter.add(&docs[cut..]);
+                    fitter.finish()
+                });
+                match result {
+                    Ok((fitted, matrix)) => {
+                        proptest::prop_assert_eq!(fitted.vocabulary(), Some(&vocabulary[..]));
+                        for (i, row) in rows.iter().enumerate() {
+                            let (columns, values) = matrix.row(i);
+                            let got: Vec<(u32, f64)> =
+                                columns.iter().copied().zip(values.iter().copied()).collect();
+                            proptest::prop_assert_eq!(&got, row);
+                        }
+                    }
+                    Err(_) => proptest::prop_assert!(vocabulary.is_empty()),
+                }
+            }
+        }
     }
 }

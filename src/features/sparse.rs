@@ -2,8 +2,9 @@
 //! row), and the machinery that counts rows in parallel and assembles them.
 //!
 //! Counting packs each entry as `(id << 32) | value`, so a row sorts by column as plain `u64`s.
-//! Assembly maps provisional ids to final columns, drops pruned ones and weights each row.
-//! Dense conversion is separate ([`CsrMatrix::to_dense`]); nothing here knows about terms.
+//! Rows are ranges of a counting worker's buffer (an arena). Assembly maps provisional ids to
+//! final columns, drops pruned ones, sorts and weights each row. Dense conversion is separate
+//! ([`CsrMatrix::to_dense`]); nothing here knows about terms.
 
 use ndarray::Array2;
 use rayon::prelude::*;
@@ -69,7 +70,7 @@ impl CsrMatrix {
 pub(crate) const DROPPED: u32 = u32::MAX;
 
 #[inline]
-fn pack(id: u32, value: i32) -> u64 {
+pub(crate) fn pack(id: u32, value: i32) -> u64 {
     (u64::from(id) << 32) | u64::from(value as u32)
 }
 
@@ -78,21 +79,26 @@ pub(crate) fn unpack(entry: u64) -> (u32, i32) {
     ((entry >> 32) as u32, entry as u32 as i32)
 }
 
-/// Rows counted by one worker, in input order.
+/// Rows counted by one worker, in input order: ranges of that worker's entries (its arena).
 pub(crate) struct Segment {
-    /// Which worker counted them (whose ids the entries use).
-    pub(crate) worker: usize,
+    /// Which arena holds the rows (and whose ids the entries use).
+    pub(crate) arena: usize,
+    /// Where the first row starts in the arena, and where each row ends.
+    pub(crate) start: usize,
     pub(crate) row_ends: Vec<usize>,
-    pub(crate) entries: Vec<u64>,
 }
 
 impl Segment {
-    pub(crate) fn new(worker: usize) -> Segment {
+    pub(crate) fn new(arena: usize, start: usize) -> Segment {
         Segment {
-            worker,
+            arena,
+            start,
             row_ends: Vec::new(),
-            entries: Vec::new(),
         }
+    }
+
+    fn end(&self) -> usize {
+        self.row_ends.last().copied().unwrap_or(self.start)
     }
 }
 
@@ -136,80 +142,308 @@ impl RowCounter {
     }
 }
 
-/// Concatenate `segments` (in row order) into one matrix: ids go through the segment's map
-/// (if any) to columns, `DROPPED` ids vanish, rows are sorted and weighted.
+/// The matrix of `segments` (in row order), whose entries are in `arenas`: ids go through
+/// the map of the segment's arena (if any) to columns, `DROPPED` ids vanish, rows are
+/// sorted (in place, see [`RowSorter`]) and weighted.
+///
+/// Fresh memory costs a page fault per 4 KB, more than sorting it, so nothing as large as
+/// the entries is allocated besides the output, and when one arena holds every row in order
+/// (one thread) the entries are compacted where they are and their buffer becomes the
+/// values'. Otherwise the rows are cut into one part of contiguous rows per thread.
 pub(crate) fn assemble(
     n_cols: usize,
-    segments: Vec<(Segment, Option<&[u32]>)>,
+    mut arenas: Vec<Vec<u64>>,
+    segments: Vec<Segment>,
+    maps: Option<&[Vec<u32>]>,
     weights: &Weights<'_>,
 ) -> CsrMatrix {
-    let column = |map: Option<&[u32]>, id: u32| map.map_or(id, |m| m[id as usize]);
-    let kept_per_row: Vec<Vec<usize>> = segments
-        .par_iter()
-        .map(|(segment, map)| {
-            let mut start = 0;
-            segment
-                .row_ends
-                .iter()
-                .map(|&end| {
-                    let row = &segment.entries[start..end];
-                    start = end;
-                    row.iter()
-                        .filter(|&&e| column(*map, unpack(e).0) != DROPPED)
-                        .count()
-                })
-                .collect()
+    let column_bits = usize::BITS - n_cols.saturating_sub(1).leading_zeros();
+    let map_of = |arena: usize| maps.map(|maps| maps[arena].as_slice());
+    if in_place(&arenas, &segments) {
+        let entries = arenas.pop().unwrap_or_default();
+        return assemble_in_place(n_cols, entries, &segments, map_of(0), column_bits, weights);
+    }
+
+    // Each segment's entries as a slice of its arena.
+    let mut rests: Vec<(usize, &mut [u64])> =
+        arenas.iter_mut().map(|a| (0, a.as_mut_slice())).collect();
+    let mut order: Vec<usize> = (0..segments.len()).collect();
+    // By end too: an empty segment may start where a later one (in row order) does.
+    order.sort_by_key(|&i| (segments[i].arena, segments[i].start, segments[i].end()));
+    let mut slices: Vec<Option<&mut [u64]>> = segments.iter().map(|_| None).collect();
+    for i in order {
+        let segment = &segments[i];
+        let (offset, rest) = std::mem::take(&mut rests[segment.arena]);
+        let (_, rest) = rest.split_at_mut(segment.start - offset);
+        let (mine, rest) = rest.split_at_mut(segment.end() - segment.start);
+        slices[i] = Some(mine);
+        rests[segment.arena] = (segment.end(), rest);
+    }
+    let rows: Vec<Rows<'_>> = segments
+        .iter()
+        .zip(slices)
+        .map(|(segment, entries)| Rows {
+            entries: entries.unwrap_or_default(),
+            start: segment.start,
+            ends: &segment.row_ends,
+            map: map_of(segment.arena),
         })
         .collect();
-    let mut indptr = Vec::with_capacity(kept_per_row.iter().map(Vec::len).sum::<usize>() + 1);
+
+    let n_entries: usize = rows.iter().map(|r| r.entries.len()).sum();
+    let parts: Vec<Part<'_>> = split_parts(rows, n_entries, rayon::current_num_threads())
+        .into_par_iter()
+        .map(|rows| Part::new(rows, column_bits))
+        .collect();
+
+    let n_rows: usize = parts.iter().map(|p| p.row_lengths.len()).sum();
+    let mut indptr = Vec::with_capacity(n_rows + 1);
     indptr.push(0);
-    for &kept in kept_per_row.iter().flatten() {
-        indptr.push(indptr[indptr.len() - 1] + kept);
+    for part in &parts {
+        for &len in &part.row_lengths {
+            indptr.push(indptr[indptr.len() - 1] + len);
+        }
     }
-    let nnz = indptr[indptr.len() - 1];
+    let nnz = indptr[n_rows];
     let mut indices = vec![0u32; nnz];
     let mut data = vec![0f64; nnz];
 
-    // Give each segment its own disjoint slice of the output, then fill them in parallel.
-    let mut jobs = Vec::with_capacity(segments.len());
+    // Give each part its own disjoint slice of the output, then fill them in parallel.
+    let mut jobs = Vec::with_capacity(parts.len());
     let (mut rest_indices, mut rest_data) = (indices.as_mut_slice(), data.as_mut_slice());
-    for ((segment, map), kept) in segments.into_iter().zip(&kept_per_row) {
-        let total: usize = kept.iter().sum();
-        let (seg_indices, tail_indices) = rest_indices.split_at_mut(total);
-        let (seg_data, tail_data) = rest_data.split_at_mut(total);
+    for part in parts {
+        let total: usize = part.row_lengths.iter().sum();
+        let (part_indices, tail_indices) = rest_indices.split_at_mut(total);
+        let (part_data, tail_data) = rest_data.split_at_mut(total);
         rest_indices = tail_indices;
         rest_data = tail_data;
-        jobs.push((segment, map, seg_indices, seg_data));
+        jobs.push((part, part_indices, part_data));
     }
     jobs.into_par_iter()
-        .for_each(|(segment, map, out_indices, out_data)| {
-            let mut row = Vec::new();
-            let (mut start, mut out) = (0, 0);
-            for &end in &segment.row_ends {
-                row.clear();
-                row.extend(segment.entries[start..end].iter().filter_map(|&e| {
-                    let (id, value) = unpack(e);
-                    let c = column(map, id);
-                    (c != DROPPED).then(|| pack(c, value))
-                }));
-                start = end;
-                row.sort_unstable();
-                let columns = &mut out_indices[out..out + row.len()];
-                let values = &mut out_data[out..out + row.len()];
-                for ((c, v), &e) in columns.iter_mut().zip(values.iter_mut()).zip(&row) {
-                    let (id, value) = unpack(e);
-                    *c = id;
-                    *v = f64::from(value);
-                }
-                weights.apply(columns, values);
-                out += row.len();
-            }
-        });
+        .for_each(|(part, indices, data)| part.write_rows(indices, data, weights));
     CsrMatrix {
         n_cols,
         indptr,
         indices,
         data,
+    }
+}
+
+/// Whether [`assemble`] makes the matrix of the entries where they are: when one arena
+/// holds every row, in order.
+fn in_place(arenas: &[Vec<u64>], segments: &[Segment]) -> bool {
+    arenas.len() == 1
+        && segments
+            .iter()
+            .try_fold(0, |next, s| {
+                (s.arena == 0 && s.start == next).then(|| s.end())
+            })
+            .is_some()
+}
+
+/// [`assemble`] when `entries` holds every row, in order.
+fn assemble_in_place(
+    n_cols: usize,
+    mut entries: Vec<u64>,
+    segments: &[Segment],
+    map: Option<&[u32]>,
+    column_bits: u32,
+    weights: &Weights<'_>,
+) -> CsrMatrix {
+    let mut sorter = RowSorter::default();
+    let mut indptr =
+        Vec::with_capacity(segments.iter().map(|s| s.row_ends.len()).sum::<usize>() + 1);
+    indptr.push(0);
+    // Rows move down over the dropped entries as they are mapped: `kept` never passes `i`.
+    let mut kept = 0;
+    let mut start = 0;
+    for &end in segments.iter().flat_map(|s| &s.row_ends) {
+        let row_start = kept;
+        for i in start..end {
+            let (id, value) = unpack(entries[i]);
+            let column = map.map_or(id, |m| m[id as usize]);
+            if column != DROPPED {
+                entries[kept] = pack(column, value);
+                kept += 1;
+            }
+        }
+        sorter.sort(&mut entries[row_start..kept], column_bits);
+        indptr.push(kept);
+        start = end;
+    }
+    entries.truncate(kept);
+    let indices: Vec<u32> = entries.iter().map(|&e| unpack(e).0).collect();
+    // Converted where they are: std reuses the buffer when the element sizes match (were it
+    // not to, this would merely allocate).
+    let mut data: Vec<f64> = entries
+        .into_iter()
+        .map(|e| f64::from(unpack(e).1))
+        .collect();
+    for row in indptr.windows(2) {
+        weights.apply(&indices[row[0]..row[1]], &mut data[row[0]..row[1]]);
+    }
+    CsrMatrix {
+        n_cols,
+        indptr,
+        indices,
+        data,
+    }
+}
+
+/// The rows of one segment: its entries, where they start in the arena, where each row ends.
+struct Rows<'a> {
+    entries: &'a mut [u64],
+    start: usize,
+    ends: &'a [usize],
+    map: Option<&'a [u32]>,
+}
+
+/// Contiguous groups of `rows` with about `n_entries / n_parts` entries each.
+fn split_parts(rows: Vec<Rows<'_>>, n_entries: usize, n_parts: usize) -> Vec<Vec<Rows<'_>>> {
+    let target = n_entries.div_ceil(n_parts.max(1)).max(1);
+    let mut parts: Vec<Vec<Rows<'_>>> = Vec::new();
+    let mut size = target;
+    for segment in rows {
+        if size >= target {
+            parts.push(Vec::new());
+            size = 0;
+        }
+        size += segment.entries.len();
+        if let Some(part) = parts.last_mut() {
+            part.push(segment);
+        }
+    }
+    parts
+}
+
+/// Contiguous rows of the matrix being assembled, each sorted in place: kept entries
+/// (`column << 32 | value`) at the start of the row's range.
+struct Part<'a> {
+    segments: Vec<Rows<'a>>,
+    row_lengths: Vec<usize>,
+}
+
+impl<'a> Part<'a> {
+    /// Map the entries' ids to columns, drop the pruned ones and sort each row.
+    fn new(mut segments: Vec<Rows<'a>>, column_bits: u32) -> Part<'a> {
+        let mut row_lengths = Vec::new();
+        let mut sorter = RowSorter::default();
+        for segment in &mut segments {
+            let mut start = 0;
+            for &end in segment.ends {
+                let end = end - segment.start;
+                let row = &mut segment.entries[start..end];
+                let mut kept = 0;
+                for i in 0..row.len() {
+                    let (id, value) = unpack(row[i]);
+                    let column = segment.map.map_or(id, |m| m[id as usize]);
+                    if column != DROPPED {
+                        row[kept] = pack(column, value);
+                        kept += 1;
+                    }
+                }
+                sorter.sort(&mut row[..kept], column_bits);
+                row_lengths.push(kept);
+                start = end;
+            }
+        }
+        Part {
+            segments,
+            row_lengths,
+        }
+    }
+
+    /// Write the part's rows into its slices of the output, weighted.
+    fn write_rows(self, indices: &mut [u32], data: &mut [f64], weights: &Weights<'_>) {
+        let mut lengths = self.row_lengths.iter();
+        let mut out = 0;
+        for segment in &self.segments {
+            let mut start = 0;
+            for &end in segment.ends {
+                let len = lengths.next().copied().unwrap_or(0);
+                let row = out..out + len;
+                let sorted = &segment.entries[start..start + len];
+                for ((c, v), &entry) in indices[row.clone()]
+                    .iter_mut()
+                    .zip(&mut data[row.clone()])
+                    .zip(sorted)
+                {
+                    let (column, value) = unpack(entry);
+                    *c = column;
+                    *v = f64::from(value);
+                }
+                weights.apply(&indices[row.clone()], &mut data[row]);
+                out += len;
+                start = end - segment.start;
+            }
+        }
+    }
+}
+
+/// Sorts rows of entries by column: an LSD radix sort in two counting passes over the
+/// column bits (each row is a few hundred entries, in cache), short rows by comparison.
+struct RowSorter {
+    scratch: Vec<u64>,
+    /// Per digit value: the count, then where the next entry with it goes.
+    low_starts: Box<[u32; DIGITS]>,
+    high_starts: Box<[u32; DIGITS]>,
+}
+
+/// Bits of a radix digit at most; wider columns (two digits) are sorted by comparison.
+const DIGIT_BITS_MAX: u32 = 12;
+const DIGITS: usize = 1 << DIGIT_BITS_MAX;
+
+impl Default for RowSorter {
+    fn default() -> RowSorter {
+        RowSorter {
+            scratch: Vec::new(),
+            low_starts: Box::new([0; DIGITS]),
+            high_starts: Box::new([0; DIGITS]),
+        }
+    }
+}
+
+impl RowSorter {
+    fn sort(&mut self, row: &mut [u64], column_bits: u32) {
+        if row.len() < 64 || column_bits > 2 * DIGIT_BITS_MAX {
+            row.sort_unstable();
+            return;
+        }
+        let (low_bits, high_bits) = (column_bits / 2, column_bits - column_bits / 2);
+        // Masked to the table size as well, which lets the compiler drop bounds checks.
+        let low = |entry: u64| ((entry >> 32) as usize) & ((1 << low_bits) - 1) & (DIGITS - 1);
+        let high = |entry: u64| ((entry >> (32 + low_bits)) as usize) & (DIGITS - 1);
+        let low_starts = &mut self.low_starts[..1 << low_bits];
+        let high_starts = &mut self.high_starts[..1 << high_bits];
+        low_starts.fill(0);
+        high_starts.fill(0);
+        // Both digits counted in one pass.
+        for &entry in &*row {
+            low_starts[low(entry)] += 1;
+            high_starts[high(entry)] += 1;
+        }
+        exclusive_prefix_sums(low_starts);
+        exclusive_prefix_sums(high_starts);
+        self.scratch.resize(row.len(), 0);
+        let scratch = &mut self.scratch[..row.len()];
+        for &entry in &*row {
+            let at = low_starts[low(entry)];
+            low_starts[low(entry)] = at + 1;
+            scratch[at as usize] = entry;
+        }
+        for &entry in &*scratch {
+            let at = high_starts[high(entry)];
+            high_starts[high(entry)] = at + 1;
+            row[at as usize] = entry;
+        }
+    }
+}
+
+fn exclusive_prefix_sums(counts: &mut [u32]) {
+    let mut next = 0;
+    for count in counts {
+        next += *count;
+        *count = next - *count;
     }
 }
 
@@ -225,23 +459,26 @@ mod tests {
         norm: Norm::None,
     };
 
-    fn segment(worker: usize, rows: &[&[(u32, i32)]]) -> Segment {
-        let mut segment = Segment::new(worker);
+    /// Rows counted into `arena` as one segment.
+    fn segment(arena: &mut Vec<u64>, index: usize, rows: &[&[(u32, i32)]]) -> Segment {
+        let mut segment = Segment::new(index, arena.len());
         let mut counter = RowCounter::default();
         for row in rows {
-            counter.start_row(&segment.entries);
+            counter.start_row(arena);
             for &(id, value) in row.iter() {
-                counter.add(&mut segment.entries, id, value);
+                counter.add(arena, id, value);
             }
-            segment.row_ends.push(segment.entries.len());
+            segment.row_ends.push(arena.len());
         }
         segment
     }
 
     #[test]
     fn counting_sums_repeats_within_a_row_only() {
-        let s = segment(0, &[&[(5, 1), (2, 1), (5, 1)], &[(5, -1), (5, 1)], &[]]);
-        let m = assemble(6, vec![(s, None)], &COUNTS);
+        let mut arena = Vec::new();
+        let rows: &[&[(u32, i32)]] = &[&[(5, 1), (2, 1), (5, 1)], &[(5, -1), (5, 1)], &[]];
+        let s = segment(&mut arena, 0, rows);
+        let m = assemble(6, vec![arena], vec![s], None, &COUNTS);
         assert_eq!(m.n_rows(), 3);
         assert_eq!(m.row(0), (&[2u32, 5][..], &[1.0, 2.0][..]));
         // Cancelled occurrences stay as an explicit zero, as scikit-learn's hashing keeps them.
@@ -252,22 +489,79 @@ mod tests {
 
     #[test]
     fn assembly_maps_drops_and_concatenates_in_order() {
-        let a = segment(0, &[&[(0, 1), (1, 3)]]);
-        let b = segment(1, &[&[(0, 2)], &[(1, 1), (0, 1)]]);
-        let map_a = [DROPPED, 0];
-        let map_b = [1, 0];
+        // Rows 0 and 2 in arena 0, row 1 in arena 1; then all in one arena, in order.
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        let first = segment(&mut a, 0, &[&[(0, 1), (1, 3)]]);
+        let second = segment(&mut b, 1, &[&[(0, 2)]]);
+        let third = segment(&mut a, 0, &[&[(1, 1), (0, 1)]]);
+        let maps = [vec![DROPPED, 0], vec![1, 0]];
         let m = assemble(
             2,
-            vec![(a, Some(&map_a[..])), (b, Some(&map_b[..]))],
+            vec![a, b],
+            vec![first, second, third],
+            Some(&maps),
             &COUNTS,
         );
-        assert_eq!(m.indptr(), &[0, 1, 2, 4]);
+        assert_eq!(m.indptr(), &[0, 1, 2, 3]);
         assert_eq!(m.row(0), (&[0u32][..], &[3.0][..]));
         assert_eq!(m.row(1), (&[1u32][..], &[2.0][..]));
-        assert_eq!(m.row(2), (&[0u32, 1][..], &[1.0, 1.0][..]));
+        assert_eq!(m.row(2), (&[0u32][..], &[1.0][..]));
         let dense = m.to_dense();
         assert_eq!(dense.shape(), &[3, 2]);
         assert_eq!(dense[(0, 0)], 3.0);
         assert_eq!(dense[(0, 1)], 0.0);
+
+        let mut one = Vec::new();
+        let first = segment(&mut one, 0, &[&[(0, 1), (1, 3)]]);
+        let second = segment(&mut one, 0, &[&[(1, 1), (0, 1)], &[(0, 4)]]);
+        let maps = [vec![1, DROPPED]];
+        let m = assemble(2, vec![one], vec![first, second], Some(&maps), &COUNTS);
+        assert_eq!(m.indptr(), &[0, 1, 2, 3]);
+        assert_eq!(m.indices(), &[1, 1, 1]);
+        assert_eq!(m.data(), &[1.0, 1.0, 4.0]);
+    }
+
+    #[test]
+    fn an_empty_segment_counted_before_an_earlier_one_is_fine() {
+        // A worker counted the empty-rowed `later` first, then `earlier` (work stealing):
+        // both start at the same place in its arena.
+        let mut arena = Vec::new();
+        let later = segment(&mut arena, 0, &[&[]]);
+        let earlier = segment(&mut arena, 0, &[&[(1, 2)]]);
+        let m = assemble(2, vec![arena], vec![earlier, later], None, &COUNTS);
+        assert_eq!(m.indptr(), &[0, 1, 1]);
+        assert_eq!(m.row(0), (&[1u32][..], &[2.0][..]));
+    }
+
+    proptest::proptest! {
+        /// One arena in order and the same rows spread over arenas give the same matrix,
+        /// whatever the row lengths (short rows are sorted by comparison, long ones by radix).
+        #[test]
+        fn in_place_and_parallel_assembly_agree(
+            rows in proptest::collection::vec(
+                proptest::collection::vec((0u32..3000, 1i32..5), 0..200),
+                1..12,
+            ),
+        ) {
+            let rows: Vec<Vec<(u32, i32)>> = rows;
+            let views: Vec<&[(u32, i32)]> = rows.iter().map(Vec::as_slice).collect();
+            let map: Vec<u32> = (0..3000).map(|id| if id % 7 == 0 { DROPPED } else { 2999 - id }).collect();
+            let mut one = Vec::new();
+            let whole = segment(&mut one, 0, &views);
+            let expected = assemble(3000, vec![one], vec![whole], Some(std::slice::from_ref(&map)), &COUNTS);
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            let mut segments = Vec::new();
+            for (i, row) in views.iter().enumerate() {
+                let (arena, index) = if i % 2 == 0 { (&mut a, 0) } else { (&mut b, 1) };
+                segments.push(segment(arena, index, &[row]));
+            }
+            let maps = [map.clone(), map];
+            let spread = assemble(3000, vec![a, b], segments, Some(&maps), &COUNTS);
+            proptest::prop_assert_eq!(&spread, &expected);
+            for i in 0..expected.n_rows() {
+                let (columns, _) = expected.row(i);
+                proptest::prop_assert!(columns.windows(2).all(|w| w[0] < w[1]));
+            }
+        }
     }
 }

@@ -6,6 +6,8 @@
 //! Character classes come from `word_classes` (generated from Python), never from Rust's
 //! `char` predicates, which follow another Unicode version and another definition of `\w`.
 
+use std::ops::Range;
+
 use rust_stemmers::{Algorithm, Stemmer};
 use rustc_hash::FxHashMap;
 
@@ -97,8 +99,14 @@ fn ascii_prefix_len(bytes: &[u8]) -> usize {
 /// `text.lower()` as Python 3.11 computes it, written into `out` (cleared first).
 pub(crate) fn lowercase_into(text: &str, out: &mut String) {
     out.clear();
-    out.reserve(text.len());
-    let mut rest = text;
+    push_lowercase(text, 0..text.len(), out);
+}
+
+/// Append `text[span].lower()` to `out`. A capital sigma looks at the whole of `text` for its
+/// context, so the result is the matching piece of `text.lower()`.
+fn push_lowercase(text: &str, span: Range<usize>, out: &mut String) {
+    out.reserve(span.len());
+    let mut rest = &text[span.clone()];
     while !rest.is_empty() {
         let run = ascii_prefix_len(rest.as_bytes());
         if run > 0 {
@@ -109,7 +117,7 @@ pub(crate) fn lowercase_into(text: &str, out: &mut String) {
         }
         let mut chars = rest.chars();
         let Some(c) = chars.next() else { break };
-        let consumed = text.len() - rest.len();
+        let consumed = span.end - rest.len();
         match c as u32 {
             DOTTED_CAPITAL_I => out.push_str("i\u{307}"),
             CAPITAL_SIGMA => out.push(if is_final_sigma(text, consumed) {
@@ -250,6 +258,252 @@ pub(crate) fn word_tokens<'a>(text: &'a str, mut emit: impl FnMut(&'a str)) {
     close_token(text, &mut open, len, &mut emit);
 }
 
+/// What [`WordScanner::scan`] hands each token of `text.lower()` to, in order.
+pub(crate) trait WordSink {
+    /// `folded[start..end]`: a token of ASCII word characters (`[0-9A-Za-z_]`), lowercase.
+    /// `folded` is the text with `A-Z` folded to `a-z`, followed by at least
+    /// [`WORD_LOAD_PADDING`] bytes, so that 8-byte loads at `start` and at `end - 8` always
+    /// stay inside it.
+    fn ascii(&mut self, folded: &str, start: usize, end: usize);
+    /// A token from a stretch of the text holding non-ASCII characters, exactly lowercased.
+    fn lowered(&mut self, token: &str);
+}
+
+/// Bytes of padding after the folded text handed to [`WordSink::ascii`].
+pub(crate) const WORD_LOAD_PADDING: usize = 16;
+
+/// The tokens of `text.lower()` in one pass over `text`, without lowercasing it exactly first.
+///
+/// The text is copied with ASCII capitals folded (a vectorised byte map), classified 64
+/// bytes at a time into bit masks, and a token of ASCII word characters comes out as a span
+/// of that copy. Non-ASCII characters are rare in most text, but lowercasing them can change
+/// lengths, word-ness and neighbours (`İ` → `i̇`, whose dot is not a word character; a final
+/// `Σ`): each stretch holding them, from the start of the word it touches to the next ASCII
+/// non-word byte, is lowercased exactly into a buffer and tokenised there. Both ends of such
+/// a stretch are token boundaries in `text.lower()` too (an ASCII non-word byte lowercases to
+/// itself), so the tokens are exactly those of `text.lower()`.
+#[derive(Default)]
+pub(crate) struct WordScanner {
+    folded: String,
+    island: String,
+}
+
+/// Bit `i` set when `block[i]` is an ASCII word character, and when it is not ASCII; for a
+/// block of at most 64 bytes.
+#[inline(always)]
+fn classify_block(block: &[u8]) -> (u64, u64) {
+    match <&[u8; 64]>::try_from(block) {
+        Ok(full) => classify_64(full),
+        Err(_) => {
+            // Pad the last block with spaces (neither word nor non-ASCII).
+            let mut padded = [b' '; 64];
+            padded[..block.len()].copy_from_slice(block);
+            classify_64(&padded)
+        }
+    }
+}
+
+#[inline(always)]
+fn classify_64(block: &[u8; 64]) -> (u64, u64) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: the function needs SSE2, which is part of x86-64 itself: every x86-64 CPU has it.
+    return unsafe { sse2::classify_64(block) };
+    #[cfg(not(target_arch = "x86_64"))]
+    return classify_64_portable(block);
+}
+
+/// Written as a byte-wise loop of comparisons (which the compiler turns into vector
+/// compares) followed by packing eight 0/1 bytes at a time into bits with one multiply.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+fn classify_64_portable(block: &[u8; 64]) -> (u64, u64) {
+    let mut word = [0u8; 64];
+    let mut high = [0u8; 64];
+    for ((w, h), &b) in word.iter_mut().zip(&mut high).zip(block) {
+        let letter = (b | 0x20).wrapping_sub(b'a') < 26;
+        let digit = b.wrapping_sub(b'0') < 10;
+        *w = u8::from(letter | digit | (b == b'_'));
+        *h = b >> 7;
+    }
+    (pack_bits(&word), pack_bits(&high))
+}
+
+/// The same with SSE2 compares, sixteen bytes at a time, and `movemask` to gather the bits:
+/// about half the instructions of the portable version (which has no such gather).
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    use std::arch::x86_64::{
+        __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_cmplt_epi8, _mm_movemask_epi8,
+        _mm_or_si128, _mm_set_epi64x, _mm_set1_epi8,
+    };
+
+    /// Bytes `from..=to` of `x` (compared as signed bytes: non-ASCII bytes are negative, so
+    /// never in an ASCII range).
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn in_range(x: __m128i, from: u8, to: u8) -> __m128i {
+        let above = _mm_cmpgt_epi8(x, _mm_set1_epi8(from as i8 - 1));
+        let below = _mm_cmplt_epi8(x, _mm_set1_epi8(to as i8 + 1));
+        _mm_and_si128(above, below)
+    }
+
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    pub(super) fn classify_64(block: &[u8; 64]) -> (u64, u64) {
+        let (mut word, mut high) = (0, 0);
+        for (i, sixteen) in block.chunks_exact(16).enumerate() {
+            let half = |at: usize| {
+                let mut bytes = [0u8; 8];
+                bytes.copy_from_slice(&sixteen[at..at + 8]);
+                i64::from_le_bytes(bytes)
+            };
+            let x = _mm_set_epi64x(half(8), half(0));
+            let letter = in_range(_mm_or_si128(x, _mm_set1_epi8(0x20)), b'a', b'z');
+            let digit = in_range(x, b'0', b'9');
+            let underscore = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'_' as i8));
+            let is_word = _mm_or_si128(_mm_or_si128(letter, digit), underscore);
+            word |= u64::from(_mm_movemask_epi8(is_word) as u16) << (16 * i);
+            high |= u64::from(_mm_movemask_epi8(x) as u16) << (16 * i);
+        }
+        (word, high)
+    }
+}
+
+/// Bits of 64 bytes that are each 0 or 1: byte `i` becomes bit `i`.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+#[inline]
+fn pack_bits(flags: &[u8; 64]) -> u64 {
+    // For eight 0/1 bytes, the multiply sums each byte's bit into the top byte, in order.
+    const GATHER: u64 = 0x0102_0408_1020_4080;
+    let mut bits = 0;
+    for (i, eight) in flags.chunks_exact(8).enumerate() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(eight);
+        bits |= (u64::from_le_bytes(word).wrapping_mul(GATHER) >> 56) << (8 * i);
+    }
+    bits
+}
+
+/// `high` without the bytes of the General Punctuation characters (U+2000–U+206F: curly
+/// quotes, dashes, ellipsis, special spaces) that lie wholly in `block`, from the first
+/// non-ASCII character on. Those characters are no word characters and `lower()` leaves
+/// them alone, so they end words exactly as ASCII punctuation does, which the word mask
+/// already says (non-ASCII bytes are not in it); in English text they are nearly all the
+/// non-ASCII characters, and each would otherwise cost a detour through the exact path.
+#[inline]
+fn skip_punctuation(block: &[u8], mut high: u64) -> u64 {
+    while high != 0 {
+        let i = high.trailing_zeros() as usize;
+        match block.get(i..i + 3) {
+            Some([0xE2, 0x80, _] | [0xE2, 0x81, 0x80..=0xAF]) => high &= !(0b111 << i),
+            _ => break,
+        }
+    }
+    high
+}
+
+/// `bits` without its lowest run of ones: adding the lowest set bit carries through the run.
+#[inline]
+fn clear_lowest_run(bits: u64) -> u64 {
+    bits & bits.wrapping_add(bits & bits.wrapping_neg())
+}
+
+/// Where the stretch that starts with the non-ASCII byte at `from` ends: the next ASCII
+/// byte that is not a word character, or the end of `bytes`.
+fn island_end(bytes: &[u8], from: usize) -> usize {
+    bytes[from..]
+        .iter()
+        .position(|&b| b < 0x80 && !ASCII_WORD[b as usize])
+        .map_or(bytes.len(), |i| from + i)
+}
+
+impl WordScanner {
+    /// Hand each token of `text.lower()` to `sink`, in order.
+    #[inline]
+    pub(crate) fn scan(&mut self, text: &str, sink: &mut impl WordSink) {
+        let WordScanner { folded, island } = self;
+        folded.clear();
+        folded.push_str(text);
+        folded.make_ascii_lowercase();
+        folded.extend(std::iter::repeat_n('\0', WORD_LOAD_PADDING));
+        let folded = folded.as_str();
+        let bytes = &folded.as_bytes()[..text.len()];
+        let len = bytes.len();
+        #[inline(always)]
+        fn emit_ascii(sink: &mut impl WordSink, folded: &str, start: usize, end: usize) {
+            if end - start >= 2 {
+                sink.ascii(folded, start, end);
+            }
+        }
+        // Word ends are unpredictable, so the bytes are not tested one by one: each block
+        // becomes a mask of word characters whose runs of ones are the tokens, found with
+        // `trailing_zeros`/`trailing_ones` (a few instructions per token, no branch per byte).
+        let mut pos = 0;
+        // Start of the run of ASCII word characters still going at `pos`.
+        let mut open: Option<usize> = None;
+        while pos < len {
+            let block = &bytes[pos..len.min(pos + 64)];
+            let (word, high) = classify_block(block);
+            let high = skip_punctuation(block, high);
+            let ascii = if high == 0 {
+                block.len()
+            } else {
+                high.trailing_zeros() as usize
+            };
+            let mut runs = word & low_mask(ascii);
+            if let Some(start) = open {
+                let leading = runs.trailing_ones() as usize;
+                if leading < ascii {
+                    emit_ascii(sink, folded, start, pos + leading);
+                    open = None;
+                    if leading > 0 {
+                        runs = clear_lowest_run(runs);
+                    }
+                } else {
+                    runs = 0;
+                }
+            }
+            while runs != 0 {
+                let first = runs.trailing_zeros() as usize;
+                let end = first + (runs >> first).trailing_ones() as usize;
+                if end >= ascii {
+                    open = Some(pos + first);
+                    break;
+                }
+                emit_ascii(sink, folded, pos + first, pos + end);
+                runs = clear_lowest_run(runs);
+            }
+            if ascii == block.len() {
+                pos += ascii;
+                continue;
+            }
+            // A non-ASCII byte: the exact path, from the start of the word it continues.
+            let start = open.take().unwrap_or(pos + ascii);
+            pos = scan_island(island, text, start, pos + ascii, sink);
+        }
+        if let Some(start) = open {
+            emit_ascii(sink, folded, start, len);
+        }
+    }
+}
+
+/// Tokenise `text.lower()` over the stretch from `start` that holds the non-ASCII byte at
+/// `non_ascii`, exactly, in `island`; returns where the stretch ends.
+#[cold]
+#[inline(never)]
+fn scan_island(
+    island: &mut String,
+    text: &str,
+    start: usize,
+    non_ascii: usize,
+    sink: &mut impl WordSink,
+) -> usize {
+    let end = island_end(text.as_bytes(), non_ascii);
+    island.clear();
+    push_lowercase(text, start..end, island);
+    word_tokens(island, |token| sink.lowered(token));
+    end
+}
+
 /// Whitespace-separated words, as Python's `str.split()` with no argument.
 pub(crate) struct SpaceSeparated<'a> {
     text: &'a str,
@@ -301,11 +555,31 @@ impl<'a> Iterator for SpaceSeparated<'a> {
     }
 }
 
+/// Call `emit` on each word token of `doc` (lowercased first when `lowercase`), in order.
+fn for_each_word(doc: &str, lowercase: bool, scanner: &mut WordScanner, emit: impl FnMut(&str)) {
+    if !lowercase {
+        word_tokens(doc, emit);
+        return;
+    }
+    /// Tokens as strings.
+    struct Strings<F>(F);
+    impl<F: FnMut(&str)> WordSink for Strings<F> {
+        fn ascii(&mut self, folded: &str, start: usize, end: usize) {
+            (self.0)(&folded[start..end]);
+        }
+        fn lowered(&mut self, token: &str) {
+            (self.0)(token);
+        }
+    }
+    scanner.scan(doc, &mut Strings(emit));
+}
+
 /// Turns documents into feature strings with the settings of one [`FeatureSet`].
 ///
 /// Holds the buffers it reuses from one document to the next; one per thread.
 pub struct Analyzer<'s> {
     set: &'s FeatureSet,
+    scanner: WordScanner,
     lowered: String,
     /// Stop-word-filtered, stemmed tokens of the current document, back to back.
     tokens: String,
@@ -322,6 +596,7 @@ impl<'s> Analyzer<'s> {
     pub(crate) fn new(set: &'s FeatureSet) -> Analyzer<'s> {
         Analyzer {
             set,
+            scanner: WordScanner::default(),
             lowered: String::new(),
             tokens: String::new(),
             token_ends: Vec::new(),
@@ -340,6 +615,7 @@ impl<'s> Analyzer<'s> {
     pub fn analyze(&mut self, doc: &str, mut emit: impl FnMut(&str)) {
         let Analyzer {
             set,
+            scanner,
             lowered,
             tokens,
             token_ends,
@@ -348,22 +624,17 @@ impl<'s> Analyzer<'s> {
             stemmer,
             stems,
         } = self;
-        let text = if set.lowercase() {
-            lowercase_into(doc, lowered);
-            lowered.as_str()
-        } else {
-            doc
-        };
         let (min_n, max_n) = set.ngram_range();
         match set.analyzer() {
             AnalyzerKind::Word => {
+                let lowercase = set.lowercase();
                 if max_n == 1 && !set.has_stop_words() && stemmer.is_none() {
-                    word_tokens(text, emit);
+                    for_each_word(doc, lowercase, scanner, emit);
                     return;
                 }
                 tokens.clear();
                 token_ends.clear();
-                word_tokens(text, |token| {
+                for_each_word(doc, lowercase, scanner, |token| {
                     if set.is_stop_word(token) {
                         return;
                     }
@@ -401,6 +672,12 @@ impl<'s> Analyzer<'s> {
                 }
             }
             AnalyzerKind::CharWb => {
+                let text = if set.lowercase() {
+                    lowercase_into(doc, lowered);
+                    lowered.as_str()
+                } else {
+                    doc
+                };
                 for word in SpaceSeparated::new(text) {
                     gram.clear();
                     gram.push(' ');
@@ -516,6 +793,93 @@ mod tests {
             word_tokens(&text, |t| got.push(t));
             let expected: Vec<&str> = WordTokens::new(&text).collect();
             proptest::prop_assert_eq!(got, expected);
+        }
+    }
+
+    /// The scanner's tokens as strings, ASCII spans folded to lowercase.
+    fn scanned(text: &str) -> Vec<String> {
+        struct Collect(Vec<String>);
+        impl WordSink for Collect {
+            fn ascii(&mut self, folded: &str, start: usize, end: usize) {
+                assert!(end + WORD_LOAD_PADDING <= folded.len());
+                self.0.push(folded[start..end].to_string());
+            }
+            fn lowered(&mut self, token: &str) {
+                self.0.push(token.to_string());
+            }
+        }
+        let mut tokens = Collect(Vec::new());
+        WordScanner::default().scan(text, &mut tokens);
+        tokens.0
+    }
+
+    /// What scikit-learn does: lowercase the whole text, then tokenise it.
+    fn lowered_then_tokenised(text: &str) -> Vec<String> {
+        let mut lowered = String::new();
+        lowercase_into(text, &mut lowered);
+        let mut expected = Vec::new();
+        word_tokens(&lowered, |t| expected.push(t.to_string()));
+        expected
+    }
+
+    proptest::proptest! {
+        /// Scanning the original text gives the tokens of the lowercased text, whatever
+        /// characters whose lowercase differs in length, word-ness or context sit where.
+        #[test]
+        fn scanning_agrees_with_lowercasing_first(
+            text in "([A-Za-z0-9_ .,'-]{0,70}|[ÉéİΣσ\u{212A}’“—\u{2070}\u{2071}中\u{301}\u{a0}xX. ']{0,6}){0,12}"
+        ) {
+            proptest::prop_assert_eq!(scanned(&text), lowered_then_tokenised(&text));
+        }
+    }
+
+    #[test]
+    fn scanning_handles_non_ascii_stretches() {
+        for text in [
+            "",
+            "Hello, World",
+            "CAFÉ Society's İSTANBUL",
+            "ΟΔΥΣΣΕΥΣ. ΑΣ'Α aΣ.b",
+            "\u{212A}elvin x\u{212A} abc\u{301}def",
+            "cities’ reputations “Quoted” end’",
+            "ΑΣ’ ΑΣ’Α a—Σ—b wait…ΣΑ \u{2070}x\u{2071}y",
+            "北京 and 莫斯科, 2024\u{a0}news\u{a0}X",
+            &format!("{}É{} {}", "A".repeat(63), "b".repeat(70), "C".repeat(64)),
+        ] {
+            assert_eq!(scanned(text), lowered_then_tokenised(text), "{text:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The classification the scanner uses agrees with the portable one.
+        #[test]
+        fn block_classification_agrees_with_portable(block in proptest::collection::vec(proptest::num::u8::ANY, 64)) {
+            let block: [u8; 64] = block.try_into().expect("64 bytes");
+            proptest::prop_assert_eq!(classify_64(&block), classify_64_portable(&block));
+        }
+    }
+
+    #[test]
+    fn general_punctuation_only_separates_words() {
+        // What lets the scanner treat U+2000–U+206F as it treats ASCII punctuation.
+        for cp in 0x2000..=0x206F {
+            assert!(!is_word_char(cp), "{cp:#x}");
+            assert_eq!(lower_char(cp), cp, "{cp:#x}");
+        }
+        assert!(!(0x2000..=0x206F).contains(&CAPITAL_SIGMA));
+        assert!(!(0x2000..=0x206F).contains(&DOTTED_CAPITAL_I));
+    }
+
+    #[test]
+    fn block_classes_are_the_ascii_word_class() {
+        let block: Vec<u8> = (0..=255u8).collect();
+        for chunk in block.chunks(64) {
+            let (word, high) = classify_block(chunk);
+            for (i, &b) in chunk.iter().enumerate() {
+                let ascii_word = b < 0x80 && ASCII_WORD[b as usize];
+                assert_eq!(word >> i & 1 == 1, ascii_word, "byte {b:#x}");
+                assert_eq!(high >> i & 1 == 1, b >= 0x80, "byte {b:#x}");
+            }
         }
     }
 
