@@ -39,7 +39,7 @@ pub enum Decoding {
 /// Why a document could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
-    #[error("{path}: {source}")]
+    #[error("cannot read {path}")]
     Io {
         path: PathBuf,
         #[source]
@@ -51,7 +51,7 @@ pub enum InputError {
         line: u64,
         byte: usize,
     },
-    #[error("{path}:{line}: invalid JSON record: {source}")]
+    #[error("{path}:{line}: invalid JSON record")]
     Json {
         path: PathBuf,
         line: u64,
