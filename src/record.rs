@@ -156,7 +156,8 @@ pub struct FoldRecord {
     pub test: usize,
     pub metrics: BTreeMap<String, Option<f64>>,
     pub converged: bool,
-    pub gradient_norm: f64,
+    /// `None` when the solver ended on a non-finite gradient (JSON has no infinity).
+    pub gradient_norm: Option<f64>,
     pub warnings: Vec<String>,
 }
 
@@ -210,12 +211,8 @@ impl Record {
                 found: found.to_owned(),
             });
         }
-        serde_json::from_value(value).map_err(|err| RecordError::Corrupt {
-            path: path.to_owned(),
-            line: 0,
-            column: 0,
-            message: err.to_string(),
-        })
+        // Parsed again from the text, so that a wrong field is named with its line.
+        serde_json::from_str(text).map_err(|err| corrupt(path, &err))
     }
 
     /// Write the record to `path` atomically (temporary file, then rename).
@@ -237,3 +234,37 @@ fn corrupt(path: &Path, err: &serde_json::Error) -> RecordError {
 }
 
 pub use crate::durable::write_atomic;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str, expected: &str) {
+        let err = Record::parse(Path::new("results/x.json"), text).unwrap_err();
+        assert_eq!(err.to_string(), expected);
+    }
+
+    #[test]
+    fn unreadable_records_say_where() {
+        check(
+            "{ not json",
+            "record results/x.json is corrupt at line 1, column 3: key must be a string at line 1 column 3",
+        );
+        check(
+            "{\"format\": \"stance-record/0\"}",
+            "record results/x.json has format `stance-record/0`, this stance reads `stance-record/1` (re-run the experiment to rewrite it)",
+        );
+        check(
+            "[1, 2]",
+            "record results/x.json has format `(none)`, this stance reads `stance-record/1` (re-run the experiment to rewrite it)",
+        );
+        let wrong_type = "{\"format\": \"stance-record/1\",\n\"experiment\": 5}";
+        let err = Record::parse(Path::new("results/x.json"), wrong_type)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("record results/x.json is corrupt at line 2, column 15: invalid type"),
+            "{err}"
+        );
+    }
+}

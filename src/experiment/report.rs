@@ -54,7 +54,7 @@ pub fn record_of(
                 .map(|(&m, &v)| (key(m), v))
                 .collect(),
             converged: fold.convergence.converged,
-            gradient_norm: fold.convergence.gradient_norm,
+            gradient_norm: Some(fold.convergence.gradient_norm).filter(|g| g.is_finite()),
             warnings: if fold.convergence.converged {
                 Vec::new()
             } else {
