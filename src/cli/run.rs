@@ -12,9 +12,12 @@ use super::report;
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Each experiment's record is written atomically to `results/NAME.json` beside \
-    its file (`experiments/results/baseline.json`). Running the same experiment on the same labels \
-    gives the same record, byte for byte, apart from its `timings`."
+    after_help = "Prints every metric with its interval beside the majority baseline, the \
+    permutation test against chance, the confusion matrix, accuracy per article and the \
+    learning curve. Each experiment's record is written atomically to `results/NAME.json` \
+    beside its file (`experiments/results/baseline.json`). Running the same experiment on the \
+    same labels gives the same record, byte for byte, apart from its `timings` (and `version`, \
+    when another build ran it)."
 )]
 pub struct RunArgs {
     /// Experiment files (TOML).
@@ -55,10 +58,14 @@ pub fn run_and_record(
     let record_path = experiment.record_path();
     refuse_to_clobber(&record_path, force)?;
     let bar = Bar::new();
-    let output = experiment::run(experiment, options, &bar)
-        .with_context(|| format!("experiment {}", experiment.path().display()))?;
+    let context = || format!("experiment {}", experiment.path().display());
+    let output = experiment::run(experiment, options, &bar).with_context(context)?;
+    // A handful of cross-validations, cheap beside the permutation test: every record
+    // answers "would more labels help?".
+    let curve =
+        experiment::learning_curve(experiment, &output.dataset, &bar).with_context(context)?;
     bar.finish();
-    let record = experiment::record_of(experiment, &output, None);
+    let record = experiment::record_of(experiment, &output, Some(&curve));
     record.write(&record_path)?;
     Ok(record)
 }

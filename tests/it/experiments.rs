@@ -144,6 +144,7 @@ fn run_prints_the_table_and_writes_a_reproducible_record() {
     }
     assert!(record["permutation"]["p_value"].is_number());
     assert_eq!(record["permutation"]["n_permutations"], 20);
+    assert_eq!(record["learning_curve"].as_array().map(Vec::len), Some(5));
 }
 
 #[test]
