@@ -156,12 +156,7 @@ mod tests {
                 assert_eq!((report.appended, report.unchanged), (appended, unchanged));
             }
             (Err(err), Err(message)) => {
-                let mut got = err.to_string();
-                let mut source = std::error::Error::source(&err);
-                while let Some(cause) = source {
-                    got.push_str(&format!(": {cause}"));
-                    source = cause.source();
-                }
+                let got = crate::labels::test_support::error_chain(&err);
                 assert!(got.ends_with(message), "got {got:?}, want …{message:?}");
                 assert_eq!(fs::read(store.annotations_path()).unwrap(), b"");
             }

@@ -24,6 +24,8 @@ pub mod schema;
 pub mod session;
 mod store;
 mod summary;
+#[cfg(test)]
+mod test_support;
 
 use std::path::PathBuf;
 

@@ -195,12 +195,7 @@ mod tests {
                 );
             }
             (Err(err), Err(message)) => {
-                let mut got = err.to_string();
-                let mut source = std::error::Error::source(&err);
-                while let Some(cause) = source {
-                    got.push_str(&format!(": {cause}"));
-                    source = cause.source();
-                }
+                let got = crate::labels::test_support::error_chain(&err);
                 assert!(got.starts_with(message), "got {got:?}, want {message:?}");
             }
             (got, expected) => panic!("got {got:?}, expected {expected:?}"),

@@ -483,20 +483,7 @@ mod tests {
         let decisions: Vec<Annotation> = labels
             .iter()
             .map(|&(text, label)| {
-                let id = store
-                    .paragraphs()
-                    .iter()
-                    .find(|p| p.text() == text)
-                    .unwrap()
-                    .id()
-                    .clone();
-                Annotation::Decision(Decision::new(
-                    id,
-                    store.schema().index_of(label).unwrap(),
-                    Annotator::new("ann").unwrap(),
-                    Confidence::High,
-                    Timestamp::UNIX_EPOCH,
-                ))
+                crate::labels::test_support::decision(&store, text, label, "ann", Confidence::High)
             })
             .collect();
         store.append(&decisions).unwrap();

@@ -631,20 +631,7 @@ mod tests {
     }
 
     fn decide(store: &Store, text: &str, label: &str, who: &str) -> Annotation {
-        let id = store
-            .paragraphs()
-            .iter()
-            .find(|p| p.text() == text)
-            .unwrap()
-            .id()
-            .clone();
-        Annotation::Decision(Decision::new(
-            id,
-            store.schema().index_of(label).unwrap(),
-            Annotator::new(who).unwrap(),
-            Confidence::High,
-            Timestamp::UNIX_EPOCH,
-        ))
+        crate::labels::test_support::decision(store, text, label, who, Confidence::High)
     }
 
     fn labels_of(store: &Store, who: &str) -> Vec<(String, String)> {

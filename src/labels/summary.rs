@@ -129,11 +129,10 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use jiff::Timestamp;
 
     use super::*;
     use crate::corpus::Article;
-    use crate::labels::{Annotation, Annotator, Confidence, Decision};
+    use crate::labels::Confidence;
 
     #[test]
     fn counts_and_agreement_on_a_tiny_store() {
@@ -145,20 +144,7 @@ mod tests {
         ];
         store.ingest(&articles).unwrap();
         let decide = |text: &str, label: &str, who: &str, confidence| {
-            let id = store
-                .paragraphs()
-                .iter()
-                .find(|p| p.text() == text)
-                .unwrap()
-                .id()
-                .clone();
-            Annotation::Decision(Decision::new(
-                id,
-                store.schema().index_of(label).unwrap(),
-                Annotator::new(who).unwrap(),
-                confidence,
-                Timestamp::UNIX_EPOCH,
-            ))
+            crate::labels::test_support::decision(&store, text, label, who, confidence)
         };
         let decisions = [
             decide("A1.", "fracturing", "x", Confidence::Low),
