@@ -42,18 +42,18 @@ pub enum MetricsError {
 
 /// The class each row predicts: the argmax of its probabilities, ties to the lowest index.
 pub fn predicted_classes(proba: ArrayView2<f64>) -> Vec<usize> {
-    proba
-        .outer_iter()
-        .map(|row| {
-            let mut best = 0;
-            for (class, &p) in row.iter().enumerate() {
-                if p > row[best] {
-                    best = class;
-                }
-            }
-            best
-        })
-        .collect()
+    proba.outer_iter().map(predicted_class).collect()
+}
+
+/// The class one row of probabilities predicts: the argmax, ties to the lowest index.
+pub fn predicted_class<'a>(probabilities: impl IntoIterator<Item = &'a f64>) -> usize {
+    let mut best = (0, f64::NAN);
+    for (class, &p) in probabilities.into_iter().enumerate() {
+        if class == 0 || p > best.1 {
+            best = (class, p);
+        }
+    }
+    best.0
 }
 
 /// Counts of (true class, predicted class): rows are true classes, columns predicted ones.

@@ -198,21 +198,28 @@ impl Record {
     }
 
     pub fn parse(path: &Path, text: &str) -> Result<Record, RecordError> {
-        // Check the format first, so an old record says so instead of failing on a field.
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|err| corrupt(path, &err))?;
-        let found = value
-            .get("format")
-            .and_then(|f| f.as_str())
-            .unwrap_or("(none)");
-        if found != FORMAT {
-            return Err(RecordError::Format {
-                path: path.to_owned(),
-                found: found.to_owned(),
-            });
+        let format_error = |found: &str| RecordError::Format {
+            path: path.to_owned(),
+            found: found.to_owned(),
+        };
+        let record: Record = serde_json::from_str(text).map_err(|err| {
+            // A record of another layout fails on some field: name its layout instead.
+            let value = serde_json::from_str::<serde_json::Value>(text).ok();
+            let found = value
+                .as_ref()
+                .and_then(|v| v.get("format"))
+                .and_then(|f| f.as_str());
+            match found {
+                Some(FORMAT) => corrupt(path, &err),
+                Some(other) => format_error(other),
+                None if value.is_some() => format_error("(none)"),
+                None => corrupt(path, &err),
+            }
+        })?;
+        if record.format != FORMAT {
+            return Err(format_error(&record.format));
         }
-        // Parsed again from the text, so that a wrong field is named with its line.
-        serde_json::from_str(text).map_err(|err| corrupt(path, &err))
+        Ok(record)
     }
 
     /// Write the record to `path` atomically (temporary file, then rename).

@@ -26,9 +26,10 @@ use ndarray::Array2;
 use rayon::prelude::*;
 
 use crate::cv::{self, CvError, Split};
-use crate::experiment::{DataError, Dataset, Experiment};
+use crate::experiment::{DataError, Dataset, Experiment, FitError, fit_features_and_model};
 use crate::features::{CsrMatrix, FeatureError, FeatureSet, FittedFeatures};
-use crate::model::{Classifier, FittedModel, ModelError, ModelParams};
+use crate::metrics::predicted_class;
+use crate::model::{FittedModel, ModelError, ModelParams};
 use crate::record;
 
 /// Why a model could not be trained, assembled or applied.
@@ -180,10 +181,10 @@ pub fn fit<S: AsRef<str> + Sync>(
     labels: &[usize],
     n_classes: usize,
 ) -> Result<(FittedFeatures, FittedModel), TrainError> {
-    let (features, matrix) = set.fit_transform(texts)?;
-    // The solvers take dense rows; labelled data are a few hundred paragraphs at most.
-    let model = params.fit(matrix.to_dense().view(), labels, n_classes)?;
-    Ok((features, model))
+    fit_features_and_model(set, params, texts, labels, n_classes).map_err(|err| match err {
+        FitError::Features(err) => TrainError::Features(err),
+        FitError::Model(err) => TrainError::Model(err),
+    })
 }
 
 /// Train on every paragraph the experiment selects from its label store.
@@ -358,7 +359,8 @@ impl TrainedModel {
             .enumerate()
             .for_each(|(i, out)| {
                 let (columns, values) = x.row(i);
-                self.probabilities_into(&self.scores(columns, values), out);
+                self.model
+                    .probabilities_from_scores(&self.scores(columns, values), out);
             });
         Array2::from_shape_vec((x.n_rows(), n_classes), proba)
             .map_err(|err| TrainError::Mismatch(err.to_string()))
@@ -390,26 +392,12 @@ impl TrainedModel {
         scores
     }
 
-    /// Class probabilities from set scores, by the formulas of `FittedModel::predict_proba`.
-    fn probabilities_into(&self, scores: &[f64], out: &mut [f64]) {
-        out.fill(0.0);
-        let seen = self.model.classes();
-        if let &[negative, positive] = seen {
-            out[positive] = sigmoid(scores[0]);
-            out[negative] = sigmoid(-scores[0]);
-        } else {
-            let lse = log_sum_exp(scores);
-            for (&class, &score) in seen.iter().zip(scores) {
-                out[class] = (score - lse).exp();
-            }
-        }
-    }
-
     fn score_row(&self, columns: &[u32], values: &[f64], explain: Option<usize>) -> Scored {
         let scores = self.scores(columns, values);
         let mut probabilities = vec![0.0; self.classes.len()];
-        self.probabilities_into(&scores, &mut probabilities);
-        let predicted = argmax(&probabilities);
+        self.model
+            .probabilities_from_scores(&scores, &mut probabilities);
+        let predicted = predicted_class(&probabilities);
         let explanation = explain.map(|k| {
             let versus = self.versus(predicted, &probabilities);
             self.explain(columns, values, predicted, versus, k)
@@ -588,34 +576,6 @@ impl TrainedModel {
         }
         stability
     }
-}
-
-/// The index of the largest value; the lower index on a tie (as `metrics::predicted_classes`).
-fn argmax(values: &[f64]) -> usize {
-    let mut best = 0;
-    for (i, &v) in values.iter().enumerate() {
-        if v > values[best] {
-            best = i;
-        }
-    }
-    best
-}
-
-fn sigmoid(x: f64) -> f64 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
-}
-
-fn log_sum_exp(scores: &[f64]) -> f64 {
-    let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if !max.is_finite() {
-        return max;
-    }
-    max + scores.iter().map(|&s| (s - max).exp()).sum::<f64>().ln()
 }
 
 #[cfg(test)]

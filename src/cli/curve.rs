@@ -1,22 +1,21 @@
-//! `stance curve`: the learning curve of an experiment, printed and written into its record.
+//! `stance curve`: the learning curve of an experiment, as its up-to-date record holds it.
 
 use std::path::PathBuf;
 
-use anyhow::Context;
-use stance::experiment::{self, Experiment, RunOptions};
+use stance::experiment::{Experiment, RunOptions};
 
 use super::Outcome;
-use super::progress::Bar;
 use super::report::render_curve;
 use super::run::{run_and_record, up_to_date_record};
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Cross-validates again with each training fold cut to `[stats] \
-    curve_fractions` of its paragraphs (nested, stratified subsets; test folds unchanged) and \
-    reports the `[stats] metric` with its interval at each size. A curve still rising at the \
-    full size suggests more labels would help. The curve is written into the experiment's \
-    record (which is first brought up to date if needed)."
+    after_help = "The learning curve cross-validates again with each training fold cut to \
+    `[stats] curve_fractions` of its paragraphs (nested, stratified subsets; test folds \
+    unchanged) and reports the `[stats] metric` with its interval at each size. A curve still \
+    rising at the full size suggests more labels would help. Every record holds its curve: \
+    this prints the one of the experiment's up-to-date record, running the experiment first \
+    if the record is missing or stale."
 )]
 pub struct CurveArgs {
     /// The experiment file.
@@ -26,18 +25,11 @@ pub struct CurveArgs {
 
 pub fn run(args: CurveArgs) -> anyhow::Result<Outcome> {
     let experiment = Experiment::load(&args.experiment)?;
-    let mut record = match up_to_date_record(&experiment)? {
-        Some(record) => record,
-        None => run_and_record(&experiment, &RunOptions::default(), false)?,
+    // Every record carries its curve: reuse an up-to-date one, or run the experiment.
+    let record = match up_to_date_record(&experiment)? {
+        Some(record) if record.learning_curve.is_some() => record,
+        _ => run_and_record(&experiment, &RunOptions::default(), false)?,
     };
-    let dataset = experiment::Dataset::load(experiment.data())?;
-    let bar = Bar::new();
-    let points = experiment::learning_curve(&experiment, &dataset, &bar)
-        .with_context(|| format!("experiment {}", experiment.path().display()))?;
-    bar.finish();
-    let with_curve = experiment::record_of_curve(&experiment, &points);
-    record.learning_curve = Some(with_curve);
-    record.write(&experiment.record_path())?;
     print!(
         "{}",
         render_curve(

@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use anyhow::{Context, anyhow};
 use serde::Deserialize;
+use stance::experiment::key_line;
 use stance::features::{CsrMatrix, FeatureSet, FittedFeatures, RawFeatureConfig};
 use stance::input::{Batch, Decoding, DocumentReader, InputFormat};
 
@@ -103,38 +104,12 @@ fn load_feature_set(path: &Path) -> anyhow::Result<FeatureSet> {
     let parsed: ExperimentFeatures =
         toml::from_str(&text).map_err(|err| anyhow!("{}: {err}", path.display()))?;
     parsed.features.check().map_err(|err| {
-        let place = match line_of_key(&text, err.key()) {
+        let place = match key_line(&text, &format!("features.{}", err.key())) {
             Some(line) => format!("{}:{line}", path.display()),
             None => path.display().to_string(),
         };
         anyhow!("{place}: [features] {err}")
     })
-}
-
-/// The 1-based line where `key` (possibly dotted, `hashing.n_features`) is set inside the
-/// `[features]` table, found by reading the lines; `None` when it cannot be told.
-fn line_of_key(text: &str, key: &str) -> Option<usize> {
-    let name = key.rsplit('.').next()?;
-    let mut in_features = false;
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.starts_with('[') {
-            in_features = line.starts_with("[features]") || line.starts_with("[features.");
-            continue;
-        }
-        if !in_features {
-            continue;
-        }
-        let sets_name = |at: usize| {
-            let before_ok = at == 0 || !line.as_bytes()[at - 1].is_ascii_alphanumeric();
-            let after = line[at + name.len()..].trim_start();
-            before_ok && after.starts_with('=')
-        };
-        if line.match_indices(name).any(|(at, _)| sets_name(at)) {
-            return Some(i + 1);
-        }
-    }
-    None
 }
 
 fn write_outputs(dir: &Path, fitted: &FittedFeatures, matrix: &CsrMatrix) -> anyhow::Result<()> {
@@ -190,20 +165,4 @@ fn write_atomically(
 ) -> anyhow::Result<()> {
     stance::durable::write_atomic_with(path, write)
         .with_context(|| format!("writing {}", path.display()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_are_found_in_the_features_table_only() {
-        let text = "[model]\nmin_df = 1\n\n[features]\nmax_df = 2\nmin_df = 3\n\
-                    hashing = { n_features = 0 }\n[cv]\nngram_range = 1\n";
-        assert_eq!(line_of_key(text, "min_df"), Some(6));
-        assert_eq!(line_of_key(text, "hashing.n_features"), Some(7));
-        assert_eq!(line_of_key(text, "ngram_range"), None);
-        let nested = "[features.hashing]\nn_features = -1\n";
-        assert_eq!(line_of_key(nested, "hashing.n_features"), Some(2));
-    }
 }

@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 
+use stance::metrics::Metric;
 use stance::record::Record;
 
 use super::table::{Table, interval, number, p_value};
@@ -169,26 +170,11 @@ pub fn render_curve(record: &Record, curve: &[stance::record::CurvePoint]) -> St
 
 /// Summary metrics first, then per-class ones grouped by class.
 pub fn metric_order(record: &Record) -> Vec<String> {
-    let mut keys: Vec<String> = [
-        "accuracy",
-        "balanced_accuracy",
-        "macro_f1",
-        "log_loss",
-        "roc_auc",
-    ]
-    .iter()
-    .map(|k| k.to_string())
-    .filter(|k| record.metrics.contains_key(k))
-    .collect();
-    for class in &record.classes {
-        for family in ["precision", "recall", "f1"] {
-            let key = format!("{family}:{class}");
-            if record.metrics.contains_key(&key) {
-                keys.push(key);
-            }
-        }
-    }
-    keys
+    Metric::all(record.classes.len())
+        .into_iter()
+        .map(|metric| metric.key(&record.classes))
+        .filter(|key| record.metrics.contains_key(key))
+        .collect()
 }
 
 fn cv_line(record: &Record) -> String {

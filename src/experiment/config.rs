@@ -226,7 +226,8 @@ impl Experiment {
         })?;
         let invalid = |section: &str, key: &str, message: String| ConfigError::Invalid {
             path: path.to_owned(),
-            line: key_line(text, section, key),
+            // A default that another key made invalid is not written: point at its table.
+            line: key_line(text, &format!("{section}.{key}")).or_else(|| key_line(text, section)),
             key: format!("{section}.{key}"),
             message,
         };
@@ -424,19 +425,23 @@ fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
-/// The line where `section.key` is written, or where `[section]` starts if the key is
-/// absent (a default that another key made invalid), or `None` if neither is written.
-fn key_line(text: &str, section: &str, key: &str) -> Option<usize> {
+/// The 1-based line where the dotted key `path` (`features.hashing.n_features`) is written,
+/// inline or under a `[table]` header; `None` if it is not written.
+pub fn key_line(text: &str, path: &str) -> Option<usize> {
     let document = toml::de::DeTable::parse(text).ok()?;
-    let (table_key, table) = document.get_ref().get_key_value(section)?;
-    let span = match table.get_ref() {
-        toml::de::DeValue::Table(entries) => match entries.get_key_value(key) {
-            Some((key, _)) => key.span(),
-            None => table_key.span(),
-        },
-        _ => table_key.span(),
-    };
-    Some(line_of(text, span.start))
+    let mut table = document.get_ref();
+    let mut parts = path.split('.').peekable();
+    while let Some(part) = parts.next() {
+        let (key, value) = table.get_key_value(part)?;
+        if parts.peek().is_none() {
+            return Some(line_of(text, key.span().start));
+        }
+        match value.get_ref() {
+            toml::de::DeValue::Table(inner) => table = inner,
+            _ => return None,
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -507,6 +512,17 @@ mod tests {
             "\n[stats]\nmetric = \"accuracy\"\ncurve_fractions = [0.5, 0.2]\n",
             "experiments/x.toml:4: key `stats.curve_fractions`: must be strictly increasing fractions in (0, 1], got [0.5, 0.2]",
         );
+    }
+
+    #[test]
+    fn keys_are_found_in_their_own_table_only() {
+        let text = "[model]\nmin_df = 1\n\n[features]\nmax_df = 2\nmin_df = 3\n\
+                    hashing = { n_features = 0 }\n[cv]\nngram_range = 1\n";
+        assert_eq!(key_line(text, "features.min_df"), Some(6));
+        assert_eq!(key_line(text, "features.hashing.n_features"), Some(7));
+        assert_eq!(key_line(text, "features.ngram_range"), None);
+        let nested = "[features.hashing]\nn_features = -1\n";
+        assert_eq!(key_line(nested, "features.hashing.n_features"), Some(2));
     }
 
     #[test]

@@ -9,18 +9,27 @@ use ndarray::Array2;
 use rayon::prelude::*;
 
 use crate::cv::Split;
-use crate::features::{FeatureError, FeatureSet};
+use crate::features::{FeatureError, FeatureSet, FittedFeatures};
 use crate::metrics::{MetricsError, majority_baseline};
-use crate::model::{Classifier, Convergence, ModelError};
+use crate::model::{Classifier, Convergence, FittedModel, ModelError};
+
+/// Why the featurizer or the model could not be fitted.
+#[derive(Debug, thiserror::Error)]
+pub enum FitError {
+    #[error(transparent)]
+    Features(#[from] FeatureError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+}
 
 /// What went wrong in one fold.
 #[derive(Debug, thiserror::Error)]
 pub enum FoldError {
     #[error("repeat {repeat}, fold {fold}")]
-    Features {
+    Fit {
         repeat: usize,
         fold: usize,
-        source: FeatureError,
+        source: FitError,
     },
     #[error("repeat {repeat}, fold {fold}")]
     Model {
@@ -75,22 +84,15 @@ pub fn fit_fold<C: Classifier>(
     let test_texts: Vec<&str> = split.test().iter().map(|&i| texts[i]).collect();
     let train_labels: Vec<usize> = split.train().iter().map(|&i| labels[i]).collect();
 
-    let (fitted, train_matrix) =
-        features
-            .fit_transform(&train_texts)
-            .map_err(|source| FoldError::Features {
+    let (fitted, fitted_model) =
+        fit_features_and_model(features, model, &train_texts, &train_labels, n_classes).map_err(
+            |source| FoldError::Fit {
                 repeat,
                 fold,
                 source,
-            })?;
+            },
+        )?;
     let test_matrix = fitted.transform(&test_texts);
-    let fitted_model = model
-        .fit(train_matrix.to_dense().view(), &train_labels, n_classes)
-        .map_err(|source| FoldError::Model {
-            repeat,
-            fold,
-            source,
-        })?;
     let probabilities = fitted_model
         .predict_proba(test_matrix.to_dense().view())
         .map_err(|source| FoldError::Model {
@@ -113,6 +115,21 @@ pub fn fit_fold<C: Classifier>(
         convergence: fitted_model.convergence().clone(),
         n_features: fitted.n_features(),
     })
+}
+
+/// Fit the featurizer on `texts`, then the model on their matrix: the one place both are
+/// fitted, for a fold's training paragraphs or for all of them (`trained`).
+pub fn fit_features_and_model<S: AsRef<str> + Sync, C: Classifier>(
+    features: &FeatureSet,
+    model: &C,
+    texts: &[S],
+    labels: &[usize],
+    n_classes: usize,
+) -> Result<(FittedFeatures, FittedModel), FitError> {
+    let (fitted, matrix) = features.fit_transform(texts)?;
+    // The solvers take dense rows; labelled data are a few thousand paragraphs at most.
+    let fitted_model = model.fit(matrix.to_dense().view(), labels, n_classes)?;
+    Ok((fitted, fitted_model))
 }
 
 /// Out-of-fold probabilities of every paragraph, one matrix per repeat (rows = paragraphs).

@@ -22,15 +22,19 @@ mod verify;
 use std::time::Instant;
 
 pub use compare::{Comparison, ComparisonRow, PairedTests, compare_records};
-pub use config::{BootstrapUnit, ConfigError, DataSpec, Experiment, RawData, RawStats, StatsSpec};
-pub use cross_validate::{FoldError, FoldResult, OutOfFold, cross_validate, fit_fold};
+pub use config::{
+    BootstrapUnit, ConfigError, DataSpec, Experiment, RawData, RawStats, StatsSpec, key_line,
+};
+pub use cross_validate::{
+    FitError, FoldError, FoldResult, OutOfFold, cross_validate, fit_features_and_model, fit_fold,
+};
 pub use curve::{CurvePoint, learning_curve};
 pub use data::{DataError, Dataset, Item};
 pub use evaluate::{
     ArticleAccuracy, EvaluateError, Evaluation, FoldScores, IntervalSpec, MetricValue,
 };
 pub use permutation::PermutationOutcome;
-pub use report::{record_of, record_of_curve, version};
+pub use report::{record_of, version};
 pub use verify::{Difference, Verification, verify_record};
 
 use crate::cv::{self, SchemeKind};

@@ -179,7 +179,7 @@ fn summary(value: &MetricValue) -> MetricSummary {
 }
 
 /// A learning curve as it is recorded.
-pub fn record_of_curve(experiment: &Experiment, points: &[CurvePoint]) -> Vec<record::CurvePoint> {
+fn record_of_curve(experiment: &Experiment, points: &[CurvePoint]) -> Vec<record::CurvePoint> {
     let classes = experiment.data().classes();
     points
         .iter()

@@ -356,21 +356,34 @@ impl FittedModel {
         }
         solvers::check_finite(x)?;
         let scores = x.dot(&self.parts.weights.t()) + &self.parts.intercepts;
+        let mut proba = vec![0.0; x.nrows() * self.parts.n_classes];
+        for (out, scores) in proba
+            .chunks_mut(self.parts.n_classes)
+            .zip(scores.outer_iter())
+        {
+            self.probabilities_from_scores(&scores.to_vec(), out);
+        }
+        Ok(
+            Array2::from_shape_vec((x.nrows(), self.parts.n_classes), proba)
+                .expect("rows × classes values"),
+        )
+    }
+
+    /// One row's class probabilities (`out`, length `n_classes`) from its score per
+    /// coefficient set (`intercept + w·x`): the logistic with two seen classes, the softmax
+    /// with more; classes never seen get 0. Scorers that do not densify use this too.
+    pub fn probabilities_from_scores(&self, scores: &[f64], out: &mut [f64]) {
+        out.fill(0.0);
         let classes = &self.parts.classes;
-        let mut proba = Array2::zeros((x.nrows(), self.parts.n_classes));
-        for (mut out, scores) in proba.outer_iter_mut().zip(scores.outer_iter()) {
-            if let Some(logit_class) = self.logit_class() {
-                out[logit_class] = sigmoid(scores[0]);
-                out[classes[0]] = sigmoid(-scores[0]);
-            } else {
-                let scores = scores.to_vec();
-                let lse = log_sum_exp(&scores);
-                for (&class, score) in classes.iter().zip(scores) {
-                    out[class] = (score - lse).exp();
-                }
+        if let Some(logit_class) = self.logit_class() {
+            out[logit_class] = sigmoid(scores[0]);
+            out[classes[0]] = sigmoid(-scores[0]);
+        } else {
+            let lse = log_sum_exp(scores);
+            for (&class, &score) in classes.iter().zip(scores) {
+                out[class] = (score - lse).exp();
             }
         }
-        Ok(proba)
     }
 
     /// The class whose log-odds the single coefficient set gives, when two classes were seen.
