@@ -4,8 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-
 use crate::record::Record;
 
 use super::compare::flatten;
@@ -46,36 +44,22 @@ impl Verification {
 pub fn verify_record(recorded: &Record, fresh: &Record) -> Verification {
     let mut differences = Vec::new();
     if recorded.config_hash != fresh.config_hash {
-        let (old, new) = (flat(&recorded.config), flat(&fresh.config));
-        let mut keys: Vec<&String> = old.keys().chain(new.keys()).collect();
-        keys.sort();
-        keys.dedup();
-        let changed = keys
-            .into_iter()
-            .filter_map(|key| {
-                let (a, b) = (old.get(key), new.get(key));
-                (a != b).then(|| (key.clone(), show(a), show(b)))
-            })
-            .collect();
-        differences.push(Difference::Config { keys: changed });
+        let keys = changed_leaves(&flat(&recorded.config), &flat(&fresh.config));
+        differences.push(Difference::Config { keys });
     }
     if recorded.data_hash != fresh.data_hash {
         differences.push(label_changes(recorded, fresh));
     }
 
-    // Everything but timings and version, leaf by leaf.
-    let (old, new) = (comparable(recorded), comparable(fresh));
-    let mut keys: Vec<&String> = old.keys().chain(new.keys()).collect();
-    keys.sort();
-    keys.dedup();
+    // Everything else, leaf by leaf; config changes are reported above.
+    let old = comparable(recorded);
     let compared = old.len();
-    for key in keys {
-        let (a, b) = (old.get(key), new.get(key));
-        if a != b && !key.starts_with("config.") && key != "config_hash" && key != "data_hash" {
+    for (path, recorded, now) in changed_leaves(&old, &comparable(fresh)) {
+        if !path.starts_with("config.") {
             differences.push(Difference::Value {
-                path: key.clone(),
-                recorded: show(a),
-                now: show(b),
+                path,
+                recorded,
+                now,
             });
         }
     }
@@ -83,6 +67,23 @@ pub fn verify_record(recorded: &Record, fresh: &Record) -> Verification {
         differences,
         compared,
     }
+}
+
+/// `(path, old value, new value)` of every leaf that differs, in path order.
+fn changed_leaves(
+    old: &BTreeMap<String, String>,
+    new: &BTreeMap<String, String>,
+) -> Vec<(String, String, String)> {
+    let mut paths: Vec<&String> = old.keys().chain(new.keys()).collect();
+    paths.sort();
+    paths.dedup();
+    paths
+        .into_iter()
+        .filter_map(|path| {
+            let (a, b) = (old.get(path), new.get(path));
+            (a != b).then(|| (path.clone(), show(a), show(b)))
+        })
+        .collect()
 }
 
 fn show(value: Option<&String>) -> String {
@@ -95,9 +96,26 @@ fn flat(value: &serde_json::Value) -> BTreeMap<String, String> {
     out
 }
 
+/// Fields a re-run need not reproduce: who ran it and when, names and prose, and what is
+/// compared on its own (the hashes) or derived from the config (interval method, warnings).
+const NOT_COMPARED: [&str; 9] = [
+    "format",
+    "experiment",
+    "description",
+    "config_hash",
+    "data_hash",
+    "version",
+    "interval",
+    "warnings",
+    "timings",
+];
+
 /// The record as dotted leaves, arrays indexed (`predictions.3.probabilities.stable`).
 fn comparable(record: &Record) -> BTreeMap<String, String> {
-    let mut value = serde_json::to_value(Comparable::from(record)).expect("a record serialises");
+    let mut value = serde_json::to_value(record).expect("a record serialises");
+    if let Some(fields) = value.as_object_mut() {
+        fields.retain(|key, _| !NOT_COMPARED.contains(&key.as_str()));
+    }
     index_arrays(&mut value);
     flat(&value)
 }
@@ -118,42 +136,6 @@ fn index_arrays(value: &mut serde_json::Value) {
         }
         serde_json::Value::Object(map) => map.values_mut().for_each(index_arrays),
         _ => {}
-    }
-}
-
-/// The parts of a record that a re-run must reproduce.
-#[derive(Serialize)]
-struct Comparable<'a> {
-    config: &'a serde_json::Value,
-    seed: u64,
-    classes: &'a [String],
-    data: &'a crate::record::DataSummary,
-    metrics: &'a BTreeMap<String, crate::record::MetricSummary>,
-    baseline: &'a BTreeMap<String, crate::record::MetricSummary>,
-    confusion: &'a [Vec<u64>],
-    permutation: &'a Option<crate::record::Permutation>,
-    by_article: &'a [crate::record::ArticleScore],
-    learning_curve: &'a Option<Vec<crate::record::CurvePoint>>,
-    folds: &'a [crate::record::FoldRecord],
-    predictions: &'a [crate::record::Prediction],
-}
-
-impl<'a> From<&'a Record> for Comparable<'a> {
-    fn from(record: &'a Record) -> Self {
-        Comparable {
-            config: &record.config,
-            seed: record.seed,
-            classes: &record.classes,
-            data: &record.data,
-            metrics: &record.metrics,
-            baseline: &record.baseline,
-            confusion: &record.confusion,
-            permutation: &record.permutation,
-            by_article: &record.by_article,
-            learning_curve: &record.learning_curve,
-            folds: &record.folds,
-            predictions: &record.predictions,
-        }
     }
 }
 
