@@ -86,7 +86,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<Outcome> {
         Format::Markdown => render(&comparison, &records, true),
         Format::Json => serde_json::to_string_pretty(&json(&comparison))? + "\n",
     };
-    print!("{text}");
+    out!("{text}")?;
     Ok(Outcome::Success)
 }
 

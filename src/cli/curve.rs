@@ -30,13 +30,13 @@ pub fn run(args: CurveArgs) -> anyhow::Result<Outcome> {
         Some(record) if record.learning_curve.is_some() => record,
         _ => run_and_record(&experiment, &RunOptions::default(), false)?,
     };
-    print!(
+    out!(
         "{}",
         render_curve(
             &record,
             record.learning_curve.as_deref().unwrap_or_default()
         )
-    );
-    println!("\nrecord: {}", experiment.record_path().display());
+    )?;
+    outln!("\nrecord: {}", experiment.record_path().display())?;
     Ok(Outcome::Success)
 }

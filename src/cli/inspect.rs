@@ -50,7 +50,7 @@ pub fn run(args: InspectArgs) -> anyhow::Result<Outcome> {
         (None, Some(path)) => (model_file::load(path)?, Vec::new(), None),
         (None, None) => anyhow::bail!("give an experiment or --model"),
     };
-    print!("{}", render(&model, &folds, scheme.as_deref(), args.top));
+    out!("{}", render(&model, &folds, scheme.as_deref(), args.top))?;
     Ok(Outcome::Success)
 }
 

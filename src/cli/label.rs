@@ -59,13 +59,13 @@ pub fn run(args: LabelArgs) -> anyhow::Result<Outcome> {
     let mut store = Store::open(&args.store)?;
     if let Some(path) = &args.import {
         let report = store.import(path, &annotator, Timestamp::now())?;
-        println!(
+        outln!(
             "imported {} label{} for {annotator} into {} ({} unchanged)",
             report.appended,
             if report.appended == 1 { "" } else { "s" },
             store.annotations_path().display(),
             report.unchanged,
-        );
+        )?;
         return Ok(Outcome::Success);
     }
 
@@ -81,7 +81,7 @@ pub fn run(args: LabelArgs) -> anyhow::Result<Outcome> {
         let mut screen = Screen::enter().context("cannot set up the terminal")?;
         label_loop(&mut screen, &mut store, &mut session)?;
     }
-    println!("{}", session.summary());
+    outln!("{}", session.summary())?;
     Ok(Outcome::Success)
 }
 

@@ -6,6 +6,23 @@
 //! Exit codes: 0 success; 1 a check did not pass (`verify` found a difference); 2 an error
 //! (bad input, bad config, I/O), with the message on stderr.
 
+/// `print!` that hands back the write error instead of panicking, so that a closed pipe
+/// (`stance verify … | head`) ends the command and `main` exits quietly on it.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
+/// `println!` that hands back the write error; see [`out!`].
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
 mod compare;
 mod curve;
 mod featurize;

@@ -39,12 +39,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     };
     for (index, path) in args.experiments.iter().enumerate() {
         if index > 0 {
-            println!();
+            outln!()?;
         }
         let experiment = Experiment::load(path)?;
         let record = run_and_record(&experiment, &options, args.force)?;
-        print!("{}", report::render(&record));
-        println!("\nrecord: {}", experiment.record_path().display());
+        out!("{}", report::render(&record))?;
+        outln!("\nrecord: {}", experiment.record_path().display())?;
     }
     Ok(Outcome::Success)
 }

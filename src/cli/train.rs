@@ -47,26 +47,26 @@ pub fn run(args: TrainArgs) -> anyhow::Result<Outcome> {
         None => format!("{} hashed columns", model.features().n_features()),
     };
     let convergence = model.model().convergence();
-    println!(
+    outln!(
         "trained {} on {paragraphs} paragraphs ({}) from {} article{}: {columns}",
         experiment.name(),
         per_class.join(", "),
         provenance.articles,
         if provenance.articles == 1 { "" } else { "s" },
-    );
+    )?;
     if convergence.converged {
-        println!(
+        outln!(
             "converged: gradient norm {:.2e} within tolerance {:e} ({})",
             convergence.gradient_norm,
             convergence.tolerance,
             model.model().solver().as_str()
-        );
+        )?;
     } else {
         eprintln!(
             "warning: {}; raise [model] max_iterations or alpha",
             convergence.message
         );
     }
-    println!("model: {}", args.out.display());
+    outln!("model: {}", args.out.display())?;
     Ok(Outcome::Success)
 }

@@ -43,18 +43,18 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
         let fresh = rerun(&experiment, &recorded)?;
         let verification = experiment::verify_record(&recorded, &fresh);
         if verification.reproduced() {
-            println!(
+            outln!(
                 "{}: reproduced ({} recorded values identical, {} predictions)",
                 experiment.name(),
                 verification.compared,
                 recorded.predictions.len()
-            );
+            )?;
         } else {
             outcome = Outcome::CheckFailed;
-            print!(
+            out!(
                 "{}",
                 describe(&experiment, &record_path, &verification.differences)
-            );
+            )?;
         }
     }
     Ok(outcome)
