@@ -52,7 +52,6 @@ pub struct FoldResult {
     pub probabilities: Array2<f64>,
     pub baseline: Array2<f64>,
     pub convergence: Convergence,
-    pub n_features: usize,
 }
 
 /// Fit and predict every split. `texts` and `labels` are indexed by paragraph.
@@ -113,7 +112,6 @@ pub fn fit_fold<C: Classifier>(
         probabilities,
         baseline,
         convergence: fitted_model.convergence().clone(),
-        n_features: fitted.n_features(),
     })
 }
 

@@ -103,10 +103,6 @@ impl Evaluation {
     pub fn model_value(&self, metric: Metric) -> Option<&MetricValue> {
         self.model.iter().find(|value| value.metric == metric)
     }
-    pub fn baseline_value(&self, metric: Metric) -> Option<&MetricValue> {
-        self.baseline.iter().find(|value| value.metric == metric)
-    }
-
     /// The classes the model predicted at least once, over all folds.
     pub fn confusion_columns_used(&self) -> Vec<usize> {
         let n = self.confusion.n_classes();
