@@ -39,7 +39,7 @@ use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::features::{FittedFeatures, RawFeatureConfig};
+use crate::features::{FittedFeatures, RawFeatureConfig, Vocabulary};
 use crate::model::{Convergence, FittedModel, ModelParts, Solver};
 use crate::record::{self, write_atomic};
 use crate::trained::{Provenance, TrainedModel};
@@ -295,7 +295,7 @@ impl ModelFile {
             classes: classes.to_vec(),
             features: FeaturesFile {
                 n_documents: features.n_documents(),
-                vocabulary: features.vocabulary().map(<[String]>::to_vec),
+                vocabulary: features.vocabulary().map(Vocabulary::to_vec),
                 document_frequencies: features
                     .document_frequencies()
                     .map(<[u64]>::to_vec)

@@ -562,9 +562,7 @@ impl TrainedModel {
         for fold in folds {
             // Vocabulary columns differ between fits; hashed columns are the same everywhere.
             let fold_column = match (self.features.term(column), fold.features.vocabulary()) {
-                (Some(term), Some(vocabulary)) => vocabulary
-                    .binary_search_by(|probe| probe.as_str().cmp(term))
-                    .ok(),
+                (Some(term), Some(vocabulary)) => vocabulary.column(term),
                 _ => Some(column),
             };
             match fold_column.and_then(|c| class_weight(&fold.model, class, c)) {

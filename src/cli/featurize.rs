@@ -117,7 +117,7 @@ fn write_outputs(dir: &Path, fitted: &FittedFeatures, matrix: &CsrMatrix) -> any
     let vocabulary_path = dir.join("vocabulary.txt");
     match fitted.vocabulary() {
         Some(vocabulary) => write_atomically(&vocabulary_path, |out| {
-            for term in vocabulary {
+            for term in vocabulary.iter() {
                 writeln!(out, "{term}")?;
             }
             Ok(())

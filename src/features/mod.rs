@@ -51,6 +51,7 @@ pub use tokenize::Analyzer;
 
 use sparse::{DROPPED, RowCounter, Segment, assemble, pack, unpack};
 use tokenize::{WordScanner, WordSink};
+pub use vocabulary::Vocabulary;
 use vocabulary::{SHORT_TERM, ShortKey, SortedTerm, TermTable, merge_sorted};
 use weighting::{Weights, inverse_document_frequencies};
 
@@ -489,7 +490,7 @@ impl<'s> Fitter<'s> {
 /// A decided vocabulary: the sorted, pruned terms, their document frequencies, and each
 /// worker's id → column map (`DROPPED` for pruned terms).
 struct Decided {
-    terms: Vec<String>,
+    terms: Vocabulary,
     document_frequencies: Vec<u64>,
     worker_to_column: Vec<Vec<u32>>,
 }
@@ -557,18 +558,18 @@ fn decide_vocabulary(
             if kept { next - 1 } else { DROPPED }
         })
         .collect();
-    let vocabulary: Vec<String> = merged
-        .par_iter()
-        .with_min_len(1 << 12)
-        .zip(&keep)
-        .filter(|&(_, &kept)| kept)
-        .map(|(&(w, i), _)| {
-            let w = w as usize;
-            sorted[w][i as usize]
-                .text(tables[w], &mut [0; 16])
-                .to_string()
-        })
-        .collect();
+    let kept_terms = || {
+        merged
+            .iter()
+            .zip(&keep)
+            .filter(|&(_, &kept)| kept)
+            .map(|(&(w, i), _)| (w as usize, sorted[w as usize][i as usize]))
+    };
+    let bytes = kept_terms().map(|(_, term)| term.len as usize).sum();
+    let mut vocabulary = Vocabulary::with_capacity(next as usize, bytes);
+    for (w, term) in kept_terms() {
+        vocabulary.push(term.text(tables[w], &mut [0; 16]));
+    }
     if vocabulary.is_empty() {
         return Err(FeatureError::EmptyVocabulary {
             settings: set.pruning_settings(),
@@ -602,7 +603,7 @@ pub struct FittedFeatures {
     set: FeatureSet,
     n_documents: usize,
     /// Sorted terms, one per column; `None` under hashing.
-    vocabulary: Option<Vec<String>>,
+    vocabulary: Option<Vocabulary>,
     /// Term → column, over `vocabulary`; built on the first `transform`.
     index: OnceLock<TermTable>,
     /// Per column, among the fitted documents.
@@ -624,7 +625,7 @@ impl fmt::Debug for FittedFeatures {
 impl FittedFeatures {
     fn new(
         set: FeatureSet,
-        vocabulary: Option<Vec<String>>,
+        vocabulary: Option<Vocabulary>,
         document_frequencies: Vec<u64>,
         n_documents: usize,
     ) -> FittedFeatures {
@@ -696,7 +697,7 @@ impl FittedFeatures {
             ));
         }
         let vocabulary = match set.columns() {
-            Columns::Vocabulary { .. } => Some(vocabulary),
+            Columns::Vocabulary { .. } => Some(vocabulary.iter().collect()),
             Columns::Hashing { .. } => None,
         };
         Ok(FittedFeatures::new(
@@ -720,7 +721,7 @@ impl FittedFeatures {
     pub fn transform<S: AsRef<str> + Sync>(&self, docs: &[S]) -> CsrMatrix {
         let index = self.index.get_or_init(|| {
             let mut index = TermTable::default();
-            for term in self.vocabulary.iter().flatten() {
+            for term in self.vocabulary.iter().flat_map(Vocabulary::iter) {
                 index.intern(term);
             }
             index
@@ -771,12 +772,12 @@ impl FittedFeatures {
 
     /// The term of `column`; `None` under hashing or past the last column.
     pub fn term(&self, column: usize) -> Option<&str> {
-        self.vocabulary.as_ref()?.get(column).map(String::as_str)
+        self.vocabulary.as_ref()?.get(column)
     }
 
     /// Terms in column order (sorted); `None` under hashing.
-    pub fn vocabulary(&self) -> Option<&[String]> {
-        self.vocabulary.as_deref()
+    pub fn vocabulary(&self) -> Option<&Vocabulary> {
+        self.vocabulary.as_ref()
     }
 
     /// Per column, how many fitted documents contain it (under hashing: touch the column).
@@ -871,7 +872,7 @@ mod tests {
                 });
                 match result {
                     Ok((fitted, matrix)) => {
-                        proptest::prop_assert_eq!(fitted.vocabulary(), Some(&vocabulary[..]));
+                        proptest::prop_assert_eq!(fitted.vocabulary().map(Vocabulary::to_vec), Some(vocabulary.clone()));
                         for (i, row) in rows.iter().enumerate() {
                             let (columns, values) = matrix.row(i);
                             let got: Vec<(u32, f64)> =

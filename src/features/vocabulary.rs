@@ -293,7 +293,7 @@ impl TermTable {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct SortedTerm {
     prefix: [u64; 2],
-    len: u32,
+    pub(crate) len: u32,
     pub(crate) id: u32,
 }
 
@@ -397,9 +397,113 @@ pub(crate) fn merge_sorted(
     (merged, maps)
 }
 
+/// Fitted terms in column order, back to back in one buffer: one allocation for the whole
+/// vocabulary instead of one per term (a vocabulary of news has tens of thousands).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Vocabulary {
+    text: String,
+    /// Where each term ends in `text`.
+    ends: Vec<usize>,
+}
+
+impl Vocabulary {
+    pub(crate) fn with_capacity(terms: usize, bytes: usize) -> Vocabulary {
+        Vocabulary {
+            text: String::with_capacity(bytes),
+            ends: Vec::with_capacity(terms),
+        }
+    }
+
+    pub(crate) fn push(&mut self, term: &str) {
+        self.text.push_str(term);
+        self.ends.push(self.text.len());
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The term of `column`, if there is such a column.
+    pub fn get(&self, column: usize) -> Option<&str> {
+        let end = *self.ends.get(column)?;
+        let start = column
+            .checked_sub(1)
+            .map_or(0, |previous| self.ends[previous]);
+        Some(&self.text[start..end])
+    }
+
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+        (0..self.len()).map(|column| {
+            let start = column
+                .checked_sub(1)
+                .map_or(0, |previous| self.ends[previous]);
+            &self.text[start..self.ends[column]]
+        })
+    }
+
+    /// The column of `term`: the terms are sorted, so this is a binary search.
+    pub fn column(&self, term: &str) -> Option<usize> {
+        let (mut low, mut high) = (0, self.len());
+        while low < high {
+            let middle = low + (high - low) / 2;
+            match self.get(middle).map(|probe| probe.cmp(term)) {
+                Some(Ordering::Less) => low = middle + 1,
+                Some(Ordering::Greater) => high = middle,
+                Some(Ordering::Equal) => return Some(middle),
+                None => break,
+            }
+        }
+        None
+    }
+
+    pub fn to_vec(&self) -> Vec<String> {
+        self.iter().map(str::to_owned).collect()
+    }
+}
+
+impl<S: AsRef<str>> FromIterator<S> for Vocabulary {
+    fn from_iter<I: IntoIterator<Item = S>>(terms: I) -> Vocabulary {
+        let mut vocabulary = Vocabulary::default();
+        for term in terms {
+            vocabulary.push(term.as_ref());
+        }
+        vocabulary
+    }
+}
+
+impl std::fmt::Debug for Vocabulary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_vocabulary_gives_back_its_terms_and_finds_their_columns() {
+        let terms = ["", "a", "bb", "zz", "été"];
+        let vocabulary: Vocabulary = terms.iter().collect();
+        assert_eq!(vocabulary.len(), 5);
+        assert_eq!(vocabulary.iter().collect::<Vec<_>>(), terms);
+        assert_eq!(vocabulary.to_vec(), terms);
+        for (column, term) in terms.iter().enumerate() {
+            assert_eq!(vocabulary.get(column), Some(*term));
+            assert_eq!(vocabulary.column(term), Some(column));
+        }
+        assert_eq!(vocabulary.get(5), None);
+        for absent in ["0", "b", "zzz", "ét"] {
+            assert_eq!(vocabulary.column(absent), None, "{absent}");
+        }
+        assert_eq!(format!("{vocabulary:?}"), format!("{terms:?}"));
+        assert!(Vocabulary::default().is_empty());
+        assert_eq!(Vocabulary::default().column("a"), None);
+    }
 
     #[test]
     fn interning_gives_dense_stable_ids() {

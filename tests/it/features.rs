@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use flate2::read::GzDecoder;
 use proptest::prelude::*;
 use serde::Deserialize;
-use stance::features::{CsrMatrix, FeatureError, FeatureSet, FittedFeatures, RawFeatureConfig};
+use stance::features::{
+    CsrMatrix, FeatureError, FeatureSet, FittedFeatures, RawFeatureConfig, Vocabulary,
+};
 
 use crate::util::{Sandbox, repo_root};
 
@@ -116,7 +118,7 @@ fn check_corpus(corpus_name: &str, minimum_cases: usize) {
                 continue;
             }
         };
-        if fitted.vocabulary().map(<[String]>::to_vec) != fixture.vocabulary {
+        if fitted.vocabulary().map(Vocabulary::to_vec) != fixture.vocabulary {
             failures.push(format!("{name}: vocabulary differs ({})", fixture.sklearn));
         }
         for problem in compare_matrix(&matrix, &fixture.matrix) {
@@ -130,7 +132,7 @@ fn check_corpus(corpus_name: &str, minimum_cases: usize) {
         if let Some(held_out) = fixture.held_out {
             let (train, test) = docs.split_at(held_out.fit_rows);
             let fitted = set.fit(train).expect("fit on the first part");
-            if fitted.vocabulary().map(<[String]>::to_vec) != held_out.vocabulary {
+            if fitted.vocabulary().map(Vocabulary::to_vec) != held_out.vocabulary {
                 failures.push(format!("{name}: held-out vocabulary differs"));
             }
             for problem in compare_matrix(&fitted.transform(test), &held_out.matrix) {
@@ -243,7 +245,7 @@ fn max_features_breaks_ties_by_term() {
 fn empty_and_tokenless_documents_are_zero_rows() {
     let docs = ["", "a ! ?", "real words", "   "];
     let (fitted, matrix) = set_of("").fit_transform(&docs).unwrap();
-    assert_eq!(fitted.vocabulary().unwrap(), ["real", "words"]);
+    assert_eq!(fitted.vocabulary().unwrap().to_vec(), ["real", "words"]);
     assert_eq!(matrix.n_rows(), 4);
     for empty in [0, 1, 3] {
         assert!(matrix.row(empty).0.is_empty());
@@ -317,7 +319,7 @@ fn stemming_uses_snowball_english() {
         "generous", "run", "happi", "relat", "poni", "caress", "consist", "die", "news", "sky",
     ];
     expected.sort();
-    assert_eq!(fitted.vocabulary().unwrap(), expected);
+    assert_eq!(fitted.vocabulary().unwrap().to_vec(), expected);
 }
 
 #[test]
@@ -333,7 +335,7 @@ fn fitted_features_round_trip_through_their_parts() {
             set.clone(),
             fitted
                 .vocabulary()
-                .map(<[String]>::to_vec)
+                .map(Vocabulary::to_vec)
                 .unwrap_or_default(),
             fitted.document_frequencies().unwrap().to_vec(),
             fitted.n_documents(),
