@@ -13,8 +13,9 @@
 //! sublinear tf, idf, norm).
 //!
 //! Parallelism: each thread counts contiguous chunks of documents with its own term table,
-//! appending their rows to its own buffer; at `finish` each table is sorted, the sorted lists
-//! are merged into the vocabulary, and each thread's ids are mapped to columns. Column order
+//! into its own small buffer, from which the rows of each batch are copied (in parallel) to
+//! one buffer in input order; at `finish` each table is sorted, the sorted lists are merged
+//! into the vocabulary, and each thread's ids are mapped to columns. Column order
 //! comes from sorting, counts are exact, so the result is the same for any number of threads
 //! and any batching ([`Fitter`] takes a corpus batch by batch, keeping only counts).
 //!
@@ -22,8 +23,8 @@
 //! finds ASCII tokens with bit masks over an ASCII-folded copy of the document, a token's key
 //! is two word loads, a lookup touches one slot, and counting within a document needs no
 //! hashing nor sorting (a per-term stamp says whether the term already has an entry in the
-//! row). Fresh memory is the other cost (a page fault per 4 KB): with one thread, the rows'
-//! buffer becomes the matrix's values in place.
+//! row). Fresh memory is the other cost (a page fault per 4 KB): the rows' buffer becomes the
+//! matrix's values in place, and one thread counts straight into it.
 
 mod config;
 mod hashing;
@@ -49,7 +50,7 @@ pub use config::{
 pub use sparse::CsrMatrix;
 pub use tokenize::Analyzer;
 
-use sparse::{DROPPED, RowCounter, Segment, assemble, pack, unpack};
+use sparse::{DROPPED, RowCounter, Segment, assemble, assemble_in_place, pack, unpack};
 use tokenize::{WordScanner, WordSink};
 pub use vocabulary::Vocabulary;
 use vocabulary::{SHORT_TERM, ShortKey, SortedTerm, TermTable, merge_sorted};
@@ -114,6 +115,8 @@ pub struct Fitter<'s> {
     keep_rows: bool,
     idle: Mutex<Vec<Worker<'s>>>,
     next_worker: AtomicUsize,
+    /// Every row counted so far, in input order; each segment says whose ids it uses.
+    rows: Vec<u64>,
     segments: Vec<Segment>,
     n_documents: usize,
 }
@@ -123,8 +126,9 @@ pub struct Fitter<'s> {
 struct Worker<'s> {
     index: usize,
     set: &'s FeatureSet,
-    /// The rows this worker counted, one after the other (see [`Segment`]).
-    entries: Vec<u64>,
+    /// Rows this worker counted in the current batch, before they join the fitter's (when
+    /// several threads count).
+    scratch: Vec<u64>,
     /// Default word unigrams: tokens go straight from the scanner to term keys.
     plain_words: bool,
     analyzer: Analyzer<'s>,
@@ -213,7 +217,7 @@ impl<'s> Worker<'s> {
         Worker {
             index,
             set,
-            entries: Vec::new(),
+            scratch: Vec::new(),
             plain_words,
             analyzer: Analyzer::new(set),
             scanner: WordScanner::default(),
@@ -226,8 +230,13 @@ impl<'s> Worker<'s> {
         }
     }
 
-    fn count<S: AsRef<str>>(&mut self, docs: &[S], keep_rows: bool) -> Segment {
-        let mut entries = std::mem::take(&mut self.entries);
+    /// Count `docs`, appending their rows to `entries` (unless `keep_rows` is false).
+    fn count<S: AsRef<str>>(
+        &mut self,
+        docs: &[S],
+        entries: &mut Vec<u64>,
+        keep_rows: bool,
+    ) -> Segment {
         let mut segment = Segment::new(self.index, entries.len());
         if keep_rows {
             // About one distinct term per 8 bytes of text at most, in news; reserved rather
@@ -239,11 +248,11 @@ impl<'s> Worker<'s> {
         for doc in docs {
             let row_start = entries.len();
             match *self.set.columns() {
-                Columns::Vocabulary { .. } => self.count_terms(doc.as_ref(), &mut entries),
+                Columns::Vocabulary { .. } => self.count_terms(doc.as_ref(), entries),
                 Columns::Hashing {
                     n_features,
                     alternate_sign,
-                } => self.count_hashed(doc.as_ref(), n_features, alternate_sign, &mut entries),
+                } => self.count_hashed(doc.as_ref(), n_features, alternate_sign, entries),
             }
             if keep_rows {
                 segment.row_ends.push(entries.len());
@@ -251,7 +260,6 @@ impl<'s> Worker<'s> {
                 entries.truncate(row_start);
             }
         }
-        self.entries = entries;
         segment
     }
 
@@ -330,11 +338,11 @@ impl<'s> Worker<'s> {
     }
 }
 
-/// What the end of fitting hands to assembly: columns, the workers' entries, the rows in
-/// them, the worker-id → column maps and the weights.
+/// What the end of fitting hands to assembly: columns, every row's entries (in order), the
+/// rows in them, the worker-id → column maps and the weights.
 type Assembly<'a> = (
     usize,
-    Vec<Vec<u64>>,
+    Vec<u64>,
     Vec<Segment>,
     Option<&'a [Vec<u32>]>,
     Weights<'a>,
@@ -373,6 +381,7 @@ impl<'s> Fitter<'s> {
             keep_rows,
             idle: Mutex::new(Vec::new()),
             next_worker: AtomicUsize::new(0),
+            rows: Vec::new(),
             segments: Vec::new(),
             n_documents: 0,
         }
@@ -381,26 +390,71 @@ impl<'s> Fitter<'s> {
     /// Count the next documents, in parallel; they become the next rows.
     pub fn add<S: AsRef<str> + Sync>(&mut self, docs: &[S]) {
         let (set, keep_rows) = (self.set, self.keep_rows);
-        let (idle, next_worker) = (&self.idle, &self.next_worker);
-        let segments: Vec<Segment> = split_balanced(docs, chunk_count())
-            .into_par_iter()
-            .map(|chunk| {
-                let mut worker = idle
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .pop()
-                    .unwrap_or_else(|| {
-                        Worker::new(set, next_worker.fetch_add(1, Ordering::Relaxed))
-                    });
-                let segment = worker.count(chunk, keep_rows);
-                idle.lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .push(worker);
-                segment
-            })
-            .collect();
-        self.segments.extend(segments);
+        let new_worker =
+            |next: &AtomicUsize| Worker::new(set, next.fetch_add(1, Ordering::Relaxed));
+        if rayon::current_num_threads() == 1 {
+            // One thread: the rows are counted straight into their place.
+            let idle = self.idle.get_mut().unwrap_or_else(PoisonError::into_inner);
+            let mut worker = idle.pop().unwrap_or_else(|| new_worker(&self.next_worker));
+            let segment = worker.count(docs, &mut self.rows, keep_rows);
+            idle.push(worker);
+            self.segments.push(segment);
+        } else {
+            let (idle, next_worker) = (&self.idle, &self.next_worker);
+            let counted: Vec<Segment> = split_balanced(docs, chunk_count())
+                .into_par_iter()
+                .map(|chunk| {
+                    let taken = idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
+                    let mut worker = taken.unwrap_or_else(|| new_worker(next_worker));
+                    let mut scratch = std::mem::take(&mut worker.scratch);
+                    let segment = worker.count(chunk, &mut scratch, keep_rows);
+                    worker.scratch = scratch;
+                    idle.lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push(worker);
+                    segment
+                })
+                .collect();
+            self.gather(counted);
+        }
         self.n_documents += docs.len();
+    }
+
+    /// Copy the rows of `counted` (segments of the workers' scratch buffers, in row order) to
+    /// the end of `rows`, in parallel, so that every row ends up in one buffer, in order: the
+    /// buffer the matrix is assembled in (see [`assemble_in_place`]). Scratch buffers stay
+    /// small and warm; only `rows` takes fresh memory.
+    fn gather(&mut self, counted: Vec<Segment>) {
+        let Fitter {
+            idle,
+            rows,
+            segments,
+            ..
+        } = self;
+        let workers = idle.get_mut().unwrap_or_else(PoisonError::into_inner);
+        let total: usize = counted.iter().map(Segment::len).sum();
+        let mut at = rows.len();
+        rows.par_extend(rayon::iter::repeat_n(0, total));
+        let mut rest = &mut rows[at..];
+        let mut copies = Vec::with_capacity(counted.len());
+        for mut segment in counted {
+            let Some(worker) = workers.iter().find(|w| w.index == segment.arena) else {
+                continue;
+            };
+            let source = &worker.scratch[segment.start..segment.start + segment.len()];
+            let (target, tail) = std::mem::take(&mut rest).split_at_mut(source.len());
+            rest = tail;
+            copies.push((target, source));
+            segment.move_to(at);
+            at += source.len();
+            segments.push(segment);
+        }
+        copies
+            .into_par_iter()
+            .for_each(|(target, source)| target.copy_from_slice(source));
+        for worker in workers.iter_mut() {
+            worker.scratch.clear();
+        }
     }
 
     /// Documents added so far.
@@ -410,8 +464,8 @@ impl<'s> Fitter<'s> {
 
     /// Decide the vocabulary (sorted, pruned) and build the matrix of every document added.
     pub fn finish(self) -> Result<(FittedFeatures, CsrMatrix), FeatureError> {
-        self.finish_with(|(n_cols, arenas, segments, maps, weights)| {
-            assemble(n_cols, arenas, segments, maps, &weights)
+        self.finish_with(|(n_cols, rows, segments, maps, weights)| {
+            assemble_in_place(n_cols, rows, &segments, maps, &weights)
         })
     }
 
@@ -429,10 +483,6 @@ impl<'s> Fitter<'s> {
             .into_inner()
             .unwrap_or_else(PoisonError::into_inner);
         workers.sort_by_key(|w| w.index);
-        let arenas: Vec<Vec<u64>> = workers
-            .iter_mut()
-            .map(|w| std::mem::take(&mut w.entries))
-            .collect();
         match *set.columns() {
             Columns::Vocabulary {
                 min_df,
@@ -457,7 +507,7 @@ impl<'s> Fitter<'s> {
                 );
                 let built = build((
                     fitted.n_features(),
-                    arenas,
+                    self.rows,
                     self.segments,
                     Some(&worker_to_column),
                     fitted.weights(),
@@ -476,7 +526,7 @@ impl<'s> Fitter<'s> {
                     FittedFeatures::new(set.clone(), None, document_frequencies, n_documents);
                 let built = build((
                     fitted.n_features(),
-                    arenas,
+                    self.rows,
                     self.segments,
                     None,
                     fitted.weights(),

@@ -2,8 +2,10 @@
 //! row), and the machinery that counts rows in parallel and assembles them.
 //!
 //! Counting packs each entry as `(id << 32) | value`, so a row sorts by column as plain `u64`s.
-//! Rows are ranges of a counting worker's buffer (an arena). Assembly maps provisional ids to
-//! final columns, drops pruned ones, sorts and weights each row. Dense conversion is separate
+//! Rows are ranges of a buffer (an arena), each [`Segment`] of them in one worker's ids.
+//! Assembly maps provisional ids to final columns, drops pruned ones, sorts and weights each
+//! row: where the rows are when they are all in one buffer, in order (fitting), else into a
+//! new matrix (transforming, whose workers keep their own buffers). Dense conversion is separate
 //! ([`CsrMatrix::to_dense`]); nothing here knows about terms.
 
 use ndarray::Array2;
@@ -79,9 +81,9 @@ pub(crate) fn unpack(entry: u64) -> (u32, i32) {
     ((entry >> 32) as u32, entry as u32 as i32)
 }
 
-/// Rows counted by one worker, in input order: ranges of that worker's entries (its arena).
+/// Rows counted by one worker, in input order: a range of an arena.
 pub(crate) struct Segment {
-    /// Which arena holds the rows (and whose ids the entries use).
+    /// Whose ids the entries use; when workers keep their own arenas, also which arena.
     pub(crate) arena: usize,
     /// Where the first row starts in the arena, and where each row ends.
     pub(crate) start: usize,
@@ -99,6 +101,19 @@ impl Segment {
 
     fn end(&self) -> usize {
         self.row_ends.last().copied().unwrap_or(self.start)
+    }
+
+    /// Entries in the segment's rows.
+    pub(crate) fn len(&self) -> usize {
+        self.end() - self.start
+    }
+
+    /// The same rows, once they have been copied to `start` (of another buffer).
+    pub(crate) fn move_to(&mut self, start: usize) {
+        for end in &mut self.row_ends {
+            *end = *end - self.start + start;
+        }
+        self.start = start;
     }
 }
 
@@ -146,10 +161,9 @@ impl RowCounter {
 /// the map of the segment's arena (if any) to columns, `DROPPED` ids vanish, rows are
 /// sorted (in place, see [`RowSorter`]) and weighted.
 ///
-/// Fresh memory costs a page fault per 4 KB, more than sorting it, so nothing as large as
-/// the entries is allocated besides the output, and when one arena holds every row in order
-/// (one thread) the entries are compacted where they are and their buffer becomes the
-/// values'. Otherwise the rows are cut into one part of contiguous rows per thread.
+/// The rows are cut into one part of contiguous rows per thread, sorted where they are, then
+/// written to the new matrix. (When all rows are in one buffer, [`assemble_in_place`] saves
+/// the new values' memory.)
 pub(crate) fn assemble(
     n_cols: usize,
     mut arenas: Vec<Vec<u64>>,
@@ -159,10 +173,6 @@ pub(crate) fn assemble(
 ) -> CsrMatrix {
     let column_bits = usize::BITS - n_cols.saturating_sub(1).leading_zeros();
     let map_of = |arena: usize| maps.map(|maps| maps[arena].as_slice());
-    if in_place(&arenas, &segments) {
-        let entries = arenas.pop().unwrap_or_default();
-        return assemble_in_place(n_cols, entries, &segments, map_of(0), column_bits, weights);
-    }
 
     // Each segment's entries as a slice of its arena.
     let mut rests: Vec<(usize, &mut [u64])> =
@@ -229,37 +239,104 @@ pub(crate) fn assemble(
     }
 }
 
-/// Whether [`assemble`] makes the matrix of the entries where they are: when one arena
-/// holds every row, in order.
-fn in_place(arenas: &[Vec<u64>], segments: &[Segment]) -> bool {
-    arenas.len() == 1
-        && segments
-            .iter()
-            .try_fold(0, |next, s| {
-                (s.arena == 0 && s.start == next).then(|| s.end())
-            })
-            .is_some()
-}
-
-/// [`assemble`] when `entries` holds every row, in order.
-fn assemble_in_place(
+/// The matrix of rows that all lie in `entries`, in order: `segments` tile it from the start,
+/// and the ids of segment `s` go through `maps[s.arena]` (if any) to columns.
+///
+/// Built where the entries are, in parallel over parts of contiguous rows: ids are mapped,
+/// pruned ones dropped, each row sorted and weighted, and the entries' buffer becomes the
+/// values (`u64` and `f64` have one size). The only fresh memory is the column indices.
+pub(crate) fn assemble_in_place(
     n_cols: usize,
     mut entries: Vec<u64>,
     segments: &[Segment],
-    map: Option<&[u32]>,
-    column_bits: u32,
+    maps: Option<&[Vec<u32>]>,
     weights: &Weights<'_>,
 ) -> CsrMatrix {
-    let mut sorter = RowSorter::default();
-    let mut indptr =
-        Vec::with_capacity(segments.iter().map(|s| s.row_ends.len()).sum::<usize>() + 1);
+    let column_bits = usize::BITS - n_cols.saturating_sub(1).leading_zeros();
+    // Where each row ends, and the map of its ids.
+    let rows: Vec<(usize, Option<&[u32]>)> = segments
+        .iter()
+        .flat_map(|s| {
+            let map = maps.map(|maps| maps[s.arena].as_slice());
+            s.row_ends.iter().map(move |&end| (end, map))
+        })
+        .collect();
+    entries.truncate(rows.last().map_or(0, |&(end, _)| end));
+    let mut indices = vec![0u32; entries.len()];
+
+    // Parts of contiguous rows with about equal entries, each with its slices of the buffers.
+    let n_parts = rayon::current_num_threads();
+    let target = entries.len().div_ceil(n_parts).max(1);
+    let mut parts = Vec::with_capacity(n_parts);
+    let (mut rest_entries, mut rest_indices) = (entries.as_mut_slice(), indices.as_mut_slice());
+    let (mut first_row, mut part_start) = (0, 0);
+    for (i, &(end, _)) in rows.iter().enumerate() {
+        if end - part_start >= target || i + 1 == rows.len() {
+            let (part_entries, tail_entries) = rest_entries.split_at_mut(end - part_start);
+            let (part_indices, tail_indices) = rest_indices.split_at_mut(end - part_start);
+            (rest_entries, rest_indices) = (tail_entries, tail_indices);
+            let part_rows = &rows[first_row..=i];
+            parts.push((part_start, part_entries, part_indices, part_rows));
+            (first_row, part_start) = (i + 1, end);
+        }
+    }
+    let done: Vec<(usize, usize, Vec<usize>)> = parts
+        .into_par_iter()
+        .map(|(start, entries, indices, rows)| {
+            let (kept, lengths) =
+                assemble_part(start, entries, indices, rows, column_bits, weights);
+            (start, kept, lengths)
+        })
+        .collect();
+
+    // Parts are compacted within themselves; close the gaps pruning left between them.
+    let mut indptr = Vec::with_capacity(rows.len() + 1);
     indptr.push(0);
+    let mut next = 0;
+    for (start, kept, lengths) in done {
+        if start != next {
+            entries.copy_within(start..start + kept, next);
+            indices.copy_within(start..start + kept, next);
+        }
+        for length in lengths {
+            indptr.push(indptr[indptr.len() - 1] + length);
+        }
+        next += kept;
+    }
+    entries.truncate(next);
+    indices.truncate(next);
+    // The entries now hold the values' bits; the buffer is reused as it is.
+    let data: Vec<f64> = bytemuck::allocation::try_cast_vec(entries)
+        .unwrap_or_else(|(_, entries)| entries.into_iter().map(f64::from_bits).collect());
+    CsrMatrix {
+        n_cols,
+        indptr,
+        indices,
+        data,
+    }
+}
+
+/// One part of [`assemble_in_place`]: `rows` (ends counted from the start of the buffer, the
+/// part starting at `start`) are mapped, compacted to the front of `entries`, sorted, their
+/// columns written to `indices` and their weighted values to `entries` (as `f64` bits).
+/// Returns the entries kept and each row's length.
+fn assemble_part(
+    start: usize,
+    entries: &mut [u64],
+    indices: &mut [u32],
+    rows: &[(usize, Option<&[u32]>)],
+    column_bits: u32,
+    weights: &Weights<'_>,
+) -> (usize, Vec<usize>) {
+    let mut sorter = RowSorter::default();
+    let mut values = Vec::new();
+    let mut lengths = Vec::with_capacity(rows.len());
     // Rows move down over the dropped entries as they are mapped: `kept` never passes `i`.
-    let mut kept = 0;
-    let mut start = 0;
-    for &end in segments.iter().flat_map(|s| &s.row_ends) {
+    let (mut kept, mut from) = (0, 0);
+    for &(end, map) in rows {
+        let end = end - start;
         let row_start = kept;
-        for i in start..end {
+        for i in from..end {
             let (id, value) = unpack(entries[i]);
             let column = map.map_or(id, |m| m[id as usize]);
             if column != DROPPED {
@@ -267,27 +344,23 @@ fn assemble_in_place(
                 kept += 1;
             }
         }
-        sorter.sort(&mut entries[row_start..kept], column_bits);
-        indptr.push(kept);
-        start = end;
+        let row = &mut entries[row_start..kept];
+        sorter.sort(row, column_bits);
+        let columns = &mut indices[row_start..kept];
+        values.clear();
+        for (column, &entry) in columns.iter_mut().zip(&*row) {
+            let (c, value) = unpack(entry);
+            *column = c;
+            values.push(f64::from(value));
+        }
+        weights.apply(columns, &mut values);
+        for (entry, value) in row.iter_mut().zip(&values) {
+            *entry = value.to_bits();
+        }
+        lengths.push(kept - row_start);
+        from = end;
     }
-    entries.truncate(kept);
-    let indices: Vec<u32> = entries.iter().map(|&e| unpack(e).0).collect();
-    // Converted where they are: std reuses the buffer when the element sizes match (were it
-    // not to, this would merely allocate).
-    let mut data: Vec<f64> = entries
-        .into_iter()
-        .map(|e| f64::from(unpack(e).1))
-        .collect();
-    for row in indptr.windows(2) {
-        weights.apply(&indices[row[0]..row[1]], &mut data[row[0]..row[1]]);
-    }
-    CsrMatrix {
-        n_cols,
-        indptr,
-        indices,
-        data,
-    }
+    (kept, lengths)
 }
 
 /// The rows of one segment: its entries, where they start in the arena, where each row ends.
@@ -511,14 +584,17 @@ mod tests {
         assert_eq!(dense[(0, 0)], 3.0);
         assert_eq!(dense[(0, 1)], 0.0);
 
+        // The same rows in one buffer, in order, each segment with its own ids.
         let mut one = Vec::new();
-        let first = segment(&mut one, 0, &[&[(0, 1), (1, 3)]]);
-        let second = segment(&mut one, 0, &[&[(1, 1), (0, 1)], &[(0, 4)]]);
-        let maps = [vec![1, DROPPED]];
-        let m = assemble(2, vec![one], vec![first, second], Some(&maps), &COUNTS);
-        assert_eq!(m.indptr(), &[0, 1, 2, 3]);
-        assert_eq!(m.indices(), &[1, 1, 1]);
-        assert_eq!(m.data(), &[1.0, 1.0, 4.0]);
+        let segments = [
+            segment(&mut one, 0, &[&[(0, 1), (1, 3)]]),
+            segment(&mut one, 1, &[&[(0, 2)]]),
+            segment(&mut one, 0, &[&[(1, 1), (0, 1)]]),
+        ];
+        assert_eq!(
+            assemble_in_place(2, one, &segments, Some(&maps), &COUNTS),
+            m
+        );
     }
 
     #[test]
@@ -533,31 +609,46 @@ mod tests {
         assert_eq!(m.row(0), (&[1u32][..], &[2.0][..]));
     }
 
+    /// `f` in a pool of `threads` threads.
+    fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("thread pool")
+            .install(f)
+    }
+
     proptest::proptest! {
-        /// One arena in order and the same rows spread over arenas give the same matrix,
-        /// whatever the row lengths (short rows are sorted by comparison, long ones by radix).
+        /// Rows spread over arenas, and the same rows in one buffer assembled in place (by any
+        /// number of threads), give the same matrix, whatever the row lengths (short rows are
+        /// sorted by comparison, long ones by radix) and whichever ids are pruned.
         #[test]
-        fn in_place_and_parallel_assembly_agree(
+        fn in_place_and_spread_assembly_agree(
             rows in proptest::collection::vec(
                 proptest::collection::vec((0u32..3000, 1i32..5), 0..200),
                 1..12,
             ),
+            threads in 1usize..4,
         ) {
             let rows: Vec<Vec<(u32, i32)>> = rows;
             let views: Vec<&[(u32, i32)]> = rows.iter().map(Vec::as_slice).collect();
-            let map: Vec<u32> = (0..3000).map(|id| if id % 7 == 0 { DROPPED } else { 2999 - id }).collect();
-            let mut one = Vec::new();
-            let whole = segment(&mut one, 0, &views);
-            let expected = assemble(3000, vec![one], vec![whole], Some(std::slice::from_ref(&map)), &COUNTS);
-            let (mut a, mut b) = (Vec::new(), Vec::new());
-            let mut segments = Vec::new();
+            // Two workers whose ids mean different columns; a seventh of each's are pruned.
+            let maps: [Vec<u32>; 2] = [
+                (0..3000).map(|id| if id % 7 == 0 { DROPPED } else { 2999 - id }).collect(),
+                (0..3000).map(|id| if id % 7 == 3 { DROPPED } else { id }).collect(),
+            ];
+            let (mut a, mut b, mut one) = (Vec::new(), Vec::new(), Vec::new());
+            let (mut spread, mut in_order) = (Vec::new(), Vec::new());
             for (i, row) in views.iter().enumerate() {
                 let (arena, index) = if i % 2 == 0 { (&mut a, 0) } else { (&mut b, 1) };
-                segments.push(segment(arena, index, &[row]));
+                spread.push(segment(arena, index, &[row]));
+                in_order.push(segment(&mut one, index, &[row]));
             }
-            let maps = [map.clone(), map];
-            let spread = assemble(3000, vec![a, b], segments, Some(&maps), &COUNTS);
-            proptest::prop_assert_eq!(&spread, &expected);
+            let expected = assemble(3000, vec![a, b], spread, Some(&maps), &COUNTS);
+            let in_place = in_pool(threads, || {
+                assemble_in_place(3000, one, &in_order, Some(&maps), &COUNTS)
+            });
+            proptest::prop_assert_eq!(&in_place, &expected);
             for i in 0..expected.n_rows() {
                 let (columns, _) = expected.row(i);
                 proptest::prop_assert!(columns.windows(2).all(|w| w[0] < w[1]));
