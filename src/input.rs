@@ -6,6 +6,11 @@
 //! carries the file and the line. Invalid UTF-8 is an error unless decoding is lossy (then each
 //! bad sequence becomes U+FFFD). This module knows nothing of features or of the terminal.
 //!
+//! An uncompressed plain-text file is memory-mapped, a window per batch, rather than copied
+//! into a buffer (as ripgrep does; a batch's window is unmapped when the batch is reused, so
+//! memory stays bounded). Like ripgrep, this assumes the file does not change while it is
+//! being read.
+//!
 //! Lines end at `\n` (the last one may lack it); a trailing `\r` is dropped (CRLF files). In
 //! plain-text input every line is a document, empty ones included (they become empty rows).
 //! In JSON Lines, lines holding only whitespace are skipped: they are not records.
@@ -17,6 +22,7 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
+use memmap2::{Mmap, MmapOptions};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 /// How each line holds a document.
@@ -67,15 +73,40 @@ pub enum InputError {
 }
 
 /// Documents in one buffer, reused from batch to batch.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct Batch {
     /// The text the documents are cut from (for plain lines, the file's bytes themselves).
-    text: String,
+    text: BatchText,
     /// Where each document is in `text`.
     spans: Vec<(usize, usize)>,
     /// Line of the input where each document starts.
     lines: Vec<u64>,
     document_bytes: usize,
+}
+
+/// Where a batch's text is: a window of the file when it is mapped, else its own buffer.
+#[derive(Debug, Default)]
+struct BatchText {
+    owned: String,
+    /// The first `len` bytes of a window of the file, checked to be UTF-8.
+    mapped: Option<(Mmap, usize)>,
+}
+
+impl BatchText {
+    fn as_str(&self) -> &str {
+        match &self.mapped {
+            // SAFETY: `next_lines` checked that these bytes are UTF-8 before it kept the map,
+            // which is read-only; the file does not change while it is read (module docs).
+            Some((map, len)) => unsafe { std::str::from_utf8_unchecked(&map[..*len]) },
+            None => &self.owned,
+        }
+    }
+
+    /// The owned buffer (a mapped window is given up).
+    fn owned(&mut self) -> &mut String {
+        self.mapped = None;
+        &mut self.owned
+    }
 }
 
 impl Batch {
@@ -94,7 +125,7 @@ impl Batch {
     /// Document `i` of the batch. Panics if `i >= len()`, as slice indexing.
     pub fn get(&self, i: usize) -> &str {
         let (start, end) = self.spans[i];
-        &self.text[start..end]
+        &self.text.as_str()[start..end]
     }
 
     /// The input line document `i` came from (1-based).
@@ -117,7 +148,7 @@ impl Batch {
     }
 
     fn clear(&mut self) {
-        self.text.clear();
+        self.text.owned().clear();
         self.spans.clear();
         self.lines.clear();
         self.document_bytes = 0;
@@ -132,9 +163,11 @@ impl Batch {
 
     /// Add a document by copying it to the end of `text`.
     fn push(&mut self, doc: &str, line: u64) {
-        let start = self.text.len();
-        self.text.push_str(doc);
-        self.push_span(start, self.text.len(), line);
+        let text = self.text.owned();
+        let start = text.len();
+        text.push_str(doc);
+        let end = text.len();
+        self.push_span(start, end, line);
     }
 }
 
@@ -165,6 +198,15 @@ pub struct DocumentReader {
     /// Plain lines: bytes read past the last line end of the previous batch.
     carry: Vec<u8>,
     at_end: bool,
+    /// An uncompressed plain-text file, read by mapping it.
+    mapped: Option<MappedFile>,
+}
+
+/// A file read through one memory map per batch, from `position` to `len`.
+struct MappedFile {
+    file: File,
+    len: usize,
+    position: usize,
 }
 
 impl fmt::Debug for DocumentReader {
@@ -198,6 +240,21 @@ impl DocumentReader {
         // serves the magic-byte check, JSON Lines and the decompressor's input.
         let mut raw = BufReader::with_capacity(MIN_READ, file);
         let gzipped = raw.fill_buf().map_err(io_error)?.starts_with(&GZIP_MAGIC);
+        let mapped = if gzipped || format != InputFormat::Lines {
+            None
+        } else {
+            let file = raw.get_ref();
+            let metadata = file.metadata().map_err(io_error)?;
+            let len = usize::try_from(metadata.len()).unwrap_or(usize::MAX);
+            // Pipes and the like cannot be mapped; nor can an empty file.
+            let clone = (metadata.is_file() && len > 0).then(|| file.try_clone());
+            let file = clone.transpose().map_err(io_error)?;
+            file.map(|file| MappedFile {
+                file,
+                len,
+                position: 0,
+            })
+        };
         let source: Box<dyn BufRead + Send> = if gzipped {
             Box::new(BufReader::with_capacity(
                 READ_BUFFER,
@@ -206,7 +263,9 @@ impl DocumentReader {
         } else {
             Box::new(raw)
         };
-        Ok(DocumentReader::from_reader(path, source, format, decoding))
+        let mut reader = DocumentReader::from_reader(path, source, format, decoding);
+        reader.mapped = mapped;
+        Ok(reader)
     }
 
     /// Read documents from `source`; `path` names it in errors.
@@ -225,6 +284,7 @@ impl DocumentReader {
             buffer: Vec::new(),
             carry: Vec::new(),
             at_end: false,
+            mapped: None,
         }
     }
 
@@ -266,7 +326,10 @@ impl DocumentReader {
     /// line; only a block with invalid UTF-8 goes line by line, to name the line or to
     /// replace the bad bytes.
     fn next_lines(&mut self, batch: &mut Batch, target: usize) -> Result<(), InputError> {
-        let mut bytes = std::mem::take(&mut batch.text).into_bytes();
+        if self.mapped.is_some() {
+            return self.next_mapped_lines(batch, target);
+        }
+        let mut bytes = std::mem::take(batch.text.owned()).into_bytes();
         bytes.clear();
         // Room for the block at once: growing by copying would touch fresh pages twice.
         bytes.reserve(target + MIN_READ);
@@ -303,9 +366,64 @@ impl DocumentReader {
                 self.line += 1;
                 batch.push_span(start, end, self.line);
             }
-            batch.text = text;
+            batch.text.owned = text;
         } else {
             for (start, end) in line_spans(&bytes) {
+                self.line += 1;
+                let text = self.decode(&bytes[start..end])?;
+                batch.push(&text, self.line);
+            }
+        }
+        Ok(())
+    }
+
+    /// Plain lines of a mapped file: map a window of about `target` bytes, up to a line end,
+    /// check it is UTF-8 and cut the documents out of it where they are. A window with
+    /// invalid UTF-8 goes line by line into the batch's own buffer, as read blocks do.
+    fn next_mapped_lines(&mut self, batch: &mut Batch, target: usize) -> Result<(), InputError> {
+        let Some(mapped) = &mut self.mapped else {
+            return Ok(());
+        };
+        let remaining = mapped.len - mapped.position;
+        if remaining == 0 {
+            return Ok(());
+        }
+        let io_error = |source| InputError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        // Widen the window until it holds a line end at or past `target` bytes, or the end.
+        let mut window = remaining.min(target + MIN_READ);
+        let (map, cut) = loop {
+            // SAFETY: a read-only map of a file that does not change while it is read
+            // (module docs); its bytes are only ever read.
+            let map = unsafe {
+                MmapOptions::new()
+                    .offset(mapped.position as u64)
+                    .len(window)
+                    .populate()
+                    .map(&mapped.file)
+            }
+            .map_err(io_error)?;
+            let from = (target - 1).min(window);
+            if let Some(i) = memchr::memchr(b'\n', &map[from..]) {
+                break (map, from + i + 1);
+            }
+            if window == remaining {
+                break (map, window);
+            }
+            window = remaining.min(window.saturating_mul(2));
+        };
+        mapped.position += cut;
+        let bytes = &map[..cut];
+        if simdutf8::basic::from_utf8(bytes).is_ok() {
+            for (start, end) in line_spans(bytes) {
+                self.line += 1;
+                batch.push_span(start, end, self.line);
+            }
+            batch.text.mapped = Some((map, cut));
+        } else {
+            for (start, end) in line_spans(bytes) {
                 self.line += 1;
                 let text = self.decode(&bytes[start..end])?;
                 batch.push(&text, self.line);
@@ -461,11 +579,29 @@ impl<'de> de::Deserialize<'de> for TextValue<'de> {
 mod tests {
     use super::*;
 
+    /// `bytes` in a temporary file, opened as `stance` opens input (plain lines are mapped).
+    fn file_of(bytes: &[u8]) -> tempfile::NamedTempFile {
+        let mut file = tempfile::NamedTempFile::new().expect("temporary file");
+        io::Write::write_all(&mut file, bytes).expect("write");
+        file
+    }
+
+    /// The documents of `bytes`, read from memory; reading them from a file gives the same.
     fn read(bytes: &[u8], format: InputFormat, decoding: Decoding) -> Result<Vec<String>, String> {
         let source = Box::new(io::Cursor::new(bytes.to_vec()));
-        DocumentReader::from_reader(Path::new("in.txt"), source, format, decoding)
-            .read_all()
-            .map_err(|e| e.to_string())
+        let from_memory =
+            DocumentReader::from_reader(Path::new("in.txt"), source, format.clone(), decoding)
+                .read_all()
+                .map_err(|e| e.to_string());
+        let file = file_of(bytes);
+        let from_file = DocumentReader::open(file.path(), format, decoding)
+            .and_then(DocumentReader::read_all)
+            .map_err(|e| {
+                e.to_string()
+                    .replace(&file.path().display().to_string(), "in.txt")
+            });
+        assert_eq!(from_file, from_memory, "from a file and from memory");
+        from_memory
     }
 
     fn check_lines(bytes: &[u8], expected: &[&str]) {
@@ -533,21 +669,29 @@ mod tests {
         }
     }
 
-    /// Every document with its line number, read in batches of about `target` bytes.
+    /// Every document with its line number, read in batches of about `target` bytes, from
+    /// memory and from a (mapped) file alike.
     fn read_batched(bytes: &[u8], target: usize) -> Vec<(String, u64)> {
-        let mut reader = DocumentReader::from_reader(
+        let from_memory = DocumentReader::from_reader(
             Path::new("in.txt"),
             Box::new(io::Cursor::new(bytes.to_vec())),
             InputFormat::Lines,
             Decoding::Strict,
         );
-        let mut batch = Batch::new();
-        let mut seen = Vec::new();
-        while reader.next_batch(&mut batch, target).unwrap() {
-            let text: usize = batch.iter().map(str::len).sum();
-            assert_eq!(batch.text_len(), text);
-            seen.extend((0..batch.len()).map(|i| (batch.get(i).to_string(), batch.line(i))));
-        }
+        let file = file_of(bytes);
+        let from_file =
+            DocumentReader::open(file.path(), InputFormat::Lines, Decoding::Strict).expect("open");
+        let [seen, from_file] = [from_memory, from_file].map(|mut reader| {
+            let mut batch = Batch::new();
+            let mut seen = Vec::new();
+            while reader.next_batch(&mut batch, target).unwrap() {
+                let text: usize = batch.iter().map(str::len).sum();
+                assert_eq!(batch.text_len(), text);
+                seen.extend((0..batch.len()).map(|i| (batch.get(i).to_string(), batch.line(i))));
+            }
+            seen
+        });
+        assert_eq!(from_file, seen, "from a file and from memory");
         seen
     }
 
@@ -588,6 +732,15 @@ mod tests {
             .collect();
         for target in [1, 70_000, 1 << 20] {
             assert_eq!(read_batched(text.as_bytes(), target), split_lines(&text));
+        }
+        // A line longer than a batch's first window (mapped: the window widens).
+        let long = format!(
+            "short\n{}\nshort again\n{}",
+            "y".repeat(300_000),
+            "z".repeat(70_000)
+        );
+        for target in [1, 10, 100_000] {
+            assert_eq!(read_batched(long.as_bytes(), target), split_lines(&long));
         }
     }
 
