@@ -82,6 +82,7 @@ pub(crate) fn unpack(entry: u64) -> (u32, i32) {
 }
 
 /// Rows counted by one worker, in input order: a range of an arena.
+#[derive(Clone)]
 pub(crate) struct Segment {
     /// Whose ids the entries use; when workers keep their own arenas, also which arena.
     pub(crate) arena: usize,
@@ -318,7 +319,8 @@ pub(crate) fn assemble_in_place(
 
 /// One part of [`assemble_in_place`]: `rows` (ends counted from the start of the buffer, the
 /// part starting at `start`) are mapped, compacted to the front of `entries`, sorted, their
-/// columns written to `indices` and their weighted values to `entries` (as `f64` bits).
+/// columns written to `indices` and their counts to `entries` (as `f64` bits), then
+/// weighted there.
 /// Returns the entries kept and each row's length.
 fn assemble_part(
     start: usize,
@@ -329,7 +331,6 @@ fn assemble_part(
     weights: &Weights<'_>,
 ) -> (usize, Vec<usize>) {
     let mut sorter = RowSorter::default();
-    let mut values = Vec::new();
     let mut lengths = Vec::with_capacity(rows.len());
     // Rows move down over the dropped entries as they are mapped: `kept` never passes `i`.
     let (mut kept, mut from) = (0, 0);
@@ -345,17 +346,10 @@ fn assemble_part(
             }
         }
         let row = &mut entries[row_start..kept];
-        sorter.sort(row, column_bits);
         let columns = &mut indices[row_start..kept];
-        values.clear();
-        for (column, &entry) in columns.iter_mut().zip(&*row) {
-            let (c, value) = unpack(entry);
-            *column = c;
-            values.push(f64::from(value));
-        }
-        weights.apply(columns, &mut values);
-        for (entry, value) in row.iter_mut().zip(&values) {
-            *entry = value.to_bits();
+        sorter.sort_then(row, column_bits, Some(columns));
+        if !weights.is_identity() {
+            weights.apply(columns, bytemuck::cast_slice_mut(row));
         }
         lengths.push(kept - row_start);
         from = end;
@@ -476,10 +470,28 @@ impl Default for RowSorter {
     }
 }
 
+/// Turn sorted entries into their columns (to `columns`) and their counts as `f64` bits.
+fn split_counts(row: &mut [u64], columns: &mut [u32]) {
+    for (column, entry) in columns.iter_mut().zip(row.iter_mut()) {
+        let (c, value) = unpack(*entry);
+        *column = c;
+        *entry = f64::from(value).to_bits();
+    }
+}
+
 impl RowSorter {
     fn sort(&mut self, row: &mut [u64], column_bits: u32) {
+        self.sort_then(row, column_bits, None);
+    }
+
+    /// Sort `row` by column; with `split_into`, then also [`split_counts`] into it, fused
+    /// with the sort's last pass.
+    fn sort_then(&mut self, row: &mut [u64], column_bits: u32, split_into: Option<&mut [u32]>) {
         if row.len() < 64 || column_bits > 2 * DIGIT_BITS_MAX {
             row.sort_unstable();
+            if let Some(columns) = split_into {
+                split_counts(row, columns);
+            }
             return;
         }
         let (low_bits, high_bits) = (column_bits / 2, column_bits - column_bits / 2);
@@ -504,10 +516,24 @@ impl RowSorter {
             low_starts[low(entry)] = at + 1;
             scratch[at as usize] = entry;
         }
-        for &entry in &*scratch {
-            let at = high_starts[high(entry)];
-            high_starts[high(entry)] = at + 1;
-            row[at as usize] = entry;
+        match split_into {
+            None => {
+                for &entry in &*scratch {
+                    let at = high_starts[high(entry)];
+                    high_starts[high(entry)] = at + 1;
+                    row[at as usize] = entry;
+                }
+            }
+            Some(columns) => {
+                let columns = &mut columns[..row.len()];
+                for &entry in &*scratch {
+                    let at = high_starts[high(entry)] as usize;
+                    high_starts[high(entry)] = at as u32 + 1;
+                    let (column, value) = unpack(entry);
+                    columns[at] = column;
+                    row[at] = f64::from(value).to_bits();
+                }
+            }
         }
     }
 }
@@ -644,10 +670,24 @@ mod tests {
                 spread.push(segment(arena, index, &[row]));
                 in_order.push(segment(&mut one, index, &[row]));
             }
-            let expected = assemble(3000, vec![a, b], spread, Some(&maps), &COUNTS);
-            let in_place = in_pool(threads, || {
-                assemble_in_place(3000, one, &in_order, Some(&maps), &COUNTS)
-            });
+            // Raw counts, and weights that touch every value (as tf-idf with a norm does).
+            let idf: Vec<f64> = (0..3000).map(|c| 1.0 + f64::from(c % 13) / 7.0).collect();
+            let weighted = Weights {
+                binary: false,
+                sublinear_tf: true,
+                idf: Some(&idf),
+                norm: Norm::L2,
+            };
+            let counts_of = |weights: &Weights<'_>| {
+                let spread = assemble(3000, vec![a.clone(), b.clone()], spread.clone(), Some(&maps), weights);
+                let in_place = in_pool(threads, || {
+                    assemble_in_place(3000, one.clone(), &in_order, Some(&maps), weights)
+                });
+                (spread, in_place)
+            };
+            let (weighted_spread, weighted_in_place) = counts_of(&weighted);
+            proptest::prop_assert_eq!(&weighted_in_place, &weighted_spread);
+            let (expected, in_place) = counts_of(&COUNTS);
             proptest::prop_assert_eq!(&in_place, &expected);
             for i in 0..expected.n_rows() {
                 let (columns, _) = expected.row(i);

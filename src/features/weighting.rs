@@ -29,6 +29,11 @@ pub(crate) fn inverse_document_frequencies(
 }
 
 impl Weights<'_> {
+    /// Whether values are the raw counts (nothing to apply).
+    pub(crate) fn is_identity(&self) -> bool {
+        !self.binary && !self.sublinear_tf && self.idf.is_none() && self.norm == Norm::None
+    }
+
     /// Turn the counts in `values` (columns `columns`) into weighted values, in place.
     pub(crate) fn apply(&self, columns: &[u32], values: &mut [f64]) {
         if self.binary {
