@@ -3,10 +3,14 @@
 //! The session's logic lives in `stance::labels::session`; this file only draws its view
 //! (crossterm, alternate screen, raw mode), turns key presses into session keys, and
 //! appends what the session returns before reading the next key. The terminal is restored
-//! on every way out, errors and panics included.
+//! on every way out: errors, panics, and SIGTERM or SIGHUP (which end the session as `q`
+//! does, then exit with status 2).
 
 use std::io::{IsTerminal, Stdout, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use anyhow::Context;
 use crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
@@ -21,6 +25,9 @@ use super::Outcome;
 
 /// Used when the terminal does not report its size (some pseudo-terminals).
 const FALLBACK_SIZE: (u16, u16) = (80, 24);
+
+/// How often waiting for a key looks whether a signal asked the session to end.
+const SIGNAL_CHECK: Duration = Duration::from_millis(100);
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -77,28 +84,62 @@ pub fn run(args: LabelArgs) -> anyhow::Result<Outcome> {
     }
     store.check_writable()?;
     let mut session = Session::new(&store, annotator)?;
-    {
-        let mut screen = Screen::enter().context("cannot set up the terminal")?;
-        label_loop(&mut screen, &mut store, &mut session)?;
+    // A signal only sets the flag; the loop sees it, and leaves as `q` does.
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .context("cannot listen for termination signals")?;
     }
+    let ended = {
+        let mut screen = Screen::enter().context("cannot set up the terminal")?;
+        label_loop(&mut screen, &mut store, &mut session, &stop)?
+    };
     outln!("{}", session.summary())?;
-    Ok(Outcome::Success)
+    match ended {
+        Ended::Quit => Ok(Outcome::Success),
+        Ended::Signalled => {
+            anyhow::bail!("stopped by a signal; every decision made before it is saved")
+        }
+    }
 }
 
-/// Draws, reads a key, applies it, appends what it produced; until the session quits.
-fn label_loop(screen: &mut Screen, store: &mut Store, session: &mut Session) -> anyhow::Result<()> {
+/// How a labelling session ended.
+enum Ended {
+    Quit,
+    Signalled,
+}
+
+/// Draws, reads a key, applies it, appends what it produced; until the session quits or
+/// `stop` is set (by a signal).
+fn label_loop(
+    screen: &mut Screen,
+    store: &mut Store,
+    session: &mut Session,
+    stop: &AtomicBool,
+) -> anyhow::Result<Ended> {
     loop {
         screen
             .draw(session)
             .context("cannot draw to the terminal")?;
-        let Event::Key(press) = event::read().context("cannot read from the terminal")? else {
+        const CANNOT_READ: &str = "cannot read from the terminal";
+        loop {
+            if stop.load(Ordering::Relaxed) {
+                return Ok(Ended::Signalled);
+            }
+            if event::poll(SIGNAL_CHECK).context(CANNOT_READ)? {
+                break;
+            }
+        }
+        let Event::Key(press) = event::read().context(CANNOT_READ)? else {
             continue; // resizes and the like: redraw
         };
         if press.kind != KeyEventKind::Press {
             continue;
         }
         let key = match press.code {
-            KeyCode::Char('c') if press.modifiers.contains(KeyModifiers::CONTROL) => return Ok(()),
+            KeyCode::Char('c') if press.modifiers.contains(KeyModifiers::CONTROL) => {
+                return Ok(Ended::Quit);
+            }
             KeyCode::Char(c) => Key::Char(c),
             KeyCode::Right => Key::Right,
             KeyCode::Esc => Key::Escape,
@@ -109,7 +150,7 @@ fn label_loop(screen: &mut Screen, store: &mut Store, session: &mut Session) -> 
         };
         match session.apply(action, Timestamp::now()) {
             Step::Continue => {}
-            Step::Quit => return Ok(()),
+            Step::Quit => return Ok(Ended::Quit),
             Step::Append(annotation) => store.append(&[annotation])?,
         }
     }

@@ -651,3 +651,34 @@ fn decisions_survive_a_kill_mid_session() {
             "000_f5ae0c5afab919db  ann                 1       0        1    0           6",
         ));
 }
+
+#[test]
+fn a_termination_signal_ends_the_session_and_restores_the_terminal() {
+    let sandbox = ingested();
+    let ids = labelable_ids(&sandbox);
+    for signal in [Signal::SIGTERM, Signal::SIGHUP] {
+        let mut session = spawn_label(&sandbox, "ann");
+        session.exp_string("paragraph").unwrap();
+        send(&mut session, "s");
+        session.exp_string("saved: stable").unwrap();
+        session.process_mut().signal(signal).unwrap();
+        // Leaves the alternate screen (which restores what was there), then says what is
+        // saved and why it stopped.
+        session.exp_string("\x1b[?1049l").unwrap();
+        session.exp_string("ann: 1 decision saved").unwrap();
+        session
+            .exp_string("error: stopped by a signal; every decision made before it is saved")
+            .unwrap();
+        session.exp_eof().unwrap();
+        assert!(
+            matches!(session.process().wait(), Ok(WaitStatus::Exited(_, 2))),
+            "{signal:?}"
+        );
+    }
+    let labels: Vec<_> = log_of(&sandbox.join("labels/annotations.jsonl"))
+        .into_iter()
+        .map(|(_, id, label, _)| (id, label))
+        .collect();
+    let stable = |i: usize| (ids[i].clone(), "stable".to_owned());
+    assert_eq!(labels, [stable(0), stable(1)]);
+}
