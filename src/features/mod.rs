@@ -369,9 +369,10 @@ fn split_balanced<S: AsRef<str>>(docs: &[S], n_chunks: usize) -> Vec<&[S]> {
     chunks
 }
 
-/// Enough chunks per thread for work stealing to even out uneven documents.
+/// Enough chunks per thread for work stealing to even out uneven documents, and a core that
+/// runs slower than the other (a busy neighbour), before each batch's end waits for both.
 fn chunk_count() -> usize {
-    rayon::current_num_threads() * 4
+    rayon::current_num_threads() * 16
 }
 
 impl<'s> Fitter<'s> {
