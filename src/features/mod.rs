@@ -439,6 +439,7 @@ impl<'s> Fitter<'s> {
         let mut rest = &mut rows[at..];
         let mut copies = Vec::with_capacity(counted.len());
         for mut segment in counted {
+            // Every worker that counted a segment is back among the idle ones.
             let Some(worker) = workers.iter().find(|w| w.index == segment.arena) else {
                 continue;
             };
