@@ -124,7 +124,8 @@ pub struct Explanation {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Contribution {
     pub column: usize,
-    /// The vocabulary term, or `#COLUMN` under hashing (which keeps no terms).
+    /// The vocabulary term; under hashing (which keeps no terms), `#COLUMN`, followed by the
+    /// document's features that hash there once [`TrainedModel::name_hashed_columns`] ran.
     pub term: String,
     /// The document's feature value.
     pub value: f64,
@@ -331,6 +332,33 @@ impl TrainedModel {
             Some(term) => term.to_owned(),
             None => format!("#{column}"),
         }
+    }
+
+    /// Under hashing, name each explained column of `scored` (rows of `docs`, in order) after
+    /// the document's features that hash to it: `#1234 (sanctions, talks)`. Without hashing,
+    /// or without explanations, nothing changes.
+    pub fn name_hashed_columns<S: AsRef<str> + Sync>(&self, docs: &[S], scored: &mut [Scored]) {
+        scored
+            .par_iter_mut()
+            .zip(docs.par_iter())
+            .for_each(|(scored, doc)| {
+                let Some(explanation) = &mut scored.explanation else {
+                    return;
+                };
+                let Some(features) = self.features.hashed_features(doc.as_ref()) else {
+                    return;
+                };
+                for term in &mut explanation.terms {
+                    let words: Vec<&str> = features
+                        .iter()
+                        .filter(|(column, _)| *column == term.column)
+                        .map(|(_, feature)| feature.as_str())
+                        .collect();
+                    if !words.is_empty() {
+                        term.term = format!("#{} ({})", term.column, words.join(", "));
+                    }
+                }
+            });
     }
 
     /// The feature matrix of `docs` (in parallel).

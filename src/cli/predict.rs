@@ -367,8 +367,12 @@ fn render(
     explain: Option<usize>,
     format: OutputFormat,
 ) -> anyhow::Result<Vec<Vec<u8>>> {
-    let matrix = model.transform(&paragraphs.texts());
-    let scored = model.score(&matrix, explain)?;
+    let texts = paragraphs.texts();
+    let matrix = model.transform(&texts);
+    let mut scored = model.score(&matrix, explain)?;
+    if explain.is_some() {
+        model.name_hashed_columns(&texts, &mut scored);
+    }
     scored
         .par_chunks(ROWS_PER_TASK)
         .zip(paragraphs.ids.par_chunks(ROWS_PER_TASK))

@@ -817,6 +817,28 @@ impl FittedFeatures {
         assemble(self.n_features(), arenas, segments, None, &self.weights())
     }
 
+    /// Under hashing, each feature of `doc` with the column it hashes to, in order of first
+    /// occurrence, once each; `None` with a vocabulary (whose columns are their terms). It is
+    /// how a hashed column of one document can be named.
+    pub fn hashed_features(&self, doc: &str) -> Option<Vec<(usize, String)>> {
+        let Columns::Hashing {
+            n_features,
+            alternate_sign,
+        } = *self.set.columns()
+        else {
+            return None;
+        };
+        let mut seen = rustc_hash::FxHashSet::default();
+        let mut features = Vec::new();
+        Analyzer::new(&self.set).analyze(doc, |feature| {
+            if seen.insert(feature.to_owned()) {
+                let (column, _) = hashing::hashed_column(feature, n_features, alternate_sign);
+                features.push((column as usize, feature.to_owned()));
+            }
+        });
+        Some(features)
+    }
+
     /// Columns of the matrices this produces.
     pub fn n_features(&self) -> usize {
         self.document_frequencies.len()
