@@ -8,8 +8,9 @@
 # `text` field is the document. JSON Lines are first converted to a plain one-per-line file,
 # the same input for both tools: a document's inner line breaks (\r\n, \n, \r) become spaces.
 # Before timing, it checks that both tools give the same vocabulary and matrix (via --out).
-# Prints seconds, MB/s of text, the ratio to scikit-learn and the peak RSS; the in-process
-# fit_transform time of scikit-learn (without interpreter start-up and imports) is printed too.
+# Prints seconds, MB/s of text, the ratio to scikit-learn and the peak RSS, and the speed-up of
+# all cores over one; the in-process fit_transform time of scikit-learn (without interpreter
+# start-up and imports) is printed too.
 set -euo pipefail
 export LC_ALL=C
 
@@ -104,5 +105,9 @@ for kind in count tfidf; do
     for threads in 1 $(nproc); do
         s=$(median "$stance" --threads "$threads" featurize --config "$work/$kind.toml" --input "$text")
         report "stance $kind --threads $threads" "$s"
+        if [ "$threads" = 1 ]; then one=$s; fi
     done
+    if [ "$(nproc)" -gt 1 ]; then
+        awk -v a="$one" -v b="$s" -v n="$(nproc)" 'BEGIN {printf "  (%d threads vs 1: %.2fx)\n", n, a / b}'
+    fi
 done
