@@ -393,7 +393,7 @@ impl DocumentReader {
             source,
         };
         // Widen the window until it holds a line end at or past `target` bytes, or the end.
-        let mut window = remaining.min(target + MIN_READ);
+        let mut window = remaining.min(target.saturating_add(MIN_READ));
         let (map, cut) = loop {
             // SAFETY: a read-only map of a file that does not change while it is read
             // (module docs); its bytes are only ever read.
