@@ -23,3 +23,16 @@ pub mod trained;
 pub mod record;
 pub mod rng;
 pub mod stats;
+
+/// Helpers shared by the unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    /// `work` in a rayon pool of `threads` threads.
+    pub(crate) fn in_pool<T: Send>(threads: usize, work: impl FnOnce() -> T + Send) -> T {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool")
+            .install(work)
+    }
+}

@@ -390,35 +390,46 @@ impl<'s> Fitter<'s> {
 
     /// Count the next documents, in parallel; they become the next rows.
     pub fn add<S: AsRef<str> + Sync>(&mut self, docs: &[S]) {
-        let (set, keep_rows) = (self.set, self.keep_rows);
-        let new_worker =
-            |next: &AtomicUsize| Worker::new(set, next.fetch_add(1, Ordering::Relaxed));
+        let keep_rows = self.keep_rows;
         if rayon::current_num_threads() == 1 {
             // One thread: the rows are counted straight into their place.
-            let idle = self.idle.get_mut().unwrap_or_else(PoisonError::into_inner);
-            let mut worker = idle.pop().unwrap_or_else(|| new_worker(&self.next_worker));
-            let segment = worker.count(docs, &mut self.rows, keep_rows);
-            idle.push(worker);
+            let mut rows = std::mem::take(&mut self.rows);
+            let segment = self.with_idle_worker(|worker| worker.count(docs, &mut rows, keep_rows));
+            self.rows = rows;
             self.segments.push(segment);
         } else {
-            let (idle, next_worker) = (&self.idle, &self.next_worker);
             let counted: Vec<Segment> = split_balanced(docs, chunk_count())
                 .into_par_iter()
                 .map(|chunk| {
-                    let taken = idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
-                    let mut worker = taken.unwrap_or_else(|| new_worker(next_worker));
-                    let mut scratch = std::mem::take(&mut worker.scratch);
-                    let segment = worker.count(chunk, &mut scratch, keep_rows);
-                    worker.scratch = scratch;
-                    idle.lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .push(worker);
-                    segment
+                    self.with_idle_worker(|worker| {
+                        let mut scratch = std::mem::take(&mut worker.scratch);
+                        let segment = worker.count(chunk, &mut scratch, keep_rows);
+                        worker.scratch = scratch;
+                        segment
+                    })
                 })
                 .collect();
             self.gather(counted);
         }
         self.n_documents += docs.len();
+    }
+
+    /// `work` with an idle worker (a new one when none is idle), which is idle again after.
+    fn with_idle_worker<T>(&self, work: impl FnOnce(&mut Worker<'s>) -> T) -> T {
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let mut worker = idle.unwrap_or_else(|| {
+            Worker::new(self.set, self.next_worker.fetch_add(1, Ordering::Relaxed))
+        });
+        let result = work(&mut worker);
+        self.idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(worker);
+        result
     }
 
     /// Copy the rows of `counted` (segments of the workers' scratch buffers, in row order) to
@@ -879,6 +890,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
+    use crate::testing::in_pool;
     use tokenize::{lowercase_into, word_tokens};
 
     /// Default unigram counts computed the plain way: lowercase each document, tokenise it,
@@ -910,14 +922,6 @@ mod tests {
             })
             .collect();
         (vocabulary, rows)
-    }
-
-    fn in_pool<T: Send>(threads: usize, work: impl FnOnce() -> T + Send) -> T {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .expect("pool")
-            .install(work)
     }
 
     proptest::proptest! {

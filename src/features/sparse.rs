@@ -550,6 +550,7 @@ fn exclusive_prefix_sums(counts: &mut [u32]) {
 mod tests {
     use super::*;
     use crate::features::config::Norm;
+    use crate::testing::in_pool;
 
     const COUNTS: Weights<'static> = Weights {
         binary: false,
@@ -633,15 +634,6 @@ mod tests {
         let m = assemble(2, vec![arena], vec![earlier, later], None, &COUNTS);
         assert_eq!(m.indptr(), &[0, 1, 1]);
         assert_eq!(m.row(0), (&[1u32][..], &[2.0][..]));
-    }
-
-    /// `f` in a pool of `threads` threads.
-    fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .expect("thread pool")
-            .install(f)
     }
 
     proptest::proptest! {

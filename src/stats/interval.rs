@@ -454,11 +454,7 @@ mod tests {
     fn the_thread_count_does_not_change_any_resample() {
         let outcomes: Vec<f64> = (0..28).map(|i| f64::from(i % 4 != 0)).collect();
         let on_threads = |threads| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            pool.install(|| {
+            crate::testing::in_pool(threads, || {
                 let values = bootstrap_values(28, 2000, 9, &|u: &[usize]| accuracy(&outcomes, u));
                 let interval =
                     bootstrap_interval(28, 2000, level95(), 9, |u| accuracy(&outcomes, u)).unwrap();

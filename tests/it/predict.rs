@@ -646,10 +646,16 @@ fn hashed_features_are_explained_by_column_and_the_words_hashed_there() {
         .unwrap();
     let rows = jsonl(&String::from_utf8(output.stdout).unwrap());
     assert_eq!(rows.len(), 1);
-    let words = ["beijing", "and", "moscow", "distrust", "each", "other"];
-    // The helper against scikit-learn: abs(sklearn.utils.murmurhash3_32(w, seed=0)) % 4096.
-    let sklearn = [115, 301, 3737, 1695, 3779, 3160];
-    assert_eq!(words.map(|w| hashed_column(w, 4096)), sklearn);
+    // Each word of the paragraph and its column among 4096, from scikit-learn:
+    // abs(sklearn.utils.murmurhash3_32(word, seed=0)) % 4096.
+    let sklearn = [
+        ("beijing", 115),
+        ("and", 301),
+        ("moscow", 3737),
+        ("distrust", 1695),
+        ("each", 3779),
+        ("other", 3160),
+    ];
     let terms = check_explanation(&rows[0], 2);
     assert!(!terms.is_empty());
     for term in terms {
@@ -658,38 +664,9 @@ fn hashed_features_are_explained_by_column_and_the_words_hashed_there() {
         let column: u32 = column.strip_prefix('#').unwrap().parse().unwrap();
         let named = named.strip_suffix(')').unwrap();
         for word in named.split(", ") {
-            assert!(words.contains(&word), "{term}");
-            assert_eq!(hashed_column(word, 4096), column, "{term}");
+            let hashed = sklearn.iter().find(|(w, _)| *w == word);
+            assert!(hashed.is_some(), "{term}");
+            assert_eq!(hashed.map(|&(_, c)| c), Some(column), "{term}");
         }
     }
-}
-
-/// scikit-learn's `HashingVectorizer` column of `word` (MurmurHash3 x86-32, seed 0; the
-/// absolute value modulo `n_features`), computed here independently of `stance`.
-fn hashed_column(word: &str, n_features: u32) -> u32 {
-    let bytes = word.as_bytes();
-    let (c1, c2) = (0xcc9e_2d51_u32, 0x1b87_3593_u32);
-    let mut h = 0u32;
-    let blocks = bytes.chunks_exact(4);
-    let tail = blocks.remainder();
-    for block in blocks {
-        let mut k = u32::from_le_bytes([block[0], block[1], block[2], block[3]]);
-        k = k.wrapping_mul(c1).rotate_left(15).wrapping_mul(c2);
-        h ^= k;
-        h = h.rotate_left(13).wrapping_mul(5).wrapping_add(0xe654_6b64);
-    }
-    let mut k = 0u32;
-    for (i, &b) in tail.iter().enumerate() {
-        k |= u32::from(b) << (8 * i);
-    }
-    if !tail.is_empty() {
-        h ^= k.wrapping_mul(c1).rotate_left(15).wrapping_mul(c2);
-    }
-    h ^= bytes.len() as u32;
-    h ^= h >> 16;
-    h = h.wrapping_mul(0x85eb_ca6b);
-    h ^= h >> 13;
-    h = h.wrapping_mul(0xc2b2_ae35);
-    h ^= h >> 16;
-    (h as i32).unsigned_abs() % n_features
 }
