@@ -50,7 +50,7 @@ pub use config::{
 pub use sparse::CsrMatrix;
 pub use tokenize::Analyzer;
 
-use sparse::{DROPPED, RowCounter, Segment, assemble, assemble_in_place, pack, unpack};
+use sparse::{DROPPED, RowCounter, Segment, append_rows, assemble_in_place, pack, unpack};
 use tokenize::{WordScanner, WordSink};
 pub use vocabulary::Vocabulary;
 use vocabulary::{SHORT_TERM, ShortKey, SortedTerm, TermTable, merge_sorted};
@@ -437,34 +437,16 @@ impl<'s> Fitter<'s> {
     /// buffer the matrix is assembled in (see [`assemble_in_place`]). Scratch buffers stay
     /// small and warm; only `rows` takes fresh memory.
     fn gather(&mut self, counted: Vec<Segment>) {
-        let Fitter {
-            idle,
-            rows,
-            segments,
-            ..
-        } = self;
-        let workers = idle.get_mut().unwrap_or_else(PoisonError::into_inner);
-        let total: usize = counted.iter().map(Segment::len).sum();
-        let mut at = rows.len();
-        rows.par_extend(rayon::iter::repeat_n(0, total));
-        let mut rest = &mut rows[at..];
-        let mut copies = Vec::with_capacity(counted.len());
-        for mut segment in counted {
-            // Every worker that counted a segment is back among the idle ones.
-            let Some(worker) = workers.iter().find(|w| w.index == segment.arena) else {
-                continue;
-            };
-            let source = &worker.scratch[segment.start..segment.start + segment.len()];
-            let (target, tail) = std::mem::take(&mut rest).split_at_mut(source.len());
-            rest = tail;
-            copies.push((target, source));
-            segment.move_to(at);
-            at += source.len();
-            segments.push(segment);
-        }
-        copies
-            .into_par_iter()
-            .for_each(|(target, source)| target.copy_from_slice(source));
+        let workers = self.idle.get_mut().unwrap_or_else(PoisonError::into_inner);
+        // Every worker that counted a segment is back among the idle ones.
+        let pieces = counted
+            .into_iter()
+            .filter_map(|segment| {
+                let worker = workers.iter().find(|w| w.index == segment.arena)?;
+                Some((worker.scratch.as_slice(), segment))
+            })
+            .collect();
+        append_rows(&mut self.rows, &mut self.segments, pieces);
         for worker in workers.iter_mut() {
             worker.scratch.clear();
         }
@@ -824,8 +806,12 @@ impl FittedFeatures {
                 (entries, segment)
             })
             .collect();
-        let (arenas, segments) = counted.into_iter().unzip();
-        assemble(self.n_features(), arenas, segments, None, &self.weights())
+        let (arenas, counted): (Vec<Vec<u64>>, Vec<Segment>) = counted.into_iter().unzip();
+        let pieces = arenas.iter().map(Vec::as_slice).zip(counted).collect();
+        let (mut rows, mut segments) = (Vec::new(), Vec::new());
+        append_rows(&mut rows, &mut segments, pieces);
+        drop(arenas);
+        assemble_in_place(self.n_features(), rows, &segments, None, &self.weights())
     }
 
     /// Under hashing, each feature of `doc` with the column it hashes to, in order of first

@@ -2,10 +2,10 @@
 //! row), and the machinery that counts rows in parallel and assembles them.
 //!
 //! Counting packs each entry as `(id << 32) | value`, so a row sorts by column as plain `u64`s.
-//! Rows are ranges of a buffer (an arena), each [`Segment`] of them in one worker's ids.
-//! Assembly maps provisional ids to final columns, drops pruned ones, sorts and weights each
-//! row: where the rows are when they are all in one buffer, in order (fitting), else into a
-//! new matrix (transforming, whose workers keep their own buffers). Dense conversion is separate
+//! Rows are ranges of a buffer (an arena), each [`Segment`] of them in one worker's ids; rows
+//! counted in several buffers are first appended to one, in order. Assembly maps provisional
+//! ids to final columns, drops pruned ones, sorts and weights each row, where the rows are,
+//! and the buffer becomes the values. Dense conversion is separate
 //! ([`CsrMatrix::to_dense`]); nothing here knows about terms.
 
 use ndarray::Array2;
@@ -158,86 +158,31 @@ impl RowCounter {
     }
 }
 
-/// The matrix of `segments` (in row order), whose entries are in `arenas`: ids go through
-/// the map of the segment's arena (if any) to columns, `DROPPED` ids vanish, rows are
-/// sorted (in place, see [`RowSorter`]) and weighted.
-///
-/// The rows are cut into one part of contiguous rows per thread, sorted where they are, then
-/// written to the new matrix. (When all rows are in one buffer, [`assemble_in_place`] saves
-/// the new values' memory.)
-pub(crate) fn assemble(
-    n_cols: usize,
-    mut arenas: Vec<Vec<u64>>,
-    segments: Vec<Segment>,
-    maps: Option<&[Vec<u32>]>,
-    weights: &Weights<'_>,
-) -> CsrMatrix {
-    let column_bits = usize::BITS - n_cols.saturating_sub(1).leading_zeros();
-    let map_of = |arena: usize| maps.map(|maps| maps[arena].as_slice());
-
-    // Each segment's entries as a slice of its arena.
-    let mut rests: Vec<(usize, &mut [u64])> =
-        arenas.iter_mut().map(|a| (0, a.as_mut_slice())).collect();
-    let mut order: Vec<usize> = (0..segments.len()).collect();
-    // By end too: an empty segment may start where a later one (in row order) does.
-    order.sort_by_key(|&i| (segments[i].arena, segments[i].start, segments[i].end()));
-    let mut slices: Vec<Option<&mut [u64]>> = segments.iter().map(|_| None).collect();
-    for i in order {
-        let segment = &segments[i];
-        let (offset, rest) = std::mem::take(&mut rests[segment.arena]);
-        let (_, rest) = rest.split_at_mut(segment.start - offset);
-        let (mine, rest) = rest.split_at_mut(segment.end() - segment.start);
-        slices[i] = Some(mine);
-        rests[segment.arena] = (segment.end(), rest);
+/// Copy the rows of `pieces` (each a segment of the arena it comes with), in the order given,
+/// to the end of `rows`, in parallel, and add their segments (moved there) to `segments`:
+/// rows counted in separate buffers end up in one, ready for [`assemble_in_place`].
+pub(crate) fn append_rows(
+    rows: &mut Vec<u64>,
+    segments: &mut Vec<Segment>,
+    pieces: Vec<(&[u64], Segment)>,
+) {
+    let total: usize = pieces.iter().map(|(_, segment)| segment.len()).sum();
+    let mut at = rows.len();
+    rows.par_extend(rayon::iter::repeat_n(0, total));
+    let mut rest = &mut rows[at..];
+    let mut copies = Vec::with_capacity(pieces.len());
+    for (arena, mut segment) in pieces {
+        let source = &arena[segment.start..segment.start + segment.len()];
+        let (target, tail) = std::mem::take(&mut rest).split_at_mut(source.len());
+        rest = tail;
+        copies.push((target, source));
+        segment.move_to(at);
+        at += source.len();
+        segments.push(segment);
     }
-    let rows: Vec<Rows<'_>> = segments
-        .iter()
-        .zip(slices)
-        .map(|(segment, entries)| Rows {
-            entries: entries.unwrap_or_default(),
-            start: segment.start,
-            ends: &segment.row_ends,
-            map: map_of(segment.arena),
-        })
-        .collect();
-
-    let n_entries: usize = rows.iter().map(|r| r.entries.len()).sum();
-    let parts: Vec<Part<'_>> = split_parts(rows, n_entries, rayon::current_num_threads())
+    copies
         .into_par_iter()
-        .map(|rows| Part::new(rows, column_bits))
-        .collect();
-
-    let n_rows: usize = parts.iter().map(|p| p.row_lengths.len()).sum();
-    let mut indptr = Vec::with_capacity(n_rows + 1);
-    indptr.push(0);
-    for part in &parts {
-        for &len in &part.row_lengths {
-            indptr.push(indptr[indptr.len() - 1] + len);
-        }
-    }
-    let nnz = indptr[n_rows];
-    let mut indices = vec![0u32; nnz];
-    let mut data = vec![0f64; nnz];
-
-    // Give each part its own disjoint slice of the output, then fill them in parallel.
-    let mut jobs = Vec::with_capacity(parts.len());
-    let (mut rest_indices, mut rest_data) = (indices.as_mut_slice(), data.as_mut_slice());
-    for part in parts {
-        let total: usize = part.row_lengths.iter().sum();
-        let (part_indices, tail_indices) = rest_indices.split_at_mut(total);
-        let (part_data, tail_data) = rest_data.split_at_mut(total);
-        rest_indices = tail_indices;
-        rest_data = tail_data;
-        jobs.push((part, part_indices, part_data));
-    }
-    jobs.into_par_iter()
-        .for_each(|(part, indices, data)| part.write_rows(indices, data, weights));
-    CsrMatrix {
-        n_cols,
-        indptr,
-        indices,
-        data,
-    }
+        .for_each(|(target, source)| target.copy_from_slice(source));
 }
 
 /// The matrix of rows that all lie in `entries`, in order: `segments` tile it from the start,
@@ -347,7 +292,7 @@ fn assemble_part(
         }
         let row = &mut entries[row_start..kept];
         let columns = &mut indices[row_start..kept];
-        sorter.sort_then(row, column_bits, Some(columns));
+        sorter.sort_split(row, columns, column_bits);
         if !weights.is_identity() {
             weights.apply(columns, bytemuck::cast_slice_mut(row));
         }
@@ -355,96 +300,6 @@ fn assemble_part(
         from = end;
     }
     (kept, lengths)
-}
-
-/// The rows of one segment: its entries, where they start in the arena, where each row ends.
-struct Rows<'a> {
-    entries: &'a mut [u64],
-    start: usize,
-    ends: &'a [usize],
-    map: Option<&'a [u32]>,
-}
-
-/// Contiguous groups of `rows` with about `n_entries / n_parts` entries each.
-fn split_parts(rows: Vec<Rows<'_>>, n_entries: usize, n_parts: usize) -> Vec<Vec<Rows<'_>>> {
-    let target = n_entries.div_ceil(n_parts.max(1)).max(1);
-    let mut parts: Vec<Vec<Rows<'_>>> = Vec::new();
-    let mut size = target;
-    for segment in rows {
-        if size >= target {
-            parts.push(Vec::new());
-            size = 0;
-        }
-        size += segment.entries.len();
-        if let Some(part) = parts.last_mut() {
-            part.push(segment);
-        }
-    }
-    parts
-}
-
-/// Contiguous rows of the matrix being assembled, each sorted in place: kept entries
-/// (`column << 32 | value`) at the start of the row's range.
-struct Part<'a> {
-    segments: Vec<Rows<'a>>,
-    row_lengths: Vec<usize>,
-}
-
-impl<'a> Part<'a> {
-    /// Map the entries' ids to columns, drop the pruned ones and sort each row.
-    fn new(mut segments: Vec<Rows<'a>>, column_bits: u32) -> Part<'a> {
-        let mut row_lengths = Vec::new();
-        let mut sorter = RowSorter::default();
-        for segment in &mut segments {
-            let mut start = 0;
-            for &end in segment.ends {
-                let end = end - segment.start;
-                let row = &mut segment.entries[start..end];
-                let mut kept = 0;
-                for i in 0..row.len() {
-                    let (id, value) = unpack(row[i]);
-                    let column = segment.map.map_or(id, |m| m[id as usize]);
-                    if column != DROPPED {
-                        row[kept] = pack(column, value);
-                        kept += 1;
-                    }
-                }
-                sorter.sort(&mut row[..kept], column_bits);
-                row_lengths.push(kept);
-                start = end;
-            }
-        }
-        Part {
-            segments,
-            row_lengths,
-        }
-    }
-
-    /// Write the part's rows into its slices of the output, weighted.
-    fn write_rows(self, indices: &mut [u32], data: &mut [f64], weights: &Weights<'_>) {
-        let mut lengths = self.row_lengths.iter();
-        let mut out = 0;
-        for segment in &self.segments {
-            let mut start = 0;
-            for &end in segment.ends {
-                let len = lengths.next().copied().unwrap_or(0);
-                let row = out..out + len;
-                let sorted = &segment.entries[start..start + len];
-                for ((c, v), &entry) in indices[row.clone()]
-                    .iter_mut()
-                    .zip(&mut data[row.clone()])
-                    .zip(sorted)
-                {
-                    let (column, value) = unpack(entry);
-                    *c = column;
-                    *v = f64::from(value);
-                }
-                weights.apply(&indices[row.clone()], &mut data[row]);
-                out += len;
-                start = end - segment.start;
-            }
-        }
-    }
 }
 
 /// Sorts rows of entries by column: an LSD radix sort in two counting passes over the
@@ -470,27 +325,17 @@ impl Default for RowSorter {
     }
 }
 
-/// Turn sorted entries into their columns (to `columns`) and their counts as `f64` bits.
-fn split_counts(row: &mut [u64], columns: &mut [u32]) {
-    for (column, entry) in columns.iter_mut().zip(row.iter_mut()) {
-        let (c, value) = unpack(*entry);
-        *column = c;
-        *entry = f64::from(value).to_bits();
-    }
-}
-
 impl RowSorter {
-    fn sort(&mut self, row: &mut [u64], column_bits: u32) {
-        self.sort_then(row, column_bits, None);
-    }
-
-    /// Sort `row` by column; with `split_into`, then also [`split_counts`] into it, fused
-    /// with the sort's last pass.
-    fn sort_then(&mut self, row: &mut [u64], column_bits: u32, split_into: Option<&mut [u32]>) {
+    /// Sort `row` by column, and split each entry: its column to `columns`, its count back
+    /// into `row` as `f64` bits (in the sort's last pass).
+    fn sort_split(&mut self, row: &mut [u64], columns: &mut [u32], column_bits: u32) {
+        let columns = &mut columns[..row.len()];
         if row.len() < 64 || column_bits > 2 * DIGIT_BITS_MAX {
             row.sort_unstable();
-            if let Some(columns) = split_into {
-                split_counts(row, columns);
+            for (column, entry) in columns.iter_mut().zip(row.iter_mut()) {
+                let (c, value) = unpack(*entry);
+                *column = c;
+                *entry = f64::from(value).to_bits();
             }
             return;
         }
@@ -516,24 +361,12 @@ impl RowSorter {
             low_starts[low(entry)] = at + 1;
             scratch[at as usize] = entry;
         }
-        match split_into {
-            None => {
-                for &entry in &*scratch {
-                    let at = high_starts[high(entry)];
-                    high_starts[high(entry)] = at + 1;
-                    row[at as usize] = entry;
-                }
-            }
-            Some(columns) => {
-                let columns = &mut columns[..row.len()];
-                for &entry in &*scratch {
-                    let at = high_starts[high(entry)] as usize;
-                    high_starts[high(entry)] = at as u32 + 1;
-                    let (column, value) = unpack(entry);
-                    columns[at] = column;
-                    row[at] = f64::from(value).to_bits();
-                }
-            }
+        for &entry in &*scratch {
+            let at = high_starts[high(entry)] as usize;
+            high_starts[high(entry)] = at as u32 + 1;
+            let (column, value) = unpack(entry);
+            columns[at] = column;
+            row[at] = f64::from(value).to_bits();
         }
     }
 }
@@ -551,6 +384,24 @@ mod tests {
     use super::*;
     use crate::features::config::Norm;
     use crate::testing::in_pool;
+
+    /// The matrix of `segments` (in row order) whose entries are in `arenas` (by
+    /// `Segment::arena`): gathered into one buffer, then assembled there.
+    fn assemble(
+        n_cols: usize,
+        arenas: Vec<Vec<u64>>,
+        segments: Vec<Segment>,
+        maps: Option<&[Vec<u32>]>,
+        weights: &Weights<'_>,
+    ) -> CsrMatrix {
+        let pieces = segments
+            .into_iter()
+            .map(|segment| (arenas[segment.arena].as_slice(), segment))
+            .collect();
+        let (mut rows, mut gathered) = (Vec::new(), Vec::new());
+        append_rows(&mut rows, &mut gathered, pieces);
+        assemble_in_place(n_cols, rows, &gathered, maps, weights)
+    }
 
     const COUNTS: Weights<'static> = Weights {
         binary: false,
