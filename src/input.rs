@@ -95,7 +95,7 @@ struct BatchText {
 impl BatchText {
     fn as_str(&self) -> &str {
         match &self.mapped {
-            // SAFETY: `next_lines` checked that these bytes are UTF-8 before it kept the map,
+            // SAFETY: `push_lines` checked that these bytes are UTF-8 before the map was kept,
             // which is read-only; the file does not change while it is read (module docs).
             Some((map, len)) => unsafe { std::str::from_utf8_unchecked(&map[..*len]) },
             None => &self.owned,
@@ -358,23 +358,29 @@ impl DocumentReader {
         };
         self.carry.extend_from_slice(&bytes[cut..]);
         bytes.truncate(cut);
-        // simdutf8 checks ASCII-heavy text several times faster than `String::from_utf8`.
-        if simdutf8::basic::from_utf8(&bytes).is_ok() {
-            // SAFETY: `bytes` was just found to be valid UTF-8.
-            let text = unsafe { String::from_utf8_unchecked(bytes) };
-            for (start, end) in line_spans(text.as_bytes()) {
-                self.line += 1;
+        if self.push_lines(batch, &bytes)? {
+            // SAFETY: `push_lines` found `bytes` to be valid UTF-8.
+            batch.text.owned = unsafe { String::from_utf8_unchecked(bytes) };
+        }
+        Ok(())
+    }
+
+    /// The lines of `bytes` into `batch`. When `bytes` is valid UTF-8 (checked with simdutf8,
+    /// several times faster than std on ASCII-heavy text), only their places are added and
+    /// `true` says the caller must make `bytes` the batch's text; otherwise each line is
+    /// decoded (an error or U+FFFD) and copied into the batch's own buffer.
+    fn push_lines(&mut self, batch: &mut Batch, bytes: &[u8]) -> Result<bool, InputError> {
+        let valid = simdutf8::basic::from_utf8(bytes).is_ok();
+        for (start, end) in line_spans(bytes) {
+            self.line += 1;
+            if valid {
                 batch.push_span(start, end, self.line);
-            }
-            batch.text.owned = text;
-        } else {
-            for (start, end) in line_spans(&bytes) {
-                self.line += 1;
+            } else {
                 let text = self.decode(&bytes[start..end])?;
                 batch.push(&text, self.line);
             }
         }
-        Ok(())
+        Ok(valid)
     }
 
     /// Plain lines of a mapped file: map a window of about `target` bytes, up to a line end,
@@ -415,19 +421,8 @@ impl DocumentReader {
             window = remaining.min(window.saturating_mul(2));
         };
         mapped.position += cut;
-        let bytes = &map[..cut];
-        if simdutf8::basic::from_utf8(bytes).is_ok() {
-            for (start, end) in line_spans(bytes) {
-                self.line += 1;
-                batch.push_span(start, end, self.line);
-            }
+        if self.push_lines(batch, &map[..cut])? {
             batch.text.mapped = Some((map, cut));
-        } else {
-            for (start, end) in line_spans(bytes) {
-                self.line += 1;
-                let text = self.decode(&bytes[start..end])?;
-                batch.push(&text, self.line);
-            }
         }
         Ok(())
     }
