@@ -150,9 +150,8 @@ pub(crate) struct TermTable {
     /// the top bits of its hash (`hash >> shift`).
     slots: Vec<Slot>,
     shift: u32,
-    /// Where each id's term ends in `text`.
-    ends: Vec<usize>,
-    text: String,
+    /// The terms in id order.
+    terms: Vocabulary,
 }
 
 impl Default for TermTable {
@@ -160,21 +159,19 @@ impl Default for TermTable {
         TermTable {
             slots: vec![FREE; 1024],
             shift: 64 - 10,
-            ends: Vec::new(),
-            text: String::new(),
+            terms: Vocabulary::default(),
         }
     }
 }
 
 impl TermTable {
     pub(crate) fn len(&self) -> usize {
-        self.ends.len()
+        self.terms.len()
     }
 
+    /// The term of `id`. Panics if there is no such id, as slice indexing.
     pub(crate) fn term(&self, id: u32) -> &str {
-        let id = id as usize;
-        let start = if id == 0 { 0 } else { self.ends[id - 1] };
-        &self.text[start..self.ends[id]]
+        &self.terms.text[self.terms.span(id as usize)]
     }
 
     /// The slot holding the term with `hash` for which `same` holds, or the free slot where
@@ -205,7 +202,8 @@ impl TermTable {
             let start = s.a as usize;
             s.b == hash
                 && s.len as usize == term.len()
-                && self.text.as_bytes().get(start..start + term.len()) == Some(term.as_bytes())
+                && self.terms.text.as_bytes().get(start..start + term.len())
+                    == Some(term.as_bytes())
         })
     }
 
@@ -217,7 +215,7 @@ impl TermTable {
                 let hash = hash_long(term);
                 let i = self.probe_long(term, hash);
                 if self.slots[i].len == EMPTY {
-                    let a = self.text.len() as u64;
+                    let a = self.terms.text.len() as u64;
                     // No term from memory is 4 GB long; the arena comparison stays exact.
                     let len = u32::try_from(term.len()).unwrap_or(EMPTY - 1);
                     return self.insert(i, a, hash, len, term);
@@ -262,11 +260,10 @@ impl TermTable {
     /// Put a new term in the free slot `i`; returns its id.
     fn insert(&mut self, i: usize, a: u64, b: u64, len: u32, term: &str) -> u32 {
         // Ids must fit in 32 bits; past that (never, in memory) they saturate.
-        let id = u32::try_from(self.ends.len()).unwrap_or(u32::MAX);
+        let id = u32::try_from(self.terms.len()).unwrap_or(u32::MAX);
         self.slots[i] = Slot { a, b, len, id };
-        self.text.push_str(term);
-        self.ends.push(self.text.len());
-        if self.ends.len() * 2 > self.slots.len() {
+        self.terms.push(term);
+        if self.terms.len() * 2 > self.slots.len() {
             self.grow();
         }
         id
@@ -398,7 +395,8 @@ pub(crate) fn merge_sorted(
 }
 
 /// Fitted terms in column order, back to back in one buffer: one allocation for the whole
-/// vocabulary instead of one per term (a vocabulary of news has tens of thousands).
+/// vocabulary instead of one per term (a vocabulary of news has tens of thousands). A
+/// [`TermTable`] keeps its terms in one too, in id order.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Vocabulary {
     text: String,
@@ -427,22 +425,21 @@ impl Vocabulary {
         self.ends.is_empty()
     }
 
-    /// The term of `column`, if there is such a column.
-    pub fn get(&self, column: usize) -> Option<&str> {
-        let end = *self.ends.get(column)?;
+    /// Where the term of `column` is in `text`. Panics past the last column.
+    fn span(&self, column: usize) -> std::ops::Range<usize> {
         let start = column
             .checked_sub(1)
             .map_or(0, |previous| self.ends[previous]);
-        Some(&self.text[start..end])
+        start..self.ends[column]
+    }
+
+    /// The term of `column`, if there is such a column.
+    pub fn get(&self, column: usize) -> Option<&str> {
+        (column < self.len()).then(|| &self.text[self.span(column)])
     }
 
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
-        (0..self.len()).map(|column| {
-            let start = column
-                .checked_sub(1)
-                .map_or(0, |previous| self.ends[previous]);
-            &self.text[start..self.ends[column]]
-        })
+        (0..self.len()).map(|column| &self.text[self.span(column)])
     }
 
     /// The column of `term`: the terms are sorted, so this is a binary search.
