@@ -15,8 +15,8 @@
 //! Parallelism: each thread counts contiguous chunks of documents with its own term table,
 //! into its own small buffer, from which the rows of each batch are copied (in parallel) to
 //! one buffer in input order; at `finish` each table is sorted, the sorted lists are merged
-//! into the vocabulary, and each thread's ids are mapped to columns. Column order
-//! comes from sorting, counts are exact, so the result is the same for any number of threads
+//! into the vocabulary (in parallel, over ranges of terms cut at the same terms in every
+//! list), and each thread's ids are mapped to columns. Column order comes from sorting, counts are exact, so the result is the same for any number of threads
 //! and any batching ([`Fitter`] takes a corpus batch by batch, keeping only counts).
 //!
 //! Speed, for the default word unigrams (the hot path, `Worker::count_terms`): the scanner
@@ -53,7 +53,7 @@ pub use tokenize::Analyzer;
 use sparse::{DROPPED, RowCounter, Segment, append_rows, assemble_in_place, pack, unpack};
 use tokenize::{WordScanner, WordSink};
 pub use vocabulary::Vocabulary;
-use vocabulary::{SHORT_TERM, ShortKey, SortedTerm, TermTable, merge_sorted};
+use vocabulary::{SHORT_TERM, ShortKey, SortedTerms, TermTable, merge_sorted, vocabulary_of};
 use weighting::{Weights, inverse_document_frequencies};
 
 /// Why fitting, or restoring fitted features, failed.
@@ -467,9 +467,9 @@ impl<'s> Fitter<'s> {
     /// Shared end of `fit` and `finish`: `build` receives the columns, the workers' entries
     /// and the counted rows in them, the worker-id → column maps (none under hashing) and the
     /// weights.
-    fn finish_with<T>(
+    fn finish_with<T: Send>(
         self,
-        build: impl FnOnce(Assembly<'_>) -> T,
+        build: impl FnOnce(Assembly<'_>) -> T + Send,
     ) -> Result<(FittedFeatures, T), FeatureError> {
         let set = self.set;
         let n_documents = self.n_documents;
@@ -484,29 +484,36 @@ impl<'s> Fitter<'s> {
                 max_df,
                 max_features,
             } => {
-                let tables: Vec<&TermTable> = workers.iter().map(|w| &w.terms).collect();
-                let counts: Vec<&[TermCount]> = workers.iter().map(|w| &w.counts[..]).collect();
+                let (tables, counts): (Vec<TermTable>, Vec<Vec<TermCount>>) =
+                    workers.into_iter().map(|w| (w.terms, w.counts)).unzip();
                 let limits = (min_df, max_df, max_features);
+                let tables: Vec<SortedTerms> =
+                    tables.into_par_iter().map(TermTable::into_sorted).collect();
                 let decided = decide_vocabulary(set, &tables, &counts, limits, n_documents);
                 let Decided {
                     terms,
                     document_frequencies,
                     worker_to_column,
                 } = decided?;
-                drop(workers);
                 let fitted = FittedFeatures::new(
                     set.clone(),
                     Some(terms),
                     document_frequencies,
                     n_documents,
                 );
-                let built = build((
-                    fitted.n_features(),
-                    self.rows,
-                    self.segments,
-                    Some(&worker_to_column),
-                    fitted.weights(),
-                ));
+                // The workers' tables go while the matrix is built: freeing them is not free.
+                let (built, ()) = rayon::join(
+                    || {
+                        build((
+                            fitted.n_features(),
+                            self.rows,
+                            self.segments,
+                            Some(&worker_to_column),
+                            fitted.weights(),
+                        ))
+                    },
+                    move || drop((tables, counts)),
+                );
                 Ok((fitted, built))
             }
             Columns::Hashing { n_features, .. } => {
@@ -543,25 +550,29 @@ struct Decided {
 /// The vocabulary of the workers' term `tables` (with their `counts`).
 fn decide_vocabulary(
     set: &FeatureSet,
-    tables: &[&TermTable],
-    counts: &[&[TermCount]],
+    tables: &[SortedTerms],
+    counts: &[Vec<TermCount>],
     (min_df, max_df, max_features): (DocumentFrequency, DocumentFrequency, Option<usize>),
     n_documents: usize,
 ) -> Result<Decided, FeatureError> {
-    // Each worker's terms in string order (in parallel), merged into the sorted vocabulary;
-    // ids are provisional, columns come from this order.
-    let sorted: Vec<Vec<SortedTerm>> = tables.par_iter().map(|t| t.sorted()).collect();
-    let (merged, worker_to_merged) = merge_sorted(tables, &sorted);
-    let (mut df, mut tf) = (vec![0u64; merged.len()], vec![0u64; merged.len()]);
-    for (counts, map) in counts.iter().zip(&worker_to_merged) {
+    // The workers' terms merged into the sorted vocabulary; ids are provisional, columns
+    // come from this order.
+    let union = merge_sorted(tables);
+    let n_merged = union.len();
+    // Total frequencies matter only to `max_features`.
+    let mut df = vec![0u64; n_merged];
+    let mut tf = vec![0u64; if max_features.is_some() { n_merged } else { 0 }];
+    for (counts, map) in counts.iter().zip(&union.maps) {
         for (count, &m) in counts.iter().zip(map) {
             df[m as usize] += count.df;
-            tf[m as usize] += count.tf;
+            if let Some(total) = tf.get_mut(m as usize) {
+                *total += count.tf;
+            }
         }
     }
 
     // As scikit-learn, no terms at all is reported before any df contradiction.
-    if merged.is_empty() {
+    if n_merged == 0 {
         return Err(FeatureError::EmptyVocabulary {
             settings: set.pruning_settings(),
             n_documents,
@@ -584,7 +595,7 @@ fn decide_vocabulary(
         .map(|&d| (d as f64) >= low && (d as f64) <= high)
         .collect();
     if let Some(limit) = max_features {
-        let mut kept: Vec<usize> = (0..merged.len()).filter(|&m| keep[m]).collect();
+        let mut kept: Vec<usize> = (0..n_merged).filter(|&m| keep[m]).collect();
         if kept.len() > limit {
             // As scikit-learn, frequency is summed after `binary`. A stable sort keeps term
             // order among equal frequencies: ties go to the smaller term.
@@ -603,41 +614,26 @@ fn decide_vocabulary(
             if kept { next - 1 } else { DROPPED }
         })
         .collect();
-    let kept_terms = || {
-        merged
-            .iter()
-            .zip(&keep)
-            .filter(|&(_, &kept)| kept)
-            .map(|(&(w, i), _)| (w as usize, sorted[w as usize][i as usize]))
-    };
-    let bytes = kept_terms().map(|(_, term)| term.len as usize).sum();
-    let mut vocabulary = Vocabulary::with_capacity(next as usize, bytes);
-    for (w, term) in kept_terms() {
-        vocabulary.push(term.text(tables[w], &mut [0; 16]));
-    }
+    let kept = (0..n_merged).filter(|&m| keep[m]).map(|m| union.place(m));
+    let vocabulary = vocabulary_of(tables, kept, next as usize);
     if vocabulary.is_empty() {
         return Err(FeatureError::EmptyVocabulary {
             settings: set.pruning_settings(),
             n_documents,
         });
     }
-    let document_frequencies: Vec<u64> = df
-        .iter()
-        .zip(&keep)
-        .filter(|&(_, &kept)| kept)
-        .map(|(&d, _)| d)
-        .collect();
-    let worker_to_column: Vec<Vec<u32>> = worker_to_merged
-        .into_par_iter()
-        .map(|map| {
-            map.into_iter()
-                .map(|m| merged_to_column[m as usize])
-                .collect()
-        })
-        .collect();
+    // Both in place: the merged positions become columns, the frequencies those kept.
+    let mut kept = keep.iter();
+    df.retain(|_| kept.next().copied().unwrap_or(false));
+    let mut worker_to_column = union.maps;
+    worker_to_column.par_iter_mut().for_each(|map| {
+        for m in map.iter_mut() {
+            *m = merged_to_column[*m as usize];
+        }
+    });
     Ok(Decided {
         terms: vocabulary,
-        document_frequencies,
+        document_frequencies: df,
         worker_to_column,
     })
 }

@@ -11,7 +11,9 @@
 
 use std::cmp::Ordering;
 use std::hash::BuildHasher;
+use std::ops::Range;
 
+use rayon::prelude::*;
 use rustc_hash::FxBuildHasher;
 
 /// Terms of at most this many bytes are keyed by their bytes: [`ShortKey`].
@@ -170,6 +172,7 @@ impl TermTable {
     }
 
     /// The term of `id`. Panics if there is no such id, as slice indexing.
+    #[cfg(test)]
     pub(crate) fn term(&self, id: u32) -> &str {
         &self.terms.text[self.terms.span(id as usize)]
     }
@@ -290,13 +293,13 @@ impl TermTable {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct SortedTerm {
     prefix: [u64; 2],
-    pub(crate) len: u32,
-    pub(crate) id: u32,
+    len: u32,
+    id: u32,
 }
 
 impl SortedTerm {
-    fn of(table: &TermTable, id: u32) -> SortedTerm {
-        let term = table.term(id).as_bytes();
+    fn of(terms: &Vocabulary, id: u32) -> SortedTerm {
+        let term = terms.term_bytes(id as usize);
         let mut bytes = [0u8; 16];
         let n = term.len().min(16);
         bytes[..n].copy_from_slice(&term[..n]);
@@ -311,71 +314,183 @@ impl SortedTerm {
             id,
         }
     }
+}
 
-    /// The term, from its prefix when it fits (no trip to the table's text).
-    pub(crate) fn text<'t>(&self, table: &'t TermTable, buffer: &'t mut [u8; 16]) -> &'t str {
-        let len = self.len as usize;
-        if len <= 16 {
-            buffer[..8].copy_from_slice(&self.prefix[0].to_be_bytes());
-            buffer[8..].copy_from_slice(&self.prefix[1].to_be_bytes());
-            if let Ok(term) = std::str::from_utf8(&buffer[..len]) {
-                return term;
-            }
-        }
-        table.term(self.id)
-    }
+/// The terms of a finished [`TermTable`] in string order, to be merged with other tables'.
+pub(crate) struct SortedTerms {
+    table: TermTable,
+    /// In string order.
+    order: Vec<SortedTerm>,
 }
 
 impl TermTable {
-    /// Every term, in string order.
-    pub(crate) fn sorted(&self) -> Vec<SortedTerm> {
-        let mut sorted: Vec<SortedTerm> = (0..self.len() as u32)
-            .map(|id| SortedTerm::of(self, id))
+    /// Its terms in string order; the table is done with (it goes with them).
+    pub(crate) fn into_sorted(self) -> SortedTerms {
+        let mut order: Vec<SortedTerm> = (0..self.len() as u32)
+            .map(|id| SortedTerm::of(&self.terms, id))
             .collect();
-        sorted.sort_unstable_by(|a, b| compare(self, a, self, b));
-        sorted
+        order.sort_unstable_by(|a, b| compare(&self.terms, a, &self.terms, b));
+        SortedTerms { table: self, order }
     }
 }
 
-fn compare(ta: &TermTable, a: &SortedTerm, tb: &TermTable, b: &SortedTerm) -> Ordering {
-    a.prefix.cmp(&b.prefix).then_with(|| {
+impl SortedTerms {
+    pub(crate) fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    /// The term at `place` in string order.
+    pub(crate) fn at(&self, place: usize) -> &SortedTerm {
+        &self.order[place]
+    }
+
+    /// The whole of `term`, one of this table's.
+    fn bytes_of(&self, term: &SortedTerm) -> &[u8] {
+        self.table.terms.term_bytes(term.id as usize)
+    }
+}
+
+fn compare(ta: &Vocabulary, a: &SortedTerm, tb: &Vocabulary, b: &SortedTerm) -> Ordering {
+    let prefixes = a.prefix[0]
+        .cmp(&b.prefix[0])
+        .then(a.prefix[1].cmp(&b.prefix[1]));
+    prefixes.then_with(|| {
         if a.len <= 16 && b.len <= 16 {
             // The prefixes hold both terms whole: the shorter one is the smaller.
             a.len.cmp(&b.len)
         } else {
-            ta.term(a.id).cmp(tb.term(b.id))
+            ta.term_bytes(a.id as usize)
+                .cmp(tb.term_bytes(b.id as usize))
         }
     })
 }
 
-/// The union of the terms of `tables`, each given in string order (`sorted`), in string
-/// order: for each term, the table it was first found in and its place in that table's
-/// `sorted`; and per table, its ids' positions in the union. A merge of sorted lists, no
-/// hashing.
-pub(crate) fn merge_sorted(
-    tables: &[&TermTable],
-    sorted: &[Vec<SortedTerm>],
-) -> (Vec<(u32, u32)>, Vec<Vec<u32>>) {
-    let mut maps: Vec<Vec<u32>> = tables.iter().map(|t| vec![0; t.len()]).collect();
-    if let ([sorted], [map]) = (sorted, maps.as_mut_slice()) {
-        // One table: the union is its order.
-        for (position, term) in sorted.iter().enumerate() {
+/// A merge of some of the tables' terms: for each term of the union, in string order, the
+/// table it was first found in and its place in that table's order; and per table, the
+/// position in the union of each of its terms, in its order.
+type Merged = (Vec<(u32, u32)>, Vec<Vec<u32>>);
+
+/// The union of several tables' terms, in string order.
+pub(crate) struct Union {
+    /// Per term: the table it was first found in and its place in that table's order;
+    /// `None` for a single table, whose order is the union's.
+    places: Option<Vec<(u32, u32)>>,
+    len: usize,
+    /// Per table, the position in the union of each of its ids.
+    pub(crate) maps: Vec<Vec<u32>>,
+}
+
+impl Union {
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Where the term at `position` is: its table and its place in that table's order.
+    pub(crate) fn place(&self, position: usize) -> (u32, u32) {
+        match &self.places {
+            Some(places) => places[position],
+            None => (0, position as u32),
+        }
+    }
+}
+
+/// The union of the terms of `tables`, in string order.
+///
+/// A merge of sorted lists, no hashing, in parallel: the terms are cut into ranges at the
+/// same terms in every table (terms of the largest one, at equal steps), and the ranges are
+/// merged each on their own.
+pub(crate) fn merge_sorted(tables: &[SortedTerms]) -> Union {
+    if let [table] = tables {
+        let mut map = vec![0; table.len()];
+        for (position, term) in table.order.iter().enumerate() {
             map[term.id as usize] = position as u32;
         }
-        return ((0..sorted.len() as u32).map(|i| (0, i)).collect(), maps);
+        return Union {
+            places: None,
+            len: table.len(),
+            maps: vec![map],
+        };
     }
-    let mut heads = vec![0; tables.len()];
-    let mut merged = Vec::with_capacity(sorted.iter().map(Vec::len).max().unwrap_or(0));
+    let Some(largest) = tables.iter().max_by_key(|t| t.len()) else {
+        return Union {
+            places: Some(Vec::new()),
+            len: 0,
+            maps: Vec::new(),
+        };
+    };
+    let n_parts = (rayon::current_num_threads() * 4).clamp(1, largest.len().max(1));
+    let pivots: Vec<&SortedTerm> = (1..n_parts)
+        .map(|k| &largest.order[k * largest.len() / n_parts])
+        .collect();
+    // Per table, where each range starts, then its end.
+    let cuts: Vec<Vec<usize>> = tables
+        .iter()
+        .map(|t| {
+            let below = |pivot: &&SortedTerm| {
+                t.order.partition_point(|term| {
+                    compare(&t.table.terms, term, &largest.table.terms, pivot) == Ordering::Less
+                })
+            };
+            let mut cuts = vec![0];
+            cuts.extend(pivots.iter().map(below));
+            cuts.push(t.len());
+            cuts
+        })
+        .collect();
+    let parts: Vec<Merged> = (0..n_parts)
+        .into_par_iter()
+        .map(|k| {
+            let ranges: Vec<Range<usize>> = cuts.iter().map(|c| c[k]..c[k + 1]).collect();
+            merge_ranges(tables, &ranges)
+        })
+        .collect();
+
+    let mut merged = Vec::with_capacity(parts.iter().map(|(m, _)| m.len()).sum());
+    let mut positions: Vec<Vec<u32>> = tables.iter().map(|t| Vec::with_capacity(t.len())).collect();
+    for (part, part_positions) in parts {
+        let offset = merged.len() as u32;
+        merged.extend(part);
+        for (all, part) in positions.iter_mut().zip(part_positions) {
+            all.extend(part.into_iter().map(|p| p + offset));
+        }
+    }
+    let maps = tables
+        .par_iter()
+        .zip(positions)
+        .map(|(table, positions)| {
+            let mut map = vec![0; table.len()];
+            for (term, position) in table.order.iter().zip(positions) {
+                map[term.id as usize] = position;
+            }
+            map
+        })
+        .collect();
+    Union {
+        len: merged.len(),
+        places: Some(merged),
+        maps,
+    }
+}
+
+/// The merge of `ranges` (one per table, of its order); positions count from the first
+/// term of the ranges.
+fn merge_ranges(tables: &[SortedTerms], ranges: &[Range<usize>]) -> Merged {
+    let mut heads: Vec<usize> = ranges.iter().map(|r| r.start).collect();
+    let mut merged =
+        Vec::with_capacity(ranges.iter().map(ExactSizeIterator::len).max().unwrap_or(0));
+    let mut positions: Vec<Vec<u32>> = ranges.iter().map(|r| Vec::with_capacity(r.len())).collect();
+    let head =
+        |t: usize, heads: &[usize]| (heads[t] < ranges[t].end).then(|| &tables[t].order[heads[t]]);
     loop {
-        let head = |t: usize, heads: &[usize]| sorted[t].get(heads[t]);
-        let mut smallest: Option<(usize, SortedTerm)> = None;
+        let mut smallest: Option<(usize, &SortedTerm)> = None;
         for t in 0..tables.len() {
             if let Some(term) = head(t, &heads) {
                 let smaller = smallest.is_none_or(|(s, best)| {
-                    compare(tables[t], term, tables[s], &best) == Ordering::Less
+                    compare(&tables[t].table.terms, term, &tables[s].table.terms, best)
+                        == Ordering::Less
                 });
                 if smaller {
-                    smallest = Some((t, *term));
+                    smallest = Some((t, term));
                 }
             }
         }
@@ -383,15 +498,48 @@ pub(crate) fn merge_sorted(
         let position = merged.len() as u32;
         merged.push((s as u32, heads[s] as u32));
         for t in 0..tables.len() {
-            if let Some(&term) = head(t, &heads)
-                && (t == s || compare(tables[t], &term, tables[s], &best) == Ordering::Equal)
+            if let Some(term) = head(t, &heads)
+                && (t == s
+                    || compare(&tables[t].table.terms, term, &tables[s].table.terms, best)
+                        == Ordering::Equal)
             {
-                maps[t][term.id as usize] = position;
+                positions[t].push(position);
                 heads[t] += 1;
             }
         }
     }
-    (merged, maps)
+    (merged, positions)
+}
+
+/// The vocabulary of the terms at `places` (table, place in its order), in this order. A
+/// term of at most 16 bytes is copied from its prefix (no trip to its table's text), and
+/// the text is checked as UTF-8 once, whole.
+pub(crate) fn vocabulary_of(
+    tables: &[SortedTerms],
+    places: impl Iterator<Item = (u32, u32)>,
+    n_terms: usize,
+) -> Vocabulary {
+    let mut text = Vec::with_capacity(n_terms * 8);
+    let mut ends = Vec::with_capacity(n_terms);
+    for (t, place) in places {
+        let table = &tables[t as usize];
+        let term = table.at(place as usize);
+        let len = term.len as usize;
+        if len <= 16 {
+            // A fixed-size copy of both words, cut back to the term.
+            let start = text.len();
+            text.extend_from_slice(&term.prefix[0].to_be_bytes());
+            text.extend_from_slice(&term.prefix[1].to_be_bytes());
+            text.truncate(start + len);
+        } else {
+            text.extend_from_slice(table.bytes_of(term));
+        }
+        ends.push(text.len());
+    }
+    // Whole terms of valid text, so valid text; converted lossily rather than trusted.
+    let text = String::from_utf8(text)
+        .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned());
+    Vocabulary { text, ends }
 }
 
 /// Fitted terms in column order, back to back in one buffer: one allocation for the whole
@@ -405,13 +553,6 @@ pub struct Vocabulary {
 }
 
 impl Vocabulary {
-    pub(crate) fn with_capacity(terms: usize, bytes: usize) -> Vocabulary {
-        Vocabulary {
-            text: String::with_capacity(bytes),
-            ends: Vec::with_capacity(terms),
-        }
-    }
-
     pub(crate) fn push(&mut self, term: &str) {
         self.text.push_str(term);
         self.ends.push(self.text.len());
@@ -431,6 +572,11 @@ impl Vocabulary {
             .checked_sub(1)
             .map_or(0, |previous| self.ends[previous]);
         start..self.ends[column]
+    }
+
+    /// The bytes of the term of `column`. Panics past the last column.
+    fn term_bytes(&self, column: usize) -> &[u8] {
+        &self.text.as_bytes()[self.span(column)]
     }
 
     /// The term of `column`, if there is such a column.
@@ -589,6 +735,45 @@ mod tests {
         }
     }
 
+    /// Merges the tables of `words` (one table per list) in a pool of `threads`, and checks
+    /// the union is the sorted, deduplicated words and every table's map points at its words.
+    fn check_merge(words: &[Vec<&str>], threads: usize) {
+        let tables: Vec<TermTable> = words
+            .iter()
+            .map(|ws| {
+                let mut t = TermTable::default();
+                for w in ws {
+                    t.intern(w);
+                }
+                t
+            })
+            .collect();
+        let ids: Vec<Vec<u32>> = words
+            .iter()
+            .zip(&tables)
+            .map(|(ws, t)| ws.iter().map(|w| t.get(w).expect("interned")).collect())
+            .collect();
+        let sorted: Vec<SortedTerms> = tables.into_iter().map(TermTable::into_sorted).collect();
+        let merged = crate::testing::in_pool(threads, || merge_sorted(&sorted));
+        let union: Vec<String> = (0..merged.len())
+            .map(|position| {
+                let (t, place) = merged.place(position);
+                let table = &sorted[t as usize];
+                let term = table.bytes_of(table.at(place as usize));
+                String::from_utf8(term.to_vec()).expect("a term")
+            })
+            .collect();
+        let mut expected: Vec<&str> = words.iter().flatten().copied().collect();
+        expected.sort();
+        expected.dedup();
+        assert_eq!(union, expected, "{threads} threads");
+        for (t, ws) in words.iter().enumerate() {
+            for (w, &id) in ws.iter().zip(&ids[t]) {
+                assert_eq!(union[merged.maps[t][id as usize] as usize], *w);
+            }
+        }
+    }
+
     #[test]
     fn merging_sorted_tables_gives_the_sorted_union() {
         let words = [
@@ -601,36 +786,25 @@ mod tests {
             ],
             vec!["c", "a", "extraordinarily_long_term", "ab\u{0}", "ab", "z"],
         ];
-        let tables: Vec<TermTable> = words
-            .iter()
-            .map(|ws| {
-                let mut t = TermTable::default();
-                for w in ws {
-                    t.intern(w);
-                }
-                t
-            })
-            .collect();
-        let refs: Vec<&TermTable> = tables.iter().collect();
-        let sorted: Vec<Vec<SortedTerm>> = tables.iter().map(TermTable::sorted).collect();
-        let (merged, maps) = merge_sorted(&refs, &sorted);
-        let mut buffer = [0u8; 16];
-        let union: Vec<String> = merged
-            .iter()
-            .map(|&(t, i)| {
-                let t = t as usize;
-                sorted[t][i as usize].text(refs[t], &mut buffer).to_string()
-            })
-            .collect();
-        let mut expected: Vec<&str> = words.iter().flatten().copied().collect();
-        expected.sort();
-        expected.dedup();
-        assert_eq!(union, expected);
-        for (t, ws) in words.iter().enumerate() {
-            for w in ws {
-                let id = tables[t].get(w).expect("interned");
-                assert_eq!(union[maps[t][id as usize] as usize], *w);
-            }
+        for threads in [1, 2, 5] {
+            check_merge(&words, threads);
+            check_merge(&words[..1], threads);
+        }
+    }
+
+    proptest::proptest! {
+        /// Cut into ranges at any number of pivots, the merge is the same.
+        #[test]
+        fn merging_in_ranges_gives_the_sorted_union(
+            words in proptest::collection::vec(
+                proptest::collection::vec("[ab]{0,3}|[a-c é]{8,20}", 0..60),
+                1..5,
+            ),
+            threads in 1usize..9,
+        ) {
+            let words: Vec<Vec<&str>> =
+                words.iter().map(|ws| ws.iter().map(String::as_str).collect()).collect();
+            check_merge(&words, threads);
         }
     }
 }
