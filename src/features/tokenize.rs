@@ -462,6 +462,10 @@ impl WordScanner {
                     runs = 0;
                 }
             }
+            // One-character runs are no tokens: they leave the mask here rather than each
+            // run's length being tested (a branch as unpredictable as the text). The run at
+            // the last ASCII byte may go on past it, so it stays.
+            runs &= !(runs & !(runs << 1) & !(runs >> 1) & low_mask(ascii.saturating_sub(1)));
             while runs != 0 {
                 let first = runs.trailing_zeros() as usize;
                 let end = first + (runs >> first).trailing_ones() as usize;
@@ -469,7 +473,8 @@ impl WordScanner {
                     open = Some(pos + first);
                     break;
                 }
-                emit_ascii(sink, folded, pos + first, pos + end);
+                debug_assert!(end - first >= 2);
+                sink.ascii(folded, pos + first, pos + end);
                 runs = clear_lowest_run(runs);
             }
             if ascii == block.len() {
@@ -847,6 +852,14 @@ mod tests {
             &format!("{}É{} {}", "A".repeat(63), "b".repeat(70), "C".repeat(64)),
         ] {
             assert_eq!(scanned(text), lowered_then_tokenised(text), "{text:?}");
+        }
+        // One-letter runs (no tokens) and two-letter ones around a block's end, before and
+        // after non-ASCII characters.
+        for pad in 59..=66 {
+            for tail in ["a bc d", "a", "aé", "a é", "éa b", "ab c", "x\u{a0}y zz"] {
+                let text = format!("{}{tail}", ".".repeat(pad));
+                assert_eq!(scanned(&text), lowered_then_tokenised(&text), "{text:?}");
+            }
         }
     }
 
