@@ -351,10 +351,7 @@ impl SortedTerms {
 }
 
 fn compare(ta: &Vocabulary, a: &SortedTerm, tb: &Vocabulary, b: &SortedTerm) -> Ordering {
-    let prefixes = a.prefix[0]
-        .cmp(&b.prefix[0])
-        .then(a.prefix[1].cmp(&b.prefix[1]));
-    prefixes.then_with(|| {
+    a.prefix.cmp(&b.prefix).then_with(|| {
         if a.len <= 16 && b.len <= 16 {
             // The prefixes hold both terms whole: the shorter one is the smaller.
             a.len.cmp(&b.len)
