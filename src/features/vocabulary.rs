@@ -213,7 +213,15 @@ impl TermTable {
     /// The id of `term`, adding it if new.
     pub(crate) fn intern(&mut self, term: &str) -> u32 {
         let i = match ShortKey::new(term) {
-            Some(key) => return self.intern_short(&key),
+            // As `intern_short`, but a new term is stored from `term` as it is, not from the
+            // key's bytes checked again as UTF-8.
+            Some(key) => {
+                let i = self.probe_short(&key);
+                if self.slots[i].len == EMPTY {
+                    return self.insert(i, key.a, key.b, key.len, term);
+                }
+                i
+            }
             None => {
                 let hash = hash_long(term);
                 let i = self.probe_long(term, hash);
