@@ -2,14 +2,15 @@
 //! probabilities out, for the model and for the majority-class baseline.
 //!
 //! Each fold fits the featurizer on its training paragraphs only (vocabulary, document
-//! frequencies and idf never see the test fold), then the model on the training matrix.
+//! frequencies and idf never see the test fold), then the model on the training matrix. The
+//! paragraphs are tokenised once per run ([`AnalyzedCorpus`]), not once per fit.
 //! Folds run in parallel and come back in split order, so nothing depends on the thread count.
 
 use ndarray::Array2;
 use rayon::prelude::*;
 
 use crate::cv::Split;
-use crate::features::{FeatureError, FeatureSet, FittedFeatures};
+use crate::features::{AnalyzedCorpus, FeatureError, FeatureSet, FittedFeatures};
 use crate::metrics::{MetricsError, majority_baseline};
 use crate::model::{Classifier, Convergence, FittedModel, ModelError};
 
@@ -54,44 +55,46 @@ pub struct FoldResult {
     pub convergence: Convergence,
 }
 
-/// Fit and predict every split. `texts` and `labels` are indexed by paragraph.
+/// Fit and predict every split. `corpus` (the paragraphs, analysed) and `labels` are indexed
+/// by paragraph.
 pub fn cross_validate<C: Classifier + Sync>(
-    features: &FeatureSet,
+    corpus: &AnalyzedCorpus,
     model: &C,
-    texts: &[&str],
     labels: &[usize],
     n_classes: usize,
     splits: &[Split],
 ) -> Result<Vec<FoldResult>, FoldError> {
     splits
         .par_iter()
-        .map(|split| fit_fold(features, model, texts, labels, n_classes, split))
+        .map(|split| fit_fold(corpus, model, labels, n_classes, split))
         .collect()
 }
 
 /// Fit and predict one split; the unit of work of `run`, permutations and learning curves.
+/// The featurizer is fitted on the split's training rows of the analysed corpus, which is
+/// fitting it on their text (`AnalyzedCorpus`), without tokenising them again.
 pub fn fit_fold<C: Classifier>(
-    features: &FeatureSet,
+    corpus: &AnalyzedCorpus,
     model: &C,
-    texts: &[&str],
     labels: &[usize],
     n_classes: usize,
     split: &Split,
 ) -> Result<FoldResult, FoldError> {
     let (repeat, fold) = (split.repeat(), split.fold());
-    let train_texts: Vec<&str> = split.train().iter().map(|&i| texts[i]).collect();
-    let test_texts: Vec<&str> = split.test().iter().map(|&i| texts[i]).collect();
+    let fit_error = |source| FoldError::Fit {
+        repeat,
+        fold,
+        source,
+    };
     let train_labels: Vec<usize> = split.train().iter().map(|&i| labels[i]).collect();
-
-    let (fitted, fitted_model) =
-        fit_features_and_model(features, model, &train_texts, &train_labels, n_classes).map_err(
-            |source| FoldError::Fit {
-                repeat,
-                fold,
-                source,
-            },
-        )?;
-    let test_matrix = fitted.transform(&test_texts);
+    let (columns, train_matrix) = corpus
+        .fit_transform(split.train())
+        .map_err(|source| fit_error(FitError::Features(source)))?;
+    // The solvers take dense rows; labelled data are a few thousand paragraphs at most.
+    let fitted_model = model
+        .fit(train_matrix.to_dense().view(), &train_labels, n_classes)
+        .map_err(|source| fit_error(FitError::Model(source)))?;
+    let test_matrix = corpus.transform(&columns, split.test());
     let probabilities = fitted_model
         .predict_proba(test_matrix.to_dense().view())
         .map_err(|source| FoldError::Model {

@@ -30,7 +30,7 @@ pub fn learning_curve(
 ) -> Result<Vec<CurvePoint>, RunError> {
     let labels = dataset.labels();
     let groups = dataset.groups();
-    let texts = dataset.texts();
+    let corpus = experiment.features().analyze_corpus(&dataset.texts());
     let n_classes = dataset.classes().len();
     let seed = experiment.cv().seed();
     let stats = experiment.stats();
@@ -50,14 +50,7 @@ pub fn learning_curve(
             })
             .collect::<Result<Vec<Split>, _>>()
             .map_err(RunError::Curve)?;
-        let folds = cross_validate(
-            experiment.features(),
-            experiment.model(),
-            &texts,
-            &labels,
-            n_classes,
-            &subsets,
-        )?;
+        let folds = cross_validate(&corpus, experiment.model(), &labels, n_classes, &subsets)?;
         let value = evaluate_one(
             &folds,
             &labels,

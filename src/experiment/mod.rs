@@ -118,14 +118,8 @@ pub fn run(
     let splits =
         cv::splits(experiment.cv(), dataset.classes(), &labels, &groups).map_err(RunError::Cv)?;
     progress.stage("cross-validation", splits.len() as u64);
-    let folds = cross_validate(
-        experiment.features(),
-        experiment.model(),
-        &texts,
-        &labels,
-        n_classes,
-        &splits,
-    )?;
+    let corpus = experiment.features().analyze_corpus(&texts);
+    let folds = cross_validate(&corpus, experiment.model(), &labels, n_classes, &splits)?;
     progress.tick();
     let seconds_cv = clock.elapsed().as_secs_f64();
 
@@ -142,10 +136,9 @@ pub fn run(
         Some(observed) if n_permutations > 0 => {
             progress.stage("permutation test", n_permutations as u64);
             let inputs = permutation::PermutationInputs {
-                features: experiment.features(),
+                corpus: &corpus,
                 model: experiment.model(),
                 scheme: experiment.cv(),
-                texts: &texts,
                 labels: &labels,
                 groups: &groups,
                 class_names: dataset.classes(),

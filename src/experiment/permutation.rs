@@ -11,7 +11,7 @@
 use rayon::prelude::*;
 
 use crate::cv::{self, CvScheme, SchemeKind};
-use crate::features::FeatureSet;
+use crate::features::AnalyzedCorpus;
 use crate::metrics::Metric;
 use crate::model::Classifier;
 use crate::stats::permutation::{PermutationResult, permutation_p_value, permuted_labels};
@@ -30,10 +30,9 @@ pub struct PermutationOutcome {
 }
 
 pub struct PermutationInputs<'a, C> {
-    pub features: &'a FeatureSet,
+    pub corpus: &'a AnalyzedCorpus,
     pub model: &'a C,
     pub scheme: &'a CvScheme,
-    pub texts: &'a [&'a str],
     pub labels: &'a [usize],
     pub groups: &'a [usize],
     pub class_names: &'a [String],
@@ -94,9 +93,8 @@ fn shuffled_metric<C: Classifier>(
         .iter()
         .map(|split| {
             fit_fold(
-                inputs.features,
+                inputs.corpus,
                 inputs.model,
-                inputs.texts,
                 &labels,
                 inputs.n_classes,
                 split,

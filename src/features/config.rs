@@ -392,6 +392,27 @@ impl FeatureSet {
         }
     }
 
+    /// The same analysis with raw counts and nothing pruned: each document's terms and
+    /// counts, before anything is fitted (see `AnalyzedCorpus`).
+    pub(crate) fn counting_only(&self) -> FeatureSet {
+        let columns = match &self.columns {
+            Columns::Vocabulary { .. } => Columns::Vocabulary {
+                min_df: DocumentFrequency::Count(1),
+                max_df: DocumentFrequency::Proportion(1.0),
+                max_features: None,
+            },
+            hashing @ Columns::Hashing { .. } => hashing.clone(),
+        };
+        FeatureSet {
+            columns,
+            binary: false,
+            weighting: Weighting::Count,
+            sublinear_tf: false,
+            norm: Norm::None,
+            ..self.clone()
+        }
+    }
+
     pub fn analyzer(&self) -> AnalyzerKind {
         self.analyzer
     }

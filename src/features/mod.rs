@@ -26,6 +26,7 @@
 //! row). Fresh memory is the other cost (a page fault per 4 KB): the rows' buffer becomes the
 //! matrix's values in place, and one thread counts straight into it.
 
+mod analyzed;
 mod config;
 mod hashing;
 mod sparse;
@@ -43,6 +44,7 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 
 use rayon::prelude::*;
 
+pub use analyzed::{AnalyzedCorpus, FoldColumns};
 pub use config::{
     AnalyzerKind, Columns, DocumentFrequency, FeatureConfigError, FeatureSet, Norm,
     RawFeatureConfig, RawHashing, Stemming, StopWords, Weighting,
@@ -552,9 +554,10 @@ fn decide_vocabulary(
     set: &FeatureSet,
     tables: &[SortedTerms],
     counts: &[Vec<TermCount>],
-    (min_df, max_df, max_features): (DocumentFrequency, DocumentFrequency, Option<usize>),
+    limits: Limits,
     n_documents: usize,
 ) -> Result<Decided, FeatureError> {
+    let (_, _, max_features) = limits;
     // The workers' terms merged into the sorted vocabulary; ids are provisional, columns
     // come from this order.
     let union = merge_sorted(tables);
@@ -571,12 +574,58 @@ fn decide_vocabulary(
         }
     }
 
-    // As scikit-learn, no terms at all is reported before any df contradiction.
-    if n_merged == 0 {
-        return Err(FeatureError::EmptyVocabulary {
-            settings: set.pruning_settings(),
-            n_documents,
-        });
+    let Selection {
+        keep,
+        columns: merged_to_column,
+        n_kept,
+    } = select_terms(set, &df, &tf, limits, n_documents)?;
+    let kept = (0..n_merged).filter(|&m| keep[m]).map(|m| union.place(m));
+    let vocabulary = vocabulary_of(tables, kept, n_kept);
+    // Both in place: the merged positions become columns, the frequencies those kept.
+    let mut kept = keep.iter();
+    df.retain(|_| kept.next().copied().unwrap_or(false));
+    let mut worker_to_column = union.maps;
+    worker_to_column.par_iter_mut().for_each(|map| {
+        for m in map.iter_mut() {
+            *m = merged_to_column[*m as usize];
+        }
+    });
+    Ok(Decided {
+        terms: vocabulary,
+        document_frequencies: df,
+        worker_to_column,
+    })
+}
+
+/// How a vocabulary is pruned: `min_df`, `max_df`, `max_features`.
+pub(crate) type Limits = (DocumentFrequency, DocumentFrequency, Option<usize>);
+
+/// The terms a vocabulary keeps, out of candidates in string order.
+pub(crate) struct Selection {
+    pub(crate) keep: Vec<bool>,
+    /// Each candidate's column, `DROPPED` for those not kept.
+    pub(crate) columns: Vec<u32>,
+    pub(crate) n_kept: usize,
+}
+
+/// Which of the candidate terms (in string order, with their document frequencies `df` and,
+/// under `max_features`, their total frequencies `tf`, among `n_documents`) the vocabulary
+/// keeps: those within `min_df` and `max_df`, then the `max_features` most frequent, as
+/// scikit-learn. So are its errors: no terms at all (reported first), `max_df` below
+/// `min_df`, no term left.
+pub(crate) fn select_terms(
+    set: &FeatureSet,
+    df: &[u64],
+    tf: &[u64],
+    (min_df, max_df, max_features): Limits,
+    n_documents: usize,
+) -> Result<Selection, FeatureError> {
+    let empty = || FeatureError::EmptyVocabulary {
+        settings: set.pruning_settings(),
+        n_documents,
+    };
+    if df.is_empty() {
+        return Err(empty());
     }
     let bound = |limit: DocumentFrequency| match limit {
         DocumentFrequency::Count(n) => n as f64,
@@ -595,11 +644,11 @@ fn decide_vocabulary(
         .map(|&d| (d as f64) >= low && (d as f64) <= high)
         .collect();
     if let Some(limit) = max_features {
-        let mut kept: Vec<usize> = (0..n_merged).filter(|&m| keep[m]).collect();
+        let mut kept: Vec<usize> = (0..df.len()).filter(|&m| keep[m]).collect();
         if kept.len() > limit {
             // As scikit-learn, frequency is summed after `binary`. A stable sort keeps term
             // order among equal frequencies: ties go to the smaller term.
-            let frequency = if set.binary() { &df } else { &tf };
+            let frequency = if set.binary() { df } else { tf };
             kept.sort_by_key(|&m| Reverse(frequency[m]));
             for &m in &kept[limit..] {
                 keep[m] = false;
@@ -607,35 +656,40 @@ fn decide_vocabulary(
         }
     }
     let mut next = 0;
-    let merged_to_column: Vec<u32> = keep
+    let columns: Vec<u32> = keep
         .iter()
         .map(|&kept| {
             next += u32::from(kept);
             if kept { next - 1 } else { DROPPED }
         })
         .collect();
-    let kept = (0..n_merged).filter(|&m| keep[m]).map(|m| union.place(m));
-    let vocabulary = vocabulary_of(tables, kept, next as usize);
-    if vocabulary.is_empty() {
-        return Err(FeatureError::EmptyVocabulary {
-            settings: set.pruning_settings(),
-            n_documents,
-        });
+    if next == 0 {
+        return Err(empty());
     }
-    // Both in place: the merged positions become columns, the frequencies those kept.
-    let mut kept = keep.iter();
-    df.retain(|_| kept.next().copied().unwrap_or(false));
-    let mut worker_to_column = union.maps;
-    worker_to_column.par_iter_mut().for_each(|map| {
-        for m in map.iter_mut() {
-            *m = merged_to_column[*m as usize];
-        }
-    });
-    Ok(Decided {
-        terms: vocabulary,
-        document_frequencies: df,
-        worker_to_column,
+    Ok(Selection {
+        keep,
+        columns,
+        n_kept: next as usize,
     })
+}
+
+impl FeatureSet {
+    /// The idf of terms with `document_frequencies` among `n_documents`, under tf-idf only.
+    fn idf(&self, document_frequencies: &[u64], n_documents: usize) -> Option<Vec<f64>> {
+        (self.weighting() == Weighting::Tfidf).then(|| {
+            inverse_document_frequencies(document_frequencies, n_documents, self.smooth_idf())
+        })
+    }
+
+    /// How this set turns a row of counts into values, with the fitted `idf`.
+    fn weights<'a>(&self, idf: Option<&'a [f64]>) -> Weights<'a> {
+        Weights {
+            binary: self.binary(),
+            sublinear_tf: self.weighting() == Weighting::Tfidf && self.sublinear_tf(),
+            idf,
+            norm: self.norm(),
+        }
+    }
 }
 
 /// What fitting learnt: the only thing that can transform documents.
@@ -670,9 +724,7 @@ impl FittedFeatures {
         document_frequencies: Vec<u64>,
         n_documents: usize,
     ) -> FittedFeatures {
-        let idf = (set.weighting() == Weighting::Tfidf).then(|| {
-            inverse_document_frequencies(&document_frequencies, n_documents, set.smooth_idf())
-        });
+        let idf = set.idf(&document_frequencies, n_documents);
         FittedFeatures {
             set,
             n_documents,
@@ -750,12 +802,7 @@ impl FittedFeatures {
     }
 
     fn weights(&self) -> Weights<'_> {
-        Weights {
-            binary: self.set.binary(),
-            sublinear_tf: self.set.weighting() == Weighting::Tfidf && self.set.sublinear_tf(),
-            idf: self.idf.as_deref(),
-            norm: self.set.norm(),
-        }
+        self.set.weights(self.idf.as_deref())
     }
 
     /// The matrix of `docs` with the fitted columns; terms not in the vocabulary are ignored.

@@ -68,6 +68,62 @@ impl CsrMatrix {
     }
 }
 
+impl CsrMatrix {
+    /// `n_rows` rows without entries, and no columns.
+    pub(crate) fn empty(n_rows: usize) -> CsrMatrix {
+        CsrMatrix {
+            n_cols: 0,
+            indptr: vec![0; n_rows + 1],
+            indices: Vec::new(),
+            data: Vec::new(),
+        }
+    }
+}
+
+/// Builds a matrix row after row, from counts in increasing column order.
+pub(crate) struct RowBuilder {
+    matrix: CsrMatrix,
+}
+
+impl RowBuilder {
+    pub(crate) fn new(n_cols: usize) -> RowBuilder {
+        RowBuilder {
+            matrix: CsrMatrix {
+                n_cols,
+                indptr: vec![0],
+                indices: Vec::new(),
+                data: Vec::new(),
+            },
+        }
+    }
+
+    /// The next entry of the current row; columns must increase within a row.
+    pub(crate) fn push(&mut self, column: u32, count: f64) {
+        debug_assert!(
+            self.matrix.indices.len() == self.row_start()
+                || self.matrix.indices.last() < Some(&column)
+        );
+        self.matrix.indices.push(column);
+        self.matrix.data.push(count);
+    }
+
+    /// End the current row, its counts turned into values by `weights`.
+    pub(crate) fn end_row(&mut self, weights: &Weights<'_>) {
+        let start = self.row_start();
+        let matrix = &mut self.matrix;
+        weights.apply(&matrix.indices[start..], &mut matrix.data[start..]);
+        matrix.indptr.push(matrix.indices.len());
+    }
+
+    pub(crate) fn finish(self) -> CsrMatrix {
+        self.matrix
+    }
+
+    fn row_start(&self) -> usize {
+        self.matrix.indptr.last().copied().unwrap_or(0)
+    }
+}
+
 /// Marks an id whose term was pruned.
 pub(crate) const DROPPED: u32 = u32::MAX;
 
