@@ -90,9 +90,8 @@ pub fn fit_fold<C: Classifier>(
     let (columns, train_matrix) = corpus
         .fit_transform(split.train())
         .map_err(|source| fit_error(FitError::Features(source)))?;
-    // The solvers take dense rows; labelled data are a few thousand paragraphs at most.
     let fitted_model = model
-        .fit(train_matrix.to_dense().view(), &train_labels, n_classes)
+        .fit_csr(&train_matrix, &train_labels, n_classes)
         .map_err(|source| fit_error(FitError::Model(source)))?;
     let test_matrix = corpus.transform(&columns, split.test());
     let probabilities = fitted_model
@@ -128,8 +127,7 @@ pub fn fit_features_and_model<S: AsRef<str> + Sync, C: Classifier>(
     n_classes: usize,
 ) -> Result<(FittedFeatures, FittedModel), FitError> {
     let (fitted, matrix) = features.fit_transform(texts)?;
-    // The solvers take dense rows; labelled data are a few thousand paragraphs at most.
-    let fitted_model = model.fit(matrix.to_dense().view(), labels, n_classes)?;
+    let fitted_model = model.fit_csr(&matrix, labels, n_classes)?;
     Ok((fitted, fitted_model))
 }
 

@@ -69,6 +69,27 @@ impl CsrMatrix {
 }
 
 impl CsrMatrix {
+    /// A matrix of exactly these entries (explicit zeros kept), rows of `(column, value)` in
+    /// increasing column order; for tests elsewhere in the crate.
+    #[cfg(test)]
+    pub(crate) fn from_rows(n_cols: usize, rows: &[Vec<(u32, f64)>]) -> CsrMatrix {
+        let mut indptr = vec![0];
+        let (mut indices, mut data) = (Vec::new(), Vec::new());
+        for row in rows {
+            for &(column, value) in row {
+                indices.push(column);
+                data.push(value);
+            }
+            indptr.push(indices.len());
+        }
+        CsrMatrix {
+            n_cols,
+            indptr,
+            indices,
+            data,
+        }
+    }
+
     /// `n_rows` rows without entries, and no columns.
     pub(crate) fn empty(n_rows: usize) -> CsrMatrix {
         CsrMatrix {

@@ -21,6 +21,8 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::features::CsrMatrix;
+
 use objective::{log_sum_exp, sigmoid};
 
 /// The `[model]` table of an experiment, as written.
@@ -244,6 +246,15 @@ pub trait Classifier {
         y: &[usize],
         n_classes: usize,
     ) -> Result<FittedModel, ModelError>;
+
+    /// [`fit`](Classifier::fit) on sparse rows: the same model, without a dense matrix of
+    /// rows × features (bag-of-words rows are mostly zeros).
+    fn fit_csr(
+        &self,
+        x: &CsrMatrix,
+        y: &[usize],
+        n_classes: usize,
+    ) -> Result<FittedModel, ModelError>;
 }
 
 impl Classifier for ModelParams {
@@ -253,10 +264,24 @@ impl Classifier for ModelParams {
         y: &[usize],
         n_classes: usize,
     ) -> Result<FittedModel, ModelError> {
-        let data = solvers::TrainingSet::new(x.view(), y, n_classes)?;
+        self.fit_checked(&solvers::TrainingSet::new(x.view(), y, n_classes)?)
+    }
+
+    fn fit_csr(
+        &self,
+        x: &CsrMatrix,
+        y: &[usize],
+        n_classes: usize,
+    ) -> Result<FittedModel, ModelError> {
+        self.fit_checked(&solvers::TrainingSet::from_csr(x, y, n_classes)?)
+    }
+}
+
+impl ModelParams {
+    fn fit_checked(&self, data: &solvers::TrainingSet) -> Result<FittedModel, ModelError> {
         match self.solver.for_classes(data.n_present()) {
-            Solver::Linfa => solvers::fit_linfa(self, &data),
-            Solver::Lbfgs => Ok(solvers::fit_lbfgs(self, &data)),
+            Solver::Linfa => solvers::fit_linfa(self, data),
+            Solver::Lbfgs => Ok(solvers::fit_lbfgs(self, data)),
         }
     }
 }

@@ -9,6 +9,8 @@
 
 use ndarray::{Array1, Array2, ArrayView2};
 
+use crate::features::CsrMatrix;
+
 /// The non-zero entries of a dense matrix, row by row. Bag-of-words rows are mostly zeros,
 /// so products cost O(non-zeros) rather than O(rows × features).
 #[derive(Debug, Clone)]
@@ -40,6 +42,50 @@ impl SparseRows {
             columns,
             values,
         }
+    }
+
+    /// The non-zero entries of `x`, row by row: as [`SparseRows::from_dense`] of its dense
+    /// form (explicit zeros dropped), without forming it.
+    pub(crate) fn from_csr(x: &CsrMatrix) -> SparseRows {
+        let mut row_starts = Vec::with_capacity(x.n_rows() + 1);
+        let mut columns = Vec::with_capacity(x.nnz());
+        let mut values = Vec::with_capacity(x.nnz());
+        row_starts.push(0);
+        for i in 0..x.n_rows() {
+            let (row_columns, row_values) = x.row(i);
+            for (&column, &value) in row_columns.iter().zip(row_values) {
+                if value != 0.0 {
+                    columns.push(column as usize);
+                    values.push(value);
+                }
+            }
+            row_starts.push(columns.len());
+        }
+        SparseRows {
+            n_features: x.n_cols(),
+            row_starts,
+            columns,
+            values,
+        }
+    }
+
+    pub(crate) fn to_dense(&self) -> Array2<f64> {
+        let mut dense = Array2::zeros((self.n_rows(), self.n_features));
+        for i in 0..self.n_rows() {
+            for (j, v) in self.row(i) {
+                dense[[i, j]] = v;
+            }
+        }
+        dense
+    }
+
+    /// The first value that is not finite, as (row, column, value), in row-major order.
+    pub(crate) fn first_non_finite(&self) -> Option<(usize, usize, f64)> {
+        (0..self.n_rows()).find_map(|i| {
+            self.row(i)
+                .find(|(_, v)| !v.is_finite())
+                .map(|(j, v)| (i, j, v))
+        })
     }
 
     pub(crate) fn n_rows(&self) -> usize {

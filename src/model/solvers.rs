@@ -4,7 +4,9 @@
 use linfa::DatasetBase;
 use linfa::traits::Fit as _;
 use linfa_logistic::{LogisticRegression, MultiLogisticRegression};
-use ndarray::{Array1, Array2, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView2, CowArray, Ix2};
+
+use crate::features::CsrMatrix;
 
 use super::lbfgs::{self, Stop};
 use super::objective::{Link, Objective, SparseRows};
@@ -16,7 +18,10 @@ const LBFGS_HISTORY: usize = 10;
 
 /// Training data whose shapes, labels and values have been checked.
 pub(super) struct TrainingSet<'a> {
-    x: ArrayView2<'a, f64>,
+    /// The rows' non-zero entries: what every solver works on.
+    rows: SparseRows,
+    /// The rows as given, when they came dense (linfa-logistic takes dense input only).
+    dense: Option<ArrayView2<'a, f64>>,
     y: &'a [usize],
     n_classes: usize,
     /// Classes present in `y`, ascending; at least two.
@@ -29,42 +34,43 @@ impl<'a> TrainingSet<'a> {
         y: &'a [usize],
         n_classes: usize,
     ) -> Result<TrainingSet<'a>, ModelError> {
-        if n_classes < 2 {
-            return Err(ModelError::TooFewClasses { n_classes });
-        }
-        if x.nrows() != y.len() {
-            return Err(ModelError::RowCount {
-                rows: x.nrows(),
-                labels: y.len(),
-            });
-        }
-        if y.is_empty() {
-            return Err(ModelError::NoRows);
-        }
-        let mut present = vec![false; n_classes];
-        for (row, &label) in y.iter().enumerate() {
-            match present.get_mut(label) {
-                Some(seen) => *seen = true,
-                None => {
-                    return Err(ModelError::LabelOutOfRange {
-                        row,
-                        label,
-                        n_classes,
-                    });
-                }
-            }
-        }
-        let classes: Vec<usize> = (0..n_classes).filter(|&c| present[c]).collect();
-        if classes.len() < 2 {
-            return Err(ModelError::SingleClass { class: y[0] });
-        }
+        let classes = check_labels(x.nrows(), y, n_classes)?;
         check_finite(x)?;
         Ok(TrainingSet {
-            x,
+            rows: SparseRows::from_dense(x),
+            dense: Some(x),
             y,
             n_classes,
             classes,
         })
+    }
+
+    /// The same from sparse rows, which are never made dense unless linfa-logistic needs them.
+    pub(super) fn from_csr(
+        x: &CsrMatrix,
+        y: &'a [usize],
+        n_classes: usize,
+    ) -> Result<TrainingSet<'a>, ModelError> {
+        let classes = check_labels(x.n_rows(), y, n_classes)?;
+        let rows = SparseRows::from_csr(x);
+        if let Some((row, column, value)) = rows.first_non_finite() {
+            return Err(ModelError::NonFiniteFeature { row, column, value });
+        }
+        Ok(TrainingSet {
+            rows,
+            dense: None,
+            y,
+            n_classes,
+            classes,
+        })
+    }
+
+    /// The rows as a dense matrix: the one given, or one made from the sparse rows.
+    fn dense(&self) -> CowArray<'a, f64, Ix2> {
+        match self.dense {
+            Some(view) => CowArray::from(view),
+            None => CowArray::from(self.rows.to_dense()),
+        }
     }
 
     /// How many classes the training rows actually have.
@@ -90,6 +96,42 @@ impl<'a> TrainingSet<'a> {
     }
 }
 
+/// The classes present among labels `y` of `n_rows` rows, ascending, once shapes and labels
+/// are checked: at least two classes asked for, one label per row, labels in range, and at
+/// least two classes present.
+fn check_labels(n_rows: usize, y: &[usize], n_classes: usize) -> Result<Vec<usize>, ModelError> {
+    if n_classes < 2 {
+        return Err(ModelError::TooFewClasses { n_classes });
+    }
+    if n_rows != y.len() {
+        return Err(ModelError::RowCount {
+            rows: n_rows,
+            labels: y.len(),
+        });
+    }
+    if y.is_empty() {
+        return Err(ModelError::NoRows);
+    }
+    let mut present = vec![false; n_classes];
+    for (row, &label) in y.iter().enumerate() {
+        match present.get_mut(label) {
+            Some(seen) => *seen = true,
+            None => {
+                return Err(ModelError::LabelOutOfRange {
+                    row,
+                    label,
+                    n_classes,
+                });
+            }
+        }
+    }
+    let classes: Vec<usize> = (0..n_classes).filter(|&c| present[c]).collect();
+    if classes.len() < 2 {
+        return Err(ModelError::SingleClass { class: y[0] });
+    }
+    Ok(classes)
+}
+
 pub(super) fn check_finite(x: ArrayView2<f64>) -> Result<(), ModelError> {
     for (row, values) in x.rows().into_iter().enumerate() {
         if let Some(column) = values.iter().position(|v| !v.is_finite()) {
@@ -105,14 +147,18 @@ pub(super) fn fit_linfa(
     params: &ModelParams,
     data: &TrainingSet,
 ) -> Result<FittedModel, ModelError> {
-    let sparse = SparseRows::from_dense(data.x);
+    let sparse = &data.rows;
     // The same change of basis as for our own solver: linfa then works on rows × rank
     // instead of rows × features, with the identical solution (see `row_space`).
     let space =
-        row_space::pays_off(sparse.n_rows(), sparse.n_features()).then(|| RowSpace::new(&sparse));
+        row_space::pays_off(sparse.n_rows(), sparse.n_features()).then(|| RowSpace::new(sparse));
+    let dense;
     let x = match &space {
         Some(space) => space.basis().view(),
-        None => data.x.view(),
+        None => {
+            dense = data.dense();
+            dense.view()
+        }
     };
     let labels = Array1::from(data.y.to_vec());
     let dataset = DatasetBase::new(x, labels);
@@ -142,10 +188,10 @@ pub(super) fn fit_linfa(
         (fitted.params().t().to_owned(), fitted.intercept().clone())
     };
     let weights = match &space {
-        Some(space) => space.weights(&sparse, &weights),
+        Some(space) => space.weights(sparse, &weights),
         None => weights,
     };
-    let gradient_norm = primal_gradient_norm(params, data, &sparse, &weights, &intercepts);
+    let gradient_norm = primal_gradient_norm(params, data, sparse, &weights, &intercepts);
     let tolerance = params.gradient_tolerance;
     let converged = gradient_norm <= tolerance;
     let message = if converged {
@@ -176,9 +222,9 @@ pub(super) fn fit_linfa(
 /// Our own L-BFGS from zero on the same objective; on wide data in the row space of `x`
 /// (see `row_space`), which gives the same solution at a fraction of the cost.
 pub(super) fn fit_lbfgs(params: &ModelParams, data: &TrainingSet) -> FittedModel {
-    let sparse = SparseRows::from_dense(data.x);
+    let sparse = &data.rows;
     let reduce = row_space::pays_off(sparse.n_rows(), sparse.n_features());
-    fit_lbfgs_in(params, data, &sparse, reduce)
+    fit_lbfgs_in(params, data, sparse, reduce)
 }
 
 pub(super) fn fit_lbfgs_in(

@@ -402,6 +402,49 @@ fn small() -> (Array2<f64>, Vec<usize>) {
     )
 }
 
+/// The non-zero entries of `x` as sparse rows, with an explicit zero added at `zero` (a cell
+/// of `x` that is 0), as hashed features with cancelling signs hold.
+fn csr_of(x: &Array2<f64>, zero: Option<(usize, usize)>) -> CsrMatrix {
+    let rows: Vec<Vec<(u32, f64)>> = x
+        .outer_iter()
+        .enumerate()
+        .map(|(i, row)| {
+            row.iter()
+                .enumerate()
+                .filter(|&(j, &v)| v != 0.0 || zero == Some((i, j)))
+                .map(|(j, &v)| (j as u32, v))
+                .collect()
+        })
+        .collect();
+    CsrMatrix::from_rows(x.ncols(), &rows)
+}
+
+#[test]
+fn fitting_sparse_rows_is_fitting_dense_ones() {
+    for name in FIXTURES {
+        let fx = fixture(name);
+        let x = fx.x.dense();
+        let zero = x
+            .indexed_iter()
+            .find(|&(_, &v)| v == 0.0)
+            .map(|(cell, _)| cell);
+        let csr = csr_of(&x, zero);
+        for solver in [Solver::Lbfgs, Solver::Linfa] {
+            let p = params(1.0, true, solver, 1e-4, 100);
+            let dense = p.fit(x.view(), &fx.y, fx.n_classes);
+            let sparse = p.fit_csr(&csr, &fx.y, fx.n_classes);
+            match (dense, sparse) {
+                (Ok(dense), Ok(sparse)) => assert_eq!(sparse, dense, "{name}, {solver:?}"),
+                (dense, sparse) => assert_eq!(
+                    sparse.map_err(|e| e.to_string()).err(),
+                    dense.map_err(|e| e.to_string()).err(),
+                    "{name}, {solver:?}"
+                ),
+            }
+        }
+    }
+}
+
 #[test]
 fn bad_training_input_is_an_error_not_a_panic() {
     fn check(x: Array2<f64>, y: &[usize], n_classes: usize, expected: &str) {
@@ -414,6 +457,8 @@ fn bad_training_input_is_an_error_not_a_panic() {
             .unwrap();
             let err = p.fit(x.view(), y, n_classes).unwrap_err();
             assert_eq!(err.to_string(), expected);
+            let err = p.fit_csr(&csr_of(&x, None), y, n_classes).unwrap_err();
+            assert_eq!(err.to_string(), expected, "sparse rows");
         }
     }
     let (x, _) = small();
