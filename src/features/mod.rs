@@ -10,7 +10,8 @@
 //!
 //! Data flow: `tokenize` (lowercase, tokens or char n-grams, stop words, stems) → `vocabulary`
 //! (interning) or `hashing` → `sparse` (per-row counting, assembly) → `weighting` (binary,
-//! sublinear tf, idf, norm).
+//! sublinear tf, idf, norm). `analyzed` keeps a labelled set's counts to fit folds on rows
+//! rather than text ([`AnalyzedCorpus`]).
 //!
 //! Parallelism: each thread counts contiguous chunks of documents with its own term table,
 //! into its own small buffer, from which the rows of each batch are copied (in parallel) to
