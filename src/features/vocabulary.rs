@@ -681,7 +681,11 @@ mod tests {
         for len in 0..=8 {
             let mut padded = [0u8; 8];
             padded[..len].copy_from_slice(&bytes[..len]);
-            assert_eq!(load_partial(&bytes[..len]), u64::from_le_bytes(padded), "{len}");
+            assert_eq!(
+                load_partial(&bytes[..len]),
+                u64::from_le_bytes(padded),
+                "{len}"
+            );
         }
     }
 

@@ -1,5 +1,5 @@
-//! Logistic regression behind a seam of our own: a dense training matrix and class indices
-//! in, a [`FittedModel`] out that holds only plain arrays (coefficient sets, intercepts, the
+//! Logistic regression behind a seam of our own: a training matrix (dense, or the
+//! featurizer's sparse rows) and class indices in, a [`FittedModel`] out that holds only plain arrays (coefficient sets, intercepts, the
 //! class each set scores) and says whether the solver converged.
 //!
 //! The rest of `stance` sees [`Classifier`], [`FittedModel`] and the `[model]` config
@@ -234,7 +234,7 @@ impl Default for ModelParams {
     }
 }
 
-/// Something that learns class probabilities from a dense matrix and class indices.
+/// Something that learns class probabilities from a matrix and class indices.
 pub trait Classifier {
     /// Fits on `x` (rows × features) with `y[i] ∈ 0..n_classes` the class of row `i`.
     ///
