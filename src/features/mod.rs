@@ -23,8 +23,8 @@
 //! Speed, for the default word unigrams (the hot path, `Worker::count_terms`): the scanner
 //! finds ASCII tokens with bit masks over an ASCII-folded copy of the document, a token's key
 //! is two word loads, a lookup touches one slot, and counting within a document needs no
-//! hashing nor sorting (a per-term stamp says whether the term already has an entry in the
-//! row). Fresh memory is the other cost (a page fault per 4 KB): the rows' buffer becomes the
+//! hashing nor sorting (a per-term stamp says whether the term already occurred in the
+//! document, and counts its occurrences there). Fresh memory is the other cost (a page fault per 4 KB): the rows' buffer becomes the
 //! matrix's values in place, and one thread counts straight into it.
 
 mod analyzed;
@@ -151,18 +151,18 @@ struct Worker<'s> {
 /// What a worker keeps about each of its terms, in one record.
 #[derive(Clone, Copy, Debug, Default)]
 struct TermCount {
-    /// The last document (`Worker::row`) the term occurred in, and where its entry is in
-    /// that document's row.
+    /// The last document (`Worker::row`) the term occurred in, and its occurrences there.
     row: u32,
-    offset: u32,
+    in_row: u32,
     /// Documents containing it, and occurrences.
     df: u64,
     tf: u64,
 }
 
-/// Count one occurrence of term `id` in `row`, whose first `n_new` entries are written, and
-/// return the new number of entries. No hashing and no sorting: the term's own record says
-/// whether it already has an entry in this row, and where.
+/// Count one occurrence of term `id` in document `row`, and note the term in `distinct[n]`,
+/// where `n` (returned, plus one if the term is new to the row) counts the row's distinct
+/// terms so far; a term already seen is overwritten by the next one. No hashing and no
+/// sorting: the term's own record says whether it already occurred in this row.
 ///
 /// Branch-free on purpose: whether a term was seen in this document is a coin toss (about
 /// half the tokens), and a mispredicted branch costs more than the selects.
@@ -171,18 +171,14 @@ fn count_occurrence(
     count: &mut TermCount,
     id: u32,
     row: u32,
-    entries: &mut [u64],
-    n_new: usize,
+    distinct: &mut [u32],
+    n: usize,
 ) -> usize {
     let seen = count.row == row;
-    let at = select_unpredictable(seen, count.offset as usize, n_new);
-    let entry = &mut entries[at];
-    // The count is the low half of the entry; it saturates (as `RowCounter` does).
-    *entry = select_unpredictable(seen, (*entry + 1).min(pack(id, i32::MAX)), pack(id, 1));
+    count.in_row = select_unpredictable(seen, count.in_row.saturating_add(1), 1);
     count.row = row;
-    // A row holds at most one entry per distinct term: far fewer than 2^32.
-    count.offset = at as u32;
-    n_new + usize::from(!seen)
+    distinct[n] = id;
+    n + usize::from(!seen)
 }
 
 /// Looks the scanner's tokens up in a worker's term table, appending their ids.
@@ -299,23 +295,24 @@ impl<'s> Worker<'s> {
             }
             self.row = 1;
         }
-        // Room for one entry per token; the row keeps one per distinct term.
-        let (row, row_start) = (self.row, entries.len());
-        entries.resize(row_start + ids.len(), 0);
-        let row_entries = &mut entries[row_start..];
+        // The row's distinct terms replace its tokens at the front of `ids`, in order of
+        // first occurrence (never overtaking the token being read).
+        let row = self.row;
         let counts = counts.as_mut_slice();
-        let mut n_new = 0;
-        for &id in ids.iter() {
-            n_new = count_occurrence(&mut counts[id as usize], id, row, row_entries, n_new);
+        let mut n_distinct = 0;
+        for k in 0..ids.len() {
+            let id = ids[k];
+            n_distinct = count_occurrence(&mut counts[id as usize], id, row, ids, n_distinct);
         }
-        // Totals per term, from the finished row: its records are still in cache.
-        for &entry in &row_entries[..n_new] {
-            let (id, value) = unpack(entry);
+        // The row's entries, and totals per term: its records are still in cache.
+        entries.extend(ids[..n_distinct].iter().map(|&id| {
             let count = &mut counts[id as usize];
+            // The count saturates (as `RowCounter` does).
+            let value = count.in_row.min(i32::MAX as u32);
             count.df += 1;
-            count.tf += u64::from(value.unsigned_abs());
-        }
-        entries.truncate(row_start + n_new);
+            count.tf += u64::from(value);
+            pack(id, value as i32)
+        }));
     }
 
     fn count_hashed(
