@@ -6,10 +6,12 @@
 
 use std::fs;
 use std::io::Write;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, anyhow};
+use rayon::prelude::*;
 use serde::Deserialize;
 use stance::experiment::key_line;
 use stance::features::{CsrMatrix, FeatureSet, FittedFeatures, RawFeatureConfig};
@@ -149,13 +151,62 @@ fn write_matrix_market(out: &mut dyn Write, matrix: &CsrMatrix) -> std::io::Resu
         matrix.n_cols(),
         matrix.nnz()
     )?;
-    for i in 0..matrix.n_rows() {
-        let (columns, values) = matrix.row(i);
-        for (&c, &v) in columns.iter().zip(values) {
-            writeln!(out, "{} {} {v}", i + 1, c + 1)?;
+    // Rows are formatted in parallel, some hundreds at a time, and written in order; at most
+    // a few pieces of text are held at once.
+    let pieces: Vec<Range<usize>> = (0..matrix.n_rows())
+        .step_by(ROWS_PER_PIECE)
+        .map(|start| start..(start + ROWS_PER_PIECE).min(matrix.n_rows()))
+        .collect();
+    let group_size = rayon::current_num_threads() * 4;
+    // Reused from group to group: fresh pages cost more than formatting them.
+    let mut texts: Vec<Vec<u8>> = vec![Vec::new(); group_size];
+    for group in pieces.chunks(group_size) {
+        let texts = &mut texts[..group.len()];
+        texts
+            .par_iter_mut()
+            .zip(group)
+            .try_for_each(|(text, rows)| format_rows(matrix, rows.clone(), text))?;
+        for text in texts.iter() {
+            out.write_all(text)?;
         }
     }
     Ok(())
+}
+
+/// Rows of documents per piece of Matrix Market text.
+const ROWS_PER_PIECE: usize = 256;
+
+/// The Matrix Market lines of `rows` (1-based row and column, value), in place of `text`.
+fn format_rows(matrix: &CsrMatrix, rows: Range<usize>, text: &mut Vec<u8>) -> std::io::Result<()> {
+    text.clear();
+    let mut integers = itoa::Buffer::new();
+    for i in rows {
+        let (columns, values) = matrix.row(i);
+        for (&c, &v) in columns.iter().zip(values) {
+            text.extend_from_slice(integers.format(i + 1).as_bytes());
+            text.push(b' ');
+            text.extend_from_slice(integers.format(u64::from(c) + 1).as_bytes());
+            text.push(b' ');
+            push_value(text, &mut integers, v)?;
+            text.push(b'\n');
+        }
+    }
+    Ok(())
+}
+
+/// `value` as `{}` prints it. Counts, the common case, are whole numbers: printed as integers
+/// (the same digits) without the shortest-float search, which took most of the writing.
+fn push_value(line: &mut Vec<u8>, integers: &mut itoa::Buffer, value: f64) -> std::io::Result<()> {
+    /// Below 2^53 every whole `f64` is an exact integer.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    let whole = value.fract() == 0.0 && value.abs() < EXACT;
+    // `-0.0` prints as "-0"; as an integer it would lose its sign.
+    if whole && !(value == 0.0 && value.is_sign_negative()) {
+        line.extend_from_slice(integers.format(value as i64).as_bytes());
+        Ok(())
+    } else {
+        write!(line, "{value}")
+    }
 }
 
 /// Write `path` atomically ([`stance::durable`]): a reader never sees half a file.
@@ -165,4 +216,84 @@ fn write_atomically(
 ) -> anyhow::Result<()> {
     stance::durable::write_atomic_with(path, write)
         .with_context(|| format!("writing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(value: f64) {
+        let mut line = Vec::new();
+        push_value(&mut line, &mut itoa::Buffer::new(), value).expect("a Vec takes text");
+        assert_eq!(String::from_utf8(line).expect("text"), format!("{value}"));
+    }
+
+    /// The Matrix Market text of `matrix`, written in a pool of `threads`.
+    fn written(matrix: &CsrMatrix, threads: usize) -> String {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool");
+        let mut out = Vec::new();
+        pool.install(|| write_matrix_market(&mut out, matrix))
+            .expect("a Vec takes text");
+        String::from_utf8(out).expect("text")
+    }
+
+    #[test]
+    fn matrix_market_lines_are_the_entries_in_row_order() {
+        // Enough rows for several pieces and groups, some of them empty.
+        let docs: Vec<String> = (0..1500)
+            .map(|i| match i % 7 {
+                0 => String::new(),
+                k => format!("w{k} w{} w{k} shared {}", i % 13, "x".repeat(k)),
+            })
+            .collect();
+        let set = RawFeatureConfig::default().check().expect("defaults");
+        let (_, matrix) = set.fit_transform(&docs).expect("fit");
+        let mut expected = format!(
+            "%%MatrixMarket matrix coordinate real general\n\
+             % stance featurize: rows are documents in input order, columns vocabulary.txt lines\n\
+             {} {} {}\n",
+            matrix.n_rows(),
+            matrix.n_cols(),
+            matrix.nnz()
+        );
+        for i in 0..matrix.n_rows() {
+            let (columns, values) = matrix.row(i);
+            for (&c, &v) in columns.iter().zip(values) {
+                expected.push_str(&format!("{} {} {v}\n", i + 1, c + 1));
+            }
+        }
+        for threads in [1, 3] {
+            assert_eq!(written(&matrix, threads), expected, "{threads} threads");
+        }
+    }
+
+    #[test]
+    fn values_print_as_display_prints_them() {
+        for value in [
+            0.0,
+            -0.0,
+            1.0,
+            3.0,
+            -2.0,
+            17.0,
+            0.5,
+            -0.25,
+            1e-7,
+            0.1 + 0.2,
+            1e15,
+            9.1e15,
+            1e20,
+            -1e300,
+            2f64.powi(53),
+            2f64.powi(53) - 1.0,
+            f64::MIN_POSITIVE,
+            f64::NAN,
+            f64::INFINITY,
+        ] {
+            check(value);
+        }
+    }
 }
