@@ -9,8 +9,9 @@
 # the same input for both tools: a document's inner line breaks (\r\n, \n, \r) become spaces.
 # Before timing, it checks that both tools give the same vocabulary and matrix (via --out).
 # Prints seconds, MB/s of text, the ratio to scikit-learn and the peak RSS, and the speed-up of
-# all cores over one; the in-process fit_transform time of scikit-learn (without interpreter
-# start-up and imports) is printed too.
+# all cores over one (one-thread and all-thread runs alternate, so a noisy minute of a shared
+# machine falls on both); the in-process fit_transform time of scikit-learn (without
+# interpreter start-up and imports) is printed too.
 set -euo pipefail
 export LC_ALL=C
 
@@ -76,38 +77,48 @@ for kind in count tfidf; do
     python3 "$work/peer_sklearn.py" "$kind" "$text" "$work/out-$kind" 2>"$work/stderr" || { cat "$work/stderr"; exit 1; }
 done
 
-# Wall seconds of a command, run $runs times; prints the median. Timed with the shell's
-# microsecond clock (/usr/bin/time's %e has 10 ms steps, a tenth of a fast run); the largest
-# peak RSS of the runs is left in $work/rss (KB).
-median() {
-    local times=() start end
-    : >"$work/rss"
-    for _ in $(seq "$runs"); do
-        start=$EPOCHREALTIME
-        /usr/bin/time -f %M -a -o "$work/rss" "$@" >/dev/null 2>"$work/stderr"
-        end=$EPOCHREALTIME
-        times+=("$(awk -v s="$start" -v e="$end" 'BEGIN {printf "%.4f", e - s}')")
-    done
-    printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+# Wall seconds of one run of a command, appended to the file $1; its peak RSS (KB) is
+# appended to $1.rss. Timed with the shell's microsecond clock (/usr/bin/time's %e has 10 ms
+# steps, a tenth of a fast run).
+timed() {
+    local file=$1 start end
+    shift
+    start=$EPOCHREALTIME
+    /usr/bin/time -f %M -a -o "$file.rss" "$@" >/dev/null 2>"$work/stderr"
+    end=$EPOCHREALTIME
+    awk -v s="$start" -v e="$end" 'BEGIN {printf "%.4f\n", e - s}' >>"$file"
 }
-peak_rss_mb() { sort -g "$work/rss" | tail -1 | awk '{printf "%.0f", $1 / 1024}'; }
+median_of() { sort -g "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+peak_rss_mb() { sort -g "$1.rss" | tail -1 | awk '{printf "%.0f", $1 / 1024}'; }
 
 echo "corpus: $corpus ($(awk -v b="$bytes" 'BEGIN {printf "%.1f", b/1e6}') MB of text), $(nproc) cores, medians of $runs, $(date -u +%Y-%m-%d)"
 printf '%-34s %9s %9s %8s %9s\n' tool seconds MB/s ratio 'peak MB'
 for kind in count tfidf; do
     label=$([ "$kind" = count ] && echo CountVectorizer || echo TfidfVectorizer)
-    sk=$(median python3 "$work/peer_sklearn.py" "$kind" "$text")
+    rm -f "$work/t-"*
+    for _ in $(seq "$runs"); do
+        timed "$work/t-sklearn" python3 "$work/peer_sklearn.py" "$kind" "$text"
+    done
     inner=$(cat "$work/stderr")
-    report() { awk -v n="$1" -v s="$2" -v b="$bytes" -v k="$sk" -v m="$(peak_rss_mb)" \
+    # One thread and all threads alternate, run by run, so that both medians see the same
+    # minutes of a shared machine: their ratio is one of the figures that matter.
+    threads_list=$( [ "$(nproc)" -gt 1 ] && echo "1 $(nproc)" || echo 1 )
+    for _ in $(seq "$runs"); do
+        for threads in $threads_list; do
+            timed "$work/t-$threads" "$stance" --threads "$threads" featurize \
+                --config "$work/$kind.toml" --input "$text"
+        done
+    done
+    sk=$(median_of "$work/t-sklearn")
+    report() { awk -v n="$1" -v s="$2" -v b="$bytes" -v k="$sk" -v m="$(peak_rss_mb "$3")" \
         'BEGIN {printf "%-34s %9.3f %9.1f %7.1fx %9s\n", n, s, b/1e6/s, k/s, m}'; }
-    report "sklearn $label" "$sk"
+    report "sklearn $label" "$sk" "$work/t-sklearn"
     echo "  (sklearn fit_transform alone, last run: ${inner}s)"
-    for threads in 1 $(nproc); do
-        s=$(median "$stance" --threads "$threads" featurize --config "$work/$kind.toml" --input "$text")
-        report "stance $kind --threads $threads" "$s"
-        if [ "$threads" = 1 ]; then one=$s; fi
+    for threads in $threads_list; do
+        report "stance $kind --threads $threads" "$(median_of "$work/t-$threads")" "$work/t-$threads"
     done
     if [ "$(nproc)" -gt 1 ]; then
-        awk -v a="$one" -v b="$s" -v n="$(nproc)" 'BEGIN {printf "  (%d threads vs 1: %.2fx)\n", n, a / b}'
+        awk -v a="$(median_of "$work/t-1")" -v b="$(median_of "$work/t-$(nproc)")" -v n="$(nproc)" \
+            'BEGIN {printf "  (%d threads vs 1, runs alternating: %.2fx)\n", n, a / b}'
     fi
 done
