@@ -806,7 +806,8 @@ impl FittedFeatures {
     /// The matrix of `docs` with the fitted columns; terms not in the vocabulary are ignored.
     pub fn transform<S: AsRef<str> + Sync>(&self, docs: &[S]) -> CsrMatrix {
         let index = self.index.get_or_init(|| {
-            let mut index = TermTable::default();
+            let n_terms = self.vocabulary.as_ref().map_or(0, Vocabulary::len);
+            let mut index = TermTable::for_lookups(n_terms);
             for term in self.vocabulary.iter().flat_map(Vocabulary::iter) {
                 index.intern(term);
             }

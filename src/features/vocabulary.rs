@@ -180,11 +180,33 @@ pub(crate) struct TermTable {
 
 impl Default for TermTable {
     fn default() -> TermTable {
+        TermTable::with_slots(1024)
+    }
+}
+
+impl TermTable {
+    /// An empty table of `slots` slots, a power of two.
+    fn with_slots(slots: usize) -> TermTable {
         TermTable {
-            slots: vec![FREE; 1024],
-            shift: 64 - 10,
+            slots: vec![FREE; slots],
+            shift: 64 - slots.trailing_zeros(),
             terms: Vocabulary::default(),
         }
+    }
+
+    /// An empty table for `n` terms that will mostly be asked for words it does not hold
+    /// (a fitted vocabulary, against new text): a miss probes on to a free slot, so a small
+    /// vocabulary gets a table at most a quarter full (two slots per probe on average
+    /// instead of three); a large one, whose table would leave the cache, half full.
+    pub(crate) fn for_lookups(n: usize) -> TermTable {
+        const SMALL: usize = 1 << 16;
+        let quarter = n.saturating_mul(4).next_power_of_two();
+        let slots = if quarter <= SMALL {
+            quarter
+        } else {
+            n.saturating_mul(2).saturating_add(1).next_power_of_two()
+        };
+        TermTable::with_slots(slots.max(1024))
     }
 }
 
@@ -686,6 +708,23 @@ mod tests {
                 u64::from_le_bytes(padded),
                 "{len}"
             );
+        }
+    }
+
+    #[test]
+    fn lookup_tables_of_every_size_find_their_terms() {
+        for n in [0, 5, 20_000, 40_000] {
+            let mut table = TermTable::for_lookups(n);
+            let words: Vec<String> = (0..n).map(|i| format!("w{i}")).collect();
+            for (id, word) in words.iter().enumerate() {
+                assert_eq!(table.intern(word), id as u32);
+            }
+            // Room was made up front: no growth, at most half full.
+            assert!(table.slots.len() >= 2 * n, "{n}");
+            for (id, word) in words.iter().enumerate() {
+                assert_eq!(table.get(word), Some(id as u32));
+            }
+            assert_eq!(table.get("absent"), None);
         }
     }
 
