@@ -139,6 +139,17 @@ fn write_outputs(dir: &Path, fitted: &FittedFeatures, matrix: &CsrMatrix) -> any
 
 /// Matrix Market coordinate format, 1-based, rows in input order.
 fn write_matrix_market(out: &mut dyn Write, matrix: &CsrMatrix) -> std::io::Result<()> {
+    write_matrix_market_in_pieces(out, matrix, ENTRIES_PER_PIECE)
+}
+
+/// [`write_matrix_market`], rows formatted in parallel, a piece of about `entries_per_piece`
+/// entries each, and written in order; at most a few pieces of text are held at once,
+/// however long the documents.
+fn write_matrix_market_in_pieces(
+    out: &mut dyn Write,
+    matrix: &CsrMatrix,
+    entries_per_piece: usize,
+) -> std::io::Result<()> {
     writeln!(out, "%%MatrixMarket matrix coordinate real general")?;
     writeln!(
         out,
@@ -151,12 +162,15 @@ fn write_matrix_market(out: &mut dyn Write, matrix: &CsrMatrix) -> std::io::Resu
         matrix.n_cols(),
         matrix.nnz()
     )?;
-    // Rows are formatted in parallel, some hundreds at a time, and written in order; at most
-    // a few pieces of text are held at once.
-    let pieces: Vec<Range<usize>> = (0..matrix.n_rows())
-        .step_by(ROWS_PER_PIECE)
-        .map(|start| start..(start + ROWS_PER_PIECE).min(matrix.n_rows()))
-        .collect();
+    let indptr = matrix.indptr();
+    let mut pieces: Vec<Range<usize>> = Vec::new();
+    let mut start = 0;
+    for end in 1..=matrix.n_rows() {
+        if indptr[end] - indptr[start] >= entries_per_piece || end == matrix.n_rows() {
+            pieces.push(start..end);
+            start = end;
+        }
+    }
     let group_size = rayon::current_num_threads() * 4;
     // Reused from group to group: fresh pages cost more than formatting them.
     let mut texts: Vec<Vec<u8>> = vec![Vec::new(); group_size];
@@ -173,8 +187,8 @@ fn write_matrix_market(out: &mut dyn Write, matrix: &CsrMatrix) -> std::io::Resu
     Ok(())
 }
 
-/// Rows of documents per piece of Matrix Market text.
-const ROWS_PER_PIECE: usize = 256;
+/// Entries per piece of Matrix Market text (about 1 MB of it).
+const ENTRIES_PER_PIECE: usize = 1 << 16;
 
 /// The Matrix Market lines of `rows` (1-based row and column, value), in place of `text`.
 fn format_rows(matrix: &CsrMatrix, rows: Range<usize>, text: &mut Vec<u8>) -> std::io::Result<()> {
@@ -228,21 +242,22 @@ mod tests {
         assert_eq!(String::from_utf8(line).expect("text"), format!("{value}"));
     }
 
-    /// The Matrix Market text of `matrix`, written in a pool of `threads`.
-    fn written(matrix: &CsrMatrix, threads: usize) -> String {
+    /// The Matrix Market text of `matrix`, written in a pool of `threads`, in pieces of about
+    /// `entries_per_piece` entries.
+    fn written(matrix: &CsrMatrix, threads: usize, entries_per_piece: usize) -> String {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
             .expect("pool");
         let mut out = Vec::new();
-        pool.install(|| write_matrix_market(&mut out, matrix))
+        pool.install(|| write_matrix_market_in_pieces(&mut out, matrix, entries_per_piece))
             .expect("a Vec takes text");
         String::from_utf8(out).expect("text")
     }
 
     #[test]
     fn matrix_market_lines_are_the_entries_in_row_order() {
-        // Enough rows for several pieces and groups, some of them empty.
+        // Rows of several lengths, some of them empty.
         let docs: Vec<String> = (0..1500)
             .map(|i| match i % 7 {
                 0 => String::new(),
@@ -265,8 +280,12 @@ mod tests {
                 expected.push_str(&format!("{} {} {v}\n", i + 1, c + 1));
             }
         }
-        for threads in [1, 3] {
-            assert_eq!(written(&matrix, threads), expected, "{threads} threads");
+        // One piece; many pieces and groups of them; a piece per row.
+        for entries_per_piece in [ENTRIES_PER_PIECE, 50, 1] {
+            for threads in [1, 3] {
+                let text = written(&matrix, threads, entries_per_piece);
+                assert_eq!(text, expected, "{threads} threads, {entries_per_piece}");
+            }
         }
     }
 
