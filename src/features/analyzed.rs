@@ -60,14 +60,20 @@ impl AnalyzedCorpus {
     /// columns, exactly as `fit_transform` on their text. Panics if a row is out of range.
     pub fn fit_transform(&self, rows: &[usize]) -> Result<(FoldColumns, CsrMatrix), FeatureError> {
         let n_columns = self.counts.n_cols();
-        // Per corpus column: documents among `rows`, and (for `max_features`) occurrences.
+        let max_features = match *self.set.columns() {
+            Columns::Vocabulary { max_features, .. } => max_features,
+            Columns::Hashing { .. } => None,
+        };
+        // Per corpus column: documents among `rows`, and occurrences (for `max_features` only).
         let mut df = vec![0u64; n_columns];
-        let mut tf = vec![0u64; n_columns];
+        let mut tf = vec![0u64; if max_features.is_some() { n_columns } else { 0 }];
         for &row in rows {
             let (columns, values) = self.counts.row(row);
             for (&c, &v) in columns.iter().zip(values) {
                 df[c as usize] += 1;
-                tf[c as usize] += v.abs() as u64;
+                if let Some(total) = tf.get_mut(c as usize) {
+                    *total += v.abs() as u64;
+                }
             }
         }
         let n_documents = rows.len();
@@ -79,8 +85,12 @@ impl AnalyzedCorpus {
             } => {
                 // The fold's candidate terms are those its documents hold, in string order.
                 let present: Vec<usize> = (0..n_columns).filter(|&c| df[c] > 0).collect();
-                let gather =
-                    |all: &[u64]| -> Vec<u64> { present.iter().map(|&c| all[c]).collect() };
+                let gather = |all: &[u64]| -> Vec<u64> {
+                    present
+                        .iter()
+                        .filter_map(|&c| all.get(c).copied())
+                        .collect()
+                };
                 let (present_df, present_tf) = (gather(&df), gather(&tf));
                 let limits = (min_df, max_df, max_features);
                 let Selection {

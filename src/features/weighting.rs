@@ -22,10 +22,18 @@ pub(crate) fn inverse_document_frequencies(
 ) -> Vec<f64> {
     let extra = u64::from(smooth);
     let n = (n_documents as u64 + extra) as f64;
-    document_frequencies
-        .iter()
-        .map(|&df| (n / (df + extra) as f64).ln() + 1.0)
-        .collect()
+    let idf = |df: u64| (n / (df + extra) as f64).ln() + 1.0;
+    // A frequency is at most `n_documents`: when documents are fewer than terms (a fold of a
+    // labelled set), each of their values is worked out once.
+    if n_documents < document_frequencies.len() {
+        let table: Vec<f64> = (0..=n_documents as u64).map(idf).collect();
+        document_frequencies
+            .iter()
+            .map(|&df| table.get(df as usize).copied().unwrap_or_else(|| idf(df)))
+            .collect()
+    } else {
+        document_frequencies.iter().map(|&df| idf(df)).collect()
+    }
 }
 
 impl Weights<'_> {
@@ -148,5 +156,21 @@ mod tests {
         let plain = inverse_document_frequencies(&[1, 4], 4, false);
         assert!((plain[0] - (4f64.ln() + 1.0)).abs() < 1e-15);
         assert!((plain[1] - 1.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn idf_of_many_terms_over_few_documents_is_the_same_bits() {
+        // More terms than documents takes the table; every value must be the formula's.
+        let dfs: Vec<u64> = (0..40).map(|i| (i * 7) % 6).collect();
+        for smooth in [true, false] {
+            for n in [0, 1, 3, 5, 39, 40] {
+                let extra = u64::from(smooth);
+                let formula = |df: u64| ((n + extra) as f64 / (df + extra) as f64).ln() + 1.0;
+                let expected: Vec<u64> = dfs.iter().map(|&df| formula(df).to_bits()).collect();
+                let got = inverse_document_frequencies(&dfs, n as usize, smooth);
+                let got: Vec<u64> = got.iter().map(|v| v.to_bits()).collect();
+                assert_eq!(got, expected, "n = {n}, smooth = {smooth}");
+            }
+        }
     }
 }
