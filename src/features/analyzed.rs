@@ -11,7 +11,7 @@
 
 use super::config::{Columns, FeatureSet};
 use super::sparse::{CsrMatrix, DROPPED, RowBuilder};
-use super::{FeatureError, Selection, select_terms};
+use super::{FeatureError, select_terms};
 
 /// Every document's terms and counts: rows of a matrix whose columns are all the corpus's
 /// terms in string order (or, under hashing, the hashed columns).
@@ -60,13 +60,18 @@ impl AnalyzedCorpus {
     /// columns, exactly as `fit_transform` on their text. Panics if a row is out of range.
     pub fn fit_transform(&self, rows: &[usize]) -> Result<(FoldColumns, CsrMatrix), FeatureError> {
         let n_columns = self.counts.n_cols();
-        let max_features = match *self.set.columns() {
-            Columns::Vocabulary { max_features, .. } => max_features,
+        let limits = match *self.set.columns() {
+            Columns::Vocabulary {
+                min_df,
+                max_df,
+                max_features,
+            } => Some((min_df, max_df, max_features)),
             Columns::Hashing { .. } => None,
         };
         // Per corpus column: documents among `rows`, and occurrences (for `max_features` only).
+        let with_tf = matches!(limits, Some((_, _, Some(_))));
         let mut df = vec![0u64; n_columns];
-        let mut tf = vec![0u64; if max_features.is_some() { n_columns } else { 0 }];
+        let mut tf = vec![0u64; if with_tf { n_columns } else { 0 }];
         for &row in rows {
             let (columns, values) = self.counts.row(row);
             for (&c, &v) in columns.iter().zip(values) {
@@ -77,12 +82,8 @@ impl AnalyzedCorpus {
             }
         }
         let n_documents = rows.len();
-        let fold = match *self.set.columns() {
-            Columns::Vocabulary {
-                min_df,
-                max_df,
-                max_features,
-            } => {
+        let fold = match limits {
+            Some(limits) => {
                 // The fold's candidate terms are those its documents hold, in string order.
                 let present: Vec<usize> = (0..n_columns).filter(|&c| df[c] > 0).collect();
                 let gather = |all: &[u64]| -> Vec<u64> {
@@ -91,30 +92,21 @@ impl AnalyzedCorpus {
                         .filter_map(|&c| all.get(c).copied())
                         .collect()
                 };
-                let (present_df, present_tf) = (gather(&df), gather(&tf));
-                let limits = (min_df, max_df, max_features);
-                let Selection {
-                    keep,
-                    columns: present_columns,
-                    n_kept,
-                } = select_terms(&self.set, &present_df, &present_tf, limits, n_documents)?;
+                let (mut present_df, present_tf) = (gather(&df), gather(&tf));
+                let selection =
+                    select_terms(&self.set, &present_df, &present_tf, limits, n_documents)?;
                 let mut columns = vec![DROPPED; n_columns];
-                for (&c, &column) in present.iter().zip(&present_columns) {
+                for (&c, &column) in present.iter().zip(&selection.columns) {
                     columns[c] = column;
                 }
-                let kept_df: Vec<u64> = present_df
-                    .iter()
-                    .zip(&keep)
-                    .filter(|&(_, &kept)| kept)
-                    .map(|(&d, _)| d)
-                    .collect();
+                selection.retain_kept(&mut present_df);
                 FoldColumns {
                     columns,
-                    n_features: n_kept,
-                    idf: self.set.idf(&kept_df, n_documents),
+                    n_features: selection.n_kept,
+                    idf: self.set.idf(&present_df, n_documents),
                 }
             }
-            Columns::Hashing { .. } => FoldColumns {
+            None => FoldColumns {
                 columns: Vec::new(),
                 n_features: n_columns,
                 idf: self.set.idf(&df, n_documents),

@@ -17,15 +17,17 @@
 //! into its own small buffer, from which the rows of each batch are copied (in parallel) to
 //! one buffer in input order; at `finish` each table is sorted, the sorted lists are merged
 //! into the vocabulary (in parallel, over ranges of terms cut at the same terms in every
-//! list), and each thread's ids are mapped to columns. Column order comes from sorting, counts are exact, so the result is the same for any number of threads
-//! and any batching ([`Fitter`] takes a corpus batch by batch, keeping only counts).
+//! list), and each thread's ids are mapped to columns. Column order comes from sorting,
+//! counts are exact, so the result is the same for any number of threads and any batching
+//! ([`Fitter`] takes a corpus batch by batch, keeping only counts).
 //!
 //! Speed, for the default word unigrams (the hot path, `Worker::count_terms`): the scanner
 //! finds ASCII tokens with bit masks over an ASCII-folded copy of the document, a token's key
 //! is two word loads, a lookup touches one slot, and counting within a document needs no
 //! hashing nor sorting (a per-term stamp says whether the term already occurred in the
-//! document, and counts its occurrences there). Fresh memory is the other cost (a page fault per 4 KB): the rows' buffer becomes the
-//! matrix's values in place, and one thread counts straight into it.
+//! document, and counts its occurrences there). Fresh memory is the other cost (a page fault
+//! per 4 KB): the rows' buffer becomes the matrix's values in place, and one thread counts
+//! straight into it.
 
 mod analyzed;
 mod config;
@@ -572,20 +574,17 @@ fn decide_vocabulary(
         }
     }
 
-    let Selection {
-        keep,
-        columns: merged_to_column,
-        n_kept,
-    } = select_terms(set, &df, &tf, limits, n_documents)?;
-    let kept = (0..n_merged).filter(|&m| keep[m]).map(|m| union.place(m));
-    let vocabulary = vocabulary_of(tables, kept, n_kept);
+    let selection = select_terms(set, &df, &tf, limits, n_documents)?;
+    let kept = (0..n_merged)
+        .filter(|&m| selection.keep[m])
+        .map(|m| union.place(m));
+    let vocabulary = vocabulary_of(tables, kept, selection.n_kept);
     // Both in place: the merged positions become columns, the frequencies those kept.
-    let mut kept = keep.iter();
-    df.retain(|_| kept.next().copied().unwrap_or(false));
+    selection.retain_kept(&mut df);
     let mut worker_to_column = union.maps;
     worker_to_column.par_iter_mut().for_each(|map| {
         for m in map.iter_mut() {
-            *m = merged_to_column[*m as usize];
+            *m = selection.columns[*m as usize];
         }
     });
     Ok(Decided {
@@ -604,6 +603,14 @@ pub(crate) struct Selection {
     /// Each candidate's column, `DROPPED` for those not kept.
     pub(crate) columns: Vec<u32>,
     pub(crate) n_kept: usize,
+}
+
+impl Selection {
+    /// Keep, of one value per candidate, those of the kept terms (in place).
+    pub(crate) fn retain_kept(&self, values: &mut Vec<u64>) {
+        let mut kept = self.keep.iter();
+        values.retain(|_| kept.next().copied().unwrap_or(false));
+    }
 }
 
 /// Which of the candidate terms (in string order, with their document frequencies `df` and,

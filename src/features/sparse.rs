@@ -56,19 +56,6 @@ impl CsrMatrix {
         &self.data
     }
 
-    pub fn to_dense(&self) -> Array2<f64> {
-        let mut dense = Array2::zeros((self.n_rows(), self.n_cols));
-        for i in 0..self.n_rows() {
-            let (columns, values) = self.row(i);
-            for (&c, &v) in columns.iter().zip(values) {
-                dense[(i, c as usize)] = v;
-            }
-        }
-        dense
-    }
-}
-
-impl CsrMatrix {
     /// A matrix of exactly these entries (explicit zeros kept), rows of `(column, value)` in
     /// increasing column order; for tests elsewhere in the crate.
     #[cfg(test)]
@@ -98,6 +85,17 @@ impl CsrMatrix {
             indices: Vec::new(),
             data: Vec::new(),
         }
+    }
+
+    pub fn to_dense(&self) -> Array2<f64> {
+        let mut dense = Array2::zeros((self.n_rows(), self.n_cols));
+        for i in 0..self.n_rows() {
+            let (columns, values) = self.row(i);
+            for (&c, &v) in columns.iter().zip(values) {
+                dense[(i, c as usize)] = v;
+            }
+        }
+        dense
     }
 }
 

@@ -208,9 +208,7 @@ impl TermTable {
         };
         TermTable::with_slots(slots.max(1024))
     }
-}
 
-impl TermTable {
     pub(crate) fn len(&self) -> usize {
         self.terms.len()
     }
@@ -400,6 +398,15 @@ impl SortedTerms {
     fn bytes_of(&self, term: &SortedTerm) -> &[u8] {
         self.table.terms.term_bytes(term.id as usize)
     }
+
+    /// `positions` (one per term, in string order) rearranged by the terms' ids.
+    fn by_id(&self, positions: impl IntoIterator<Item = u32>) -> Vec<u32> {
+        let mut by_id = vec![0; self.len()];
+        for (term, position) in self.order.iter().zip(positions) {
+            by_id[term.id as usize] = position;
+        }
+        by_id
+    }
 }
 
 fn compare(ta: &Vocabulary, a: &SortedTerm, tb: &Vocabulary, b: &SortedTerm) -> Ordering {
@@ -424,14 +431,17 @@ pub(crate) struct Union {
     /// Per term: the table it was first found in and its place in that table's order;
     /// `None` for a single table, whose order is the union's.
     places: Option<Vec<(u32, u32)>>,
-    len: usize,
     /// Per table, the position in the union of each of its ids.
     pub(crate) maps: Vec<Vec<u32>>,
 }
 
 impl Union {
     pub(crate) fn len(&self) -> usize {
-        self.len
+        match &self.places {
+            Some(places) => places.len(),
+            // A single table's terms, each once.
+            None => self.maps.first().map_or(0, Vec::len),
+        }
     }
 
     /// Where the term at `position` is: its table and its place in that table's order.
@@ -450,20 +460,14 @@ impl Union {
 /// merged each on their own.
 pub(crate) fn merge_sorted(tables: &[SortedTerms]) -> Union {
     if let [table] = tables {
-        let mut map = vec![0; table.len()];
-        for (position, term) in table.order.iter().enumerate() {
-            map[term.id as usize] = position as u32;
-        }
         return Union {
             places: None,
-            len: table.len(),
-            maps: vec![map],
+            maps: vec![table.by_id(0..table.len() as u32)],
         };
     }
     let Some(largest) = tables.iter().max_by_key(|t| t.len()) else {
         return Union {
             places: Some(Vec::new()),
-            len: 0,
             maps: Vec::new(),
         };
     };
@@ -506,16 +510,9 @@ pub(crate) fn merge_sorted(tables: &[SortedTerms]) -> Union {
     let maps = tables
         .par_iter()
         .zip(positions)
-        .map(|(table, positions)| {
-            let mut map = vec![0; table.len()];
-            for (term, position) in table.order.iter().zip(positions) {
-                map[term.id as usize] = position;
-            }
-            map
-        })
+        .map(|(table, positions)| table.by_id(positions))
         .collect();
     Union {
-        len: merged.len(),
         places: Some(merged),
         maps,
     }
@@ -616,7 +613,7 @@ impl Vocabulary {
     }
 
     /// Where the term of `column` is in `text`. Panics past the last column.
-    fn span(&self, column: usize) -> std::ops::Range<usize> {
+    fn span(&self, column: usize) -> Range<usize> {
         let start = column
             .checked_sub(1)
             .map_or(0, |previous| self.ends[previous]);

@@ -35,14 +35,7 @@ impl<'a> TrainingSet<'a> {
         n_classes: usize,
     ) -> Result<TrainingSet<'a>, ModelError> {
         let classes = check_labels(x.nrows(), y, n_classes)?;
-        check_finite(x)?;
-        Ok(TrainingSet {
-            rows: SparseRows::from_dense(x),
-            dense: Some(x),
-            y,
-            n_classes,
-            classes,
-        })
+        TrainingSet::checked(SparseRows::from_dense(x), Some(x), y, n_classes, classes)
     }
 
     /// The same from sparse rows, which are never made dense unless linfa-logistic needs them.
@@ -52,13 +45,24 @@ impl<'a> TrainingSet<'a> {
         n_classes: usize,
     ) -> Result<TrainingSet<'a>, ModelError> {
         let classes = check_labels(x.n_rows(), y, n_classes)?;
-        let rows = SparseRows::from_csr(x);
+        TrainingSet::checked(SparseRows::from_csr(x), None, y, n_classes, classes)
+    }
+
+    /// The set of `rows` (and their `dense` form, if given), once their values are found
+    /// finite: a value that is not is never zero, so it is among the sparse rows' entries.
+    fn checked(
+        rows: SparseRows,
+        dense: Option<ArrayView2<'a, f64>>,
+        y: &'a [usize],
+        n_classes: usize,
+        classes: Vec<usize>,
+    ) -> Result<TrainingSet<'a>, ModelError> {
         if let Some((row, column, value)) = rows.first_non_finite() {
             return Err(ModelError::NonFiniteFeature { row, column, value });
         }
         Ok(TrainingSet {
             rows,
-            dense: None,
+            dense,
             y,
             n_classes,
             classes,
