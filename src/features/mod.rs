@@ -27,7 +27,9 @@
 //! hashing nor sorting (a per-term stamp says whether the term already occurred in the
 //! document, and counts its occurrences there). Fresh memory is the other cost (a page fault
 //! per 4 KB): the rows' buffer becomes the matrix's values in place, and one thread counts
-//! straight into it.
+//! straight into it. Word n-grams have millions of terms, and a table that leaves the cache:
+//! their lookups go a few dozen at a time, each slot asked of the cache ahead of its lookup
+//! (`vocabulary::Lookahead`), and counting asks ahead for the terms' records too.
 
 mod analyzed;
 mod config;
@@ -58,7 +60,9 @@ pub use tokenize::Analyzer;
 use sparse::{DROPPED, RowCounter, Segment, append_rows, assemble_in_place, pack, unpack};
 use tokenize::{WordScanner, WordSink};
 pub use vocabulary::Vocabulary;
-use vocabulary::{SHORT_TERM, ShortKey, SortedTerms, TermTable, merge_sorted, vocabulary_of};
+use vocabulary::{
+    Lookahead, SHORT_TERM, ShortKey, SortedTerms, TermTable, merge_sorted, prefetch, vocabulary_of,
+};
 use weighting::{Weights, inverse_document_frequencies};
 
 /// Why fitting, or restoring fitted features, failed.
@@ -141,6 +145,7 @@ struct Worker<'s> {
     terms: TermTable,
     /// The term ids of the current document's tokens.
     ids: Vec<u32>,
+    lookahead: Lookahead,
     /// Per term id.
     counts: Vec<TermCount>,
     /// Numbers the documents, to tell whether a term was already seen in this one.
@@ -160,6 +165,10 @@ struct TermCount {
     df: u64,
     tf: u64,
 }
+
+/// How many tokens ahead the counting asks for a term's record: with millions of terms
+/// (n-grams) most records are a trip to memory.
+const COUNT_AHEAD: usize = 16;
 
 /// Count one occurrence of term `id` in document `row`, and note the term in `distinct[n]`,
 /// where `n` (returned, plus one if the term is new to the row) counts the row's distinct
@@ -224,6 +233,7 @@ impl<'s> Worker<'s> {
             scanner: WordScanner::default(),
             terms: TermTable::default(),
             ids: Vec::new(),
+            lookahead: Lookahead::default(),
             counts: Vec::new(),
             row: 0,
             hashed: RowCounter::default(),
@@ -272,6 +282,7 @@ impl<'s> Worker<'s> {
             scanner,
             terms,
             ids,
+            lookahead,
             counts,
             ..
         } = self;
@@ -282,6 +293,14 @@ impl<'s> Worker<'s> {
         if *plain_words {
             let mut sink = TermIds { terms, ids };
             scanner.scan(doc, &mut sink);
+        } else if terms.beyond_cache() {
+            // Word n-grams: millions of terms, most lookups a trip to memory.
+            analyzer.analyze(doc, |feature| {
+                if lookahead.push(terms, feature) {
+                    lookahead.intern(terms, |id| ids.push(id));
+                }
+            });
+            lookahead.intern(terms, |id| ids.push(id));
         } else {
             analyzer.analyze(doc, |feature| ids.push(terms.intern(feature)));
         }
@@ -303,6 +322,11 @@ impl<'s> Worker<'s> {
         let counts = counts.as_mut_slice();
         let mut n_distinct = 0;
         for k in 0..ids.len() {
+            if let Some(&ahead) = ids.get(k + COUNT_AHEAD)
+                && let Some(count) = counts.get(ahead as usize)
+            {
+                prefetch(count);
+            }
             let id = ids[k];
             n_distinct = count_occurrence(&mut counts[id as usize], id, row, ids, n_distinct);
         }
@@ -825,6 +849,7 @@ impl FittedFeatures {
             .enumerate()
             .map(|(i, chunk)| {
                 let mut analyzer = Analyzer::new(&self.set);
+                let mut lookahead = Lookahead::default();
                 let mut counter = RowCounter::default();
                 let mut entries = Vec::new();
                 let mut segment = Segment::new(i, 0);
@@ -832,6 +857,19 @@ impl FittedFeatures {
                     counter.start_row(&entries);
                     let entries = &mut entries;
                     match (&self.vocabulary, self.set.columns()) {
+                        (Some(_), _) if index.beyond_cache() => {
+                            let mut found = |column: Option<u32>| {
+                                if let Some(column) = column {
+                                    counter.add(entries, column, 1);
+                                }
+                            };
+                            analyzer.analyze(doc.as_ref(), |feature| {
+                                if lookahead.push(index, feature) {
+                                    lookahead.get(index, &mut found);
+                                }
+                            });
+                            lookahead.get(index, &mut found);
+                        }
                         (Some(_), _) => analyzer.analyze(doc.as_ref(), |feature| {
                             if let Some(column) = index.get(feature) {
                                 counter.add(entries, column, 1);
@@ -932,12 +970,32 @@ mod tests {
     /// count in ordered maps. Vocabulary, and per row its (column, count) pairs.
     fn plain_counts(docs: &[String]) -> (Vec<String>, Vec<Vec<(u32, f64)>>) {
         let mut lowered = String::new();
+        counted_plainly(docs, |doc, count| {
+            lowercase_into(doc, &mut lowered);
+            word_tokens(&lowered, count);
+        })
+    }
+
+    /// Counts of any feature set without weighting or pruning, the plain way: its analyzer's
+    /// features of each document counted in ordered maps.
+    fn plain_analyzed_counts(
+        set: &FeatureSet,
+        docs: &[String],
+    ) -> (Vec<String>, Vec<Vec<(u32, f64)>>) {
+        let mut analyzer = set.build_analyzer();
+        counted_plainly(docs, |doc, count| analyzer.analyze(doc, count))
+    }
+
+    /// The vocabulary and rows of `docs`, whose features `features` hands to its callback.
+    fn counted_plainly(
+        docs: &[String],
+        mut features: impl FnMut(&str, &mut dyn FnMut(&str)),
+    ) -> (Vec<String>, Vec<Vec<(u32, f64)>>) {
         let rows: Vec<BTreeMap<String, u32>> = docs
             .iter()
             .map(|doc| {
-                lowercase_into(doc, &mut lowered);
                 let mut row = BTreeMap::new();
-                word_tokens(&lowered, |t| *row.entry(t.to_string()).or_insert(0) += 1);
+                features(doc, &mut |f| *row.entry(f.to_string()).or_insert(0) += 1);
                 row
             })
             .collect();
@@ -959,8 +1017,55 @@ mod tests {
         (vocabulary, rows)
     }
 
+    fn row_pairs(matrix: &CsrMatrix, i: usize) -> Vec<(u32, f64)> {
+        let (columns, values) = matrix.row(i);
+        columns
+            .iter()
+            .copied()
+            .zip(values.iter().copied())
+            .collect()
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+        /// Analyzers other than plain words (n-grams, char n-grams, stop words) go through
+        /// the table a batch of lookups at a time (`Lookahead`, which this crate's own tests
+        /// take at any table size): fitting and transforming give the plain counts.
+        #[test]
+        fn analyzed_counts_are_the_plain_counts(
+            docs in proptest::collection::vec(
+                "([a-z ,.'-]{0,30}|[ÉéΣ’ x]{0,3}|the |extraordinarily_long_words ){0,6}",
+                1..30,
+            ),
+            config in proptest::sample::select(vec![
+                "ngram_range = [1, 2]",
+                "ngram_range = [2, 3]\nstop_words = \"english\"",
+                "analyzer = \"char_wb\"\nngram_range = [2, 4]",
+            ]),
+        ) {
+            let raw: RawFeatureConfig = toml::from_str(config).expect("config");
+            let set = raw.check().expect("valid");
+            let (vocabulary, rows) = plain_analyzed_counts(&set, &docs);
+            for threads in [1, 2] {
+                let result = in_pool(threads, || {
+                    set.fit_transform(&docs).map(|(fitted, matrix)| {
+                        let again = fitted.transform(&docs);
+                        (fitted, matrix, again)
+                    })
+                });
+                match result {
+                    Ok((fitted, matrix, again)) => {
+                        proptest::prop_assert_eq!(fitted.vocabulary().map(Vocabulary::to_vec), Some(vocabulary.clone()));
+                        for (i, row) in rows.iter().enumerate() {
+                            proptest::prop_assert_eq!(&row_pairs(&matrix, i), row);
+                            proptest::prop_assert_eq!(&row_pairs(&again, i), row);
+                        }
+                    }
+                    Err(_) => proptest::prop_assert!(vocabulary.is_empty()),
+                }
+            }
+        }
 
         /// The fast path for default unigrams (scanner, word-load keys, key-in-slot table,
         /// stamped counting, sorted merge, in-place or parallel assembly) gives the plain
@@ -987,10 +1092,7 @@ mod tests {
                     Ok((fitted, matrix)) => {
                         proptest::prop_assert_eq!(fitted.vocabulary().map(Vocabulary::to_vec), Some(vocabulary.clone()));
                         for (i, row) in rows.iter().enumerate() {
-                            let (columns, values) = matrix.row(i);
-                            let got: Vec<(u32, f64)> =
-                                columns.iter().copied().zip(values.iter().copied()).collect();
-                            proptest::prop_assert_eq!(&got, row);
+                            proptest::prop_assert_eq!(&row_pairs(&matrix, i), row);
                         }
                     }
                     Err(_) => proptest::prop_assert!(vocabulary.is_empty()),
