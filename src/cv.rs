@@ -157,6 +157,21 @@ impl CvScheme {
         self.seed
     }
 
+    /// The scheme as reports name it, e.g. "stratified 5-fold, seed 42", "stratified 5-fold
+    /// × 10 repeats, seed 42" or, over `n_groups` articles, "leave-one-article-out (2 folds)".
+    pub fn describe(&self, n_groups: usize) -> String {
+        match (self.folds, self.repeats) {
+            (None, _) => format!("leave-one-article-out ({n_groups} folds)"),
+            (Some(folds), 1) => format!("stratified {folds}-fold, seed {}", self.seed),
+            (Some(folds), repeats) => {
+                format!(
+                    "stratified {folds}-fold × {repeats} repeats, seed {}",
+                    self.seed
+                )
+            }
+        }
+    }
+
     /// The table with every default written out, for records.
     pub fn to_raw(&self) -> RawCvConfig {
         RawCvConfig {
@@ -464,6 +479,24 @@ mod tests {
     }
 
     // ---- config
+
+    #[test]
+    fn schemes_describe_themselves() {
+        let check = |text: &str, n_groups: usize, expected: &str| {
+            assert_eq!(scheme(text).describe(n_groups), expected);
+        };
+        check("", 2, "stratified 5-fold, seed 42");
+        check(
+            "scheme = \"repeated_stratified_kfold\"\nfolds = 3\nrepeats = 10\nseed = 7",
+            2,
+            "stratified 3-fold × 10 repeats, seed 7",
+        );
+        check(
+            "scheme = \"leave_one_group_out\"",
+            4,
+            "leave-one-article-out (4 folds)",
+        );
+    }
 
     #[test]
     fn defaults_are_stratified_five_fold_seed_42() {

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use stance::experiment::{Dataset, Experiment};
+use stance::model_file;
 use stance::trained::{self, FoldFit, TrainedModel};
-use stance::{cv, model_file};
 
 use super::Outcome;
 use super::table::Table;
@@ -45,23 +45,14 @@ pub fn run(args: InspectArgs) -> anyhow::Result<Outcome> {
             let context = || format!("inspecting {}", path.display());
             let model = trained::train_on(&experiment, &dataset).with_context(context)?;
             let folds = trained::fit_folds(&experiment, &dataset).with_context(context)?;
-            (model, folds, Some(describe_scheme(experiment.cv())))
+            let scheme = experiment.cv().describe(dataset.articles().len());
+            (model, folds, Some(scheme))
         }
         (None, Some(path)) => (model_file::load(path)?, Vec::new(), None),
         (None, None) => anyhow::bail!("give an experiment or --model"),
     };
     out!("{}", render(&model, &folds, scheme.as_deref(), args.top))?;
     Ok(Outcome::Success)
-}
-
-fn describe_scheme(scheme: &cv::CvScheme) -> String {
-    match (scheme.folds(), scheme.repeats()) {
-        (Some(folds), 1) => format!("{folds}-fold, seed {}", scheme.seed()),
-        (Some(folds), repeats) => {
-            format!("{folds}-fold × {repeats} repeats, seed {}", scheme.seed())
-        }
-        (None, _) => "leave-one-article-out".to_owned(),
-    }
 }
 
 fn render(model: &TrainedModel, folds: &[FoldFit], scheme: Option<&str>, top: usize) -> String {

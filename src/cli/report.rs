@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 
+use stance::cv::RawCvConfig;
 use stance::metrics::Metric;
 use stance::record::Record;
 
@@ -177,21 +178,11 @@ pub fn metric_order(record: &Record) -> Vec<String> {
         .collect()
 }
 
+/// The record's scheme, from the `[cv]` table it keeps (as written then, every default out).
 fn cv_line(record: &Record) -> String {
     let cv = &record.config["cv"];
-    let scheme = cv["scheme"].as_str().unwrap_or("?");
-    let folds = cv["folds"].as_u64();
-    let repeats = cv["repeats"].as_u64().unwrap_or(1);
-    match (scheme, folds) {
-        ("leave_one_group_out", _) => format!(
-            "leave-one-article-out ({} folds)",
-            record.data.articles.len()
-        ),
-        (_, Some(folds)) if repeats > 1 => format!(
-            "stratified {folds}-fold × {repeats} repeats, seed {}",
-            record.seed
-        ),
-        (_, Some(folds)) => format!("stratified {folds}-fold, seed {}", record.seed),
-        _ => scheme.to_owned(),
+    match serde_json::from_value::<RawCvConfig>(cv.clone()).map(|raw| raw.check()) {
+        Ok(Ok(scheme)) => scheme.describe(record.data.articles.len()),
+        _ => cv["scheme"].as_str().unwrap_or("?").to_owned(),
     }
 }

@@ -607,7 +607,7 @@ fn inspect_lists_the_heaviest_terms_per_side_and_their_stability_across_folds() 
     let experiment = experiment.to_str().unwrap();
     let refitted = stance(&sandbox, &["inspect", experiment, "--top", "4"]);
     assert!(
-        refitted.contains("signs checked on the 5 training folds of 5-fold, seed 42"),
+        refitted.contains("signs checked on the 5 training folds of stratified 5-fold, seed 42"),
         "{refitted}"
     );
     assert_eq!(inspected_terms(&refitted), tables);
