@@ -242,9 +242,12 @@ pub(crate) fn append_rows(
     pieces: Vec<(&[u64], Segment)>,
 ) {
     let total: usize = pieces.iter().map(|(_, segment)| segment.len()).sum();
-    let mut at = rows.len();
-    rows.par_extend(rayon::iter::repeat_n(0, total));
-    let mut rest = &mut rows[at..];
+    let start = rows.len();
+    rows.reserve(total);
+    // Copied straight into the spare room, not over zeros written first: on fresh pages
+    // that would be a second pass over the whole of it.
+    let mut rest = &mut rows.spare_capacity_mut()[..total];
+    let mut at = start;
     let mut copies = Vec::with_capacity(pieces.len());
     for (arena, mut segment) in pieces {
         let source = &arena[segment.start..segment.start + segment.len()];
@@ -255,9 +258,12 @@ pub(crate) fn append_rows(
         at += source.len();
         segments.push(segment);
     }
-    copies
-        .into_par_iter()
-        .for_each(|(target, source)| target.copy_from_slice(source));
+    copies.into_par_iter().for_each(|(target, source)| {
+        target.write_copy_of_slice(source);
+    });
+    // SAFETY: the copies wrote every one of the `total` places after `start` (the targets
+    // tile them), and `reserve` made room for them.
+    unsafe { rows.set_len(start + total) };
 }
 
 /// The matrix of rows that all lie in `entries`, in order: `segments` tile it from the start,
