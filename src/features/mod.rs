@@ -912,10 +912,11 @@ impl FittedFeatures {
         else {
             return None;
         };
-        let mut seen = rustc_hash::FxHashSet::default();
+        // Interned once each: a table hands out ids in order of first occurrence.
+        let mut seen = TermTable::default();
         let mut features = Vec::new();
         Analyzer::new(&self.set).analyze(doc, |feature| {
-            if seen.insert(feature.to_owned()) {
+            if seen.intern(feature) as usize == features.len() {
                 let (column, _) = hashing::hashed_column(feature, n_features, alternate_sign);
                 features.push((column as usize, feature.to_owned()));
             }
