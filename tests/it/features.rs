@@ -403,22 +403,21 @@ proptest! {
 
 const TINY_CONFIG: &str = "[model]\nwhatever = 1\n\n[features]\nngram_range = [1, 1]\n";
 
+/// `stance featurize --config exp.toml --input INPUT`, then `more` arguments.
+fn featurize(sandbox: &Sandbox, input: &str, more: &[&str]) -> assert_cmd::Command {
+    let mut command = sandbox.stance();
+    command
+        .args(["featurize", "--config", "exp.toml", "--input", input])
+        .args(more);
+    command
+}
+
 #[test]
 fn featurize_writes_vocabulary_and_matrix_market() {
     let sandbox = Sandbox::new();
     sandbox.write("exp.toml", TINY_CONFIG);
     sandbox.write("docs.txt", "Kim meets Putin\n\nPutin, Putin!\n");
-    let output = sandbox
-        .stance()
-        .args([
-            "featurize",
-            "--config",
-            "exp.toml",
-            "--input",
-            "docs.txt",
-            "--out",
-            "out",
-        ])
+    let output = featurize(&sandbox, "docs.txt", &["--out", "out"])
         .output()
         .unwrap();
     assert!(output.status.success(), "{output:?}");
@@ -456,18 +455,13 @@ fn featurize_reads_gzipped_json_lines() {
     sandbox.write("exp.toml", "[features]\nweighting = \"tfidf\"\n");
     let jsonl = "{\"id\": 1, \"text\": \"aa bb\"}\n{\"id\": 2, \"text\": \"aa\\ncc\"}\n";
     sandbox.write("docs.jsonl.gz", gzip(jsonl.as_bytes()));
-    sandbox
-        .stance()
-        .args([
-            "featurize",
-            "--config",
-            "exp.toml",
-            "--input",
-            "docs.jsonl.gz",
-        ])
-        .args(["--field", "text", "--out", "out"])
-        .assert()
-        .success();
+    featurize(
+        &sandbox,
+        "docs.jsonl.gz",
+        &["--field", "text", "--out", "out"],
+    )
+    .assert()
+    .success();
     assert_eq!(sandbox.read("out/vocabulary.txt"), "aa\nbb\ncc\n");
     let matrix = sandbox.read("out/matrix.mtx");
     assert_eq!(matrix.lines().nth(2), Some("2 3 4"));
@@ -479,12 +473,7 @@ fn check_featurize_error(files: &[(&str, &[u8])], extra_args: &[&str], expected:
     for (name, contents) in files {
         sandbox.write(name, contents);
     }
-    let output = sandbox
-        .stance()
-        .args(["featurize", "--config", "exp.toml", "--input", "docs"])
-        .args(extra_args)
-        .output()
-        .unwrap();
+    let output = featurize(&sandbox, "docs", extra_args).output().unwrap();
     assert_eq!(output.status.code(), Some(2), "{output:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);
     for needle in expected {
@@ -581,17 +570,7 @@ fn featurize_lossy_replaces_invalid_bytes() {
     let sandbox = Sandbox::new();
     sandbox.write("exp.toml", "[features]\n");
     sandbox.write("docs", b"caf\xe9 ok\n");
-    sandbox
-        .stance()
-        .args([
-            "featurize",
-            "--config",
-            "exp.toml",
-            "--input",
-            "docs",
-            "--lossy",
-        ])
-        .args(["--out", "out"])
+    featurize(&sandbox, "docs", &["--lossy", "--out", "out"])
         .assert()
         .success();
     // U+FFFD is a symbol, not a word character: "caf" is what is left of the word.
@@ -604,17 +583,7 @@ fn featurize_with_hashing_writes_no_vocabulary() {
     sandbox.write("exp.toml", "[features]\nhashing = { n_features = 16 }\n");
     sandbox.write("docs.txt", "aa bb aa\n");
     sandbox.write("out/vocabulary.txt", "stale\n");
-    let output = sandbox
-        .stance()
-        .args([
-            "featurize",
-            "--config",
-            "exp.toml",
-            "--input",
-            "docs.txt",
-            "--out",
-            "out",
-        ])
+    let output = featurize(&sandbox, "docs.txt", &["--out", "out"])
         .output()
         .unwrap();
     assert!(output.status.success(), "{output:?}");
