@@ -77,6 +77,11 @@ impl<'a> TrainingSet<'a> {
         }
     }
 
+    /// Rows × features.
+    pub(super) fn shape(&self) -> (usize, usize) {
+        (self.rows.n_rows(), self.rows.n_features())
+    }
+
     /// How many classes the training rows actually have.
     pub(super) fn n_present(&self) -> usize {
         self.classes.len()

@@ -31,8 +31,15 @@ fn empty_table_gives_documented_defaults() {
         (1.0, 100, 1e-4, true)
     );
     assert_eq!(params.solver(), SolverChoice::Auto);
-    assert_eq!(params.solver().for_classes(2), Solver::Linfa);
-    assert_eq!(params.solver().for_classes(3), Solver::Lbfgs);
+    // Two classes go to linfa-logistic while its dense matrix is small: wide data (fitted in
+    // its row space) or few cells; past that, and for three classes, to our L-BFGS.
+    let auto = params.solver();
+    assert_eq!(auto.for_training(2, 22, 1_700), Solver::Linfa);
+    assert_eq!(auto.for_training(2, 1_000, 1_000), Solver::Linfa);
+    assert_eq!(auto.for_training(2, 1_418, 5_000), Solver::Lbfgs);
+    assert_eq!(auto.for_training(3, 22, 1_700), Solver::Lbfgs);
+    assert_eq!(SolverChoice::Linfa.for_training(2, 1_418, 5_000), Solver::Linfa);
+    assert_eq!(SolverChoice::Lbfgs.for_training(2, 22, 1_700), Solver::Lbfgs);
     assert_eq!(params, ModelParams::default());
 }
 
