@@ -9,7 +9,7 @@ use ndarray::{Array2, Axis};
 
 use crate::metrics::{ConfusionMatrix, Metric, score};
 use crate::stats::interval::{
-    Clusters, ConfidenceLevel, Interval, MIN_RESAMPLING_UNITS, bootstrap_interval,
+    Clusters, ConfidenceLevel, Interval, MIN_RESAMPLING_UNITS, bootstrap_intervals,
 };
 use crate::stats::summary::{mean, sample_std};
 
@@ -159,15 +159,10 @@ pub fn evaluate(
         baseline_per_fold.push(values(&baseline_scores));
     }
 
-    let summarise_all = |per_fold: &dyn Fn(usize) -> Vec<Option<f64>>,
-                         oof: &[Array2<f64>]|
-     -> Vec<MetricValue> {
-        metrics
-            .iter()
-            .enumerate()
-            .map(|(m, &metric)| summarise(metric, &per_fold(m), oof, labels, n_classes, &resampler))
-            .collect()
-    };
+    let summarise_all =
+        |per_fold: &dyn Fn(usize) -> Vec<Option<f64>>, oof: &[Array2<f64>]| -> Vec<MetricValue> {
+            summarise(&metrics, per_fold, oof, labels, n_classes, &resampler)
+        };
     let model = summarise_all(
         &|m| fold_scores.iter().map(|f| f.values[m]).collect(),
         &oof.model,
@@ -187,7 +182,7 @@ pub fn evaluate(
             for &i in &members {
                 per_class[labels[i]] += 1;
             }
-            let accuracy = pooled(&oof.model, labels, &members, n_classes, Metric::Accuracy)
+            let accuracy = pooled(&oof.model, labels, &members, n_classes, &[Metric::Accuracy])[0]
                 .unwrap_or(f64::NAN);
             ArticleAccuracy {
                 article,
@@ -230,9 +225,15 @@ pub fn evaluate_one(
                 .and_then(|s| s.get(metric))
         })
         .collect();
-    Ok(summarise(
-        metric, &per_fold, &oof.model, labels, n_classes, &resampler,
-    ))
+    let mut summary = summarise(
+        &[metric],
+        &|_| per_fold.clone(),
+        &oof.model,
+        labels,
+        n_classes,
+        &resampler,
+    );
+    Ok(summary.remove(0))
 }
 
 /// Draws resamples of paragraph indices, directly or through whole articles.
@@ -262,63 +263,94 @@ impl Resampler {
         })
     }
 
-    fn interval(
+    /// Intervals of `n_statistics` statistics of the same resamples of `n_items` paragraphs,
+    /// which `statistics` computes together for each one; `None` where one has no interval
+    /// (undefined in every resample, or too few units to resample).
+    fn intervals(
         &self,
         n_items: usize,
-        statistic: impl Fn(&[usize]) -> Option<f64> + Sync,
-    ) -> Option<Interval> {
+        n_statistics: usize,
+        statistics: impl Fn(&[usize], &mut [Option<f64>]) + Sync,
+    ) -> Vec<Option<Interval>> {
         let (resamples, level, seed) = (self.spec.resamples, self.spec.level, self.spec.seed);
         let result = match &self.clusters {
-            None => bootstrap_interval(n_items, resamples, level, seed, statistic),
-            Some(clusters) => {
-                bootstrap_interval(clusters.len(), resamples, level, seed, |picked| {
-                    statistic(&clusters.expand(picked))
-                })
-            }
+            None => bootstrap_intervals(n_items, resamples, level, seed, n_statistics, statistics),
+            Some(clusters) => bootstrap_intervals(
+                clusters.len(),
+                resamples,
+                level,
+                seed,
+                n_statistics,
+                |picked, values| statistics(&clusters.expand(picked), values),
+            ),
         };
-        // Only "every resample undefined" can fail here; the metric then has no interval.
-        result.ok()
+        match result {
+            Ok(intervals) => intervals.into_iter().map(Result::ok).collect(),
+            Err(_) => vec![None; n_statistics],
+        }
     }
 }
 
+/// Each of `metrics` (the `m`th with `per_fold(m)` its value per fold) summarised over the
+/// out-of-fold predictions `oof`: its mean and spread over folds, its pooled value, and its
+/// bootstrap interval. A resample is scored once for all the metrics.
 fn summarise(
-    metric: Metric,
-    per_fold: &[Option<f64>],
+    metrics: &[Metric],
+    per_fold: &dyn Fn(usize) -> Vec<Option<f64>>,
     oof: &[Array2<f64>],
     labels: &[usize],
     n_classes: usize,
     resampler: &Resampler,
-) -> MetricValue {
-    let defined: Vec<f64> = per_fold.iter().flatten().copied().collect();
-    MetricValue {
-        metric,
-        mean: mean(&defined),
-        std: sample_std(&defined),
-        pooled: pooled_metric(oof, labels, n_classes, metric),
-        interval: resampler.interval(labels.len(), |items| {
-            pooled(oof, labels, items, n_classes, metric)
-        }),
-    }
+) -> Vec<MetricValue> {
+    let all: Vec<usize> = (0..labels.len()).collect();
+    let pooled_values = pooled(oof, labels, &all, n_classes, metrics);
+    let intervals = resampler.intervals(labels.len(), metrics.len(), |items, values| {
+        values.copy_from_slice(&pooled(oof, labels, items, n_classes, metrics));
+    });
+    metrics
+        .iter()
+        .zip(pooled_values)
+        .zip(intervals)
+        .enumerate()
+        .map(|(m, ((&metric, pooled), interval))| {
+            let defined: Vec<f64> = per_fold(m).into_iter().flatten().collect();
+            MetricValue {
+                metric,
+                mean: mean(&defined),
+                std: sample_std(&defined),
+                pooled,
+                interval,
+            }
+        })
+        .collect()
 }
 
-/// The metric on the out-of-fold predictions of `items`, averaged over repeats; `None` if it
-/// is undefined in any repeat.
+/// Each of `metrics` on the out-of-fold predictions of `items`, averaged over repeats; `None`
+/// for a metric undefined in any repeat.
 fn pooled(
     oof: &[Array2<f64>],
     labels: &[usize],
     items: &[usize],
     n_classes: usize,
-    metric: Metric,
-) -> Option<f64> {
+    metrics: &[Metric],
+) -> Vec<Option<f64>> {
     let item_labels: Vec<usize> = items.iter().map(|&i| labels[i]).collect();
-    let mut total = 0.0;
+    let mut totals = vec![Some(0.0); metrics.len()];
     for repeat in oof {
         let probabilities = repeat.select(Axis(0), items);
-        total += score(&item_labels, probabilities.view(), n_classes)
-            .ok()?
-            .get(metric)?;
+        let Ok(scores) = score(&item_labels, probabilities.view(), n_classes) else {
+            return vec![None; metrics.len()];
+        };
+        for (total, &metric) in totals.iter_mut().zip(metrics) {
+            *total = total
+                .zip(scores.get(metric))
+                .map(|(sum, value)| sum + value);
+        }
     }
-    Some(total / oof.len() as f64)
+    totals
+        .into_iter()
+        .map(|total| total.map(|sum| sum / oof.len() as f64))
+        .collect()
 }
 
 /// The metric on all out-of-fold predictions, averaged over repeats.
@@ -329,5 +361,5 @@ pub fn pooled_metric(
     metric: Metric,
 ) -> Option<f64> {
     let all: Vec<usize> = (0..labels.len()).collect();
-    pooled(oof, labels, &all, n_classes, metric)
+    pooled(oof, labels, &all, n_classes, &[metric])[0]
 }

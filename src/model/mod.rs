@@ -294,7 +294,10 @@ impl Classifier for ModelParams {
 impl ModelParams {
     fn fit_checked(&self, data: &solvers::TrainingSet) -> Result<FittedModel, ModelError> {
         let (n_rows, n_features) = data.shape();
-        match self.solver.for_training(data.n_present(), n_rows, n_features) {
+        match self
+            .solver
+            .for_training(data.n_present(), n_rows, n_features)
+        {
             Solver::Linfa => solvers::fit_linfa(self, data),
             Solver::Lbfgs => Ok(solvers::fit_lbfgs(self, data)),
         }

@@ -38,8 +38,14 @@ fn empty_table_gives_documented_defaults() {
     assert_eq!(auto.for_training(2, 1_000, 1_000), Solver::Linfa);
     assert_eq!(auto.for_training(2, 1_418, 5_000), Solver::Lbfgs);
     assert_eq!(auto.for_training(3, 22, 1_700), Solver::Lbfgs);
-    assert_eq!(SolverChoice::Linfa.for_training(2, 1_418, 5_000), Solver::Linfa);
-    assert_eq!(SolverChoice::Lbfgs.for_training(2, 22, 1_700), Solver::Lbfgs);
+    assert_eq!(
+        SolverChoice::Linfa.for_training(2, 1_418, 5_000),
+        Solver::Linfa
+    );
+    assert_eq!(
+        SolverChoice::Lbfgs.for_training(2, 22, 1_700),
+        Solver::Lbfgs
+    );
     assert_eq!(params, ModelParams::default());
 }
 

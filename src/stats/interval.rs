@@ -165,6 +165,29 @@ pub fn bootstrap_interval<F>(
 where
     F: Fn(&[usize]) -> Option<f64> + Sync,
 {
+    let mut intervals =
+        bootstrap_intervals(n_units, resamples, level, seed, 1, |units, values| {
+            values[0] = statistic(units);
+        })?;
+    intervals.pop().unwrap_or(Err(IntervalError::NoResamples))
+}
+
+/// [`bootstrap_interval`] for `n_statistics` statistics of the same resamples at once:
+/// `statistics` fills one value per statistic for each resample, so what they share (scoring a
+/// resample once for every metric) is done once. Interval `k` is the one `bootstrap_interval`
+/// gives for statistic `k` alone (an error where it is undefined in every resample); the
+/// outer error is for the resampling itself (too few units, no resamples).
+pub fn bootstrap_intervals<F>(
+    n_units: usize,
+    resamples: usize,
+    level: ConfidenceLevel,
+    seed: u64,
+    n_statistics: usize,
+    statistics: F,
+) -> Result<Vec<Result<Interval, IntervalError>>, IntervalError>
+where
+    F: Fn(&[usize], &mut [Option<f64>]) + Sync,
+{
     if n_units < MIN_RESAMPLING_UNITS {
         return Err(IntervalError::TooFewUnits {
             units: n_units,
@@ -174,32 +197,51 @@ where
     if resamples == 0 {
         return Err(IntervalError::NoResamples);
     }
-    let values = bootstrap_values(n_units, resamples, seed, &statistic);
-    percentile_interval(&values, level, IntervalMethod::PercentileBootstrap)
-        .ok_or(IntervalError::AllResamplesUndefined { resamples })
+    // Resample-major: the values of resample `i` are `values[i * n_statistics..][..n_statistics]`.
+    let values = bootstrap_values(n_units, resamples, seed, n_statistics, &statistics);
+    Ok((0..n_statistics)
+        .map(|k| {
+            let of_statistic: Vec<Option<f64>> = values
+                .iter()
+                .skip(k)
+                .step_by(n_statistics)
+                .copied()
+                .collect();
+            percentile_interval(&of_statistic, level, IntervalMethod::PercentileBootstrap)
+                .ok_or(IntervalError::AllResamplesUndefined { resamples })
+        })
+        .collect())
 }
 
-/// The statistic of every resample, in resample order (undefined and non-finite as `None`).
+/// The statistics of every resample, resample after resample (undefined and non-finite values
+/// as `None`).
 fn bootstrap_values<F>(
     n_units: usize,
     resamples: usize,
     seed: u64,
-    statistic: &F,
+    n_statistics: usize,
+    statistics: &F,
 ) -> Vec<Option<f64>>
 where
-    F: Fn(&[usize]) -> Option<f64> + Sync,
+    F: Fn(&[usize], &mut [Option<f64>]) + Sync,
 {
-    (0..resamples)
+    let per_resample: Vec<Vec<Option<f64>>> = (0..resamples)
         .into_par_iter()
         .with_min_len(RESAMPLES_PER_TASK)
         .map_init(
             || Vec::with_capacity(n_units),
             |units: &mut Vec<usize>, index| {
                 draw_resample(n_units, seed, index, units);
-                statistic(units).filter(|value| value.is_finite())
+                let mut values = vec![None; n_statistics];
+                statistics(units, &mut values);
+                for value in &mut values {
+                    *value = value.filter(|value| value.is_finite());
+                }
+                values
             },
         )
-        .collect()
+        .collect();
+    per_resample.concat()
 }
 
 /// Fills `units` with resample number `index`: `n_units` draws from `0..n_units`.
@@ -446,8 +488,42 @@ mod tests {
             bootstrap_interval(28, 2000, level95(), seed, |u| accuracy(&outcomes, u)).unwrap()
         };
         assert_eq!(run(42), run(42));
-        let values = |seed| bootstrap_values(28, 200, seed, &|u: &[usize]| accuracy(&outcomes, u));
+        let values = |seed| {
+            bootstrap_values(28, 200, seed, 1, &|u: &[usize], v: &mut [Option<f64>]| {
+                v[0] = accuracy(&outcomes, u);
+            })
+        };
         assert_ne!(values(42), values(43));
+    }
+
+    #[test]
+    fn statistics_of_shared_resamples_have_the_intervals_of_each_alone() {
+        let outcomes: Vec<f64> = (0..30).map(|i| f64::from(i % 3 != 0)).collect();
+        let low_share = |u: &[usize]| Some(u.iter().filter(|&&i| i < 10).count() as f64 / 30.0);
+        let never = |_: &[usize]| None;
+        let together = bootstrap_intervals(30, 500, level95(), 5, 3, |u, values| {
+            values[0] = accuracy(&outcomes, u);
+            values[1] = low_share(u);
+            values[2] = never(u);
+        })
+        .unwrap();
+        let alone = |statistic: &(dyn Fn(&[usize]) -> Option<f64> + Sync)| {
+            bootstrap_interval(30, 500, level95(), 5, statistic)
+        };
+        assert_eq!(together[0], alone(&|u| accuracy(&outcomes, u)));
+        assert_eq!(together[1], alone(&low_share));
+        assert_eq!(together[2], alone(&never));
+        assert_eq!(
+            together[2],
+            Err(IntervalError::AllResamplesUndefined { resamples: 500 })
+        );
+        assert_eq!(
+            bootstrap_intervals(3, 500, level95(), 5, 2, |_, _| {}),
+            Err(IntervalError::TooFewUnits {
+                units: 3,
+                minimum: MIN_RESAMPLING_UNITS
+            })
+        );
     }
 
     #[test]
@@ -455,7 +531,10 @@ mod tests {
         let outcomes: Vec<f64> = (0..28).map(|i| f64::from(i % 4 != 0)).collect();
         let on_threads = |threads| {
             crate::testing::in_pool(threads, || {
-                let values = bootstrap_values(28, 2000, 9, &|u: &[usize]| accuracy(&outcomes, u));
+                let values =
+                    bootstrap_values(28, 2000, 9, 1, &|u: &[usize], v: &mut [Option<f64>]| {
+                        v[0] = accuracy(&outcomes, u);
+                    });
                 let interval =
                     bootstrap_interval(28, 2000, level95(), 9, |u| accuracy(&outcomes, u)).unwrap();
                 (values, interval)
