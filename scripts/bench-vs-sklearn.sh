@@ -2,7 +2,10 @@
 # Peer comparison: `stance featurize` against scikit-learn's CountVectorizer().fit_transform
 # and TfidfVectorizer().fit_transform on the same corpus, whole processes, medians of 3.
 #
-#   scripts/bench-vs-sklearn.sh CORPUS [RUNS]
+#   scripts/bench-vs-sklearn.sh CORPUS [RUNS] [KINDS]
+#
+# KINDS (default "count tfidf") may also name `bigrams`: CountVectorizer(ngram_range=(1, 2))
+# against `ngram_range = [1, 2]`, whose vocabulary of a large corpus outgrows the caches.
 #
 # CORPUS is a one-document-per-line text file, or JSON Lines (`.jsonl` / `.jsonl.gz`) whose
 # `text` field is the document. JSON Lines are first converted to a plain one-per-line file,
@@ -17,6 +20,7 @@ export LC_ALL=C
 
 corpus=${1:?usage: scripts/bench-vs-sklearn.sh CORPUS [RUNS]}
 runs=${2:-3}
+kinds=${3:-count tfidf}
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -44,6 +48,7 @@ bytes=$(stat -c %s "$text")
 
 printf '[features]\n' >"$work/count.toml"
 printf '[features]\nweighting = "tfidf"\n' >"$work/tfidf.toml"
+printf '[features]\nngram_range = [1, 2]\n' >"$work/bigrams.toml"
 
 cat >"$work/peer_sklearn.py" <<'PY'
 import sys, time
@@ -55,7 +60,11 @@ if docs and docs[-1] == "":
     docs.pop()
 docs = [d[:-1] if d.endswith("\r") else d for d in docs]
 start = time.perf_counter()
-vectorizer = CountVectorizer() if kind == "count" else TfidfVectorizer()
+vectorizer = {
+    "count": CountVectorizer,
+    "tfidf": TfidfVectorizer,
+    "bigrams": lambda: CountVectorizer(ngram_range=(1, 2)),
+}[kind]()
 X = vectorizer.fit_transform(docs)
 print(f"{time.perf_counter() - start:.3f}", file=sys.stderr)
 if len(sys.argv) > 3:
@@ -72,7 +81,7 @@ if len(sys.argv) > 3:
     print(f"identical {kind}: {X.shape[0]} documents, {X.shape[1]} terms, {X.nnz} non-zeros")
 PY
 
-for kind in count tfidf; do
+for kind in $kinds; do
     "$stance" featurize --config "$work/$kind.toml" --input "$text" --out "$work/out-$kind" 2>/dev/null
     python3 "$work/peer_sklearn.py" "$kind" "$text" "$work/out-$kind" 2>"$work/stderr" || { cat "$work/stderr"; exit 1; }
 done
@@ -93,8 +102,13 @@ peak_rss_mb() { sort -g "$1.rss" | tail -1 | awk '{printf "%.0f", $1 / 1024}'; }
 
 echo "corpus: $corpus ($(awk -v b="$bytes" 'BEGIN {printf "%.1f", b/1e6}') MB of text), $(nproc) cores, medians of $runs, $(date -u +%Y-%m-%d)"
 printf '%-34s %9s %9s %8s %9s\n' tool seconds MB/s ratio 'peak MB'
-for kind in count tfidf; do
-    label=$([ "$kind" = count ] && echo CountVectorizer || echo TfidfVectorizer)
+for kind in $kinds; do
+    case $kind in
+    count) label=CountVectorizer ;;
+    tfidf) label=TfidfVectorizer ;;
+    bigrams) label='CountVectorizer (1, 2)-grams' ;;
+    *) echo "unknown kind $kind" >&2; exit 2 ;;
+    esac
     rm -f "$work/t-"*
     for _ in $(seq "$runs"); do
         timed "$work/t-sklearn" python3 "$work/peer_sklearn.py" "$kind" "$text"
