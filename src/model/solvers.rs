@@ -209,8 +209,9 @@ pub(super) fn fit_linfa(
         format!(
             "not converged: gradient norm {gradient_norm:.2e} above tolerance {tolerance:e} where \
              linfa-logistic stopped (it does not say whether it ran out of iterations, \
-             max_iterations = {}, or its line search failed)",
-            params.max_iterations
+             max_iterations = {}, or its line search failed){}",
+            params.max_iterations,
+            per_row_note(gradient_norm, sparse.n_rows()),
         )
     };
     Ok(finish(
@@ -279,6 +280,7 @@ pub(super) fn fit_lbfgs_in(
     let gradient_norm = primal_gradient_norm(params, data, sparse, &weights, &intercepts);
     let tolerance = params.gradient_tolerance;
     let converged = gradient_norm <= tolerance;
+    let note = per_row_note(gradient_norm, sparse.n_rows());
     let message = match stop {
         _ if converged => {
             format!(
@@ -287,11 +289,11 @@ pub(super) fn fit_lbfgs_in(
         }
         Stop::MaxIterations => format!(
             "not converged: gradient norm {gradient_norm:.2e} above tolerance {tolerance:e} after \
-             max_iterations = {iterations}"
+             max_iterations = {iterations}{note}"
         ),
         Stop::LineSearch | Stop::GradientTolerance => format!(
             "not converged: gradient norm {gradient_norm:.2e} above tolerance {tolerance:e} when \
-             the line search found no lower point after {iterations} iterations"
+             the line search found no lower point after {iterations} iterations{note}"
         ),
     };
     finish(
@@ -307,6 +309,26 @@ pub(super) fn fit_lbfgs_in(
             message,
         },
     )
+}
+
+/// scikit-learn's default `tol`: on the largest component of the gradient of the *mean*
+/// objective.
+const SKLEARN_DEFAULT_TOL: f64 = 1e-4;
+
+/// For a fit stopped above the tolerance: whether it would pass scikit-learn's default test.
+/// Our tolerance bounds the gradient of the *summed* objective, so it is stricter the more
+/// rows there are; with thousands, a fit can miss it by far and still be one scikit-learn calls
+/// converged (`‖∇‖₂ / rows` bounds its largest component of the mean gradient).
+pub(super) fn per_row_note(gradient_norm: f64, n_rows: usize) -> String {
+    let per_row = gradient_norm / n_rows.max(1) as f64;
+    if per_row <= SKLEARN_DEFAULT_TOL {
+        format!(
+            "; that is {per_row:.1e} per row, which scikit-learn's default tol = \
+             {SKLEARN_DEFAULT_TOL:e} on the mean objective accepts"
+        )
+    } else {
+        String::new()
+    }
 }
 
 /// `‖∇F‖₂` of the summed objective at a solution, in the original features: the one
