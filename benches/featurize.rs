@@ -1,4 +1,5 @@
-//! Featurizer benchmarks: tokenise, fit a vocabulary, transform, tf-idf, char n-grams, hashing.
+//! Featurizer benchmarks: tokenise, fit a vocabulary, transform, tf-idf, char n-grams, word
+//! bigrams, hashing.
 //!
 //! Corpus: the first few MB of `allsides-25mb.jsonl.gz` when the shared data is present
 //! (`STANCE_BENCH_CORPUS`, `../shared/data/news/` or `/work/shared/data/news/`), else a
@@ -123,6 +124,8 @@ fn benches(c: &mut Criterion) {
             "fit_transform_char_wb_2_4",
             "analyzer = \"char_wb\"\nngram_range = [2, 4]",
         ),
+        // Word bigrams: on the news corpus a term table past the caches (batched lookups).
+        ("fit_transform_bigrams", "ngram_range = [1, 2]"),
         (
             "fit_transform_hashing",
             "hashing = { n_features = 1048576 }",
