@@ -18,12 +18,8 @@ set -euo pipefail
 
 corpora=${1:-/work/shared/data/news}
 runs=${2:-3}
-root=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-cargo build --release --quiet --manifest-path "$root/Cargo.toml"
-stance="$root/target/release/stance"
+# shellcheck source=scripts/release-build.sh
+source "$(dirname "$0")/release-build.sh"
 "$stance" train "$root/experiments/baseline.toml" --out "$work/model.json" >/dev/null
 
 echo "load before: $(uptime)"

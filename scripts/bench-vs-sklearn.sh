@@ -21,12 +21,8 @@ export LC_ALL=C
 corpus=${1:?usage: scripts/bench-vs-sklearn.sh CORPUS [RUNS]}
 runs=${2:-3}
 kinds=${3:-count tfidf}
-root=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-cargo build --release --quiet --manifest-path "$root/Cargo.toml"
-stance="$root/target/release/stance"
+# shellcheck source=scripts/release-build.sh
+source "$(dirname "$0")/release-build.sh"
 
 case "$corpus" in
 *.jsonl | *.jsonl.gz)

@@ -17,12 +17,8 @@ set -euo pipefail
 
 semeval=${1:-/work/shared/data/semeval2016}
 permutations=${2:-5}
-root=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-cargo build --release --quiet --manifest-path "$root/Cargo.toml"
-stance="$root/target/release/stance"
+# shellcheck source=scripts/release-build.sh
+source "$(dirname "$0")/release-build.sh"
 
 python3 - "$semeval" "$work" <<'PY'
 import collections, re, sys
