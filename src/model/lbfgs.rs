@@ -284,8 +284,11 @@ fn next_step(low: &Probe, high: &Probe) -> f64 {
     }
 }
 
+/// ndarray's dot: unrolled over eight partial sums, several times faster than one running
+/// sum over the thousands of coefficients of a bag-of-words model (the two-loop recursion
+/// takes twenty of these a step).
 fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    ndarray::aview1(a).dot(&ndarray::aview1(b))
 }
 
 fn norm(a: &[f64]) -> f64 {
