@@ -182,7 +182,7 @@ pub fn evaluate(
             for &i in &members {
                 per_class[labels[i]] += 1;
             }
-            let accuracy = pooled(&oof.model, labels, &members, n_classes, &[Metric::Accuracy])[0]
+            let accuracy = pooled_one(&oof.model, labels, &members, n_classes, Metric::Accuracy)
                 .unwrap_or(f64::NAN);
             ArticleAccuracy {
                 article,
@@ -303,9 +303,10 @@ fn summarise(
     resampler: &Resampler,
 ) -> Vec<MetricValue> {
     let all: Vec<usize> = (0..labels.len()).collect();
-    let pooled_values = pooled(oof, labels, &all, n_classes, metrics);
+    let mut pooled_values = vec![None; metrics.len()];
+    pooled(oof, labels, &all, n_classes, metrics, &mut pooled_values);
     let intervals = resampler.intervals(labels.len(), metrics.len(), |items, values| {
-        values.copy_from_slice(&pooled(oof, labels, items, n_classes, metrics));
+        pooled(oof, labels, items, n_classes, metrics, values);
     });
     metrics
         .iter()
@@ -325,32 +326,46 @@ fn summarise(
         .collect()
 }
 
-/// Each of `metrics` on the out-of-fold predictions of `items`, averaged over repeats; `None`
-/// for a metric undefined in any repeat.
+/// Each of `metrics` on the out-of-fold predictions of `items`, averaged over repeats, into
+/// `values` (one per metric); `None` for a metric undefined in any repeat.
 fn pooled(
     oof: &[Array2<f64>],
     labels: &[usize],
     items: &[usize],
     n_classes: usize,
     metrics: &[Metric],
-) -> Vec<Option<f64>> {
+    values: &mut [Option<f64>],
+) {
     let item_labels: Vec<usize> = items.iter().map(|&i| labels[i]).collect();
-    let mut totals = vec![Some(0.0); metrics.len()];
+    values.fill(Some(0.0));
     for repeat in oof {
         let probabilities = repeat.select(Axis(0), items);
         let Ok(scores) = score(&item_labels, probabilities.view(), n_classes) else {
-            return vec![None; metrics.len()];
+            values.fill(None);
+            return;
         };
-        for (total, &metric) in totals.iter_mut().zip(metrics) {
+        for (total, &metric) in values.iter_mut().zip(metrics) {
             *total = total
                 .zip(scores.get(metric))
                 .map(|(sum, value)| sum + value);
         }
     }
-    totals
-        .into_iter()
-        .map(|total| total.map(|sum| sum / oof.len() as f64))
-        .collect()
+    for total in values.iter_mut() {
+        *total = total.map(|sum| sum / oof.len() as f64);
+    }
+}
+
+/// One metric of [`pooled`].
+fn pooled_one(
+    oof: &[Array2<f64>],
+    labels: &[usize],
+    items: &[usize],
+    n_classes: usize,
+    metric: Metric,
+) -> Option<f64> {
+    let mut value = [None];
+    pooled(oof, labels, items, n_classes, &[metric], &mut value);
+    value[0]
 }
 
 /// The metric on all out-of-fold predictions, averaged over repeats.
@@ -361,5 +376,5 @@ pub fn pooled_metric(
     metric: Metric,
 ) -> Option<f64> {
     let all: Vec<usize> = (0..labels.len()).collect();
-    pooled(oof, labels, &all, n_classes, &[metric])[0]
+    pooled_one(oof, labels, &all, n_classes, metric)
 }

@@ -438,25 +438,21 @@ impl Lookahead {
 
     /// Each queued term's id (interned if new), in order; the queue is empty after.
     pub(crate) fn intern(&mut self, table: &mut TermTable, mut each: impl FnMut(u32)) {
-        let mut start = 0;
-        for (key, &end) in self.keys.iter().zip(&self.ends) {
-            each(table.intern_keyed(&self.text[start..end], key));
-            start = end;
-        }
-        self.clear();
+        self.drain(|term, key| each(table.intern_keyed(term, key)));
     }
 
     /// Each queued term's id if `table` has it, in order; the queue is empty after.
     pub(crate) fn get(&mut self, table: &TermTable, mut each: impl FnMut(Option<u32>)) {
-        let mut start = 0;
-        for (key, &end) in self.keys.iter().zip(&self.ends) {
-            each(table.get_keyed(&self.text[start..end], key));
-            start = end;
-        }
-        self.clear();
+        self.drain(|term, key| each(table.get_keyed(term, key)));
     }
 
-    fn clear(&mut self) {
+    /// Each queued term with its key, in order, then an empty queue.
+    fn drain(&mut self, mut each: impl FnMut(&str, &TermKey)) {
+        let mut start = 0;
+        for (key, &end) in self.keys.iter().zip(&self.ends) {
+            each(&self.text[start..end], key);
+            start = end;
+        }
         self.text.clear();
         self.ends.clear();
         self.keys.clear();

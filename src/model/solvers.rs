@@ -280,7 +280,7 @@ pub(super) fn fit_lbfgs_in(
     let gradient_norm = primal_gradient_norm(params, data, sparse, &weights, &intercepts);
     let tolerance = params.gradient_tolerance;
     let converged = gradient_norm <= tolerance;
-    let note = per_row_note(gradient_norm, sparse.n_rows());
+    let note = || per_row_note(gradient_norm, sparse.n_rows());
     let message = match stop {
         _ if converged => {
             format!(
@@ -289,11 +289,13 @@ pub(super) fn fit_lbfgs_in(
         }
         Stop::MaxIterations => format!(
             "not converged: gradient norm {gradient_norm:.2e} above tolerance {tolerance:e} after \
-             max_iterations = {iterations}{note}"
+             max_iterations = {iterations}{}",
+            note()
         ),
         Stop::LineSearch | Stop::GradientTolerance => format!(
             "not converged: gradient norm {gradient_norm:.2e} above tolerance {tolerance:e} when \
-             the line search found no lower point after {iterations} iterations{note}"
+             the line search found no lower point after {iterations} iterations{}",
+            note()
         ),
     };
     finish(

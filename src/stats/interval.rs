@@ -225,23 +225,25 @@ fn bootstrap_values<F>(
 where
     F: Fn(&[usize], &mut [Option<f64>]) + Sync,
 {
-    let per_resample: Vec<Vec<Option<f64>>> = (0..resamples)
-        .into_par_iter()
+    let mut values = vec![None; resamples * n_statistics];
+    if n_statistics == 0 {
+        return values;
+    }
+    values
+        .par_chunks_mut(n_statistics)
+        .enumerate()
         .with_min_len(RESAMPLES_PER_TASK)
-        .map_init(
+        .for_each_init(
             || Vec::with_capacity(n_units),
-            |units: &mut Vec<usize>, index| {
+            |units: &mut Vec<usize>, (index, values)| {
                 draw_resample(n_units, seed, index, units);
-                let mut values = vec![None; n_statistics];
-                statistics(units, &mut values);
-                for value in &mut values {
+                statistics(units, values);
+                for value in values.iter_mut() {
                     *value = value.filter(|value| value.is_finite());
                 }
-                values
             },
-        )
-        .collect();
-    per_resample.concat()
+        );
+    values
 }
 
 /// Fills `units` with resample number `index`: `n_units` draws from `0..n_units`.
