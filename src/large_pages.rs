@@ -8,7 +8,7 @@
 //!
 //! Why: featurizing counts into fresh memory, and on a virtual machine a fresh 4 KiB page
 //! costs a fault of 1–2 µs: 8,700 of them in a one-thread run on 25 MB of news. With the
-//! advice there are 4,800, and the run takes 1–2% less when the host is quiet, 6% less when
+//! advice there are 4,800, and the run takes 1–3% less when the host is quiet, 6% less when
 //! it is busy (medians of 21 to 41 interleaved runs); cross-validating 1,889 labelled tweets
 //! takes 6,200 faults instead of 32,000. Where huge pages are off, the advice changes
 //! nothing. Owning the large mappings (aligned to 2 MiB) saved more faults in featurization,
