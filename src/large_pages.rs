@@ -34,8 +34,9 @@ fn advise(ptr: *mut u8, size: usize) {
         const PAGE: usize = 4096;
         let start = ptr as usize & !(PAGE - 1);
         let end = (ptr as usize + size).next_multiple_of(PAGE);
-        // SAFETY: advice about pages of this process's own block; it never changes their
-        // contents (unlike `MADV_DONTNEED`), and fails harmlessly where unsupported.
+        // SAFETY: advice about mapped pages of this process (the block's, and at its ends
+        // perhaps a neighbour's); `MADV_HUGEPAGE` never changes their contents (unlike
+        // `MADV_DONTNEED`), and fails harmlessly where unsupported.
         unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE) };
     }
     #[cfg(not(target_os = "linux"))]
