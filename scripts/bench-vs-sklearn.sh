@@ -18,7 +18,7 @@
 set -euo pipefail
 export LC_ALL=C
 
-corpus=${1:?usage: scripts/bench-vs-sklearn.sh CORPUS [RUNS]}
+corpus=${1:?usage: scripts/bench-vs-sklearn.sh CORPUS [RUNS] [KINDS]}
 runs=${2:-3}
 kinds=${3:-count tfidf}
 # shellcheck source=scripts/release-build.sh

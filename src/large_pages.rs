@@ -92,7 +92,7 @@ mod tests {
     fn assert_kept(ptr: *const u8, old_size: usize, new_size: usize) {
         let last = (old_size <= new_size).then_some(old_size - 1);
         for i in (0..old_size.min(new_size)).step_by(4093).chain(last) {
-            // SAFETY: `i < size`, within the block.
+            // SAFETY: `i` is below both sizes, within the block.
             assert_eq!(unsafe { ptr.add(i).read() }, pattern(i), "byte {i}");
         }
     }

@@ -46,9 +46,9 @@ use objective::{log_sum_exp, sigmoid};
 ///   dense matrix it takes stays small (see [`SolverChoice::for_training`]), our own L-BFGS
 ///   on the sparse rows past that, and for three or more classes, because linfa-logistic
 ///   0.8.1's `MultiLogisticRegression` cannot be trusted: it shifts log-sum-exp by the
-///   largest score of the whole matrix instead of each row's, so loss and gradient go wrong once rows' scores differ by more
-///   than ~35, and its line search then stops early without saying so (measured against
-///   scikit-learn in `notes/linfa-multinomial.md`).
+///   largest score of the whole matrix instead of each row's, so loss and gradient go wrong
+///   once rows' scores differ by more than ~35, and its line search then stops early
+///   without saying so (measured against scikit-learn in `notes/linfa-multinomial.md`).
 /// - `"linfa"`: linfa-logistic for any number of classes (`MultiLogisticRegression` for three
 ///   or more: kept to compare against; the convergence check below catches its failures).
 /// - `"lbfgs"`: our own L-BFGS with a strong-Wolfe line search, for any number of classes;
