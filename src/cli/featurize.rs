@@ -56,26 +56,10 @@ pub fn run(args: FeaturizeArgs) -> anyhow::Result<Outcome> {
         Decoding::Strict
     };
     let mut reader = DocumentReader::open(&args.input, format, decoding)?;
-
-    let mut fitter = set.fitter();
-    let (mut current, mut next) = (Batch::new(), Batch::new());
-    let mut text_bytes = 0usize;
-    let mut more = reader.next_batch(&mut current, BATCH_BYTES)?;
-    while more {
-        text_bytes += current.text_len();
-        let docs = current.documents();
-        let (read, ()) = rayon::join(
-            || reader.next_batch(&mut next, BATCH_BYTES),
-            || fitter.add(&docs),
-        );
-        drop(docs);
-        more = read?;
-        std::mem::swap(&mut current, &mut next);
-    }
-    let n_documents = fitter.n_documents();
-    let (fitted, matrix) = fitter
-        .finish()
-        .with_context(|| format!("featurizing {}", args.input.display()))?;
+    // On a thread of the pool, so that handing each batch to the pool is no round trip
+    // between threads (one thread: 1%; two: 3%).
+    let (n_documents, text_bytes, (fitted, matrix)) =
+        rayon::scope(|_| featurize(&set, &mut reader, &args.input))?;
 
     if let Some(dir) = &args.out {
         write_outputs(dir, &fitted, &matrix)?;
@@ -94,6 +78,35 @@ pub fn run(args: FeaturizeArgs) -> anyhow::Result<Outcome> {
         megabytes / seconds.max(1e-9),
     );
     Ok(Outcome::Success)
+}
+
+/// Fit `set` on the documents of `reader`, reading the next batch while counting one; the
+/// documents, the bytes of text, and the fitted features with their matrix.
+fn featurize(
+    set: &FeatureSet,
+    reader: &mut DocumentReader,
+    input: &Path,
+) -> anyhow::Result<(usize, usize, (FittedFeatures, CsrMatrix))> {
+    let mut fitter = set.fitter();
+    let (mut current, mut next) = (Batch::new(), Batch::new());
+    let mut text_bytes = 0usize;
+    let mut more = reader.next_batch(&mut current, BATCH_BYTES)?;
+    while more {
+        text_bytes += current.text_len();
+        let docs = current.documents();
+        let (read, ()) = rayon::join(
+            || reader.next_batch(&mut next, BATCH_BYTES),
+            || fitter.add(&docs),
+        );
+        drop(docs);
+        more = read?;
+        std::mem::swap(&mut current, &mut next);
+    }
+    let n_documents = fitter.n_documents();
+    let featurized = fitter
+        .finish()
+        .with_context(|| format!("featurizing {}", input.display()))?;
+    Ok((n_documents, text_bytes, featurized))
 }
 
 /// The experiment file, of which only `[features]` matters here.

@@ -222,9 +222,13 @@ pub(crate) struct TermTable {
 
 impl Default for TermTable {
     fn default() -> TermTable {
-        TermTable::with_slots(1024)
+        TermTable::with_slots(MIN_SLOTS)
     }
 }
+
+const MIN_SLOTS: usize = 1024;
+/// Room given in advance stops here (6 MB of slots); a table grows as far as it must.
+const MAX_ROOM_SLOTS: usize = 1 << 18;
 
 impl TermTable {
     /// An empty table of `slots` slots, a power of two.
@@ -234,6 +238,12 @@ impl TermTable {
             shift: 64 - slots.trailing_zeros(),
             terms: Vocabulary::default(),
         }
+    }
+
+    /// An empty table with room for about `n` terms before it grows (within reason).
+    pub(crate) fn with_room_for(n: usize) -> TermTable {
+        let slots = n.saturating_mul(2).next_power_of_two();
+        TermTable::with_slots(slots.clamp(MIN_SLOTS, MAX_ROOM_SLOTS))
     }
 
     /// An empty table for `n` terms that will mostly be asked for words it does not hold
@@ -248,7 +258,7 @@ impl TermTable {
         } else {
             n.saturating_mul(2).saturating_add(1).next_power_of_two()
         };
-        TermTable::with_slots(slots.max(1024))
+        TermTable::with_slots(slots.max(MIN_SLOTS))
     }
 
     pub(crate) fn len(&self) -> usize {
