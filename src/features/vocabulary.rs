@@ -242,8 +242,8 @@ impl TermTable {
 
     /// An empty table with room for about `n` terms before it grows (within reason).
     pub(crate) fn with_room_for(n: usize) -> TermTable {
-        let slots = n.saturating_mul(2).next_power_of_two();
-        TermTable::with_slots(slots.clamp(MIN_SLOTS, MAX_ROOM_SLOTS))
+        let slots = (n.min(MAX_ROOM_SLOTS / 2) * 2).next_power_of_two();
+        TermTable::with_slots(slots.max(MIN_SLOTS))
     }
 
     /// An empty table for `n` terms that will mostly be asked for words it does not hold
@@ -855,6 +855,27 @@ mod tests {
             }
             assert_eq!(table.get("absent"), None);
         }
+    }
+
+    /// A table made with room for `n` terms has `slots` slots, and takes `n` terms (if it
+    /// made room for them all) without growing.
+    fn check_room(n: usize, slots: usize) {
+        let mut table = TermTable::with_room_for(n);
+        assert_eq!(table.slots.len(), slots, "room for {n}");
+        let fits = n.min(slots / 2);
+        for i in 0..fits {
+            assert_eq!(table.intern(&format!("t{i}")), i as u32);
+        }
+        assert_eq!(table.slots.len(), slots, "{fits} terms in room for {n}");
+    }
+
+    #[test]
+    fn room_is_made_for_the_expected_terms_within_bounds() {
+        check_room(0, MIN_SLOTS);
+        check_room(512, MIN_SLOTS);
+        check_room(513, 2 * MIN_SLOTS);
+        check_room(32_768, 65_536);
+        check_room(usize::MAX, MAX_ROOM_SLOTS);
     }
 
     #[test]
