@@ -209,11 +209,15 @@ const ENTRIES_PER_PIECE: usize = 1 << 16;
 fn format_rows(matrix: &CsrMatrix, rows: Range<usize>, text: &mut Vec<u8>) -> std::io::Result<()> {
     text.clear();
     let mut integers = itoa::Buffer::new();
+    let mut row_prefix = Vec::new();
     for i in rows {
         let (columns, values) = matrix.row(i);
+        // The row's number starts each of its lines: formatted once.
+        row_prefix.clear();
+        row_prefix.extend_from_slice(integers.format(i + 1).as_bytes());
+        row_prefix.push(b' ');
         for (&c, &v) in columns.iter().zip(values) {
-            text.extend_from_slice(integers.format(i + 1).as_bytes());
-            text.push(b' ');
+            text.extend_from_slice(&row_prefix);
             text.extend_from_slice(integers.format(u64::from(c) + 1).as_bytes());
             text.push(b' ');
             push_value(text, &mut integers, v)?;
