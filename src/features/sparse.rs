@@ -8,6 +8,8 @@
 //! and the buffer becomes the values. Dense conversion is separate
 //! ([`CsrMatrix::to_dense`]); nothing here knows about terms.
 
+use std::ops::Range;
+
 use ndarray::Array2;
 use rayon::prelude::*;
 
@@ -363,17 +365,17 @@ fn assemble_part(
     for &(end, map) in rows {
         let end = end - start;
         let row_start = kept;
-        for i in from..end {
-            let (id, value) = unpack(entries[i]);
-            let column = map.map_or(id, |m| m[id as usize]);
-            if column != DROPPED {
-                entries[kept] = pack(column, value);
-                kept += 1;
-            }
-        }
+        let radix = RowSorter::takes(end - from, column_bits);
+        kept = if radix {
+            // The digits are counted here, not in a pass of the sort's own.
+            sorter.start_counting(column_bits);
+            map_row(entries, from..end, kept, map, |entry| sorter.count(entry))
+        } else {
+            map_row(entries, from..end, kept, map, |_| ())
+        };
         let row = &mut entries[row_start..kept];
         let columns = &mut indices[row_start..kept];
-        sorter.sort_split(row, columns, column_bits);
+        sorter.sort_split(row, columns, column_bits, radix);
         if !weights.is_identity() {
             weights.apply(columns, bytemuck::cast_slice_mut(row));
         }
@@ -383,6 +385,30 @@ fn assemble_part(
     (kept, lengths)
 }
 
+/// Map the ids of `entries[span]` to columns through `map` (if any), dropping pruned ones,
+/// and write the rest from `kept` on (never past the entry being read), each also handed to
+/// `each`; returns where the kept entries end.
+#[inline(always)]
+fn map_row(
+    entries: &mut [u64],
+    span: Range<usize>,
+    mut kept: usize,
+    map: Option<&[u32]>,
+    mut each: impl FnMut(u64),
+) -> usize {
+    for i in span {
+        let (id, value) = unpack(entries[i]);
+        let column = map.map_or(id, |m| m[id as usize]);
+        if column != DROPPED {
+            let entry = pack(column, value);
+            entries[kept] = entry;
+            each(entry);
+            kept += 1;
+        }
+    }
+    kept
+}
+
 /// Sorts rows of entries by column: an LSD radix sort in two counting passes over the
 /// column bits (each row is a few hundred entries, in cache), short rows by comparison.
 struct RowSorter {
@@ -390,11 +416,28 @@ struct RowSorter {
     /// Per digit value: the count, then where the next entry with it goes.
     low_starts: Box<[u32; DIGITS]>,
     high_starts: Box<[u32; DIGITS]>,
+    /// Bits of the low digit of the row being counted.
+    low_bits: u32,
 }
 
 /// Bits of a radix digit at most; wider columns (two digits) are sorted by comparison.
 const DIGIT_BITS_MAX: u32 = 12;
 const DIGITS: usize = 1 << DIGIT_BITS_MAX;
+/// Shorter rows are sorted by comparison.
+const RADIX_MIN: usize = 64;
+
+/// The low digit of an entry's column, of `low_bits` bits. Masked to the table size as well,
+/// which lets the compiler drop bounds checks.
+#[inline(always)]
+fn low_digit(entry: u64, low_bits: u32) -> usize {
+    ((entry >> 32) as usize) & ((1 << low_bits) - 1) & (DIGITS - 1)
+}
+
+/// The rest of an entry's column above its low digit.
+#[inline(always)]
+fn high_digit(entry: u64, low_bits: u32) -> usize {
+    ((entry >> (32 + low_bits)) as usize) & (DIGITS - 1)
+}
 
 impl Default for RowSorter {
     fn default() -> RowSorter {
@@ -402,16 +445,50 @@ impl Default for RowSorter {
             scratch: Vec::new(),
             low_starts: Box::new([0; DIGITS]),
             high_starts: Box::new([0; DIGITS]),
+            low_bits: 0,
         }
     }
 }
 
 impl RowSorter {
+    /// Whether a row of `len` entries is radix-sorted (else by comparison): then its digits
+    /// are counted as its entries are mapped ([`count`](Self::count)), not in a pass of
+    /// their own.
+    fn takes(len: usize, column_bits: u32) -> bool {
+        len >= RADIX_MIN && column_bits <= 2 * DIGIT_BITS_MAX
+    }
+
+    fn digits(column_bits: u32) -> (u32, u32) {
+        (column_bits / 2, column_bits - column_bits / 2)
+    }
+
+    /// Forget the last row's counts.
+    fn start_counting(&mut self, column_bits: u32) {
+        let (low_bits, high_bits) = Self::digits(column_bits);
+        self.low_bits = low_bits;
+        self.low_starts[..1 << low_bits].fill(0);
+        self.high_starts[..1 << high_bits].fill(0);
+    }
+
+    /// Count the digits of one entry of the row about to be sorted.
+    #[inline(always)]
+    fn count(&mut self, entry: u64) {
+        self.low_starts[low_digit(entry, self.low_bits)] += 1;
+        self.high_starts[high_digit(entry, self.low_bits)] += 1;
+    }
+
     /// Sort `row` by column, and split each entry: its column to `columns`, its count back
-    /// into `row` as `f64` bits (in the sort's last pass).
-    fn sort_split(&mut self, row: &mut [u64], columns: &mut [u32], column_bits: u32) {
+    /// into `row` as `f64` bits (in the sort's last pass). `counted` says whether every
+    /// entry of `row` went through [`count`](Self::count) since [`start_counting`].
+    fn sort_split(
+        &mut self,
+        row: &mut [u64],
+        columns: &mut [u32],
+        column_bits: u32,
+        counted: bool,
+    ) {
         let columns = &mut columns[..row.len()];
-        if row.len() < 64 || column_bits > 2 * DIGIT_BITS_MAX {
+        if !Self::takes(row.len(), column_bits) {
             row.sort_unstable();
             for (column, entry) in columns.iter_mut().zip(row.iter_mut()) {
                 let (c, value) = unpack(*entry);
@@ -420,19 +497,17 @@ impl RowSorter {
             }
             return;
         }
-        let (low_bits, high_bits) = (column_bits / 2, column_bits - column_bits / 2);
-        // Masked to the table size as well, which lets the compiler drop bounds checks.
-        let low = |entry: u64| ((entry >> 32) as usize) & ((1 << low_bits) - 1) & (DIGITS - 1);
-        let high = |entry: u64| ((entry >> (32 + low_bits)) as usize) & (DIGITS - 1);
+        if !counted {
+            self.start_counting(column_bits);
+            for &entry in &*row {
+                self.count(entry);
+            }
+        }
+        let (low_bits, high_bits) = Self::digits(column_bits);
+        let low = |entry| low_digit(entry, low_bits);
+        let high = |entry| high_digit(entry, low_bits);
         let low_starts = &mut self.low_starts[..1 << low_bits];
         let high_starts = &mut self.high_starts[..1 << high_bits];
-        low_starts.fill(0);
-        high_starts.fill(0);
-        // Both digits counted in one pass.
-        for &entry in &*row {
-            low_starts[low(entry)] += 1;
-            high_starts[high(entry)] += 1;
-        }
         exclusive_prefix_sums(low_starts);
         exclusive_prefix_sums(high_starts);
         self.scratch.resize(row.len(), 0);
