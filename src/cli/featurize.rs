@@ -58,7 +58,7 @@ pub fn run(args: FeaturizeArgs) -> anyhow::Result<Outcome> {
     let mut reader = DocumentReader::open(&args.input, format, decoding)?;
     // On a thread of the pool, so that handing each batch to the pool is no round trip
     // between threads (one thread: 1%; two: 3%).
-    let (n_documents, text_bytes, (fitted, matrix)) =
+    let (text_bytes, (fitted, matrix)) =
         rayon::scope(|_| featurize(&set, &mut reader, &args.input))?;
 
     if let Some(dir) = &args.out {
@@ -72,8 +72,9 @@ pub fn run(args: FeaturizeArgs) -> anyhow::Result<Outcome> {
         None => format!("{} hashed columns", fitted.n_features()),
     };
     eprintln!(
-        "featurized {n_documents} documents ({megabytes:.1} MB of text): {columns}, {} non-zeros \
+        "featurized {} documents ({megabytes:.1} MB of text): {columns}, {} non-zeros \
          in {seconds:.3} s ({:.0} MB/s)",
+        matrix.n_rows(),
         matrix.nnz(),
         megabytes / seconds.max(1e-9),
     );
@@ -81,12 +82,12 @@ pub fn run(args: FeaturizeArgs) -> anyhow::Result<Outcome> {
 }
 
 /// Fit `set` on the documents of `reader`, reading the next batch while counting one; the
-/// documents, the bytes of text, and the fitted features with their matrix.
+/// bytes of text, and the fitted features with their matrix (a row per document).
 fn featurize(
     set: &FeatureSet,
     reader: &mut DocumentReader,
     input: &Path,
-) -> anyhow::Result<(usize, usize, (FittedFeatures, CsrMatrix))> {
+) -> anyhow::Result<(usize, (FittedFeatures, CsrMatrix))> {
     let mut fitter = set.fitter();
     let (mut current, mut next) = (Batch::new(), Batch::new());
     let mut text_bytes = 0usize;
@@ -102,11 +103,10 @@ fn featurize(
         more = read?;
         std::mem::swap(&mut current, &mut next);
     }
-    let n_documents = fitter.n_documents();
     let featurized = fitter
         .finish()
         .with_context(|| format!("featurizing {}", input.display()))?;
-    Ok((n_documents, text_bytes, featurized))
+    Ok((text_bytes, featurized))
 }
 
 /// The experiment file, of which only `[features]` matters here.

@@ -267,8 +267,7 @@ impl<'s> Worker<'s> {
         if keep_rows {
             // About one distinct term per 8 bytes of text at most, in news; reserved rather
             // than grown by copying. Pages never written cost no memory.
-            let text_bytes: usize = docs.iter().map(|d| d.as_ref().len()).sum();
-            entries.reserve(text_bytes / 8);
+            entries.reserve(text_bytes(docs) / 8);
             segment.row_ends.reserve(docs.len());
         }
         for doc in docs {
@@ -389,10 +388,15 @@ type Assembly<'a> = (
     Weights<'a>,
 );
 
+/// Bytes of text in `docs`.
+fn text_bytes<S: AsRef<str>>(docs: &[S]) -> usize {
+    docs.iter().map(|d| d.as_ref().len()).sum()
+}
+
 /// Contiguous slices of `docs` of about equal text size, at most `n_chunks` of them.
 fn split_balanced<S: AsRef<str>>(docs: &[S], n_chunks: usize) -> Vec<&[S]> {
     // One extra byte per document, so that runs of empty documents are shared out too.
-    let total: usize = docs.iter().map(|d| d.as_ref().len() + 1).sum();
+    let total = text_bytes(docs) + docs.len();
     let target = total.div_ceil(n_chunks.max(1)).max(1);
     let mut chunks = Vec::with_capacity(n_chunks);
     let (mut start, mut size) = (0, 0);
@@ -432,8 +436,8 @@ impl<'s> Fitter<'s> {
     /// Count the next documents, in parallel; they become the next rows.
     pub fn add<S: AsRef<str> + Sync>(&mut self, docs: &[S]) {
         let keep_rows = self.keep_rows;
-        let text_bytes: usize = docs.iter().map(|d| d.as_ref().len()).sum();
-        let expected_terms = text_bytes / BYTES_PER_NEW_TERM;
+        // Only a new worker asks, so the batch is measured only then.
+        let expected_terms = || text_bytes(docs) / BYTES_PER_NEW_TERM;
         if rayon::current_num_threads() == 1 {
             // One thread: the rows are counted straight into their place.
             let mut rows = std::mem::take(&mut self.rows);
@@ -459,13 +463,13 @@ impl<'s> Fitter<'s> {
         self.n_documents += docs.len();
     }
 
-    /// `work` with an idle worker of this thread (a new one, with room for `expected_terms`,
+    /// `work` with an idle worker of this thread (a new one, with room for `expected_terms()`,
     /// when none is idle), which is idle again after. A worker stays with the thread that
     /// made it, and its table in that core's cache (a worker moving between threads cost 7%
     /// more counting on two).
     fn with_idle_worker<T>(
         &self,
-        expected_terms: usize,
+        expected_terms: impl FnOnce() -> usize,
         work: impl FnOnce(&mut Worker<'s>) -> T,
     ) -> T {
         let thread = rayon::current_thread_index();
@@ -476,7 +480,7 @@ impl<'s> Fitter<'s> {
         };
         let mut worker = idle.unwrap_or_else(|| {
             let index = self.next_worker.fetch_add(1, Ordering::Relaxed);
-            Worker::new(self.set, index, thread, expected_terms)
+            Worker::new(self.set, index, thread, expected_terms())
         });
         let result = work(&mut worker);
         self.idle

@@ -365,8 +365,7 @@ fn assemble_part(
     for &(end, map) in rows {
         let end = end - start;
         let row_start = kept;
-        let radix = RowSorter::takes(end - from, column_bits);
-        kept = if radix {
+        kept = if RowSorter::takes(end - from, column_bits) {
             // The digits are counted here, not in a pass of the sort's own.
             sorter.start_counting(column_bits);
             map_row(entries, from..end, kept, map, |entry| sorter.count(entry))
@@ -375,7 +374,7 @@ fn assemble_part(
         };
         let row = &mut entries[row_start..kept];
         let columns = &mut indices[row_start..kept];
-        sorter.sort_split(row, columns, column_bits, radix);
+        sorter.sort_split(row, columns, column_bits);
         if !weights.is_identity() {
             weights.apply(columns, bytemuck::cast_slice_mut(row));
         }
@@ -478,15 +477,11 @@ impl RowSorter {
     }
 
     /// Sort `row` by column, and split each entry: its column to `columns`, its count back
-    /// into `row` as `f64` bits (in the sort's last pass). `counted` says whether every
-    /// entry of `row` went through [`count`](Self::count) since [`start_counting`].
-    fn sort_split(
-        &mut self,
-        row: &mut [u64],
-        columns: &mut [u32],
-        column_bits: u32,
-        counted: bool,
-    ) {
+    /// into `row` as `f64` bits (in the sort's last pass). A row this [`takes`](Self::takes)
+    /// must have had every entry [`count`](Self::count)ed since
+    /// [`start_counting`](Self::start_counting): the caller counts whenever the row it maps
+    /// is long enough, and mapping only ever shortens it.
+    fn sort_split(&mut self, row: &mut [u64], columns: &mut [u32], column_bits: u32) {
         let columns = &mut columns[..row.len()];
         if !Self::takes(row.len(), column_bits) {
             row.sort_unstable();
@@ -497,17 +492,12 @@ impl RowSorter {
             }
             return;
         }
-        if !counted {
-            self.start_counting(column_bits);
-            for &entry in &*row {
-                self.count(entry);
-            }
-        }
         let (low_bits, high_bits) = Self::digits(column_bits);
         let low = |entry| low_digit(entry, low_bits);
         let high = |entry| high_digit(entry, low_bits);
         let low_starts = &mut self.low_starts[..1 << low_bits];
         let high_starts = &mut self.high_starts[..1 << high_bits];
+        debug_assert_eq!(low_starts.iter().sum::<u32>() as usize, row.len());
         exclusive_prefix_sums(low_starts);
         exclusive_prefix_sums(high_starts);
         self.scratch.resize(row.len(), 0);
