@@ -16,10 +16,6 @@ use rand::seq::SliceRandom;
 use stance::features::{FeatureSet, RawFeatureConfig};
 use stance::input::{Batch, Decoding, DocumentReader, InputFormat};
 
-// The binary's allocator, so that the figures are those of `stance featurize`.
-#[global_allocator]
-static ALLOCATOR: stance::large_pages::LargePages = stance::large_pages::LargePages;
-
 /// Enough text for stable timings, little enough to keep `cargo bench` short.
 const CORPUS_BYTES: usize = 4 << 20;
 

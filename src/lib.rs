@@ -14,7 +14,6 @@ pub mod experiment;
 pub mod features;
 pub mod input;
 pub mod labels;
-pub mod large_pages;
 pub mod metrics;
 pub mod model;
 

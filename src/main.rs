@@ -4,9 +4,6 @@ mod cli;
 
 use std::process::ExitCode;
 
-#[global_allocator]
-static ALLOCATOR: stance::large_pages::LargePages = stance::large_pages::LargePages;
-
 fn main() -> ExitCode {
     match cli::run() {
         Ok(outcome) => outcome.exit_code(),
