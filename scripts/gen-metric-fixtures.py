@@ -2,7 +2,9 @@
 """Reference values for `src/metrics.rs` from scikit-learn and numpy.
 
 Writes tests/fixtures/metrics/cases.json (scored predictions), baseline.json (majority-class
-baseline) and summaries.json (mean and sample standard deviation across folds). Predicted
+baseline), summaries.json (mean and sample standard deviation across folds) and f1_mean.json
+(the mean of `f1_score(average=None)` over some of the classes: SemEval-2016's F_avg is this
+over FAVOR and AGAINST of three-class predictions). Predicted
 class = argmax of the probabilities with ties to the lowest index (numpy's argmax). Run from
 the repository root:  python3 scripts/gen-metric-fixtures.py
 """
@@ -115,6 +117,24 @@ def main():
             "std": float(np.std(defined, ddof=1)) if len(defined) >= 2 else None,
         })
     (OUT / "summaries.json").write_text(json.dumps({"generator": GENERATOR + ", numpy std(ddof=1)", "cases": summaries}, indent=1) + "\n")
+
+    f1_means = []
+    for name, y_true, proba, n_classes, classes in [
+        ("F_avg: two of three classes", [0, 1, 2, 0, 1, 2, 0, 0], [[0.5, 0.3, 0.2], [0.2, 0.5, 0.3], [0.1, 0.3, 0.6], [0.3, 0.4, 0.3], [0.6, 0.2, 0.2], [0.1, 0.1, 0.8], [0.2, 0.2, 0.6], [0.7, 0.2, 0.1]], 3, [0, 1]),
+        ("a named class never predicted", [0, 1, 2, 2, 0, 1], [[0.6, 0.3, 0.1], [0.2, 0.5, 0.3], [0.5, 0.1, 0.4], [0.1, 0.6, 0.3], [0.7, 0.2, 0.1], [0.4, 0.3, 0.3]], 3, [1, 2]),
+        ("a named class neither true nor predicted", [0, 1, 0, 1], [[0.6, 0.3, 0.1], [0.2, 0.7, 0.1], [0.3, 0.6, 0.1], [0.5, 0.4, 0.1]], 3, [0, 2]),
+        ("one class", [0, 1, 1, 0, 1], [[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7], [0.01, 0.99]], 2, [1]),
+        ("random, three classes", rng.integers(0, 3, 60), dirichlet(rng, 60, 3), 3, [0, 1]),
+        ("random, four classes, three named", rng.integers(0, 4, 50), dirichlet(rng, 50, 4), 4, [3, 0, 2]),
+    ]:
+        proba = np.asarray(proba, dtype=float)
+        y_pred = proba.argmax(axis=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UndefinedMetricWarning)
+            per_class = f1_score(y_true, y_pred, labels=classes, average=None, zero_division=0)
+        f1_means.append({"name": name, "n_classes": n_classes, "y_true": list(map(int, y_true)),
+                         "proba": proba.tolist(), "classes": classes, "f1_mean": float(per_class.mean())})
+    (OUT / "f1_mean.json").write_text(json.dumps({"generator": GENERATOR + ", f1_score(labels=classes, average=None).mean()", "cases": f1_means}, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 //! Scores of out-of-fold predictions: true class indices and class probabilities in,
 //! [`Scores`] (accuracy, balanced accuracy, macro-F1, log loss, ROC AUC, per-class precision,
 //! recall and F1, confusion matrix) out; plus the majority-class baseline, the mean and
-//! standard deviation across folds, and [`Metric`], the fixed list of scalar metric names.
+//! standard deviation across folds, and [`Metric`], the scalar metric names: a fixed list,
+//! plus `f1_mean` over a chosen set of classes (SemEval-2016's F_avg is `f1_mean` over FAVOR
+//! and AGAINST of three-class predictions).
 //!
 //! Definitions follow scikit-learn, against which they are tested
 //! (`scripts/gen-metric-fixtures.py`). The predicted class is the argmax of a row's
@@ -191,6 +193,13 @@ impl Scores {
             Metric::Precision(c) => self.per_class.get(c).map(|s| s.precision),
             Metric::Recall(c) => self.per_class.get(c).map(|s| s.recall),
             Metric::F1(c) => self.per_class.get(c).map(|s| s.f1),
+            Metric::F1Mean(classes) => {
+                let f1: Vec<f64> = classes
+                    .iter()
+                    .map(|c| self.per_class.get(c).map(|s| s.f1))
+                    .collect::<Option<_>>()?;
+                Some(f1.iter().sum::<f64>() / f1.len() as f64)
+            }
         }
     }
 
@@ -205,6 +214,9 @@ impl Scores {
             Metric::Precision(c) => class(c).is_none_or(|s| s.precision_undefined),
             Metric::Recall(c) => class(c).is_none_or(|s| s.recall_undefined),
             Metric::F1(c) => class(c).is_none_or(|s| s.f1_undefined),
+            Metric::F1Mean(classes) => classes
+                .iter()
+                .any(|c| class(c).is_none_or(|s| s.f1_undefined)),
         }
     }
 }
@@ -376,6 +388,44 @@ pub fn majority_baseline(
     }))
 }
 
+/// A set of class indices, each below [`ClassSet::MAX_CLASSES`]: the classes a metric
+/// averages over. Iterates in class-index order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ClassSet(u64);
+
+impl ClassSet {
+    /// Classes a set can name: indices `0..64`.
+    pub const MAX_CLASSES: usize = 64;
+
+    /// The set of `classes`; `None` if it is empty, names a class twice, or one at or above
+    /// [`ClassSet::MAX_CLASSES`].
+    pub fn new(classes: impl IntoIterator<Item = usize>) -> Option<ClassSet> {
+        let mut bits = 0u64;
+        for class in classes {
+            let bit = 1u64.checked_shl(u32::try_from(class).ok()?)?;
+            if bits & bit != 0 {
+                return None;
+            }
+            bits |= bit;
+        }
+        (bits != 0).then_some(ClassSet(bits))
+    }
+
+    /// The classes, ascending.
+    pub fn iter(self) -> impl Iterator<Item = usize> {
+        (0..Self::MAX_CLASSES).filter(move |&c| self.0 & (1 << c) != 0)
+    }
+
+    pub fn len(self) -> usize {
+        self.0.count_ones() as usize
+    }
+
+    /// Never true: a set holds at least one class.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
 /// A scalar metric, `Copy`, in the fixed order records and tables use ([`Metric::all`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Metric {
@@ -387,6 +437,10 @@ pub enum Metric {
     Precision(usize),
     Recall(usize),
     F1(usize),
+    /// The mean of the named classes' F1 (each 0 where it is 0/0): scikit-learn's
+    /// `f1_score(labels=classes, average=None).mean()`. Not in [`Metric::all`]: recorded when
+    /// an experiment chooses it.
+    F1Mean(ClassSet),
 }
 
 impl Metric {
@@ -413,8 +467,18 @@ impl Metric {
         metrics
     }
 
+    /// [`Metric::all`], followed by `chosen` when it is not among them (an `f1_mean`): the
+    /// metrics an experiment whose `[stats] metric` is `chosen` records.
+    pub fn all_and(n_classes: usize, chosen: Metric) -> Vec<Metric> {
+        let mut metrics = Metric::all(n_classes);
+        if !metrics.contains(&chosen) {
+            metrics.push(chosen);
+        }
+        metrics
+    }
+
     /// The metric's family name: `"accuracy"`, `"balanced_accuracy"`, `"macro_f1"`,
-    /// `"log_loss"`, `"roc_auc"`, `"precision"`, `"recall"`, `"f1"`.
+    /// `"log_loss"`, `"roc_auc"`, `"precision"`, `"recall"`, `"f1"`, `"f1_mean"`.
     pub fn as_str(self) -> &'static str {
         match self {
             Metric::Accuracy => "accuracy",
@@ -425,6 +489,7 @@ impl Metric {
             Metric::Precision(_) => "precision",
             Metric::Recall(_) => "recall",
             Metric::F1(_) => "f1",
+            Metric::F1Mean(_) => "f1_mean",
         }
     }
 
@@ -436,19 +501,32 @@ impl Metric {
         }
     }
 
-    /// Full name with the class name for per-class metrics: `"accuracy"`, `"precision:stable"`.
+    /// Full name with the class names for per-class metrics: `"accuracy"`,
+    /// `"precision:stable"`, `"f1_mean:favor,against"` (classes in class-index order).
     pub fn key<S: AsRef<str>>(self, classes: &[S]) -> String {
-        match self.class() {
-            Some(c) => {
-                let name = classes.get(c).map_or("?", |s| s.as_ref());
-                format!("{}:{name}", self.as_str())
+        let name = |c: usize| classes.get(c).map_or("?", |s| s.as_ref());
+        match self {
+            Metric::F1Mean(set) => {
+                let names: Vec<&str> = set.iter().map(name).collect();
+                format!("{}:{}", self.as_str(), names.join(","))
             }
-            None => self.as_str().to_owned(),
+            _ => match self.class() {
+                Some(c) => format!("{}:{}", self.as_str(), name(c)),
+                None => self.as_str().to_owned(),
+            },
         }
     }
 
-    /// The metric whose [`Metric::key`] is `key`, for these classes.
+    /// The metric whose [`Metric::key`] is `key`, for these classes. `f1_mean:` takes its
+    /// classes in any order, each once.
     pub fn parse<S: AsRef<str>>(key: &str, classes: &[S]) -> Option<Metric> {
+        if let Some(names) = key.strip_prefix("f1_mean:") {
+            let indices = names
+                .split(',')
+                .map(|name| classes.iter().position(|c| c.as_ref() == name))
+                .collect::<Option<Vec<usize>>>()?;
+            return ClassSet::new(indices).map(Metric::F1Mean);
+        }
         Metric::all(classes.len())
             .into_iter()
             .find(|m| m.key(classes) == key)
@@ -812,6 +890,85 @@ mod tests {
             };
             proptest::prop_assert!(agree, "{:?} != {:?}", ours, expected);
         }
+    }
+
+    #[derive(Deserialize)]
+    struct F1MeanCase {
+        name: String,
+        n_classes: usize,
+        y_true: Vec<usize>,
+        proba: Vec<Vec<f64>>,
+        classes: Vec<usize>,
+        f1_mean: f64,
+    }
+
+    #[test]
+    fn f1_mean_matches_scikit_learn() {
+        let cases: Cases<F1MeanCase> = fixture("f1_mean.json");
+        assert_eq!(cases.cases.len(), 6);
+        for case in &cases.cases {
+            let s = score(&case.y_true, matrix(&case.proba).view(), case.n_classes).unwrap();
+            let metric = Metric::F1Mean(ClassSet::new(case.classes.iter().copied()).unwrap());
+            let ours = s.get(metric).unwrap();
+            assert!(
+                close(ours, case.f1_mean),
+                "{}: {ours} != {}",
+                case.name,
+                case.f1_mean
+            );
+        }
+    }
+
+    #[test]
+    fn f1_mean_keys_parse_in_any_order_and_print_in_class_order() {
+        let classes = ["favor", "against", "none"];
+        let check = |key: &str, expected: Option<&str>| {
+            let parsed = Metric::parse(key, &classes);
+            assert_eq!(
+                parsed.map(|m| m.key(&classes)),
+                expected.map(str::to_owned),
+                "{key}"
+            );
+        };
+        check("f1_mean:favor,against", Some("f1_mean:favor,against"));
+        check("f1_mean:against,favor", Some("f1_mean:favor,against"));
+        check("f1_mean:none", Some("f1_mean:none"));
+        check("f1_mean:favor,favor", None);
+        check("f1_mean:favor,maybe", None);
+        check("f1_mean:", None);
+        check("f1_mean", None);
+        check("f1_mean:favor, against", None);
+        let metric = Metric::parse("f1_mean:none,favor", &classes).unwrap();
+        assert_eq!(metric.class(), None);
+        assert!(metric.higher_is_better());
+        assert_eq!(Metric::all_and(3, metric).last(), Some(&metric));
+        assert_eq!(Metric::all_and(3, Metric::MacroF1), Metric::all(3));
+        assert_eq!(ClassSet::new([64]), None);
+        assert_eq!(
+            ClassSet::new([63, 0]).map(|s| s.iter().collect::<Vec<_>>()),
+            Some(vec![0, 63])
+        );
+    }
+
+    #[test]
+    fn f1_mean_is_undefined_when_a_named_class_is() {
+        // Truths (0, 1, 0), predictions (0, 0, 0): class 2 neither true nor predicted.
+        let s = score(
+            &[0, 1, 0],
+            array![[0.8, 0.1, 0.1], [0.5, 0.4, 0.1], [0.9, 0.05, 0.05]].view(),
+            3,
+        )
+        .unwrap();
+        let both = Metric::F1Mean(ClassSet::new([0, 1]).unwrap());
+        let with_absent = Metric::F1Mean(ClassSet::new([0, 2]).unwrap());
+        // By hand: F1(0) = 2·2/(3 + 2) = 0.8, F1(1) = 0, F1(2) = 0/0 = 0.
+        assert!(close(s.get(both).unwrap(), 0.4));
+        assert!(!s.is_undefined(both));
+        assert!(close(s.get(with_absent).unwrap(), 0.4));
+        assert!(s.is_undefined(with_absent));
+        let out_of_range = Metric::F1Mean(ClassSet::new([0, 5]).unwrap());
+        assert_eq!(s.get(out_of_range), None);
+        assert!(s.is_undefined(out_of_range));
     }
 
     #[test]

@@ -59,7 +59,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<Outcome> {
         .iter()
         .map(|path| Experiment::load(path))
         .collect::<Result<Vec<_>, _>>()?;
-    let records = experiments
+    let mut records = experiments
         .iter()
         .map(|experiment| match args.repeats {
             Some(repeats) => rerun_repeated(experiment, repeats),
@@ -76,8 +76,12 @@ pub fn run(args: CompareArgs) -> anyhow::Result<Outcome> {
             .metric()
             .key(experiments[0].data().classes()),
     };
+    // A metric an experiment did not record (say `f1_mean:…` chosen here) is computed from
+    // its recorded predictions.
     anyhow::ensure!(
-        records.iter().all(|r| r.metrics.contains_key(&metric)),
+        records
+            .iter_mut()
+            .all(|r| experiment::add_metric_from_predictions(r, &metric)),
         "metric `{metric}` is not in every experiment's results (its classes must be the same)"
     );
     let comparison = experiment::compare_records(&records, &metric);

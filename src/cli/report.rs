@@ -169,13 +169,21 @@ pub fn render_curve(record: &Record, curve: &[stance::record::CurvePoint]) -> St
     out
 }
 
-/// Summary metrics first, then per-class ones grouped by class.
+/// Summary metrics first, then per-class ones grouped by class, then any `f1_mean`.
 pub fn metric_order(record: &Record) -> Vec<String> {
-    Metric::all(record.classes.len())
+    let mut keys: Vec<String> = Metric::all(record.classes.len())
         .into_iter()
         .map(|metric| metric.key(&record.classes))
         .filter(|key| record.metrics.contains_key(key))
-        .collect()
+        .collect();
+    let extra: Vec<String> = record
+        .metrics
+        .keys()
+        .filter(|key| !keys.contains(key))
+        .cloned()
+        .collect();
+    keys.extend(extra);
+    keys
 }
 
 /// The record's scheme, from the `[cv]` table it keeps (as written then, every default out).

@@ -53,20 +53,101 @@ pub struct PairedTests {
     pub mcnemar_verdict: Verdict,
 }
 
-/// The scalar metrics shown side by side (per-class ones stay in each record).
-fn columns(classes: &[String]) -> Vec<String> {
-    Metric::all(classes.len())
+/// The scalar metrics shown side by side (per-class ones stay in each record), then the
+/// metric of the paired tests if it is not among them (an `f1_mean`).
+fn columns(classes: &[String], metric: &str) -> Vec<String> {
+    let mut columns: Vec<String> = Metric::all(classes.len())
         .into_iter()
         .filter(|metric| metric.class().is_none())
         .map(|metric| metric.key(classes))
-        .collect()
+        .collect();
+    let per_class = Metric::parse(metric, classes).is_some_and(|m| m.class().is_some());
+    if !per_class && !columns.iter().any(|c| c == metric) {
+        columns.push(metric.to_owned());
+    }
+    columns
+}
+
+/// Adds the metric `key` to a record that does not hold it, computed from the record's
+/// predictions: each fold's value, their mean and spread, and the pooled value (mean over
+/// repeats), without an interval (the bootstrap is not redone). A record that holds it is
+/// left alone. False when `key` is not a metric of the record's classes, or a prediction
+/// names a class the record does not have.
+pub fn add_metric_from_predictions(record: &mut Record, key: &str) -> bool {
+    if record.metrics.contains_key(key) {
+        return true;
+    }
+    let Some(metric) = Metric::parse(key, &record.classes) else {
+        return false;
+    };
+    let classes = &record.classes;
+    let class_of = |name: &str| classes.iter().position(|c| c == name);
+    let score_of = |predictions: &[&crate::record::Prediction]| -> Option<Option<f64>> {
+        let mut labels = Vec::with_capacity(predictions.len());
+        let mut rows = ndarray::Array2::zeros((predictions.len(), classes.len()));
+        for (row, prediction) in predictions.iter().enumerate() {
+            labels.push(class_of(&prediction.label)?);
+            for (column, class) in classes.iter().enumerate() {
+                rows[[row, column]] = *prediction.probabilities.get(class)?;
+            }
+        }
+        Some(
+            crate::metrics::score(&labels, rows.view(), classes.len())
+                .ok()
+                .and_then(|scores| scores.get(metric)),
+        )
+    };
+    let mut per_fold = Vec::with_capacity(record.folds.len());
+    for fold in &record.folds {
+        let members: Vec<&crate::record::Prediction> = record
+            .predictions
+            .iter()
+            .filter(|p| (p.repeat, p.fold) == (fold.repeat, fold.fold))
+            .collect();
+        let Some(value) = score_of(&members) else {
+            return false;
+        };
+        per_fold.push(value);
+    }
+    let repeats: std::collections::BTreeSet<usize> =
+        record.predictions.iter().map(|p| p.repeat).collect();
+    let mut pooled = Some(0.0);
+    for &repeat in &repeats {
+        let members: Vec<&crate::record::Prediction> = record
+            .predictions
+            .iter()
+            .filter(|p| p.repeat == repeat)
+            .collect();
+        let Some(value) = score_of(&members) else {
+            return false;
+        };
+        pooled = pooled.zip(value).map(|(sum, v)| sum + v);
+    }
+    let pooled = pooled
+        .filter(|_| !repeats.is_empty())
+        .map(|sum| sum / repeats.len() as f64);
+    for (fold, value) in record.folds.iter_mut().zip(&per_fold) {
+        fold.metrics.insert(key.to_owned(), *value);
+    }
+    let defined: Vec<f64> = per_fold.into_iter().flatten().collect();
+    record.metrics.insert(
+        key.to_owned(),
+        crate::record::MetricSummary {
+            mean: crate::stats::summary::mean(&defined),
+            std: crate::stats::summary::sample_std(&defined),
+            pooled,
+            ci_low: None,
+            ci_high: None,
+        },
+    );
+    true
 }
 
 /// Compare `records` (the first is the reference) on `metric` (a metric key).
 pub fn compare_records(records: &[Record], metric: &str) -> Comparison {
     let columns = records
         .first()
-        .map(|first| columns(&first.classes))
+        .map(|first| columns(&first.classes, metric))
         .unwrap_or_default();
     let rows = records
         .iter()
@@ -212,5 +293,67 @@ pub(crate) fn flatten(prefix: &str, value: &serde_json::Value, out: &mut BTreeMa
         leaf => {
             out.insert(prefix.to_owned(), leaf.to_string());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped(name: &str) -> Record {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("experiments/results")
+            .join(format!("{name}.json"));
+        Record::read(&path).unwrap()
+    }
+
+    /// A metric the record holds, dropped and computed again from its predictions, comes
+    /// back with the same fold values, mean, spread and pooled value.
+    fn check_recomputed(name: &str, key: &str) {
+        let recorded = shipped(name);
+        let mut stripped = recorded.clone();
+        stripped.metrics.remove(key);
+        for fold in &mut stripped.folds {
+            fold.metrics.remove(key);
+        }
+        assert!(add_metric_from_predictions(&mut stripped, key));
+        let (ours, theirs) = (&stripped.metrics[key], &recorded.metrics[key]);
+        assert_eq!(
+            (ours.mean, ours.std, ours.pooled),
+            (theirs.mean, theirs.std, theirs.pooled),
+            "{name}: {key}"
+        );
+        assert_eq!((ours.ci_low, ours.ci_high), (None, None));
+        for (a, b) in stripped.folds.iter().zip(&recorded.folds) {
+            assert_eq!(a.metrics[key], b.metrics[key], "{name}: {key}");
+        }
+    }
+
+    #[test]
+    fn a_missing_metric_is_computed_from_the_predictions() {
+        check_recomputed("three-class", "macro_f1");
+        check_recomputed("three-class", "f1:stable");
+        check_recomputed("baseline", "balanced_accuracy");
+        let mut record = shipped("three-class");
+        assert!(add_metric_from_predictions(
+            &mut record,
+            "f1_mean:fracturing,stable"
+        ));
+        let mean = |key: &str| record.metrics[key].pooled.unwrap();
+        let expected = (mean("f1:fracturing") + mean("f1:stable")) / 2.0;
+        assert!((mean("f1_mean:fracturing,stable") - expected).abs() < 1e-15);
+        assert!(!add_metric_from_predictions(&mut record, "f1_mean:maybe"));
+        assert!(!add_metric_from_predictions(&mut record, "roc_auc"));
+    }
+
+    #[test]
+    fn an_f1_mean_of_the_tests_is_a_column() {
+        let classes = ["a".to_owned(), "b".to_owned(), "c".to_owned()];
+        let check = |metric: &str, last: &str| {
+            assert_eq!(columns(&classes, metric).last().unwrap(), last, "{metric}");
+        };
+        check("f1_mean:a,c", "f1_mean:a,c");
+        check("f1:b", "log_loss");
+        check("accuracy", "log_loss");
     }
 }

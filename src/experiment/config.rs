@@ -170,7 +170,7 @@ pub struct StatsSpec {
 
 impl StatsSpec {
     /// The metric of the permutation test, paired tests and learning curve, resolved against
-    /// `[data] classes` (so `"f1:stable"` is a metric too).
+    /// `[data] classes` (so `"f1:stable"` and `"f1_mean:favor,against"` are metrics too).
     pub fn metric(&self) -> Metric {
         self.metric
     }
@@ -367,10 +367,11 @@ fn check_data(raw: &RawData, path: &Path) -> Result<DataSpec, (&'static str, Str
 
 fn check_stats(raw: &RawStats, classes: &[String]) -> Result<StatsSpec, (&'static str, String)> {
     let metric = Metric::parse(&raw.metric, classes).ok_or_else(|| {
-        let known: Vec<String> = Metric::all(classes.len())
+        let mut known: Vec<String> = Metric::all(classes.len())
             .iter()
             .map(|m| m.key(classes))
             .collect();
+        known.push("f1_mean:CLASS,CLASS,… (the mean F1 of the named classes)".to_owned());
         (
             "metric",
             format!(

@@ -120,15 +120,17 @@ pub enum EvaluateError {
     TooFewArticles { articles: usize, minimum: usize },
 }
 
-/// Score fold results. `labels` and `groups` are indexed by paragraph.
+/// Score fold results on every metric of [`Metric::all_and`] `chosen` (the experiment's
+/// `[stats] metric`). `labels` and `groups` are indexed by paragraph.
 pub fn evaluate(
     folds: &[FoldResult],
     labels: &[usize],
     groups: &[usize],
     n_classes: usize,
     intervals: &IntervalSpec,
+    chosen: Metric,
 ) -> Result<Evaluation, EvaluateError> {
-    let metrics = Metric::all(n_classes);
+    let metrics = Metric::all_and(n_classes, chosen);
     let resampler = Resampler::new(intervals, groups)?;
     let oof = OutOfFold::assemble(folds, labels.len(), n_classes);
 

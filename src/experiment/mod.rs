@@ -21,7 +21,9 @@ mod verify;
 
 use std::time::Instant;
 
-pub use compare::{Comparison, ComparisonRow, PairedTests, compare_records};
+pub use compare::{
+    Comparison, ComparisonRow, PairedTests, add_metric_from_predictions, compare_records,
+};
 pub use config::{
     BootstrapUnit, ConfigError, DataSpec, Experiment, RawData, RawStats, StatsSpec, key_line,
 };
@@ -125,7 +127,7 @@ pub fn run(
 
     let stats = experiment.stats();
     let intervals = IntervalSpec::of(experiment);
-    let evaluation = evaluate::evaluate(&folds, &labels, &groups, n_classes, &intervals)?;
+    let evaluation = evaluate::evaluate(&folds, &labels, &groups, n_classes, &intervals, metric)?;
 
     let permutation_clock = Instant::now();
     let n_permutations = options.permutations.unwrap_or(stats.permutations());

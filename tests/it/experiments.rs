@@ -507,3 +507,48 @@ fn three_classes_run_with_the_multinomial_solver() {
             .all(|f| f["converged"] == true)
     );
 }
+
+#[test]
+fn f1_mean_is_a_metric_of_runs_and_comparisons() {
+    let sandbox = with_labels();
+    let classes = "[data]\nclasses = [\"fracturing\", \"stable\", \"neither\"]\n[cv]\nfolds = 3\n";
+    let metric =
+        "[stats]\nmetric = \"f1_mean:stable,fracturing\"\npermutations = 20\nresamples = 200\n";
+    sandbox.write("experiments/fmean.toml", format!("{classes}{metric}"));
+    sandbox
+        .stance()
+        .args(["run", "experiments/fmean.toml"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("f1_mean:fracturing,stable"));
+    let record = record(&sandbox, "fmean");
+    let recorded = &record["metrics"]["f1_mean:fracturing,stable"];
+    assert!(recorded["ci_low"].is_number(), "{recorded}");
+    assert_eq!(record["permutation"]["metric"], "f1_mean:fracturing,stable");
+
+    // Against an experiment that did not record it: computed from its predictions.
+    let other = experiment(
+        &sandbox,
+        "other",
+        "[data]\nclasses = [\"fracturing\", \"stable\", \"neither\"]\n[cv]\nfolds = 3\n[features]\nbinary = true\n",
+    );
+    sandbox
+        .stance()
+        .args(["compare", "experiments/fmean.toml", &other])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "paired tests against fmean on f1_mean:fracturing,stable",
+        ));
+    check_error(
+        &sandbox,
+        &[
+            "compare",
+            "--metric",
+            "f1_mean:maybe",
+            "experiments/fmean.toml",
+            &other,
+        ],
+        &["metric `f1_mean:maybe` is not in every experiment's results"],
+    );
+}
