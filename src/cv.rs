@@ -1,11 +1,13 @@
 //! Cross-validation folds of our own: the `[cv]` table and class indices (plus group indices
-//! for leave-one-group-out) in, [`Split`]s of row indices out.
+//! for the grouped schemes) in, [`Split`]s of row indices out.
 //!
 //! linfa's `fold` neither shuffles nor stratifies and leaves the `n mod k` remainder out of
 //! validation; these folds are stratified, shuffled from an explicit seed through
 //! `stance::rng::seeded` (stream = repeat), and put every row in exactly one test fold per
 //! repeat. Identical inputs give identical folds on every platform, which is what lets
-//! `stance compare` run experiments on the same folds.
+//! `stance compare` run experiments on the same folds. The grouped schemes never put one
+//! group (article) in two folds: leave-one-group-out, and scikit-learn's
+//! `StratifiedGroupKFold` with our shuffle.
 //!
 //! Architecture invariant: this module never sees text, features or models, does no I/O and
 //! never panics on bad input.
@@ -18,10 +20,12 @@ use crate::rng::seeded;
 
 /// The `[cv]` table of an experiment, as written.
 ///
-/// - `scheme`: `"stratified_kfold"` (default), `"repeated_stratified_kfold"`, or
-///   `"leave_one_group_out"` (one fold per group, i.e. per article);
+/// - `scheme`: `"stratified_kfold"` (default), `"repeated_stratified_kfold"`,
+///   `"stratified_group_kfold"` (folds of whole groups, i.e. articles, with class balance as
+///   even as the groups allow), or `"leave_one_group_out"` (one fold per group);
 /// - `folds`: number of folds, at least 2 (default 5); not allowed with leave-one-group-out;
-/// - `repeats`: independent reshuffles (default 1); above 1 only with the repeated scheme;
+/// - `repeats`: independent reshuffles (default 1); above 1 only with the repeated scheme
+///   and the stratified group scheme;
 /// - `seed`: the seed of every shuffle (default 42).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -63,6 +67,8 @@ pub enum SchemeKind {
     StratifiedKFold,
     #[serde(rename = "repeated_stratified_kfold")]
     RepeatedStratifiedKFold,
+    #[serde(rename = "stratified_group_kfold")]
+    StratifiedGroupKFold,
     LeaveOneGroupOut,
 }
 
@@ -71,8 +77,18 @@ impl SchemeKind {
         match self {
             SchemeKind::StratifiedKFold => "stratified_kfold",
             SchemeKind::RepeatedStratifiedKFold => "repeated_stratified_kfold",
+            SchemeKind::StratifiedGroupKFold => "stratified_group_kfold",
             SchemeKind::LeaveOneGroupOut => "leave_one_group_out",
         }
+    }
+
+    /// Whether no group is ever in two folds' test sets, or in a fold's training and test
+    /// rows at once.
+    pub fn keeps_groups_whole(self) -> bool {
+        matches!(
+            self,
+            SchemeKind::StratifiedGroupKFold | SchemeKind::LeaveOneGroupOut
+        )
     }
 }
 
@@ -83,7 +99,11 @@ impl RawCvConfig {
         if repeats == 0 {
             return Err(CvConfigError::NoRepeats);
         }
-        if repeats > 1 && kind != SchemeKind::RepeatedStratifiedKFold {
+        let repeatable = matches!(
+            kind,
+            SchemeKind::RepeatedStratifiedKFold | SchemeKind::StratifiedGroupKFold
+        );
+        if repeats > 1 && !repeatable {
             return Err(CvConfigError::RepeatsNeedRepeatedScheme {
                 repeats,
                 scheme: kind,
@@ -112,7 +132,7 @@ pub enum CvConfigError {
     #[error("`repeats` must be at least 1")]
     NoRepeats,
     #[error(
-        "`repeats = {repeats}` needs scheme = \"repeated_stratified_kfold\", not \"{}\"",
+        "`repeats = {repeats}` needs scheme = \"repeated_stratified_kfold\" or \"stratified_group_kfold\", not \"{}\"",
         scheme.as_str()
     )]
     RepeatsNeedRepeatedScheme { repeats: usize, scheme: SchemeKind },
@@ -158,14 +178,20 @@ impl CvScheme {
     }
 
     /// The scheme as reports name it, e.g. "stratified 5-fold, seed 42", "stratified 5-fold
-    /// × 10 repeats, seed 42" or, over `n_groups` articles, "leave-one-article-out (2 folds)".
+    /// × 10 repeats, seed 42", "stratified 5-fold of whole articles, seed 42" or, over
+    /// `n_groups` articles, "leave-one-article-out (2 folds)".
     pub fn describe(&self, n_groups: usize) -> String {
+        let whole = if self.kind == SchemeKind::StratifiedGroupKFold {
+            " of whole articles"
+        } else {
+            ""
+        };
         match (self.folds, self.repeats) {
             (None, _) => format!("leave-one-article-out ({n_groups} folds)"),
-            (Some(folds), 1) => format!("stratified {folds}-fold, seed {}", self.seed),
+            (Some(folds), 1) => format!("stratified {folds}-fold{whole}, seed {}", self.seed),
             (Some(folds), repeats) => {
                 format!(
-                    "stratified {folds}-fold × {repeats} repeats, seed {}",
+                    "stratified {folds}-fold{whole} × {repeats} repeats, seed {}",
                     self.seed
                 )
             }
@@ -237,6 +263,10 @@ pub enum CvError {
     GroupCount { rows: usize, groups: usize },
     #[error("leave-one-group-out needs at least 2 groups (articles), found {groups}")]
     TooFewGroups { groups: usize },
+    #[error(
+        "{folds} folds of whole articles need at least {folds} articles, found {groups}; use folds = {groups} or fewer"
+    )]
+    FewerGroupsThanFolds { groups: usize, folds: usize },
     #[error("training row {row} is outside the {rows} labels given")]
     RowOutOfRange { row: usize, rows: usize },
     #[error("a training subset of {requested} paragraphs cannot be drawn from {available}")]
@@ -260,7 +290,7 @@ fn class_too_small(class: &str, count: usize, folds: usize) -> String {
 }
 
 /// Splits rows `0..y.len()` by `scheme`. `y[i]` indexes `classes` (whose names are used in
-/// messages). `groups[i]` is row `i`'s group, used by leave-one-group-out only (may be empty
+/// messages). `groups[i]` is row `i`'s group, used by the grouped schemes only (may be empty
 /// otherwise).
 ///
 /// Stratified schemes, per repeat `r`: each class's rows, in index order, are shuffled with
@@ -268,7 +298,9 @@ fn class_too_small(class: &str, count: usize, folds: usize) -> String {
 /// 0, …`, the count running on from one class to the next. So every row is tested exactly once
 /// per repeat, fold sizes differ by at most one, and each class's count per fold by at most
 /// one. Every class needs at least `folds` rows, which also keeps every class in every
-/// training fold. Leave-one-group-out: one fold per distinct group, ascending; no randomness.
+/// training fold. Stratified group k-fold: see [`stratified_group_folds`]; it needs at least
+/// `folds` groups, and a class confined to few groups may be missing from some folds.
+/// Leave-one-group-out: one fold per distinct group, ascending; no randomness.
 ///
 /// Splits come ordered by repeat, then fold.
 pub fn splits<S: AsRef<str>>(
@@ -282,6 +314,45 @@ pub fn splits<S: AsRef<str>>(
     }
     let members = members_by_class(classes.len(), y)?;
     match scheme.folds {
+        Some(folds) if scheme.kind == SchemeKind::StratifiedGroupKFold => {
+            if groups.len() != y.len() {
+                return Err(CvError::GroupCount {
+                    rows: y.len(),
+                    groups: groups.len(),
+                });
+            }
+            if let Some((class, _)) = classes.iter().zip(&members).find(|(_, m)| m.is_empty()) {
+                return Err(CvError::ClassTooSmall {
+                    class: class.as_ref().to_owned(),
+                    count: 0,
+                    folds,
+                });
+            }
+            let (group_of, n_groups) = dense_groups(groups);
+            if n_groups < folds {
+                return Err(CvError::FewerGroupsThanFolds {
+                    groups: n_groups,
+                    folds,
+                });
+            }
+            Ok((0..scheme.repeats)
+                .flat_map(|repeat| {
+                    let mut rng = seeded(scheme.seed, repeat as u64);
+                    let mut order: Vec<usize> = (0..n_groups).collect();
+                    shuffle(&mut order, &mut rng);
+                    let fold_of_group = stratified_group_folds(
+                        y,
+                        classes.len(),
+                        &group_of,
+                        n_groups,
+                        folds,
+                        &order,
+                    );
+                    let fold_of: Vec<usize> = group_of.iter().map(|&g| fold_of_group[g]).collect();
+                    splits_of(&fold_of, folds, repeat)
+                })
+                .collect())
+        }
         Some(folds) => {
             for (class, rows) in classes.iter().zip(&members) {
                 if rows.len() < folds {
@@ -347,6 +418,120 @@ fn stratified(
             }
         })
         .collect()
+}
+
+/// The splits of one repeat whose test fold of row `i` is `fold_of[i]`.
+fn splits_of(fold_of: &[usize], folds: usize, repeat: usize) -> Vec<Split> {
+    (0..folds)
+        .map(|fold| {
+            let (test, train) = (0..fold_of.len()).partition(|&row| fold_of[row] == fold);
+            Split {
+                repeat,
+                fold,
+                train,
+                test,
+            }
+        })
+        .collect()
+}
+
+/// Each row's group as an index into the distinct groups in ascending order, and how many
+/// there are (numpy's `unique(return_inverse=True)`).
+fn dense_groups(groups: &[usize]) -> (Vec<usize>, usize) {
+    let mut distinct = groups.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let group_of = groups
+        .iter()
+        .map(|g| distinct.binary_search(g).unwrap_or(0))
+        .collect();
+    (group_of, distinct.len())
+}
+
+/// scikit-learn's `StratifiedGroupKFold` (1.9): the fold of each of `n_groups` groups, so
+/// that every group is in one fold and each class is spread over the folds as evenly as
+/// whole groups allow. `y[i]` is row `i`'s class and `group_of[i]` its group; `order` is the
+/// order groups are first considered in (scikit-learn: ascending, or a random permutation
+/// with `shuffle=True`; ours is a ChaCha8 shuffle).
+///
+/// Groups are taken in `order`, stably sorted by the standard deviation of their class
+/// counts, largest first (groups dominated by one class go first); each goes to the fold
+/// whose choice gives the smallest mean over classes of the standard deviation, across
+/// folds, of the fold's share of the class (its count over the class total). A fold whose
+/// value is within `numpy.isclose` of the best so far wins when it holds fewer rows.
+fn stratified_group_folds(
+    y: &[usize],
+    n_classes: usize,
+    group_of: &[usize],
+    n_groups: usize,
+    folds: usize,
+    order: &[usize],
+) -> Vec<usize> {
+    let mut counts = vec![vec![0.0f64; n_classes]; n_groups];
+    let mut class_totals = vec![0.0f64; n_classes];
+    for (&class, &group) in y.iter().zip(group_of) {
+        counts[group][class] += 1.0;
+        class_totals[class] += 1.0;
+    }
+    let mut considered: Vec<(usize, f64)> = order
+        .iter()
+        .map(|&group| (group, population_std(counts[group].iter().copied())))
+        .collect();
+    // Stable: equal spreads keep `order`.
+    considered.sort_by(|a, b| b.1.total_cmp(&a.1));
+
+    let mut per_fold = vec![vec![0.0f64; n_classes]; folds];
+    let mut fold_of_group = vec![0; n_groups];
+    for (group, _) in considered {
+        let group_counts = &counts[group];
+        let mut best: Option<(usize, f64, f64)> = None;
+        for fold in 0..folds {
+            for (total, count) in per_fold[fold].iter_mut().zip(group_counts) {
+                *total += count;
+            }
+            let spread = (0..n_classes)
+                .map(|class| {
+                    population_std(
+                        per_fold
+                            .iter()
+                            .map(|counts| counts[class] / class_totals[class]),
+                    )
+                })
+                .sum::<f64>()
+                / n_classes as f64;
+            for (total, count) in per_fold[fold].iter_mut().zip(group_counts) {
+                *total -= count;
+            }
+            let rows: f64 = per_fold[fold].iter().sum();
+            let better = match best {
+                None => true,
+                Some((_, best_spread, best_rows)) => {
+                    spread < best_spread || (is_close(spread, best_spread) && rows < best_rows)
+                }
+            };
+            if better {
+                best = Some((fold, spread, rows));
+            }
+        }
+        let fold = best.map_or(0, |(fold, _, _)| fold);
+        for (total, count) in per_fold[fold].iter_mut().zip(group_counts) {
+            *total += count;
+        }
+        fold_of_group[group] = fold;
+    }
+    fold_of_group
+}
+
+/// numpy's `std` (ddof = 0), summing in order as numpy does for short rows.
+fn population_std(values: impl Iterator<Item = f64> + Clone) -> f64 {
+    let n = values.clone().count() as f64;
+    let mean = values.clone().sum::<f64>() / n;
+    (values.map(|v| (v - mean) * (v - mean)).sum::<f64>() / n).sqrt()
+}
+
+/// numpy's `isclose(a, b)` with its default tolerances.
+fn is_close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-8 + 1e-5 * b.abs()
 }
 
 fn leave_one_group_out(n_rows: usize, groups: &[usize]) -> Result<Vec<Split>, CvError> {
@@ -528,6 +713,7 @@ mod tests {
         for kind in [
             SchemeKind::StratifiedKFold,
             SchemeKind::RepeatedStratifiedKFold,
+            SchemeKind::StratifiedGroupKFold,
             SchemeKind::LeaveOneGroupOut,
         ] {
             assert_eq!(
@@ -556,7 +742,7 @@ mod tests {
         check(
             "repeats = 3",
             "repeats",
-            "`repeats = 3` needs scheme = \"repeated_stratified_kfold\", not \"stratified_kfold\"",
+            "`repeats = 3` needs scheme = \"repeated_stratified_kfold\" or \"stratified_group_kfold\", not \"stratified_kfold\"",
         );
         check(
             "scheme = \"leave_one_group_out\"\nfolds = 4",
@@ -758,6 +944,247 @@ mod tests {
                 prop_assert_eq!(subsample_train(split, &y, size, seed).unwrap(), subset.clone());
                 previous = subset;
             }
+        }
+    }
+
+    // ---- stratified group k-fold against scikit-learn
+
+    #[derive(serde::Deserialize)]
+    struct GroupCases {
+        cases: Vec<GroupCase>,
+    }
+
+    #[derive(serde::Deserialize)]
+    struct GroupCase {
+        name: String,
+        folds: usize,
+        y: Vec<usize>,
+        groups: Vec<usize>,
+        unshuffled: Vec<usize>,
+        shuffled_balance: ShuffledBalance,
+    }
+
+    #[derive(serde::Deserialize)]
+    struct ShuffledBalance {
+        seeds: u64,
+        mean: f64,
+        std: f64,
+        mean_size_spread: f64,
+        size_spread_std: f64,
+    }
+
+    fn group_cases() -> Vec<GroupCase> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/cv/stratified_group_kfold.json");
+        let text = std::fs::read_to_string(&path).unwrap();
+        serde_json::from_str::<GroupCases>(&text).unwrap().cases
+    }
+
+    fn n_classes_of(y: &[usize]) -> usize {
+        y.iter().max().map_or(0, |&c| c + 1)
+    }
+
+    /// The quantity the algorithm minimises: the mean over classes of the standard deviation
+    /// across folds of each fold's share of the class; and the largest minus the smallest
+    /// fold.
+    fn balance(y: &[usize], fold_of: &[usize], folds: usize) -> (f64, usize) {
+        let n_classes = n_classes_of(y);
+        let spread = (0..n_classes)
+            .map(|class| {
+                let total = y.iter().filter(|&&c| c == class).count() as f64;
+                population_std((0..folds).map(|fold| {
+                    let n = (0..y.len())
+                        .filter(|&i| y[i] == class && fold_of[i] == fold)
+                        .count();
+                    n as f64 / total
+                }))
+            })
+            .sum::<f64>()
+            / n_classes as f64;
+        let sizes: Vec<usize> = (0..folds)
+            .map(|fold| fold_of.iter().filter(|&&f| f == fold).count())
+            .collect();
+        (
+            spread,
+            sizes.iter().max().unwrap() - sizes.iter().min().unwrap(),
+        )
+    }
+
+    fn fold_of_rows(all: &[Split], n_rows: usize) -> Vec<usize> {
+        let mut fold_of = vec![usize::MAX; n_rows];
+        for split in all {
+            for &row in split.test() {
+                fold_of[row] = split.fold();
+            }
+        }
+        fold_of
+    }
+
+    #[test]
+    fn unshuffled_group_folds_are_scikit_learns() {
+        for case in group_cases() {
+            let (group_of, n_groups) = dense_groups(&case.groups);
+            let ascending: Vec<usize> = (0..n_groups).collect();
+            let fold_of_group = stratified_group_folds(
+                &case.y,
+                n_classes_of(&case.y),
+                &group_of,
+                n_groups,
+                case.folds,
+                &ascending,
+            );
+            let fold_of: Vec<usize> = group_of.iter().map(|&g| fold_of_group[g]).collect();
+            assert_eq!(fold_of, case.unshuffled, "{}", case.name);
+        }
+    }
+
+    /// Our shuffle is ChaCha8's, not numpy's, so single folds differ; over 200 seeds the class
+    /// balance and the fold sizes must be scikit-learn's within four standard errors.
+    #[test]
+    fn shuffled_group_folds_balance_classes_as_scikit_learn_does() {
+        for case in group_cases() {
+            let names = names_for(&case.y);
+            let expected = &case.shuffled_balance;
+            let (mut spreads, mut sizes) = (Vec::new(), Vec::new());
+            for seed in 0..expected.seeds {
+                let scheme = RawCvConfig {
+                    scheme: SchemeKind::StratifiedGroupKFold,
+                    folds: Some(case.folds),
+                    repeats: None,
+                    seed,
+                }
+                .check()
+                .unwrap();
+                let all = splits(&scheme, &names, &case.y, &case.groups).unwrap();
+                let (spread, size) =
+                    balance(&case.y, &fold_of_rows(&all, case.y.len()), case.folds);
+                spreads.push(spread);
+                sizes.push(size as f64);
+            }
+            let n = expected.seeds as f64;
+            let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+            let within = |ours: f64, theirs: f64, std: f64| {
+                (ours - theirs).abs() <= 4.0 * std / n.sqrt() + 1e-12
+            };
+            assert!(
+                within(mean(&spreads), expected.mean, expected.std),
+                "{}: balance {} against scikit-learn's {} ± {}",
+                case.name,
+                mean(&spreads),
+                expected.mean,
+                expected.std
+            );
+            assert!(
+                within(
+                    mean(&sizes),
+                    expected.mean_size_spread,
+                    expected.size_spread_std
+                ),
+                "{}: size spread {} against scikit-learn's {}",
+                case.name,
+                mean(&sizes),
+                expected.mean_size_spread
+            );
+        }
+    }
+
+    #[test]
+    fn group_folds_need_enough_groups() {
+        let scheme = scheme("scheme = \"stratified_group_kfold\"\nfolds = 3");
+        let err = |y: &[usize], groups: &[usize]| {
+            splits(&scheme, &NAMES[..2], y, groups)
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            err(&[0, 1, 0, 1], &[5, 5, 9, 9]),
+            "3 folds of whole articles need at least 3 articles, found 2; use folds = 2 or fewer"
+        );
+        assert_eq!(
+            err(&[0, 1, 0], &[5, 5]),
+            "2 group labels were given for 3 paragraphs"
+        );
+        assert_eq!(
+            err(&[0, 0, 0], &[1, 2, 3]),
+            "class `stable` has no paragraphs"
+        );
+        assert_eq!(
+            scheme.describe(4),
+            "stratified 3-fold of whole articles, seed 42"
+        );
+    }
+
+    /// Labels and groups: 2 to 4 classes, up to 30 groups of 1 to 6 rows.
+    fn grouped() -> impl Strategy<Value = (Vec<usize>, Vec<usize>, usize, u64)> {
+        (2usize..=4, 2usize..=6, any::<u64>()).prop_flat_map(|(n_classes, folds, seed)| {
+            let group = (1usize..=6, 0..n_classes, 0u8..3);
+            (
+                prop::collection::vec(group, folds..30),
+                Just(n_classes),
+                Just(folds),
+                Just(seed),
+            )
+                .prop_map(|(spec, n_classes, folds, seed)| {
+                    let (mut y, mut groups) = (Vec::new(), Vec::new());
+                    for (g, &(size, class, mix)) in spec.iter().enumerate() {
+                        for i in 0..size {
+                            // Some groups of one class, some mixed.
+                            let c = if mix == 0 {
+                                class
+                            } else {
+                                (class + i) % n_classes
+                            };
+                            y.push(c);
+                            groups.push(g * 3 + 1);
+                        }
+                    }
+                    // Every class present, in a group of its own.
+                    for class in 0..n_classes {
+                        y.push(class);
+                        groups.push(1000 + class);
+                    }
+                    (y, groups, folds, seed)
+                })
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn group_folds_partition_rows_and_never_split_a_group(
+            (y, groups, folds, seed) in grouped(),
+            repeats in 1usize..3,
+        ) {
+            let names = names_for(&y);
+            let scheme = RawCvConfig {
+                scheme: SchemeKind::StratifiedGroupKFold,
+                folds: Some(folds),
+                repeats: Some(repeats),
+                seed,
+            }
+            .check()
+            .unwrap();
+            let all = splits(&scheme, &names, &y, &groups).unwrap();
+            prop_assert_eq!(all.len(), folds * repeats);
+            for repeat in 0..repeats {
+                let mut fold_of_group = std::collections::BTreeMap::new();
+                let mut tested = vec![0; y.len()];
+                for split in all.iter().filter(|s| s.repeat() == repeat) {
+                    let mut union: Vec<usize> =
+                        split.train().iter().chain(split.test()).copied().collect();
+                    union.sort_unstable();
+                    prop_assert_eq!(union, (0..y.len()).collect::<Vec<_>>());
+                    for &row in split.test() {
+                        tested[row] += 1;
+                        let fold = *fold_of_group.entry(groups[row]).or_insert(split.fold());
+                        prop_assert_eq!(fold, split.fold(), "group {} in two folds", groups[row]);
+                    }
+                    let test_groups: std::collections::BTreeSet<usize> =
+                        split.test().iter().map(|&r| groups[r]).collect();
+                    prop_assert!(split.train().iter().all(|r| !test_groups.contains(&groups[*r])));
+                }
+                prop_assert!(tested.iter().all(|&t| t == 1));
+            }
+            prop_assert_eq!(splits(&scheme, &names, &y, &groups).unwrap(), all);
         }
     }
 

@@ -47,8 +47,8 @@ pub struct CompareArgs {
     #[arg(long, value_name = "KEY")]
     metric: Option<String>,
 
-    /// Re-run every experiment on repeated stratified k-fold with N repeats, keeping its
-    /// folds and seed, without writing records.
+    /// Re-run every experiment on repeated stratified k-fold with N repeats (of whole
+    /// articles if its folds are), keeping its folds and seed, without writing records.
     #[arg(long, value_name = "N")]
     repeats: Option<usize>,
 }
@@ -102,8 +102,13 @@ fn rerun_repeated(experiment: &Experiment, repeats: usize) -> anyhow::Result<Rec
         "--repeats applies to stratified k-fold; {} uses leave-one-group-out",
         experiment.path().display()
     );
+    // Folds of whole articles stay so, reshuffled.
+    let scheme = match cv.kind() {
+        SchemeKind::StratifiedGroupKFold => SchemeKind::StratifiedGroupKFold,
+        _ => SchemeKind::RepeatedStratifiedKFold,
+    };
     let raw = RawCvConfig {
-        scheme: SchemeKind::RepeatedStratifiedKFold,
+        scheme,
         folds: cv.folds(),
         repeats: Some(repeats),
         seed: cv.seed(),

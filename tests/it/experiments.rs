@@ -552,3 +552,51 @@ fn f1_mean_is_a_metric_of_runs_and_comparisons() {
         &["metric `f1_mean:maybe` is not in every experiment's results"],
     );
 }
+
+#[test]
+fn stratified_group_folds_keep_articles_whole() {
+    let sandbox = with_labels();
+    let grouped = experiment(
+        &sandbox,
+        "grouped",
+        "[cv]\nscheme = \"stratified_group_kfold\"\nfolds = 2\n",
+    );
+    sandbox
+        .stance()
+        .args(["run", &grouped])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("of whole articles"));
+    let record = record(&sandbox, "grouped");
+    let paragraphs = sandbox.read("labels/paragraphs.jsonl");
+    let article_of: std::collections::BTreeMap<String, String> = paragraphs
+        .lines()
+        .map(|line| {
+            let p: Value = serde_json::from_str(line).unwrap();
+            (
+                p["id"].as_str().unwrap().to_owned(),
+                p["article"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let mut fold_of_article = std::collections::BTreeMap::new();
+    for prediction in record["predictions"].as_array().unwrap() {
+        let article = &article_of[prediction["id"].as_str().unwrap()];
+        let fold = prediction["fold"].as_u64().unwrap();
+        assert_eq!(
+            *fold_of_article.entry(article.clone()).or_insert(fold),
+            fold
+        );
+    }
+    assert_eq!(fold_of_article.len(), 2);
+    let three = experiment(
+        &sandbox,
+        "three",
+        "[cv]\nscheme = \"stratified_group_kfold\"\nfolds = 3\n",
+    );
+    check_error(
+        &sandbox,
+        &["run", &three],
+        &["3 folds of whole articles need at least 3 articles, found 2"],
+    );
+}
