@@ -22,6 +22,7 @@ pub mod trained;
 
 pub mod record;
 pub mod rng;
+pub mod sparse;
 pub mod stats;
 
 /// Helpers shared by the unit tests.

@@ -27,10 +27,11 @@ use rayon::prelude::*;
 
 use crate::cv::{self, CvError, Split};
 use crate::experiment::{DataError, Dataset, Experiment, FitError, fit_features_and_model};
-use crate::features::{CsrMatrix, FeatureError, FeatureSet, FittedFeatures};
+use crate::features::{FeatureError, FeatureSet, FittedFeatures};
 use crate::metrics::predicted_class;
 use crate::model::{FittedModel, ModelError, ModelParams};
 use crate::record;
+use crate::sparse::CsrMatrix;
 
 /// Why a model could not be trained, assembled or applied.
 #[derive(Debug, thiserror::Error)]

@@ -14,8 +14,9 @@ use anyhow::{Context, anyhow};
 use rayon::prelude::*;
 use serde::Deserialize;
 use stance::experiment::key_line;
-use stance::features::{CsrMatrix, FeatureSet, FittedFeatures, RawFeatureConfig};
+use stance::features::{FeatureSet, FittedFeatures, RawFeatureConfig};
 use stance::input::{Batch, Decoding, DocumentReader, InputFormat};
+use stance::sparse::CsrMatrix;
 
 use super::Outcome;
 

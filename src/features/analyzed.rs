@@ -9,9 +9,10 @@
 //! Never reads text after analysis, and keeps no term strings: a fold's columns are
 //! positions in the corpus's sorted terms.
 
+use super::assembly::{DROPPED, RowBuilder};
 use super::config::{Columns, FeatureSet};
-use super::sparse::{CsrMatrix, DROPPED, RowBuilder};
 use super::{FeatureError, select_terms};
+use crate::sparse::CsrMatrix;
 
 /// Every document's terms and counts: rows of a matrix whose columns are all the corpus's
 /// terms in string order (or, under hashing, the hashed columns).

@@ -9,7 +9,7 @@
 //! prints; it reads no randomness, and its output does not depend on the number of threads.
 //!
 //! Data flow: `tokenize` (lowercase, tokens or char n-grams, stop words, stems) → `vocabulary`
-//! (interning) or `hashing` → `sparse` (per-row counting, assembly) → `weighting` (binary,
+//! (interning) or `hashing` → `assembly` (per-row counting, the matrix) → `weighting` (binary,
 //! sublinear tf, idf, norm). `analyzed` keeps a labelled set's counts to fit folds on rows
 //! rather than text ([`AnalyzedCorpus`]).
 //!
@@ -32,9 +32,9 @@
 //! (`vocabulary::Lookahead`), and counting asks ahead for the terms' records too.
 
 mod analyzed;
+mod assembly;
 mod config;
 mod hashing;
-mod sparse;
 mod stop_words;
 mod tokenize;
 mod vocabulary;
@@ -54,10 +54,10 @@ pub use config::{
     AnalyzerKind, Columns, DocumentFrequency, FeatureConfigError, FeatureSet, Norm,
     RawFeatureConfig, RawHashing, Stemming, StopWords, Weighting,
 };
-pub use sparse::CsrMatrix;
 pub use tokenize::Analyzer;
 
-use sparse::{DROPPED, RowCounter, Segment, append_rows, assemble_in_place, pack, unpack};
+use crate::sparse::CsrMatrix;
+use assembly::{DROPPED, RowCounter, Segment, append_rows, assemble_in_place, pack, unpack};
 use tokenize::{WordScanner, WordSink};
 pub use vocabulary::Vocabulary;
 use vocabulary::{

@@ -13,7 +13,7 @@ use jiff::Timestamp;
 
 use super::annotations::{Annotation, Annotator, Confidence, Decision};
 use super::records::resolve_label;
-use super::{RecordError, Store, StoreError};
+use super::{EntryError, Store, StoreError};
 use crate::corpus::ParagraphId;
 
 /// What an import did.
@@ -91,14 +91,14 @@ impl Store {
         line: &str,
         annotator: &Annotator,
         time: Timestamp,
-    ) -> Result<Decision, RecordError> {
+    ) -> Result<Decision, EntryError> {
         let fields: Vec<&str> = line.split('\t').map(str::trim).collect();
         let (id, label, confidence, note) = match fields.as_slice() {
             [id, label] => (*id, *label, "high", None),
             [id, label, confidence] => (*id, *label, *confidence, None),
             [id, label, confidence, note] => (*id, *label, *confidence, Some(*note)),
             _ => {
-                return Err(RecordError::Malformed(format!(
+                return Err(EntryError::Malformed(format!(
                     "expected `paragraph_id<TAB>label[<TAB>low]`, found {} tab-separated field{}",
                     fields.len(),
                     if fields.len() == 1 { "" } else { "s" }
@@ -112,7 +112,7 @@ impl Store {
             "" | "high" => Confidence::High,
             "low" => Confidence::Low,
             other => {
-                return Err(RecordError::Malformed(format!(
+                return Err(EntryError::Malformed(format!(
                     "third field must be `low` (or `high`), not `{other}`"
                 )));
             }

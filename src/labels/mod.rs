@@ -19,6 +19,7 @@
 
 pub mod annotations;
 mod import;
+mod paragraph;
 mod records;
 pub mod schema;
 pub mod session;
@@ -31,8 +32,9 @@ use std::path::PathBuf;
 
 pub use annotations::{Annotation, Annotator, AnnotatorError, Confidence, Decision, Retraction};
 pub use import::ImportReport;
+pub use paragraph::Paragraph;
 pub use schema::{Class, ClassIdx, Schema, SchemaError};
-pub use store::{IngestReport, IngestStatus, LabelledParagraph, Orphan, Paragraph, Store};
+pub use store::{IngestReport, IngestStatus, LabelledParagraph, Orphan, Store};
 pub use summary::{CountRow, PairAgreement, Summary};
 
 use crate::corpus::{BlockKind, CorpusError};
@@ -94,16 +96,17 @@ pub enum StoreError {
         path: PathBuf,
         line: usize,
         #[source]
-        source: RecordError,
+        source: EntryError,
     },
-    /// A record handed to [`Store::append`] that the store cannot accept.
+    /// An annotation handed to [`Store::append`] that the store cannot accept.
     #[error(transparent)]
-    Record(#[from] RecordError),
+    Entry(#[from] EntryError),
 }
 
-/// What is wrong with one record (a line of a store file, an import line, an append).
+/// What is wrong with one entry: a line of a store file or of an import file, or an
+/// annotation handed to [`Store::append`].
 #[derive(Debug, thiserror::Error)]
-pub enum RecordError {
+pub enum EntryError {
     #[error("not valid JSON")]
     Json(#[source] serde_json::Error),
     #[error("{0}")]

@@ -13,10 +13,10 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::RecordError;
+use super::EntryError;
 use super::annotations::{Annotation, Annotator, Confidence, Decision, Retraction};
+use super::paragraph::Paragraph;
 use super::schema::Schema;
-use super::store::Paragraph;
 use crate::corpus::{ArticleId, Block, BlockKind, ParagraphId};
 
 /// A line of `paragraphs.jsonl`.
@@ -76,19 +76,19 @@ pub(super) fn paragraph_line(paragraph: &Paragraph) -> String {
 }
 
 /// Parses a line of `paragraphs.jsonl`; the id must be the hash of the article and text.
-pub(super) fn parse_paragraph(line: &str) -> Result<Paragraph, RecordError> {
-    let record: ParagraphRecord = serde_json::from_str(line).map_err(RecordError::Json)?;
+pub(super) fn parse_paragraph(line: &str) -> Result<Paragraph, EntryError> {
+    let record: ParagraphRecord = serde_json::from_str(line).map_err(EntryError::Json)?;
     let article = ArticleId::new(&record.article)?;
     let id = ParagraphId::parse(&record.id)?;
     let kind = BlockKind::from_name(&record.kind).ok_or_else(|| {
-        RecordError::Malformed(format!(
+        EntryError::Malformed(format!(
             "unknown kind `{}` (expected paragraph, heading or byline)",
             record.kind
         ))
     })?;
     let block = Block::new(&article, kind, record.position, record.text);
     if block.id() != &id {
-        return Err(RecordError::IdMismatch { id: record.id });
+        return Err(EntryError::IdMismatch { id: record.id });
     }
     Ok(Paragraph::new(article, block))
 }
@@ -113,10 +113,10 @@ pub(super) fn annotation_line(annotation: &Annotation, schema: &Schema) -> Strin
 }
 
 /// Parses a line of `annotations.jsonl` against the schema.
-pub(super) fn parse_annotation(line: &str, schema: &Schema) -> Result<Annotation, RecordError> {
-    let record: AnnotationRecord = serde_json::from_str(line).map_err(RecordError::Json)?;
+pub(super) fn parse_annotation(line: &str, schema: &Schema) -> Result<Annotation, EntryError> {
+    let record: AnnotationRecord = serde_json::from_str(line).map_err(EntryError::Json)?;
     let annotator = Annotator::new(&record.annotator)?;
-    let time: Timestamp = record.time.parse().map_err(|source| RecordError::Time {
+    let time: Timestamp = record.time.parse().map_err(|source| EntryError::Time {
         time: record.time.clone(),
         source,
     })?;
@@ -144,14 +144,14 @@ pub(super) fn parse_annotation(line: &str, schema: &Schema) -> Result<Annotation
             let paragraph = ParagraphId::parse(&paragraph)?;
             let class = resolve_label(schema, &label)?;
             let confidence = Confidence::from_name(&confidence).ok_or_else(|| {
-                RecordError::Malformed(format!(
+                EntryError::Malformed(format!(
                     "confidence must be \"high\" or \"low\", not `{confidence}`"
                 ))
             })?;
             let decision = Decision::new(paragraph, class, annotator, confidence, time);
             Ok(Annotation::Decision(decision.with_note(note)))
         }
-        _ => Err(RecordError::Malformed(
+        _ => Err(EntryError::Malformed(
             "a record is either a decision (paragraph, label, confidence) or a retraction (retract), not a mix"
                 .to_owned(),
         )),
@@ -162,10 +162,10 @@ pub(super) fn parse_annotation(line: &str, schema: &Schema) -> Result<Annotation
 pub(super) fn resolve_label(
     schema: &Schema,
     label: &str,
-) -> Result<super::schema::ClassIdx, RecordError> {
+) -> Result<super::schema::ClassIdx, EntryError> {
     schema
         .index_of(label)
-        .ok_or_else(|| RecordError::UnknownLabel {
+        .ok_or_else(|| EntryError::UnknownLabel {
             label: label.to_owned(),
             known: schema.names().to_string(),
         })
@@ -259,7 +259,7 @@ mod tests {
         let edited = line.replace("Title", "Other title");
         assert!(matches!(
             parse_paragraph(edited.trim_end()),
-            Err(RecordError::IdMismatch { .. })
+            Err(EntryError::IdMismatch { .. })
         ));
     }
 }

@@ -13,54 +13,16 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 
 use super::annotations::{Annotation, Confidence, Decision, Ledger};
+use super::paragraph::Paragraph;
 use super::records;
 use super::schema::{ClassIdx, Schema};
-use super::{RecordError, StoreError};
+use super::{EntryError, StoreError};
 use crate::corpus::{Article, ArticleId, Block, BlockKind, ParagraphId};
 
 const SCHEMA_FILE: &str = "schema.toml";
 const PARAGRAPHS_FILE: &str = "paragraphs.jsonl";
 const ANNOTATIONS_FILE: &str = "annotations.jsonl";
 const ARTICLES_DIR: &str = "articles";
-
-/// A block of an ingested article, as the store keeps it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Paragraph {
-    article: ArticleId,
-    block: Block,
-}
-
-impl Paragraph {
-    pub fn new(article: ArticleId, block: Block) -> Paragraph {
-        Paragraph { article, block }
-    }
-
-    pub fn id(&self) -> &ParagraphId {
-        self.block.id()
-    }
-
-    pub fn article(&self) -> &ArticleId {
-        &self.article
-    }
-
-    /// Zero-based position among the article's blocks.
-    pub fn position(&self) -> usize {
-        self.block.position()
-    }
-
-    pub fn kind(&self) -> BlockKind {
-        self.block.kind()
-    }
-
-    pub fn text(&self) -> &str {
-        self.block.text()
-    }
-
-    /// Whether this is body text to be labelled (not a heading or byline).
-    pub fn is_labelable(&self) -> bool {
-        self.block.kind().is_labelable()
-    }
-}
 
 /// A paragraph with an annotator's current label.
 #[derive(Debug, Clone, Copy)]
@@ -206,7 +168,7 @@ impl Store {
                 .insert(paragraph.id().clone(), paragraphs.len())
                 .is_some()
             {
-                return Err(at(RecordError::DuplicateParagraph {
+                return Err(at(EntryError::DuplicateParagraph {
                     id: paragraph.id().to_string(),
                 }));
             }
@@ -224,7 +186,7 @@ impl Store {
             let annotation = records::parse_annotation(line, &schema).map_err(at)?;
             ledger
                 .apply(annotation)
-                .map_err(|err| at(RecordError::NothingToRetract(err)))?;
+                .map_err(|err| at(EntryError::NothingToRetract(err)))?;
         }
 
         Ok(Store {
@@ -377,7 +339,7 @@ impl Store {
             }
             ledger
                 .apply(annotation.clone())
-                .map_err(|err| StoreError::Record(RecordError::NothingToRetract(err)))?;
+                .map_err(|err| StoreError::Entry(EntryError::NothingToRetract(err)))?;
             bytes.push_str(&records::annotation_line(annotation, &self.schema));
         }
         if bytes.is_empty() {
@@ -389,12 +351,12 @@ impl Store {
     }
 
     /// The paragraph `id`, if it is one to label.
-    pub(super) fn check_labelable(&self, id: &ParagraphId) -> Result<&Paragraph, RecordError> {
+    pub(super) fn check_labelable(&self, id: &ParagraphId) -> Result<&Paragraph, EntryError> {
         let paragraph = self
             .paragraph(id)
-            .ok_or_else(|| RecordError::UnknownParagraph { id: id.to_string() })?;
+            .ok_or_else(|| EntryError::UnknownParagraph { id: id.to_string() })?;
         if !paragraph.is_labelable() {
-            return Err(RecordError::NotLabelable {
+            return Err(EntryError::NotLabelable {
                 id: id.to_string(),
                 kind: paragraph.kind(),
             });

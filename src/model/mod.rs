@@ -21,7 +21,7 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::features::CsrMatrix;
+use crate::sparse::CsrMatrix;
 
 use objective::{log_sum_exp, sigmoid};
 

@@ -9,7 +9,7 @@
 
 use ndarray::{Array1, Array2, ArrayView2};
 
-use crate::features::CsrMatrix;
+use crate::sparse::CsrMatrix;
 
 /// The non-zero entries of a dense matrix, row by row. Bag-of-words rows are mostly zeros,
 /// so products cost O(non-zeros) rather than O(rows × features).

@@ -6,7 +6,7 @@ use linfa::traits::Fit as _;
 use linfa_logistic::{LogisticRegression, MultiLogisticRegression};
 use ndarray::{Array1, Array2, ArrayView2, CowArray, Ix2};
 
-use crate::features::CsrMatrix;
+use crate::sparse::CsrMatrix;
 
 use super::lbfgs::{self, Stop};
 use super::objective::{Link, Objective, SparseRows};

@@ -8,9 +8,8 @@ use std::path::{Path, PathBuf};
 use flate2::read::GzDecoder;
 use proptest::prelude::*;
 use serde::Deserialize;
-use stance::features::{
-    CsrMatrix, FeatureError, FeatureSet, FittedFeatures, RawFeatureConfig, Vocabulary,
-};
+use stance::features::{FeatureError, FeatureSet, FittedFeatures, RawFeatureConfig, Vocabulary};
+use stance::sparse::CsrMatrix;
 
 use crate::util::{Sandbox, repo_root};
 

@@ -1,147 +1,59 @@
-//! The document-term matrix (CSR, rows = documents in input order, columns sorted within each
-//! row), and the machinery that counts rows in parallel and assembles them.
+//! How the document-term matrix ([`CsrMatrix`], rows = documents in input order) is made:
+//! rows counted in parallel, then assembled.
 //!
 //! Counting packs each entry as `(id << 32) | value`, so a row sorts by column as plain `u64`s.
 //! Rows are ranges of a buffer (an arena), each [`Segment`] of them in one worker's ids; rows
 //! counted in several buffers are first appended to one, in order. Assembly maps provisional
 //! ids to final columns, drops pruned ones, sorts and weights each row, where the rows are,
-//! and the buffer becomes the values. Dense conversion is separate
-//! ([`CsrMatrix::to_dense`]); nothing here knows about terms.
+//! and the buffer becomes the values. Nothing here knows about terms.
 
 use std::ops::Range;
 
-use ndarray::Array2;
 use rayon::prelude::*;
 
 use super::weighting::Weights;
+use crate::sparse::CsrMatrix;
 
-/// A sparse matrix in compressed sparse row form, `f64` values, sorted column indices.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CsrMatrix {
+/// Builds a matrix row after row, from counts in increasing column order.
+pub(crate) struct RowBuilder {
     n_cols: usize,
     indptr: Vec<usize>,
     indices: Vec<u32>,
     data: Vec<f64>,
 }
 
-impl CsrMatrix {
-    pub fn n_rows(&self) -> usize {
-        self.indptr.len() - 1
-    }
-
-    pub fn n_cols(&self) -> usize {
-        self.n_cols
-    }
-
-    /// Stored entries; under hashing with `alternate_sign` an entry may hold an explicit zero
-    /// (occurrences that cancelled), as scikit-learn keeps it.
-    pub fn nnz(&self) -> usize {
-        self.data.len()
-    }
-
-    /// Columns (increasing) and values of row `i`. Panics if `i >= n_rows()`, as slice indexing.
-    pub fn row(&self, i: usize) -> (&[u32], &[f64]) {
-        let range = self.indptr[i]..self.indptr[i + 1];
-        (&self.indices[range.clone()], &self.data[range])
-    }
-
-    /// Row offsets into `indices()` and `data()`: row `i` is `indptr[i]..indptr[i + 1]`.
-    pub fn indptr(&self) -> &[usize] {
-        &self.indptr
-    }
-
-    pub fn indices(&self) -> &[u32] {
-        &self.indices
-    }
-
-    pub fn data(&self) -> &[f64] {
-        &self.data
-    }
-
-    /// A matrix of exactly these entries (explicit zeros kept), rows of `(column, value)` in
-    /// increasing column order; for tests elsewhere in the crate.
-    #[cfg(test)]
-    pub(crate) fn from_rows(n_cols: usize, rows: &[Vec<(u32, f64)>]) -> CsrMatrix {
-        let mut indptr = vec![0];
-        let (mut indices, mut data) = (Vec::new(), Vec::new());
-        for row in rows {
-            for &(column, value) in row {
-                indices.push(column);
-                data.push(value);
-            }
-            indptr.push(indices.len());
-        }
-        CsrMatrix {
-            n_cols,
-            indptr,
-            indices,
-            data,
-        }
-    }
-
-    /// `n_rows` rows without entries, and no columns.
-    pub(crate) fn empty(n_rows: usize) -> CsrMatrix {
-        CsrMatrix {
-            n_cols: 0,
-            indptr: vec![0; n_rows + 1],
-            indices: Vec::new(),
-            data: Vec::new(),
-        }
-    }
-
-    pub fn to_dense(&self) -> Array2<f64> {
-        let mut dense = Array2::zeros((self.n_rows(), self.n_cols));
-        for i in 0..self.n_rows() {
-            let (columns, values) = self.row(i);
-            for (&c, &v) in columns.iter().zip(values) {
-                dense[(i, c as usize)] = v;
-            }
-        }
-        dense
-    }
-}
-
-/// Builds a matrix row after row, from counts in increasing column order.
-pub(crate) struct RowBuilder {
-    matrix: CsrMatrix,
-}
-
 impl RowBuilder {
     pub(crate) fn new(n_cols: usize) -> RowBuilder {
         RowBuilder {
-            matrix: CsrMatrix {
-                n_cols,
-                indptr: vec![0],
-                indices: Vec::new(),
-                data: Vec::new(),
-            },
+            n_cols,
+            indptr: vec![0],
+            indices: Vec::new(),
+            data: Vec::new(),
         }
     }
 
     /// The next entry of the current row; columns must increase within a row.
     pub(crate) fn push(&mut self, column: u32, count: f64) {
         debug_assert!(
-            self.matrix.indices.len() == self.row_start()
-                || self.matrix.indices.last() < Some(&column)
+            self.indices.len() == self.row_start() || self.indices.last() < Some(&column)
         );
-        self.matrix.indices.push(column);
-        self.matrix.data.push(count);
+        self.indices.push(column);
+        self.data.push(count);
     }
 
     /// End the current row, its counts turned into values by `weights`.
     pub(crate) fn end_row(&mut self, weights: &Weights<'_>) {
         let start = self.row_start();
-        let matrix = &mut self.matrix;
-        weights.apply(&matrix.indices[start..], &mut matrix.data[start..]);
-        matrix.indptr.push(matrix.indices.len());
+        weights.apply(&self.indices[start..], &mut self.data[start..]);
+        self.indptr.push(self.indices.len());
     }
 
     pub(crate) fn finish(self) -> CsrMatrix {
-        self.matrix
+        CsrMatrix::from_parts(self.n_cols, self.indptr, self.indices, self.data)
     }
 
     fn row_start(&self) -> usize {
-        self.matrix.indptr.last().copied().unwrap_or(0)
+        self.indptr.last().copied().unwrap_or(0)
     }
 }
 
@@ -337,12 +249,7 @@ pub(crate) fn assemble_in_place(
     // The entries now hold the values' bits; the buffer is reused as it is.
     let data: Vec<f64> = bytemuck::allocation::try_cast_vec(entries)
         .unwrap_or_else(|(_, entries)| entries.into_iter().map(f64::from_bits).collect());
-    CsrMatrix {
-        n_cols,
-        indptr,
-        indices,
-        data,
-    }
+    CsrMatrix::from_parts(n_cols, indptr, indices, data)
 }
 
 /// One part of [`assemble_in_place`]: `rows` (ends counted from the start of the buffer, the
