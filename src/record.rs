@@ -124,6 +124,18 @@ pub struct Permutation {
     /// The smallest p-value this many permutations can give, 1/(n+1).
     pub resolution: f64,
     pub null_mean: f64,
+    /// The metric under shuffled labels: each distinct value, ascending, with how many
+    /// permutations gave it (counts sum to `n_permutations`). Absent from older records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub null_distribution: Option<Vec<NullCount>>,
+}
+
+/// One distinct value of a permutation test's null distribution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NullCount {
+    pub value: f64,
+    pub count: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

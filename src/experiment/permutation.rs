@@ -27,6 +27,8 @@ pub struct PermutationOutcome {
     pub observed: f64,
     pub result: PermutationResult,
     pub null_mean: f64,
+    /// The defined null values, in permutation order.
+    pub null_values: Vec<f64>,
 }
 
 pub struct PermutationInputs<'a, C> {
@@ -74,6 +76,7 @@ pub fn permutation_test<C: Classifier + Sync>(
             observed,
             result,
             null_mean,
+            null_values: null,
         }),
         undefined,
     ))
