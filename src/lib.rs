@@ -9,7 +9,6 @@
 
 pub mod corpus;
 pub mod cv;
-pub mod durable;
 pub mod experiment;
 pub mod features;
 pub mod input;
@@ -18,6 +17,7 @@ pub mod metrics;
 pub mod model;
 
 pub mod model_file;
+pub mod persist;
 pub mod trained;
 
 pub mod record;

@@ -29,59 +29,26 @@
 //! log-odds against the first); with more, one set per seen class (softmax).
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::fs;
-use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ndarray::{Array1, Array2};
-use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::features::{FittedFeatures, RawFeatureConfig, Vocabulary};
 use crate::model::{Convergence, FittedModel, ModelParts, Solver};
-use crate::record::{self, write_atomic};
+use crate::persist::{DocumentError, DocumentKind, Version, hex_sha256};
 use crate::trained::{Provenance, TrainedModel};
 
 /// The layout version written into every model file; a reader refuses others.
 pub const FORMAT: &str = "stance-model/1";
 
-/// A model file that cannot be read or written.
-#[derive(Debug, thiserror::Error)]
-pub enum ModelFileError {
-    #[error("cannot read model {}", path.display())]
-    Read { path: PathBuf, source: io::Error },
-    #[error(
-        "model {} is truncated: its JSON ends early, at line {line}, column {column}",
-        path.display()
-    )]
-    Truncated {
-        path: PathBuf,
-        line: usize,
-        column: usize,
-    },
-    #[error("model {} is corrupt at line {line}, column {column}: {message}", path.display())]
-    Corrupt {
-        path: PathBuf,
-        line: usize,
-        column: usize,
-        message: String,
-    },
-    #[error(
-        "model {} has format `{found}`, this stance reads `{FORMAT}`: retrain it with `stance train`",
-        path.display()
-    )]
-    Format { path: PathBuf, found: String },
-    #[error("model {}: `{key}`: {message}", path.display())]
-    Invalid {
-        path: PathBuf,
-        key: &'static str,
-        message: String,
-    },
-    #[error("cannot write model {}", path.display())]
-    Write { path: PathBuf, source: io::Error },
-}
+/// Model files as documents of [`persist`](crate::persist).
+pub const DOCUMENT: DocumentKind = DocumentKind {
+    noun: "model",
+    description: "a stance model file",
+    format: FORMAT,
+    remedy: "retrain it with `stance train`",
+};
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -93,22 +60,11 @@ struct ModelFile {
     config: serde_json::Value,
     config_hash: String,
     data_hash: String,
-    version: VersionFile,
+    version: Version,
     trained_on: TrainedOnFile,
     classes: Vec<String>,
     features: FeaturesFile,
     model: ModelSection,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct VersionFile {
-    #[serde(rename = "crate")]
-    crate_version: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    git_commit: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    git_dirty: Option<bool>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -155,107 +111,28 @@ struct CoefficientSet {
     weights: Vec<f64>,
 }
 
-/// Just the format, read before anything else so an old file says so instead of failing on
-/// a field it lacks. Only a JSON object is a model file (serde would take an array too).
-struct FormatProbe {
-    format: Option<String>,
-}
-
-impl<'de> Deserialize<'de> for FormatProbe {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(FormatProbeVisitor)
-    }
-}
-
-struct FormatProbeVisitor;
-
-impl<'de> Visitor<'de> for FormatProbeVisitor {
-    type Value = FormatProbe;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a stance model file (a JSON object)")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<FormatProbe, A::Error> {
-        let mut format = None;
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            if key == "format" {
-                format = Some(map.next_value::<String>()?);
-            } else {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(FormatProbe { format })
-    }
-}
-
 /// The model's bytes: pretty JSON with a final newline.
-pub fn to_json(model: &TrainedModel) -> String {
-    let file = ModelFile::of(model);
-    // Plain data (strings, numbers, a JSON value) always serialises.
-    let mut text = serde_json::to_string_pretty(&file).unwrap_or_default();
-    text.push('\n');
-    text
+pub fn to_json(model: &TrainedModel) -> Result<String, serde_json::Error> {
+    DOCUMENT.to_json(&ModelFile::of(model))
 }
 
-/// Write `model` to `path` atomically (temporary file, then rename).
-pub fn save(model: &TrainedModel, path: &Path) -> Result<(), ModelFileError> {
-    write_atomic(path, to_json(model).as_bytes()).map_err(|source| ModelFileError::Write {
-        path: path.to_owned(),
-        source,
-    })
+/// Write `model` to `path` atomically.
+pub fn save(model: &TrainedModel, path: &Path) -> Result<(), DocumentError> {
+    DOCUMENT.write(path, &ModelFile::of(model))
 }
 
 /// Read and check the model file at `path`.
-pub fn load(path: &Path) -> Result<TrainedModel, ModelFileError> {
-    let text = fs::read_to_string(path).map_err(|source| ModelFileError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    parse(path, &text)
+pub fn load(path: &Path) -> Result<TrainedModel, DocumentError> {
+    let file: ModelFile = DOCUMENT.read(path)?;
+    file.into_model()
+        .map_err(|(key, message)| DOCUMENT.invalid(path, key, message))
 }
 
 /// Check `text` as the model file at `path` (which only names it in errors).
-pub fn parse(path: &Path, text: &str) -> Result<TrainedModel, ModelFileError> {
-    let json_error = |err: serde_json::Error| {
-        let (line, column) = (err.line(), err.column());
-        if err.is_eof() {
-            return ModelFileError::Truncated {
-                path: path.to_owned(),
-                line,
-                column,
-            };
-        }
-        let message = err.to_string();
-        let suffix = format!(" at line {line} column {column}");
-        ModelFileError::Corrupt {
-            path: path.to_owned(),
-            line,
-            column,
-            message: message.strip_suffix(&suffix).unwrap_or(&message).to_owned(),
-        }
-    };
-    let probe: FormatProbe = serde_json::from_str(text).map_err(json_error)?;
-    if probe.format.as_deref() != Some(FORMAT) {
-        return Err(ModelFileError::Format {
-            path: path.to_owned(),
-            found: probe.format.unwrap_or_else(|| "(none)".to_owned()),
-        });
-    }
-    let file: ModelFile = serde_json::from_str(text).map_err(json_error)?;
+pub fn parse(path: &Path, text: &str) -> Result<TrainedModel, DocumentError> {
+    let file: ModelFile = DOCUMENT.parse(path, text)?;
     file.into_model()
-        .map_err(|(key, message)| ModelFileError::Invalid {
-            path: path.to_owned(),
-            key,
-            message,
-        })
-}
-
-fn hex_sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+        .map_err(|(key, message)| DOCUMENT.invalid(path, key, message))
 }
 
 impl ModelFile {
@@ -283,11 +160,7 @@ impl ModelFile {
             config: provenance.config.clone(),
             config_hash: provenance.config_hash.clone(),
             data_hash: provenance.data_hash.clone(),
-            version: VersionFile {
-                crate_version: provenance.version.crate_version.clone(),
-                git_commit: provenance.version.git_commit.clone(),
-                git_dirty: provenance.version.git_dirty,
-            },
+            version: provenance.version.clone(),
             trained_on: TrainedOnFile {
                 per_class: provenance.per_class.clone(),
                 articles: provenance.articles,
@@ -450,11 +323,7 @@ impl ModelFile {
             config: self.config,
             config_hash: self.config_hash,
             data_hash: self.data_hash,
-            version: record::Version {
-                crate_version: self.version.crate_version,
-                git_commit: self.version.git_commit,
-                git_dirty: self.version.git_dirty,
-            },
+            version: self.version,
             per_class: self.trained_on.per_class,
             articles: self.trained_on.articles,
         };
@@ -465,6 +334,8 @@ impl ModelFile {
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
     use crate::experiment::{Dataset, Experiment, Item};
     use crate::trained;
@@ -499,6 +370,10 @@ mod tests {
         trained::train_on(&experiment, &dataset).unwrap()
     }
 
+    fn json(model: &TrainedModel) -> String {
+        to_json(model).unwrap()
+    }
+
     fn probabilities(model: &TrainedModel) -> ndarray::Array2<f64> {
         let texts: Vec<&str> = TEXTS.iter().map(|(text, _)| *text).collect();
         model.predict_proba(&model.transform(&texts)).unwrap()
@@ -508,9 +383,9 @@ mod tests {
     fn a_saved_model_loads_back_to_the_same_bytes_and_predictions() {
         for features in ["", "[features]\nhashing = { n_features = 64 }\n"] {
             let model = trained_model(features);
-            let text = to_json(&model);
+            let text = json(&model);
             let loaded = parse(Path::new("m.json"), &text).unwrap();
-            assert_eq!(to_json(&loaded), text);
+            assert_eq!(json(&loaded), text);
             assert_eq!(probabilities(&loaded), probabilities(&model));
             assert_eq!(loaded.provenance(), model.provenance());
             assert_eq!(loaded.model(), model.model());
@@ -520,7 +395,7 @@ mod tests {
     #[test]
     fn the_file_holds_vocabulary_or_hashing_settings_never_idf() {
         let value = |features| -> serde_json::Value {
-            serde_json::from_str(&to_json(&trained_model(features))).unwrap()
+            serde_json::from_str(&json(&trained_model(features))).unwrap()
         };
         let tfidf = value("[features]\nweighting = \"tfidf\"\n");
         assert_eq!(tfidf["format"], FORMAT);
@@ -541,7 +416,7 @@ mod tests {
 
     /// Load the baseline model's file after `edit`; the error message.
     fn check(edit: impl Fn(&str) -> String, expected: &str) {
-        let text = edit(&to_json(&trained_model("")));
+        let text = edit(&json(&trained_model("")));
         let err = parse(Path::new("m.json"), &text).expect_err("refused");
         assert_eq!(err.to_string(), expected);
     }
@@ -564,7 +439,7 @@ mod tests {
 
     #[test]
     fn truncated_and_corrupt_files_name_line_and_column() {
-        let text = to_json(&trained_model(""));
+        let text = json(&trained_model(""));
         let third_line = text.lines().nth(2).unwrap();
         check(
             |text| text.lines().take(3).collect::<Vec<_>>().join("\n"),
@@ -673,7 +548,7 @@ mod tests {
     fn an_edited_config_is_caught_by_its_hash() {
         let model = trained_model("");
         let expected_hash = &model.provenance().config_hash;
-        let text = edit_json(|v| v["config"]["features"]["binary"] = true.into())(&to_json(&model));
+        let text = edit_json(|v| v["config"]["features"]["binary"] = true.into())(&json(&model));
         let err = parse(Path::new("m.json"), &text).unwrap_err().to_string();
         assert!(
             err.starts_with("model m.json: `config`: does not match `config_hash`"),
@@ -688,7 +563,7 @@ mod tests {
         let path = dir.path().join("models/m.json");
         let model = trained_model("");
         save(&model, &path).unwrap();
-        assert_eq!(fs::read_to_string(&path).unwrap(), to_json(&model));
+        assert_eq!(fs::read_to_string(&path).unwrap(), json(&model));
         let names: Vec<_> = fs::read_dir(dir.path().join("models")).unwrap().collect();
         assert_eq!(names.len(), 1);
         let missing = dir.path().join("nope.json");

@@ -1,4 +1,5 @@
-//! Results on disk: the JSON record of one experiment, written atomically.
+//! Results on disk: the JSON record of one experiment, written atomically through
+//! [`persist`](crate::persist).
 //!
 //! Takes the plain record types below (filled in by `experiment` from its internal results)
 //! and hands back bytes on disk or a parsed record. Only this module defines the layout of
@@ -9,33 +10,22 @@
 //! runs of the same experiment give the same bytes apart from that one field.
 
 use std::collections::BTreeMap;
-use std::fs;
-use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+
+use crate::persist::{DocumentError, DocumentKind, Version};
 
 /// The layout version written into every record; a reader refuses others.
 pub const FORMAT: &str = "stance-record/1";
 
-#[derive(Debug, thiserror::Error)]
-pub enum RecordError {
-    #[error("cannot read record {path}")]
-    Read { path: PathBuf, source: io::Error },
-    #[error("record {path} is corrupt at line {line}, column {column}: {message}")]
-    Corrupt {
-        path: PathBuf,
-        line: usize,
-        column: usize,
-        message: String,
-    },
-    #[error(
-        "record {path} has format `{found}`, this stance reads `{FORMAT}` (re-run the experiment to rewrite it)"
-    )]
-    Format { path: PathBuf, found: String },
-    #[error("cannot write record {path}")]
-    Write { path: PathBuf, source: io::Error },
-}
+/// Records as documents of [`persist`]: how they are named in messages, which format is read.
+pub const DOCUMENT: DocumentKind = DocumentKind {
+    noun: "record",
+    description: "a stance record",
+    format: FORMAT,
+    remedy: "re-run the experiment to rewrite it",
+};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -70,17 +60,6 @@ pub struct Record {
     pub warnings: Vec<String>,
     /// The only part of a record that differs between identical runs.
     pub timings: Timings,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Version {
-    #[serde(rename = "crate")]
-    pub crate_version: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub git_commit: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub git_dirty: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -195,64 +174,23 @@ pub struct Timings {
 
 impl Record {
     /// The record's bytes: pretty JSON with a final newline.
-    pub fn to_json(&self) -> String {
-        let mut text = serde_json::to_string_pretty(self).expect("a record always serialises");
-        text.push('\n');
-        text
+    pub fn to_json(&self) -> Result<String, serde_json::Error> {
+        DOCUMENT.to_json(self)
     }
 
-    pub fn read(path: &Path) -> Result<Record, RecordError> {
-        let text = fs::read_to_string(path).map_err(|source| RecordError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        Record::parse(path, &text)
+    pub fn read(path: &Path) -> Result<Record, DocumentError> {
+        DOCUMENT.read(path)
     }
 
-    pub fn parse(path: &Path, text: &str) -> Result<Record, RecordError> {
-        let format_error = |found: &str| RecordError::Format {
-            path: path.to_owned(),
-            found: found.to_owned(),
-        };
-        let record: Record = serde_json::from_str(text).map_err(|err| {
-            // A record of another layout fails on some field: name its layout instead.
-            let value = serde_json::from_str::<serde_json::Value>(text).ok();
-            let found = value
-                .as_ref()
-                .and_then(|v| v.get("format"))
-                .and_then(|f| f.as_str());
-            match found {
-                Some(FORMAT) => corrupt(path, &err),
-                Some(other) => format_error(other),
-                None if value.is_some() => format_error("(none)"),
-                None => corrupt(path, &err),
-            }
-        })?;
-        if record.format != FORMAT {
-            return Err(format_error(&record.format));
-        }
-        Ok(record)
+    pub fn parse(path: &Path, text: &str) -> Result<Record, DocumentError> {
+        DOCUMENT.parse(path, text)
     }
 
-    /// Write the record to `path` atomically (temporary file, then rename).
-    pub fn write(&self, path: &Path) -> Result<(), RecordError> {
-        write_atomic(path, self.to_json().as_bytes()).map_err(|source| RecordError::Write {
-            path: path.to_owned(),
-            source,
-        })
+    /// Write the record to `path` atomically.
+    pub fn write(&self, path: &Path) -> Result<(), DocumentError> {
+        DOCUMENT.write(path, self)
     }
 }
-
-fn corrupt(path: &Path, err: &serde_json::Error) -> RecordError {
-    RecordError::Corrupt {
-        path: path.to_owned(),
-        line: err.line(),
-        column: err.column(),
-        message: err.to_string(),
-    }
-}
-
-pub use crate::durable::write_atomic;
 
 #[cfg(test)]
 mod tests {
@@ -267,15 +205,15 @@ mod tests {
     fn unreadable_records_say_where() {
         check(
             "{ not json",
-            "record results/x.json is corrupt at line 1, column 3: key must be a string at line 1 column 3",
+            "record results/x.json is corrupt at line 1, column 3: key must be a string",
         );
         check(
             "{\"format\": \"stance-record/0\"}",
-            "record results/x.json has format `stance-record/0`, this stance reads `stance-record/1` (re-run the experiment to rewrite it)",
+            "record results/x.json has format `stance-record/0`, this stance reads `stance-record/1`: re-run the experiment to rewrite it",
         );
         check(
             "[1, 2]",
-            "record results/x.json has format `(none)`, this stance reads `stance-record/1` (re-run the experiment to rewrite it)",
+            "record results/x.json is corrupt at line 1, column 0: invalid type: sequence, expected a stance record (a JSON object)",
         );
         let wrong_type = "{\"format\": \"stance-record/1\",\n\"experiment\": 5}";
         let err = Record::parse(Path::new("results/x.json"), wrong_type)

@@ -30,7 +30,7 @@ use crate::experiment::{DataError, Dataset, Experiment, FitError, fit_features_a
 use crate::features::{FeatureError, FeatureSet, FittedFeatures};
 use crate::metrics::predicted_class;
 use crate::model::{FittedModel, ModelError, ModelParams};
-use crate::record;
+use crate::persist::Version;
 use crate::sparse::CsrMatrix;
 
 /// Why a model could not be trained, assembled or applied.
@@ -65,7 +65,7 @@ pub struct Provenance {
     pub config_hash: String,
     /// [`Dataset::hash`] of the paragraphs it was trained on.
     pub data_hash: String,
-    pub version: record::Version,
+    pub version: Version,
     /// Training paragraphs per class name.
     pub per_class: BTreeMap<String, usize>,
     /// Articles the training paragraphs came from.
@@ -210,7 +210,7 @@ pub fn train_on(experiment: &Experiment, dataset: &Dataset) -> Result<TrainedMod
         config: experiment.resolved().clone(),
         config_hash: experiment.config_hash(),
         data_hash: dataset.hash(),
-        version: crate::experiment::version(),
+        version: Version::of_this_build(),
         per_class: dataset.per_class(),
         articles: dataset.articles().len(),
     };
@@ -623,7 +623,7 @@ mod tests {
             config: serde_json::Value::Null,
             config_hash: String::new(),
             data_hash: String::new(),
-            version: crate::experiment::version(),
+            version: Version::of_this_build(),
             per_class: BTreeMap::new(),
             articles: 0,
         }

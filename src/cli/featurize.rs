@@ -243,12 +243,12 @@ fn push_value(line: &mut Vec<u8>, integers: &mut itoa::Buffer, value: f64) -> st
     }
 }
 
-/// Write `path` atomically ([`stance::durable`]): a reader never sees half a file.
+/// Write `path` atomically ([`stance::persist`]): a reader never sees half a file.
 fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> anyhow::Result<()> {
-    stance::durable::write_atomic_with(path, write)
+    stance::persist::write_atomic_with(path, write)
         .with_context(|| format!("writing {}", path.display()))
 }
 

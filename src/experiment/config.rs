@@ -9,12 +9,12 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::cv::{CvScheme, RawCvConfig};
 use crate::features::{FeatureSet, RawFeatureConfig};
 use crate::metrics::Metric;
 use crate::model::{ModelParams, RawModelConfig};
+use crate::persist::hex_sha256;
 use crate::stats::interval::ConfidenceLevel;
 
 /// A bad experiment file. Printed as `FILE:LINE: key `KEY`: MESSAGE`.
@@ -330,11 +330,6 @@ impl Experiment {
         changed.cv = cv;
         changed
     }
-}
-
-pub(crate) fn hex_sha256(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 fn check_data(raw: &RawData, path: &Path) -> Result<DataSpec, (&'static str, String)> {

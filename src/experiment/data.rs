@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 
 use crate::labels::{Store, StoreError};
 
-use super::config::{DataSpec, hex_sha256};
+use super::config::DataSpec;
+use crate::persist::hex_sha256;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {

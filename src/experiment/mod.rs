@@ -36,7 +36,7 @@ pub use evaluate::{
     ArticleAccuracy, EvaluateError, Evaluation, FoldScores, IntervalSpec, MetricValue,
 };
 pub use permutation::PermutationOutcome;
-pub use report::{record_of, version};
+pub use report::record_of;
 pub use verify::{Difference, Verification, verify_record};
 
 use crate::cv::{self, SchemeKind};

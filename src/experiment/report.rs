@@ -4,22 +4,12 @@
 use std::collections::BTreeMap;
 
 use crate::metrics::{Metric, predicted_classes};
+use crate::persist::Version;
 use crate::record::{self, ArticleScore, FoldRecord, MetricSummary, Prediction, Record};
 
 use super::curve::CurvePoint;
 use super::evaluate::MetricValue;
 use super::{Experiment, RunOutput};
-
-/// The crate version and the commit it was built from, when known.
-pub fn version() -> record::Version {
-    let commit = env!("STANCE_GIT_COMMIT");
-    let dirty = env!("STANCE_GIT_DIRTY");
-    record::Version {
-        crate_version: env!("CARGO_PKG_VERSION").to_owned(),
-        git_commit: (!commit.is_empty()).then(|| commit.to_owned()),
-        git_dirty: dirty.parse().ok(),
-    }
-}
 
 /// The record of one run (and its learning curve, when one was drawn).
 pub fn record_of(
@@ -109,7 +99,7 @@ pub fn record_of(
         config_hash: experiment.config_hash(),
         data_hash: dataset.hash(),
         seed: experiment.cv().seed(),
-        version: version(),
+        version: Version::of_this_build(),
         classes: classes.to_vec(),
         data: record::DataSummary {
             store: experiment.resolved()["data"]["store"]

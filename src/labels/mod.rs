@@ -108,7 +108,9 @@ pub enum StoreError {
 #[derive(Debug, thiserror::Error)]
 pub enum EntryError {
     #[error("not valid JSON")]
-    Json(#[source] serde_json::Error),
+    Json(#[source] crate::persist::JsonError),
+    #[error("cannot be written as JSON")]
+    Serialize(#[source] serde_json::Error),
     #[error("{0}")]
     Malformed(String),
     #[error(transparent)]

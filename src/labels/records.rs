@@ -18,6 +18,7 @@ use super::annotations::{Annotation, Annotator, Confidence, Decision, Retraction
 use super::paragraph::Paragraph;
 use super::schema::Schema;
 use crate::corpus::{ArticleId, Block, BlockKind, ParagraphId};
+use crate::persist;
 
 /// A line of `paragraphs.jsonl`.
 #[derive(Debug, Serialize, Deserialize)]
@@ -64,7 +65,7 @@ struct AnnotationRecord {
 }
 
 /// The JSON line (with its newline) for a paragraph.
-pub(super) fn paragraph_line(paragraph: &Paragraph) -> String {
+pub(super) fn paragraph_line(paragraph: &Paragraph) -> Result<String, EntryError> {
     let record = ParagraphRecord {
         id: paragraph.id().as_str().to_owned(),
         article: paragraph.article().as_str().to_owned(),
@@ -77,7 +78,7 @@ pub(super) fn paragraph_line(paragraph: &Paragraph) -> String {
 
 /// Parses a line of `paragraphs.jsonl`; the id must be the hash of the article and text.
 pub(super) fn parse_paragraph(line: &str) -> Result<Paragraph, EntryError> {
-    let record: ParagraphRecord = serde_json::from_str(line).map_err(EntryError::Json)?;
+    let record: ParagraphRecord = persist::parse_line(line).map_err(EntryError::Json)?;
     let article = ArticleId::new(&record.article)?;
     let id = ParagraphId::parse(&record.id)?;
     let kind = BlockKind::from_name(&record.kind).ok_or_else(|| {
@@ -94,7 +95,10 @@ pub(super) fn parse_paragraph(line: &str) -> Result<Paragraph, EntryError> {
 }
 
 /// The JSON line (with its newline) for an annotation; `time` has millisecond precision.
-pub(super) fn annotation_line(annotation: &Annotation, schema: &Schema) -> String {
+pub(super) fn annotation_line(
+    annotation: &Annotation,
+    schema: &Schema,
+) -> Result<String, EntryError> {
     match annotation {
         Annotation::Decision(decision) => to_line(&DecisionRecord {
             paragraph: decision.paragraph().as_str(),
@@ -114,7 +118,7 @@ pub(super) fn annotation_line(annotation: &Annotation, schema: &Schema) -> Strin
 
 /// Parses a line of `annotations.jsonl` against the schema.
 pub(super) fn parse_annotation(line: &str, schema: &Schema) -> Result<Annotation, EntryError> {
-    let record: AnnotationRecord = serde_json::from_str(line).map_err(EntryError::Json)?;
+    let record: AnnotationRecord = persist::parse_line(line).map_err(EntryError::Json)?;
     let annotator = Annotator::new(&record.annotator)?;
     let time: Timestamp = record.time.parse().map_err(|source| EntryError::Time {
         time: record.time.clone(),
@@ -171,11 +175,8 @@ pub(super) fn resolve_label(
         })
 }
 
-fn to_line<T: Serialize>(record: &T) -> String {
-    // Serialising these records cannot fail: plain strings and numbers, no maps.
-    let mut line = serde_json::to_string(record).unwrap_or_default();
-    line.push('\n');
-    line
+fn to_line<T: Serialize>(record: &T) -> Result<String, EntryError> {
+    persist::to_line(record).map_err(EntryError::Serialize)
 }
 
 #[cfg(test)]
@@ -190,7 +191,7 @@ mod tests {
         match (parse_annotation(line, &schema()), expected) {
             (Ok(annotation), Ok(round_trip)) => {
                 assert_eq!(
-                    annotation_line(&annotation, &schema()).trim_end(),
+                    annotation_line(&annotation, &schema()).unwrap().trim_end(),
                     round_trip
                 );
             }
@@ -220,7 +221,10 @@ mod tests {
 
     #[test]
     fn bad_annotation_records() {
-        check("{not json", Err("not valid JSON: key must be a string"));
+        check(
+            "{not json",
+            Err("not valid JSON: key must be a string at column 2"),
+        );
         check(
             r#"{"paragraph":"0123456789ab","label":"maybe","annotator":"a","confidence":"high","time":"2024-11-23T12:00:00Z"}"#,
             Err("unknown label `maybe` (the schema has fracturing, stable, neither)"),
@@ -245,6 +249,10 @@ mod tests {
             r#"{"paragraph":"0123456789ab","label":"stable","annotator":"a","confidence":"high","time":"2024-11-23T12:00:00Z","mood":"ok"}"#,
             Err("not valid JSON: unknown field `mood`"),
         );
+        check(
+            r#"{"paragraph":"0123456789ab","label":"stable""#,
+            Err("not valid JSON: it ends early, at column 44"),
+        );
     }
 
     #[test]
@@ -254,7 +262,7 @@ mod tests {
             article.clone(),
             Block::new(&article, BlockKind::Heading, 2, "Title".to_owned()),
         );
-        let line = paragraph_line(&paragraph);
+        let line = paragraph_line(&paragraph).unwrap();
         assert_eq!(parse_paragraph(line.trim_end()).unwrap(), paragraph);
         let edited = line.replace("Title", "Other title");
         assert!(matches!(

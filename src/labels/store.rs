@@ -340,7 +340,7 @@ impl Store {
             ledger
                 .apply(annotation.clone())
                 .map_err(|err| StoreError::Entry(EntryError::NothingToRetract(err)))?;
-            bytes.push_str(&records::annotation_line(annotation, &self.schema));
+            bytes.push_str(&records::annotation_line(annotation, &self.schema)?);
         }
         if bytes.is_empty() {
             return Ok(());
@@ -457,7 +457,10 @@ impl Store {
             write_atomically(&path, text.as_bytes())?;
         }
         if reports.iter().any(|r| r.status != IngestStatus::Unchanged) {
-            let body: String = paragraphs.iter().map(records::paragraph_line).collect();
+            let body = paragraphs
+                .iter()
+                .map(records::paragraph_line)
+                .collect::<Result<String, EntryError>>()?;
             write_atomically(&self.dir.join(PARAGRAPHS_FILE), body.as_bytes())?;
         }
         self.paragraphs = paragraphs;
@@ -525,9 +528,9 @@ pub(super) fn read_utf8(path: &Path) -> Result<String, StoreError> {
     })
 }
 
-/// Replaces `path` with `bytes` atomically ([`crate::durable`]).
+/// Replaces `path` with `bytes` atomically ([`crate::persist`]).
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    crate::durable::write_atomic(path, bytes).map_err(|source| StoreError::Write {
+    crate::persist::write_atomic(path, bytes).map_err(|source| StoreError::Write {
         path: path.to_path_buf(),
         source,
     })

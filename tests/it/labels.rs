@@ -286,7 +286,7 @@ fn corrupt_annotations_line_is_named_and_nothing_is_rewritten() {
     log.extend_from_slice(b"{\"paragraph\": oops\n");
     fs::write(sandbox.join("labels/annotations.jsonl"), &log).unwrap();
 
-    let message = "annotations.jsonl:2: not valid JSON: expected value at line 1 column 15";
+    let message = "annotations.jsonl:2: not valid JSON: expected value at column 15";
     check_error(&sandbox, &["labels"], message);
     check_error(&sandbox, &["labels", "export"], message);
     import(&sandbox, "ann", &format!("{}\tstable\n", ids[1]))
