@@ -11,6 +11,7 @@ pub mod corpus;
 pub mod cv;
 pub mod experiment;
 pub mod features;
+pub mod import;
 pub mod input;
 pub mod labels;
 pub mod metrics;
