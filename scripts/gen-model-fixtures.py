@@ -7,12 +7,13 @@ max_iter=100000 so that scikit-learn sits at the exact optimum (its default tol=
 *mean* gradient and can stop far from it: 14 iterations on multiclass_bow at alpha=1e-4).
 
 Bag-of-words data come from the SemEval-2016 Task 6 training tweets
-(/work/shared/data/semeval2016, windows-1252) with a tiny tokenizer; synthetic ones from a
+(../shared/data/semeval2016 beside the repository, or $STANCE_SHARED/data/semeval2016; windows-1252) with a tiny tokenizer; synthetic ones from a
 seeded numpy generator. Run from the repository root:  python3 scripts/gen-model-fixtures.py
 """
 
 import collections
 import json
+import os
 import re
 from pathlib import Path
 
@@ -21,7 +22,8 @@ import sklearn
 from sklearn.linear_model import LogisticRegression
 
 OUT = Path("tests/fixtures/model")
-SEMEVAL = Path("/work/shared/data/semeval2016/semeval2016-task6-trainingdata.txt")
+SHARED = Path(os.environ.get("STANCE_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
+SEMEVAL = SHARED / "data/semeval2016/semeval2016-task6-trainingdata.txt"
 STANCES = ["AGAINST", "FAVOR", "NONE"]
 TOL, MAX_ITER = 1e-10, 100000
 
@@ -180,6 +182,30 @@ def main():
     y = np.array([STANCES.index(s) for _, s in data])
     write("multiclass_bow", "first 300 Hillary Clinton tweets, 3 stances, unigram counts (min_df 2); "
           "alpha 1e-4 makes linfa-logistic 0.8.1's MultiLogisticRegression stop early", x, y, 3, [(1.0, True), (1e-4, True)])
+
+    # Wide and tall, two and three classes, with and without intercept: the shapes the
+    # truncated Newton solver meets (src/model/newton.rs).
+    data = tweets("Feminist Movement")
+    pick = [d for d in data if d[1] in ("AGAINST", "FAVOR")]
+    train, test = pick[:500], pick[500:560]
+    x, x_test = bag_of_words([t for t, _ in train], [t for t, _ in test], 3)
+    y = np.array([STANCES.index(s) for _, s in train])
+    write("binary_tall", "500 Feminist Movement tweets (AGAINST=0, FAVOR=1), unigram counts (min_df 3), "
+          "more rows than features; 60 held-out tweets", x, y, 2, [(1.0, True), (1.0, False)], x_test)
+
+    data = tweets("Atheism")
+    train, test = data[:40], data[40:60]
+    x, x_test = bag_of_words([t for t, _ in train], [t for t, _ in test], 1)
+    y = np.array([STANCES.index(s) for _, s in train])
+    write("multiclass_wide", "40 Atheism tweets, 3 stances, unigram counts, more features than rows; "
+          "20 held-out tweets", x, y, 3, [(1.0, True), (1.0, False)], x_test)
+
+    data = tweets("Legalization of Abortion")
+    train, test = data[:560], data[560:620]
+    x, x_test = bag_of_words([t for t, _ in train], [t for t, _ in test], 3)
+    y = np.array([STANCES.index(s) for _, s in train])
+    write("multiclass_tall", "560 Legalization of Abortion tweets, 3 stances, unigram counts (min_df 3), "
+          "more rows than features; 60 held-out tweets", x, y, 3, [(1.0, True), (0.1, False)], x_test)
 
 
 if __name__ == "__main__":

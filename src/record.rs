@@ -146,9 +146,17 @@ pub struct FoldRecord {
     pub train: usize,
     pub test: usize,
     pub metrics: BTreeMap<String, Option<f64>>,
+    /// The largest component of the mean objective's gradient is within the tolerance.
     pub converged: bool,
-    /// `None` when the solver ended on a non-finite gradient (JSON has no infinity).
+    /// `‖∇F‖₂` of the summed objective; `None` when the solver ended on a non-finite gradient
+    /// (JSON has no infinity).
     pub gradient_norm: Option<f64>,
+    /// The solver that fitted the fold (`linfa`, `lbfgs`, `newton`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub solver: Option<String>,
+    /// Its iterations, when it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iterations: Option<u64>,
     pub warnings: Vec<String>,
 }
 

@@ -56,10 +56,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<Outcome> {
     )?;
     if convergence.converged {
         outln!(
-            "converged: gradient norm {:.2e} within tolerance {:e} ({})",
-            convergence.gradient_norm,
-            convergence.tolerance,
-            model.model().solver().as_str()
+            "converged ({}): {}",
+            model.model().solver().as_str(),
+            convergence.message
         )?;
     } else {
         eprintln!(

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use crate::cv::Split;
 use crate::features::{AnalyzedCorpus, FeatureError, FeatureSet, FittedFeatures};
 use crate::metrics::{MetricsError, majority_baseline};
-use crate::model::{Classifier, Convergence, FittedModel, ModelError};
+use crate::model::{Classifier, Convergence, FittedModel, ModelError, Solver};
 
 /// Why the featurizer or the model could not be fitted.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +52,7 @@ pub struct FoldResult {
     pub split: Split,
     pub probabilities: Array2<f64>,
     pub baseline: Array2<f64>,
+    pub solver: Solver,
     pub convergence: Convergence,
 }
 
@@ -95,7 +96,7 @@ pub fn fit_fold<C: Classifier>(
         .map_err(|source| fit_error(FitError::Model(source)))?;
     let test_matrix = corpus.transform(&columns, split.test());
     let probabilities = fitted_model
-        .predict_proba(test_matrix.to_dense().view())
+        .predict_proba_csr(&test_matrix)
         .map_err(|source| FoldError::Model {
             repeat,
             fold,
@@ -113,6 +114,7 @@ pub fn fit_fold<C: Classifier>(
         split: split.clone(),
         probabilities,
         baseline,
+        solver: fitted_model.solver(),
         convergence: fitted_model.convergence().clone(),
     })
 }

@@ -45,6 +45,8 @@ pub fn record_of(
                 .collect(),
             converged: fold.convergence.converged,
             gradient_norm: Some(fold.convergence.gradient_norm).filter(|g| g.is_finite()),
+            solver: Some(fold.solver.as_str().to_owned()),
+            iterations: fold.convergence.iterations,
             warnings: if fold.convergence.converged {
                 Vec::new()
             } else {

@@ -22,14 +22,25 @@ const MAX_LINE_SEARCH_EVALUATIONS: usize = 30;
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Settings {
     pub(crate) max_iterations: u64,
+    /// Largest acceptable size of `∇f`, measured by `norm`.
     pub(crate) gradient_tolerance: f64,
+    pub(crate) norm: Norm,
     /// Curvature pairs kept.
     pub(crate) history: usize,
 }
 
+/// How the size of a gradient is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Norm {
+    /// `‖∇f‖₂`.
+    Euclidean,
+    /// `‖∇f‖∞`, the largest component (scikit-learn's test).
+    Largest,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Stop {
-    /// `‖∇f‖₂ ≤ gradient_tolerance`.
+    /// The gradient's norm is within `gradient_tolerance`.
     GradientTolerance,
     MaxIterations,
     /// No step along the steepest-descent direction gave a sufficient decrease: `f` cannot
@@ -68,7 +79,11 @@ where
 
     let stop = loop {
         let gradient_norm = norm(&g);
-        if gradient_norm <= settings.gradient_tolerance {
+        let size = match settings.norm {
+            Norm::Euclidean => gradient_norm,
+            Norm::Largest => g.iter().fold(0.0, |m: f64, gi| m.max(gi.abs())),
+        };
+        if size <= settings.gradient_tolerance {
             break Stop::GradientTolerance;
         }
         if iterations >= settings.max_iterations {
@@ -309,6 +324,7 @@ mod tests {
         Settings {
             max_iterations,
             gradient_tolerance,
+            norm: Norm::Euclidean,
             history: 10,
         }
     }

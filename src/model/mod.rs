@@ -3,16 +3,19 @@
 //! class each set scores) and says whether the solver converged.
 //!
 //! The rest of `stance` sees [`Classifier`], [`FittedModel`] and the `[model]` config
-//! ([`RawModelConfig`] → [`ModelParams`]); which solver ran is a detail behind them. Two
-//! solvers minimise the same objective: linfa-logistic 0.8.1 (the default for two classes)
-//! and our own L-BFGS (the default for three or more, because linfa-logistic's multinomial
-//! model computes a wrong loss on realistic data; see `notes/linfa-multinomial.md`).
+//! ([`RawModelConfig`] → [`ModelParams`]); which solver ran is a detail behind them. Three
+//! solvers minimise the same objective: linfa-logistic 0.8.1 (the default for small
+//! two-class problems), our own L-BFGS (small problems of three or more classes, because
+//! linfa-logistic's multinomial model computes a wrong loss on realistic data; see
+//! `notes/linfa-multinomial.md`) and our own truncated Newton (large sparse problems).
+//! Our two can start from an earlier solution ([`Classifier::fit_csr_from`]).
 //!
 //! Architecture invariant: this module knows nothing about text, folds or class names. Labels
 //! are class indices `0..n_classes`; the caller maps names. It does no I/O and never panics
 //! on bad input.
 
 mod lbfgs;
+mod newton;
 mod objective;
 mod row_space;
 mod solvers;
@@ -36,25 +39,26 @@ use objective::{log_sum_exp, sigmoid};
 /// coefficient set (the logit of the higher class index, as scikit-learn's `coef_` for
 /// `classes_[1]`); three or more use one set per class (softmax, scikit-learn's multinomial).
 ///
-/// `gradient_tolerance` bounds the Euclidean norm of the gradient of that summed objective
-/// at the solution, for both solvers; a fit that stops above it is reported as not converged
-/// ([`Convergence`]). scikit-learn's `tol` bounds the largest gradient component of the
-/// objective divided by the number of rows, so the same number here is stricter.
+/// `gradient_tolerance` is scikit-learn's `tol`: it bounds the largest component of the
+/// gradient of the *mean* objective, `F / rows`, at the solution, for every solver (so that
+/// the default converges whatever the number of rows). A fit that stops above it is reported
+/// as not converged ([`Convergence`]), which also records `‖∇F‖₂` of the summed objective.
 ///
 /// `solver` picks who minimises it:
 /// - `"auto"` (default): linfa-logistic's `LogisticRegression` for two classes while the
-///   dense matrix it takes stays small (see [`SolverChoice::for_training`]), our own L-BFGS
-///   on the sparse rows past that, and for three or more classes, because linfa-logistic
-///   0.8.1's `MultiLogisticRegression` cannot be trusted: it shifts log-sum-exp by the
-///   largest score of the whole matrix instead of each row's, so loss and gradient go wrong
-///   once rows' scores differ by more than ~35, and its line search then stops early
-///   without saying so (measured against scikit-learn in `notes/linfa-multinomial.md`).
+///   dense matrix it takes stays small, else our L-BFGS or our truncated Newton by the size
+///   of the problem (see [`SolverChoice::for_training`]). Not linfa for three or more
+///   classes, because linfa-logistic 0.8.1's `MultiLogisticRegression` cannot be trusted:
+///   it shifts log-sum-exp by the largest score of the whole matrix instead of each row's, so
+///   loss and gradient go wrong once rows' scores differ by more than ~35, and its line
+///   search then stops early without saying so (`notes/linfa-multinomial.md`).
 /// - `"linfa"`: linfa-logistic for any number of classes (`MultiLogisticRegression` for three
 ///   or more: kept to compare against; the convergence check below catches its failures).
-/// - `"lbfgs"`: our own L-BFGS with a strong-Wolfe line search, for any number of classes;
-///   it reports its iteration count.
+/// - `"lbfgs"`: our own L-BFGS with a strong-Wolfe line search, for any number of classes.
+/// - `"newton"`: our own truncated Newton (conjugate gradients on Hessian-vector products
+///   over the sparse rows), for any number of classes.
 ///
-/// Both solvers work, on wide data (far fewer rows than features, as with a few dozen
+/// linfa and L-BFGS work, on wide data (far fewer rows than features, as with a few dozen
 /// paragraphs), in the row space of the matrix: the identical problem on rows × rank instead
 /// of rows × features, so a fit on 20 paragraphs × 1,700 features takes ~0.2 ms.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -64,7 +68,8 @@ pub struct RawModelConfig {
     pub alpha: f64,
     /// Most solver iterations (L-BFGS steps); at least 1.
     pub max_iterations: u64,
-    /// Largest acceptable `‖∇‖₂` of the summed objective at the solution; above 0.
+    /// Largest acceptable component of the gradient of the mean objective at the solution
+    /// (scikit-learn's `tol`); above 0.
     pub gradient_tolerance: f64,
     /// Fit an unpenalised intercept per coefficient set.
     pub fit_intercept: bool,
@@ -87,15 +92,21 @@ impl Default for RawModelConfig {
 /// classes (8 MB of `f64`): see [`SolverChoice::for_training`].
 pub const LINFA_MAX_CELLS: usize = 1 << 20;
 
+/// Stored entries × coefficient sets from which `solver = "auto"` prefers truncated Newton
+/// to L-BFGS: see [`SolverChoice::for_training`].
+pub const NEWTON_MIN_WORK: usize = 1 << 18;
+
 /// The `solver` key; see [`RawModelConfig`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SolverChoice {
-    /// linfa-logistic for two classes while its dense matrix is small, else our own L-BFGS.
+    /// linfa-logistic for two classes while its dense matrix is small, else our L-BFGS or
+    /// truncated Newton by size.
     #[default]
     Auto,
     Linfa,
     Lbfgs,
+    Newton,
 }
 
 impl SolverChoice {
@@ -104,25 +115,40 @@ impl SolverChoice {
             SolverChoice::Auto => "auto",
             SolverChoice::Linfa => "linfa",
             SolverChoice::Lbfgs => "lbfgs",
+            SolverChoice::Newton => "newton",
         }
     }
 
-    /// The solver that fits a training set of `n_rows` × `n_features` with `n_present`
-    /// classes.
+    /// The solver that fits a training set of `n_rows` × `n_features` with `nnz` stored
+    /// entries and `n_present` classes.
     ///
     /// `Auto` gives two classes to linfa-logistic only while the dense matrix it needs stays
-    /// small: wide data, which both solvers fit in its row space (a few dozen paragraphs), or
-    /// at most [`LINFA_MAX_CELLS`] cells. Past that its cost grows with rows × features where
-    /// ours grows with the non-zeros: on 1,418 tweets × 5,000 terms our L-BFGS fits a fold
-    /// in 15 ms, linfa-logistic in 1.5 s, to the same gradient tolerance.
-    pub fn for_training(self, n_present: usize, n_rows: usize, n_features: usize) -> Solver {
-        let dense_is_small = row_space::pays_off(n_rows, n_features)
-            || n_rows.saturating_mul(n_features) <= LINFA_MAX_CELLS;
+    /// small: wide data, which it fits in its row space (a few dozen paragraphs), or at most
+    /// [`LINFA_MAX_CELLS`] cells. Past that its cost grows with rows × features where ours
+    /// grows with the entries: on 1,418 tweets × 5,000 terms our L-BFGS fits a fold in 15 ms,
+    /// linfa-logistic in 1.5 s. Of ours, L-BFGS is fast on small problems (a few dozen
+    /// paragraphs in their row space, a few thousand tweets), truncated Newton once entries ×
+    /// coefficient sets reach [`NEWTON_MIN_WORK`]: on news articles L-BFGS has not reached
+    /// the tolerance after 100 iterations from 240 articles on, where Newton converges in
+    /// 10–50 (measured in `notes/newton.md`).
+    pub fn for_training(
+        self,
+        n_present: usize,
+        n_rows: usize,
+        n_features: usize,
+        nnz: usize,
+    ) -> Solver {
+        let wide = row_space::pays_off(n_rows, n_features);
+        let dense_is_small = wide || n_rows.saturating_mul(n_features) <= LINFA_MAX_CELLS;
+        let sets = if n_present <= 2 { 1 } else { n_present };
+        let large = nnz.saturating_mul(sets) >= NEWTON_MIN_WORK;
         match self {
             SolverChoice::Auto if n_present <= 2 && dense_is_small => Solver::Linfa,
+            SolverChoice::Auto if large => Solver::Newton,
             SolverChoice::Auto => Solver::Lbfgs,
             SolverChoice::Linfa => Solver::Linfa,
             SolverChoice::Lbfgs => Solver::Lbfgs,
+            SolverChoice::Newton => Solver::Newton,
         }
     }
 }
@@ -132,6 +158,8 @@ impl SolverChoice {
 pub enum Solver {
     /// Our own L-BFGS on the objective above.
     Lbfgs,
+    /// Our own truncated Newton on the objective above.
+    Newton,
     /// linfa-logistic's `LogisticRegression` (two classes) or `MultiLogisticRegression`.
     Linfa,
 }
@@ -140,6 +168,7 @@ impl Solver {
     pub fn as_str(self) -> &'static str {
         match self {
             Solver::Lbfgs => "lbfgs",
+            Solver::Newton => "newton",
             Solver::Linfa => "linfa",
         }
     }
@@ -147,6 +176,7 @@ impl Solver {
     pub fn parse(text: &str) -> Option<Solver> {
         match text {
             "lbfgs" => Some(Solver::Lbfgs),
+            "newton" => Some(Solver::Newton),
             "linfa" => Some(Solver::Linfa),
             _ => None,
         }
@@ -268,6 +298,21 @@ pub trait Classifier {
         x: &CsrMatrix,
         y: &[usize],
         n_classes: usize,
+    ) -> Result<FittedModel, ModelError> {
+        self.fit_csr_from(x, y, n_classes, None)
+    }
+
+    /// [`fit_csr`](Classifier::fit_csr) from `start` (a warm start: an earlier solution of a
+    /// related problem, e.g. the next alpha of a path or a larger subset of the same rows),
+    /// or from zero. `start` must have `x`'s columns and the classes present in `y`. The
+    /// solution is the same to within the tolerance; only the work to reach it changes.
+    /// linfa-logistic ignores it.
+    fn fit_csr_from(
+        &self,
+        x: &CsrMatrix,
+        y: &[usize],
+        n_classes: usize,
+        start: Option<&FittedModel>,
     ) -> Result<FittedModel, ModelError>;
 }
 
@@ -278,28 +323,47 @@ impl Classifier for ModelParams {
         y: &[usize],
         n_classes: usize,
     ) -> Result<FittedModel, ModelError> {
-        self.fit_checked(&solvers::TrainingSet::new(x.view(), y, n_classes)?)
+        self.fit_checked(&solvers::TrainingSet::new(x.view(), y, n_classes)?, None)
     }
 
-    fn fit_csr(
+    fn fit_csr_from(
         &self,
         x: &CsrMatrix,
         y: &[usize],
         n_classes: usize,
+        start: Option<&FittedModel>,
     ) -> Result<FittedModel, ModelError> {
-        self.fit_checked(&solvers::TrainingSet::from_csr(x, y, n_classes)?)
+        let data = solvers::TrainingSet::from_csr(x, y, n_classes)?;
+        if let Some(start) = start {
+            let (_, n_features) = data.shape();
+            if start.n_features() != n_features || start.classes() != data.classes() {
+                return Err(ModelError::InvalidParts(format!(
+                    "a warm start must have the training matrix's {n_features} features and \
+                     its classes {:?}; it has {} features and classes {:?}",
+                    data.classes(),
+                    start.n_features(),
+                    start.classes()
+                )));
+            }
+        }
+        self.fit_checked(&data, start)
     }
 }
 
 impl ModelParams {
-    fn fit_checked(&self, data: &solvers::TrainingSet) -> Result<FittedModel, ModelError> {
+    fn fit_checked(
+        &self,
+        data: &solvers::TrainingSet,
+        start: Option<&FittedModel>,
+    ) -> Result<FittedModel, ModelError> {
         let (n_rows, n_features) = data.shape();
         match self
             .solver
-            .for_training(data.n_present(), n_rows, n_features)
+            .for_training(data.n_present(), n_rows, n_features, data.nnz())
         {
             Solver::Linfa => solvers::fit_linfa(self, data),
-            Solver::Lbfgs => Ok(solvers::fit_lbfgs(self, data)),
+            Solver::Lbfgs => Ok(solvers::fit_lbfgs(self, data, start)),
+            Solver::Newton => Ok(solvers::fit_newton(self, data, start)),
         }
     }
 }
@@ -307,12 +371,12 @@ impl ModelParams {
 /// Whether the solver reached the gradient tolerance, and what it had reached when it stopped.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Convergence {
-    /// `gradient_norm <= tolerance`.
+    /// The largest component of the mean objective's gradient is within `tolerance`.
     pub converged: bool,
     /// `‖∇‖₂` of the summed penalised objective at the returned solution, computed by us.
     pub gradient_norm: f64,
     pub tolerance: f64,
-    /// L-BFGS iterations; `None` when the solver does not say (linfa-logistic).
+    /// L-BFGS or Newton iterations; `None` when the solver does not say (linfa-logistic).
     pub iterations: Option<u64>,
     /// One line for the user, e.g. why the solver stopped.
     pub message: String,
@@ -410,6 +474,47 @@ impl FittedModel {
             Array2::from_shape_vec((x.nrows(), self.parts.n_classes), proba)
                 .expect("rows × classes values"),
         )
+    }
+
+    /// [`predict_proba`](FittedModel::predict_proba) of sparse rows, without a dense copy of
+    /// them: each row's scores are `intercept + Σ w·x` over its stored entries.
+    pub fn predict_proba_csr(&self, x: &CsrMatrix) -> Result<Array2<f64>, ModelError> {
+        if x.n_cols() != self.n_features() {
+            return Err(ModelError::FeatureCount {
+                expected: self.n_features(),
+                found: x.n_cols(),
+            });
+        }
+        let sets = self.parts.weights.nrows();
+        let n_classes = self.parts.n_classes;
+        let mut proba = Array2::zeros((x.n_rows(), n_classes));
+        let mut scores = vec![0.0; sets];
+        for (i, mut out) in proba.outer_iter_mut().enumerate() {
+            let (columns, values) = x.row(i);
+            if let Some(m) = values.iter().position(|v| !v.is_finite()) {
+                return Err(ModelError::NonFiniteFeature {
+                    row: i,
+                    column: columns[m] as usize,
+                    value: values[m],
+                });
+            }
+            for (score, (set, &intercept)) in scores
+                .iter_mut()
+                .zip(self.parts.weights.outer_iter().zip(&self.parts.intercepts))
+            {
+                *score = intercept
+                    + columns
+                        .iter()
+                        .zip(values)
+                        .map(|(&j, &v)| v * set[j as usize])
+                        .sum::<f64>();
+            }
+            let out = out
+                .as_slice_mut()
+                .expect("rows of a fresh array are contiguous");
+            self.probabilities_from_scores(&scores, out);
+        }
+        Ok(proba)
     }
 
     /// One row's class probabilities (`out`, length `n_classes`) from its score per

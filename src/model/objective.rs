@@ -7,22 +7,25 @@
 //! higher-indexed class) and `Softmax` (one set per class). Parameters are stored feature-major,
 //! `θ[j·k + c]` for weight `(c, j)`, then the `k` intercepts when fitted.
 
+use std::borrow::Cow;
+
 use ndarray::{Array1, Array2, ArrayView2};
 
 use crate::sparse::CsrMatrix;
 
-/// The non-zero entries of a dense matrix, row by row. Bag-of-words rows are mostly zeros,
-/// so products cost O(non-zeros) rather than O(rows × features).
+/// The entries of the training matrix, row by row: the featurizer's own arrays, borrowed, or
+/// the non-zeros of a dense matrix. Bag-of-words rows are mostly zeros, so products cost
+/// O(entries) rather than O(rows × features). A stored zero adds nothing to any product.
 #[derive(Debug, Clone)]
-pub(crate) struct SparseRows {
+pub(crate) struct SparseRows<'a> {
     n_features: usize,
-    row_starts: Vec<usize>,
-    columns: Vec<usize>,
-    values: Vec<f64>,
+    row_starts: Cow<'a, [usize]>,
+    columns: Cow<'a, [u32]>,
+    values: Cow<'a, [f64]>,
 }
 
-impl SparseRows {
-    pub(crate) fn from_dense(x: ArrayView2<f64>) -> SparseRows {
+impl SparseRows<'static> {
+    pub(crate) fn from_dense(x: ArrayView2<f64>) -> SparseRows<'static> {
         let mut row_starts = Vec::with_capacity(x.nrows() + 1);
         let mut columns = Vec::new();
         let mut values = Vec::new();
@@ -30,7 +33,7 @@ impl SparseRows {
         for row in x.rows() {
             for (column, &value) in row.iter().enumerate() {
                 if value != 0.0 {
-                    columns.push(column);
+                    columns.push(column as u32);
                     values.push(value);
                 }
             }
@@ -38,15 +41,26 @@ impl SparseRows {
         }
         SparseRows {
             n_features: x.ncols(),
-            row_starts,
-            columns,
-            values,
+            row_starts: Cow::Owned(row_starts),
+            columns: Cow::Owned(columns),
+            values: Cow::Owned(values),
         }
     }
+}
 
-    /// The non-zero entries of `x`, row by row: as [`SparseRows::from_dense`] of its dense
-    /// form (explicit zeros dropped), without forming it.
-    pub(crate) fn from_csr(x: &CsrMatrix) -> SparseRows {
+impl<'a> SparseRows<'a> {
+    /// The rows of `x`, borrowed (no copy of the matrix) unless it stores zeros (hashed
+    /// features whose signs cancelled): those are dropped, so that every product sums the
+    /// same terms in the same order as from the dense form, to the last bit.
+    pub(crate) fn from_csr(x: &'a CsrMatrix) -> SparseRows<'a> {
+        if !x.data().contains(&0.0) {
+            return SparseRows {
+                n_features: x.n_cols(),
+                row_starts: Cow::Borrowed(x.indptr()),
+                columns: Cow::Borrowed(x.indices()),
+                values: Cow::Borrowed(x.data()),
+            };
+        }
         let mut row_starts = Vec::with_capacity(x.n_rows() + 1);
         let mut columns = Vec::with_capacity(x.nnz());
         let mut values = Vec::with_capacity(x.nnz());
@@ -55,7 +69,7 @@ impl SparseRows {
             let (row_columns, row_values) = x.row(i);
             for (&column, &value) in row_columns.iter().zip(row_values) {
                 if value != 0.0 {
-                    columns.push(column as usize);
+                    columns.push(column);
                     values.push(value);
                 }
             }
@@ -63,9 +77,9 @@ impl SparseRows {
         }
         SparseRows {
             n_features: x.n_cols(),
-            row_starts,
-            columns,
-            values,
+            row_starts: Cow::Owned(row_starts),
+            columns: Cow::Owned(columns),
+            values: Cow::Owned(values),
         }
     }
 
@@ -119,11 +133,22 @@ impl SparseRows {
 
     /// The non-zero `(column, value)` pairs of row `i`, columns ascending.
     pub(crate) fn row(&self, i: usize) -> impl Iterator<Item = (usize, f64)> + '_ {
-        let range = self.row_starts[i]..self.row_starts[i + 1];
-        self.columns[range.clone()]
+        let (columns, values) = self.row_slices(i);
+        columns
             .iter()
-            .copied()
-            .zip(self.values[range].iter().copied())
+            .map(|&j| j as usize)
+            .zip(values.iter().copied())
+    }
+
+    /// Columns and values of row `i`.
+    pub(crate) fn row_slices(&self, i: usize) -> (&[u32], &[f64]) {
+        let range = self.row_starts[i]..self.row_starts[i + 1];
+        (&self.columns[range.clone()], &self.values[range])
+    }
+
+    /// Stored entries.
+    pub(crate) fn nnz(&self) -> usize {
+        self.values.len()
     }
 }
 
@@ -147,19 +172,20 @@ impl Link {
 
 /// One training problem: data, targets, link and penalty.
 pub(crate) struct Objective<'a> {
-    x: &'a SparseRows,
+    x: &'a SparseRows<'a>,
     /// Per row: `0`/`1` for `Logistic` (1 = the logit's class), the set index for `Softmax`.
     targets: &'a [usize],
     link: Link,
     alpha: f64,
     fit_intercept: bool,
-    /// Row scores, reused across evaluations (n_rows × n_sets).
-    scores: Vec<f64>,
+    /// Per row, after [`Objective::value_and_gradient`]: the residuals `p − target`
+    /// (n_rows × n_sets), from which the curvature at the same point follows.
+    residuals: Vec<f64>,
 }
 
 impl<'a> Objective<'a> {
     pub(crate) fn new(
-        x: &'a SparseRows,
+        x: &'a SparseRows<'a>,
         targets: &'a [usize],
         link: Link,
         alpha: f64,
@@ -171,7 +197,7 @@ impl<'a> Objective<'a> {
             link,
             alpha,
             fit_intercept,
-            scores: vec![0.0; x.n_rows() * link.n_sets()],
+            residuals: vec![0.0; x.n_rows() * link.n_sets()],
         }
     }
 
@@ -181,50 +207,17 @@ impl<'a> Objective<'a> {
         self.x.n_features() * k + if self.fit_intercept { k } else { 0 }
     }
 
-    /// `F(θ)`, writing `∇F(θ)` into `gradient`.
+    pub(crate) fn alpha(&self) -> f64 {
+        self.alpha
+    }
+
+    /// `F(θ)`, writing `∇F(θ)` into `gradient`. One pass over the rows: each row's scores,
+    /// loss and residuals are computed and scattered into the gradient while the row is in
+    /// cache.
     pub(crate) fn value_and_gradient(&mut self, theta: &[f64], gradient: &mut [f64]) -> f64 {
         let k = self.link.n_sets();
         let n_weights = self.x.n_features() * k;
         let (weights, intercepts) = theta.split_at(n_weights);
-
-        // Scores: intercept plus the sparse row times each coefficient set.
-        for i in 0..self.x.n_rows() {
-            let scores = &mut self.scores[i * k..(i + 1) * k];
-            if self.fit_intercept {
-                scores.copy_from_slice(intercepts);
-            } else {
-                scores.fill(0.0);
-            }
-            for (j, v) in self.x.row(i) {
-                for (score, w) in scores.iter_mut().zip(&weights[j * k..(j + 1) * k]) {
-                    *score += v * w;
-                }
-            }
-        }
-
-        // Loss; the scores turn into residuals p − target in place.
-        let mut loss = 0.0;
-        for (i, &target) in self.targets.iter().enumerate() {
-            let scores = &mut self.scores[i * k..(i + 1) * k];
-            match self.link {
-                Link::Logistic => {
-                    let z = scores[0];
-                    let t = target as f64;
-                    loss += softplus(z) - t * z;
-                    scores[0] = sigmoid(z) - t;
-                }
-                Link::Softmax { .. } => {
-                    let lse = log_sum_exp(scores);
-                    loss += lse - scores[target];
-                    for score in scores.iter_mut() {
-                        *score = (*score - lse).exp();
-                    }
-                    scores[target] -= 1.0;
-                }
-            }
-        }
-
-        // Gradient: α·W + Xᵀ·residuals, and the residual sums for the intercepts.
         let (gradient_weights, gradient_intercepts) = gradient.split_at_mut(n_weights);
         let mut penalty = 0.0;
         for (g, &w) in gradient_weights.iter_mut().zip(weights) {
@@ -232,28 +225,147 @@ impl<'a> Objective<'a> {
             *g = self.alpha * w;
         }
         gradient_intercepts.fill(0.0);
-        for i in 0..self.x.n_rows() {
-            let residuals = &self.scores[i * k..(i + 1) * k];
-            for (j, v) in self.x.row(i) {
-                for (g, r) in gradient_weights[j * k..(j + 1) * k]
-                    .iter_mut()
-                    .zip(residuals)
-                {
-                    *g += v * r;
+
+        let mut loss = 0.0;
+        for (i, &target) in self.targets.iter().enumerate() {
+            let (columns, values) = self.x.row_slices(i);
+            let residuals = &mut self.residuals[i * k..(i + 1) * k];
+            // Scores: intercept plus the sparse row times each coefficient set.
+            if self.fit_intercept {
+                residuals.copy_from_slice(intercepts);
+            } else {
+                residuals.fill(0.0);
+            }
+            match self.link {
+                Link::Logistic => {
+                    let z = residuals[0] + sparse_dot(columns, values, weights);
+                    let t = target as f64;
+                    loss += softplus(z) - t * z;
+                    let r = sigmoid(z) - t;
+                    residuals[0] = r;
+                    for (&j, &v) in columns.iter().zip(values) {
+                        gradient_weights[j as usize] += v * r;
+                    }
+                }
+                Link::Softmax { .. } => {
+                    gather(columns, values, weights, residuals);
+                    let lse = log_sum_exp(residuals);
+                    loss += lse - residuals[target];
+                    for score in residuals.iter_mut() {
+                        *score = (*score - lse).exp();
+                    }
+                    residuals[target] -= 1.0;
+                    scatter(columns, values, residuals, gradient_weights);
                 }
             }
-            for (g, r) in gradient_intercepts.iter_mut().zip(residuals) {
+            for (g, r) in gradient_intercepts.iter_mut().zip(residuals.iter()) {
                 *g += r;
             }
         }
         loss + 0.5 * self.alpha * penalty
     }
 
-    /// `‖∇F(θ)‖₂`.
-    pub(crate) fn gradient_norm(&mut self, theta: &[f64]) -> f64 {
+    /// Each row's probabilities (Softmax, n_rows × n_sets) or `p·(1 − p)` (Logistic, one per
+    /// row) at the point of the last [`Objective::value_and_gradient`]: what the Hessian there
+    /// is made of.
+    pub(crate) fn curvature(&self) -> Curvature {
+        let k = self.link.n_sets();
+        let mut values = self.residuals.clone();
+        match self.link {
+            Link::Logistic => {
+                for (r, &target) in values.iter_mut().zip(self.targets) {
+                    let p = *r + target as f64;
+                    *r = p * (1.0 - p);
+                }
+            }
+            Link::Softmax { .. } => {
+                for (i, &target) in self.targets.iter().enumerate() {
+                    values[i * k + target] += 1.0;
+                }
+            }
+        }
+        Curvature { values }
+    }
+
+    /// `out = ∇²F(θ)·v` at the point `curvature` was taken, without forming the Hessian:
+    /// one pass over the rows, `Xᵀ·(D·(X·v)) + α·v` (Softmax: `D` is each row's
+    /// `diag(p) − p·pᵀ`).
+    pub(crate) fn hessian_vector(&self, curvature: &Curvature, v: &[f64], out: &mut [f64]) {
+        let k = self.link.n_sets();
+        let n_weights = self.x.n_features() * k;
+        let (v_weights, v_intercepts) = v.split_at(n_weights);
+        let (out_weights, out_intercepts) = out.split_at_mut(n_weights);
+        for (o, &w) in out_weights.iter_mut().zip(v_weights) {
+            *o = self.alpha * w;
+        }
+        out_intercepts.fill(0.0);
+        let mut u = vec![0.0; k];
+        for i in 0..self.x.n_rows() {
+            let (columns, values) = self.x.row_slices(i);
+            if self.fit_intercept {
+                u.copy_from_slice(v_intercepts);
+            } else {
+                u.fill(0.0);
+            }
+            match self.link {
+                Link::Logistic => {
+                    let t = curvature.values[i] * (u[0] + sparse_dot(columns, values, v_weights));
+                    u[0] = t;
+                    for (&j, &x) in columns.iter().zip(values) {
+                        out_weights[j as usize] += x * t;
+                    }
+                }
+                Link::Softmax { .. } => {
+                    gather(columns, values, v_weights, &mut u);
+                    let p = &curvature.values[i * k..(i + 1) * k];
+                    let mean: f64 = p.iter().zip(&u).map(|(p, s)| p * s).sum();
+                    for (s, p) in u.iter_mut().zip(p) {
+                        *s = p * (*s - mean);
+                    }
+                    scatter(columns, values, &u, out_weights);
+                }
+            }
+            for (o, s) in out_intercepts.iter_mut().zip(&u) {
+                *o += s;
+            }
+        }
+    }
+
+    /// The diagonal of `∇²F(θ)` at the point `curvature` was taken.
+    pub(crate) fn hessian_diagonal(&self, curvature: &Curvature, out: &mut [f64]) {
+        let k = self.link.n_sets();
+        let n_weights = self.x.n_features() * k;
+        let (out_weights, out_intercepts) = out.split_at_mut(n_weights);
+        out_weights.fill(self.alpha);
+        out_intercepts.fill(0.0);
+        let mut d = vec![0.0; k];
+        for i in 0..self.x.n_rows() {
+            match self.link {
+                Link::Logistic => d[0] = curvature.values[i],
+                Link::Softmax { .. } => {
+                    for (d, &p) in d.iter_mut().zip(&curvature.values[i * k..(i + 1) * k]) {
+                        *d = p * (1.0 - p);
+                    }
+                }
+            }
+            let (columns, values) = self.x.row_slices(i);
+            for (&j, &x) in columns.iter().zip(values) {
+                let j = j as usize;
+                for (o, d) in out_weights[j * k..(j + 1) * k].iter_mut().zip(&d) {
+                    *o += x * x * d;
+                }
+            }
+            for (o, d) in out_intercepts.iter_mut().zip(&d) {
+                *o += d;
+            }
+        }
+    }
+
+    /// `‖∇F(θ)‖₂` and `‖∇F(θ)‖∞` of the summed objective.
+    pub(crate) fn gradient_norms(&mut self, theta: &[f64]) -> GradientNorms {
         let mut gradient = vec![0.0; theta.len()];
         self.value_and_gradient(theta, &mut gradient);
-        gradient.iter().map(|g| g * g).sum::<f64>().sqrt()
+        GradientNorms::of(&gradient)
     }
 
     /// Packs coefficient sets (sets × features) and intercepts into θ.
@@ -286,6 +398,123 @@ impl<'a> Objective<'a> {
         };
         (weights, intercepts)
     }
+}
+
+/// Two sizes of a gradient of the summed objective.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct GradientNorms {
+    /// `‖∇F‖₂`.
+    pub(crate) euclidean: f64,
+    /// `‖∇F‖∞`, the largest component.
+    pub(crate) largest: f64,
+}
+
+impl GradientNorms {
+    pub(crate) fn of(gradient: &[f64]) -> GradientNorms {
+        GradientNorms {
+            euclidean: gradient.iter().map(|g| g * g).sum::<f64>().sqrt(),
+            largest: gradient.iter().fold(0.0, |m: f64, g| m.max(g.abs())),
+        }
+    }
+}
+
+/// The per-row factors of the Hessian at one point; see [`Objective::curvature`].
+pub(crate) struct Curvature {
+    values: Vec<f64>,
+}
+
+/// `acc[c] += Σ values[m] · dense[columns[m]·k + c]` for each of the `k = acc.len()` sets
+/// (feature-major coefficients), with the set count known to the compiler for 2–4 sets.
+fn gather(columns: &[u32], values: &[f64], dense: &[f64], acc: &mut [f64]) {
+    fn fixed<const K: usize>(columns: &[u32], values: &[f64], dense: &[f64], acc: &mut [f64]) {
+        // Two sets of partial sums, so that consecutive entries' adds overlap.
+        let (mut even, mut odd) = ([0.0; K], [0.0; K]);
+        let mut pairs_c = columns.chunks_exact(2);
+        let mut pairs_v = values.chunks_exact(2);
+        for (c, v) in (&mut pairs_c).zip(&mut pairs_v) {
+            let w0: &[f64; K] = dense[c[0] as usize * K..][..K]
+                .try_into()
+                .expect("K values");
+            let w1: &[f64; K] = dense[c[1] as usize * K..][..K]
+                .try_into()
+                .expect("K values");
+            for s in 0..K {
+                even[s] += v[0] * w0[s];
+                odd[s] += v[1] * w1[s];
+            }
+        }
+        for (&j, &v) in pairs_c.remainder().iter().zip(pairs_v.remainder()) {
+            let w: &[f64; K] = dense[j as usize * K..][..K].try_into().expect("K values");
+            for s in 0..K {
+                even[s] += v * w[s];
+            }
+        }
+        for ((a, e), o) in acc.iter_mut().zip(even).zip(odd) {
+            *a += e + o;
+        }
+    }
+    match acc.len() {
+        2 => fixed::<2>(columns, values, dense, acc),
+        3 => fixed::<3>(columns, values, dense, acc),
+        4 => fixed::<4>(columns, values, dense, acc),
+        k => {
+            let mut sums = vec![0.0; k];
+            for (&j, &v) in columns.iter().zip(values) {
+                let j = j as usize;
+                for (s, w) in sums.iter_mut().zip(&dense[j * k..(j + 1) * k]) {
+                    *s += v * w;
+                }
+            }
+            for (a, s) in acc.iter_mut().zip(sums) {
+                *a += s;
+            }
+        }
+    }
+}
+
+/// `out[columns[m]·k + c] += values[m] · factors[c]` for each of the `k = factors.len()` sets.
+fn scatter(columns: &[u32], values: &[f64], factors: &[f64], out: &mut [f64]) {
+    fn fixed<const K: usize>(columns: &[u32], values: &[f64], factors: &[f64], out: &mut [f64]) {
+        let f: [f64; K] = factors.try_into().expect("K factors");
+        for (&j, &v) in columns.iter().zip(values) {
+            let o: &mut [f64; K] = (&mut out[j as usize * K..][..K])
+                .try_into()
+                .expect("K values");
+            for c in 0..K {
+                o[c] += v * f[c];
+            }
+        }
+    }
+    match factors.len() {
+        2 => fixed::<2>(columns, values, factors, out),
+        3 => fixed::<3>(columns, values, factors, out),
+        4 => fixed::<4>(columns, values, factors, out),
+        k => {
+            for (&j, &v) in columns.iter().zip(values) {
+                let j = j as usize;
+                for (o, f) in out[j * k..(j + 1) * k].iter_mut().zip(factors) {
+                    *o += v * f;
+                }
+            }
+        }
+    }
+}
+
+/// `Σ values[m] · dense[columns[m]]`, over four partial sums (the adds then overlap).
+fn sparse_dot(columns: &[u32], values: &[f64], dense: &[f64]) -> f64 {
+    let mut sums = [0.0; 4];
+    let mut chunks_c = columns.chunks_exact(4);
+    let mut chunks_v = values.chunks_exact(4);
+    for (c, v) in (&mut chunks_c).zip(&mut chunks_v) {
+        for m in 0..4 {
+            sums[m] += v[m] * dense[c[m] as usize];
+        }
+    }
+    let mut total = (sums[0] + sums[1]) + (sums[2] + sums[3]);
+    for (&c, &v) in chunks_c.remainder().iter().zip(chunks_v.remainder()) {
+        total += v * dense[c as usize];
+    }
+    total
 }
 
 /// `log(1 + eˣ)` without overflow.
@@ -355,6 +584,64 @@ mod tests {
         check_gradient(Link::Logistic, &[1, 0, 0, 1], false);
         check_gradient(Link::Softmax { n_sets: 3 }, &[2, 0, 1, 1], true);
         check_gradient(Link::Softmax { n_sets: 3 }, &[2, 0, 1, 1], false);
+    }
+
+    /// Central differences of `∇F` along a direction against the Hessian-vector product,
+    /// and the Hessian's diagonal against products with unit vectors.
+    fn check_hessian(link: Link, targets: &[usize], fit_intercept: bool) {
+        let x = array![
+            [1.0, 0.0, 2.0],
+            [0.0, 3.0, 0.0],
+            [1.0, 1.0, 0.0],
+            [0.0, 0.0, 0.5]
+        ];
+        let sparse = SparseRows::from_dense(x.view());
+        let mut objective = Objective::new(&sparse, targets, link, 0.7, fit_intercept);
+        let n = objective.dimension();
+        let theta: Vec<f64> = (0..n).map(|i| 0.3 * (i as f64) - 0.8).collect();
+        let v: Vec<f64> = (0..n).map(|i| ((i * 7) % 5) as f64 - 2.0).collect();
+        let mut gradient = vec![0.0; n];
+        objective.value_and_gradient(&theta, &mut gradient);
+        let curvature = objective.curvature();
+        let mut hv = vec![0.0; n];
+        objective.hessian_vector(&curvature, &v, &mut hv);
+        let mut diagonal = vec![0.0; n];
+        objective.hessian_diagonal(&curvature, &mut diagonal);
+        let h = 1e-6;
+        let (mut plus, mut minus) = (vec![0.0; n], vec![0.0; n]);
+        let step = |sign: f64| -> Vec<f64> {
+            theta
+                .iter()
+                .zip(&v)
+                .map(|(t, d)| t + sign * h * d)
+                .collect()
+        };
+        objective.value_and_gradient(&step(1.0), &mut plus);
+        objective.value_and_gradient(&step(-1.0), &mut minus);
+        for i in 0..n {
+            let numeric = (plus[i] - minus[i]) / (2.0 * h);
+            assert!(
+                (numeric - hv[i]).abs() < 1e-5,
+                "{link:?} component {i}: numeric {numeric}, analytic {}",
+                hv[i]
+            );
+            let mut unit = vec![0.0; n];
+            unit[i] = 1.0;
+            let mut column = vec![0.0; n];
+            objective.hessian_vector(&curvature, &unit, &mut column);
+            assert!(
+                (column[i] - diagonal[i]).abs() < 1e-12,
+                "{link:?} diagonal {i}"
+            );
+        }
+    }
+
+    #[test]
+    fn hessian_products_match_finite_differences() {
+        check_hessian(Link::Logistic, &[1, 0, 0, 1], true);
+        check_hessian(Link::Logistic, &[1, 0, 0, 1], false);
+        check_hessian(Link::Softmax { n_sets: 3 }, &[2, 0, 1, 1], true);
+        check_hessian(Link::Softmax { n_sets: 3 }, &[2, 0, 1, 1], false);
     }
 
     #[test]

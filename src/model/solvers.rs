@@ -8,8 +8,9 @@ use ndarray::{Array1, Array2, ArrayView2, CowArray, Ix2};
 
 use crate::sparse::CsrMatrix;
 
-use super::lbfgs::{self, Stop};
-use super::objective::{Link, Objective, SparseRows};
+use super::lbfgs::{self, Norm};
+use super::newton;
+use super::objective::{GradientNorms, Link, Objective, SparseRows};
 use super::row_space::{self, RowSpace};
 use super::{Convergence, FittedModel, ModelError, ModelParams, ModelParts, Solver};
 
@@ -18,8 +19,8 @@ const LBFGS_HISTORY: usize = 10;
 
 /// Training data whose shapes, labels and values have been checked.
 pub(super) struct TrainingSet<'a> {
-    /// The rows' non-zero entries: what every solver works on.
-    rows: SparseRows,
+    /// The rows' entries: what every solver works on.
+    rows: SparseRows<'a>,
     /// The rows as given, when they came dense (linfa-logistic takes dense input only).
     dense: Option<ArrayView2<'a, f64>>,
     y: &'a [usize],
@@ -40,7 +41,7 @@ impl<'a> TrainingSet<'a> {
 
     /// The same from sparse rows, which are never made dense unless linfa-logistic needs them.
     pub(super) fn from_csr(
-        x: &CsrMatrix,
+        x: &'a CsrMatrix,
         y: &'a [usize],
         n_classes: usize,
     ) -> Result<TrainingSet<'a>, ModelError> {
@@ -51,7 +52,7 @@ impl<'a> TrainingSet<'a> {
     /// The set of `rows` (and their `dense` form, if given), once their values are found
     /// finite: a value that is not is never zero, so it is among the sparse rows' entries.
     fn checked(
-        rows: SparseRows,
+        rows: SparseRows<'a>,
         dense: Option<ArrayView2<'a, f64>>,
         y: &'a [usize],
         n_classes: usize,
@@ -80,6 +81,16 @@ impl<'a> TrainingSet<'a> {
     /// Rows × features.
     pub(super) fn shape(&self) -> (usize, usize) {
         (self.rows.n_rows(), self.rows.n_features())
+    }
+
+    /// Stored entries of the rows.
+    pub(super) fn nnz(&self) -> usize {
+        self.rows.nnz()
+    }
+
+    /// Classes present in the training rows, ascending.
+    pub(super) fn classes(&self) -> &[usize] {
+        &self.classes
     }
 
     /// How many classes the training rows actually have.
@@ -171,11 +182,14 @@ pub(super) fn fit_linfa(
     };
     let labels = Array1::from(data.y.to_vec());
     let dataset = DatasetBase::new(x, labels);
+    // linfa stops on ‖∇F‖₂ of the summed objective, which bounds its largest component:
+    // within `tolerance · rows`, the mean objective's largest component is within `tolerance`.
+    let linfa_tolerance = params.gradient_tolerance * sparse.n_rows() as f64;
     let (weights, intercepts) = if data.classes.len() == 2 {
         let fitted = LogisticRegression::default()
             .alpha(params.alpha)
             .max_iterations(params.max_iterations)
-            .gradient_tolerance(params.gradient_tolerance)
+            .gradient_tolerance(linfa_tolerance)
             .with_intercept(params.fit_intercept)
             .fit(&dataset)?;
         // linfa's "positive" class is the more frequent one; we always score the higher index.
@@ -190,7 +204,7 @@ pub(super) fn fit_linfa(
         let fitted = MultiLogisticRegression::default()
             .alpha(params.alpha)
             .max_iterations(params.max_iterations)
-            .gradient_tolerance(params.gradient_tolerance)
+            .gradient_tolerance(linfa_tolerance)
             .with_intercept(params.fit_intercept)
             .fit(&dataset)?;
         // linfa orders its classes ascending, as `data.classes` is.
@@ -200,41 +214,34 @@ pub(super) fn fit_linfa(
         Some(space) => space.weights(sparse, &weights),
         None => weights,
     };
-    let gradient_norm = primal_gradient_norm(params, data, sparse, &weights, &intercepts);
-    let tolerance = params.gradient_tolerance;
-    let converged = gradient_norm <= tolerance;
-    let message = if converged {
-        format!("gradient norm {gradient_norm:.2e} within tolerance {tolerance:e}")
-    } else {
+    let stopped = || {
         format!(
-            "not converged: gradient norm {gradient_norm:.2e} above tolerance {tolerance:e} where \
-             linfa-logistic stopped (it does not say whether it ran out of iterations, \
-             max_iterations = {}, or its line search failed){}",
-            params.max_iterations,
-            per_row_note(gradient_norm, sparse.n_rows()),
+            "where linfa-logistic stopped (it does not say whether it ran out of iterations, \
+             max_iterations = {}, or its line search failed)",
+            params.max_iterations
         )
     };
     Ok(finish(
+        params,
         data,
         weights,
         intercepts,
         Solver::Linfa,
-        Convergence {
-            converged,
-            gradient_norm,
-            tolerance,
-            iterations: None,
-            message,
-        },
+        None,
+        stopped,
     ))
 }
 
-/// Our own L-BFGS from zero on the same objective; on wide data in the row space of `x`
-/// (see `row_space`), which gives the same solution at a fraction of the cost.
-pub(super) fn fit_lbfgs(params: &ModelParams, data: &TrainingSet) -> FittedModel {
+/// Our own L-BFGS on the same objective, from zero or `start`; on wide data in the row space
+/// of `x` (see `row_space`), which gives the same solution at a fraction of the cost.
+pub(super) fn fit_lbfgs(
+    params: &ModelParams,
+    data: &TrainingSet,
+    start: Option<&FittedModel>,
+) -> FittedModel {
     let sparse = &data.rows;
-    let reduce = row_space::pays_off(sparse.n_rows(), sparse.n_features());
-    fit_lbfgs_in(params, data, sparse, reduce)
+    let reduce = start.is_none() && row_space::pays_off(sparse.n_rows(), sparse.n_features());
+    fit_lbfgs_in(params, data, sparse, reduce, start)
 }
 
 pub(super) fn fit_lbfgs_in(
@@ -242,22 +249,30 @@ pub(super) fn fit_lbfgs_in(
     data: &TrainingSet,
     sparse: &SparseRows,
     reduce: bool,
+    start: Option<&FittedModel>,
 ) -> FittedModel {
     let targets = data.targets();
+    let n_rows = sparse.n_rows() as f64;
     let settings = lbfgs::Settings {
         max_iterations: params.max_iterations,
-        // Halved on the reduced problem so that rounding in the change of basis cannot lift
-        // the gradient we check below over the tolerance.
-        gradient_tolerance: params.gradient_tolerance * if reduce { 0.5 } else { 1.0 },
+        // On the reduced problem ‖∇_c F‖₂ = ‖∇_w F‖₂ bounds the largest component of ∇_w F;
+        // halved so that rounding in the change of basis cannot lift the gradient we check
+        // below over the tolerance.
+        gradient_tolerance: params.gradient_tolerance * n_rows * if reduce { 0.5 } else { 1.0 },
+        norm: if reduce {
+            Norm::Euclidean
+        } else {
+            Norm::Largest
+        },
         history: LBFGS_HISTORY,
     };
-    let minimize_on = |x: &SparseRows| {
+    let minimize_on = |x: &SparseRows, start: Option<&FittedModel>| {
         let mut objective =
             Objective::new(x, &targets, data.link(), params.alpha, params.fit_intercept);
-        let start = vec![0.0; objective.dimension()];
+        let theta = starting_point(&objective, start);
         let outcome = lbfgs::minimize(
             |theta, gradient| objective.value_and_gradient(theta, gradient),
-            start,
+            theta,
             &settings,
         );
         let (weights, intercepts) = objective.unpack(&outcome.theta);
@@ -266,7 +281,7 @@ pub(super) fn fit_lbfgs_in(
     let (weights, intercepts, stop, iterations) = if reduce {
         let space = RowSpace::new(sparse);
         let (coordinates, intercepts, stop, iterations) =
-            minimize_on(&SparseRows::from_dense(space.basis().view()));
+            minimize_on(&SparseRows::from_dense(space.basis().view()), None);
         (
             space.weights(sparse, &coordinates),
             intercepts,
@@ -274,75 +289,36 @@ pub(super) fn fit_lbfgs_in(
             iterations,
         )
     } else {
-        minimize_on(sparse)
+        minimize_on(sparse, start)
     };
-
-    let gradient_norm = primal_gradient_norm(params, data, sparse, &weights, &intercepts);
-    let tolerance = params.gradient_tolerance;
-    let converged = gradient_norm <= tolerance;
-    let note = || per_row_note(gradient_norm, sparse.n_rows());
-    let message = match stop {
-        _ if converged => {
-            format!(
-                "gradient norm {gradient_norm:.2e} within tolerance {tolerance:e} after {iterations} iterations"
-            )
+    let stopped = || match stop {
+        lbfgs::Stop::MaxIterations => format!("after max_iterations = {iterations}"),
+        lbfgs::Stop::LineSearch | lbfgs::Stop::GradientTolerance => {
+            format!("when the line search found no lower point after {iterations} iterations")
         }
-        Stop::MaxIterations => format!(
-            "not converged: gradient norm {gradient_norm:.2e} above tolerance {tolerance:e} after \
-             max_iterations = {iterations}{}",
-            note()
-        ),
-        Stop::LineSearch | Stop::GradientTolerance => format!(
-            "not converged: gradient norm {gradient_norm:.2e} above tolerance {tolerance:e} when \
-             the line search found no lower point after {iterations} iterations{}",
-            note()
-        ),
     };
     finish(
+        params,
         data,
         weights,
         intercepts,
         Solver::Lbfgs,
-        Convergence {
-            converged,
-            gradient_norm,
-            tolerance,
-            iterations: Some(iterations),
-            message,
-        },
+        Some(iterations),
+        stopped,
     )
 }
 
-/// scikit-learn's default `tol`: on the largest component of the gradient of the *mean*
-/// objective.
-const SKLEARN_DEFAULT_TOL: f64 = 1e-4;
+/// Conjugate-gradient steps one Newton iteration may take (scikit-learn's `maxinner`).
+const NEWTON_MAX_CG_STEPS: usize = 200;
 
-/// For a fit stopped above the tolerance: whether it would pass scikit-learn's default test.
-/// Our tolerance bounds the gradient of the *summed* objective, so it is stricter the more
-/// rows there are; with thousands, a fit can miss it by far and still be one scikit-learn calls
-/// converged (`‖∇‖₂ / rows` bounds its largest component of the mean gradient).
-pub(super) fn per_row_note(gradient_norm: f64, n_rows: usize) -> String {
-    let per_row = gradient_norm / n_rows.max(1) as f64;
-    if per_row <= SKLEARN_DEFAULT_TOL {
-        format!(
-            "; that is {per_row:.1e} per row, which scikit-learn's default tol = \
-             {SKLEARN_DEFAULT_TOL:e} on the mean objective accepts"
-        )
-    } else {
-        String::new()
-    }
-}
-
-/// `‖∇F‖₂` of the summed objective at a solution, in the original features: the one
-/// convergence test every solver is held to.
-fn primal_gradient_norm(
+/// Truncated Newton on the sparse rows, from zero or `start` (see `newton`).
+pub(super) fn fit_newton(
     params: &ModelParams,
     data: &TrainingSet,
-    sparse: &SparseRows,
-    weights: &Array2<f64>,
-    intercepts: &Array1<f64>,
-) -> f64 {
+    start: Option<&FittedModel>,
+) -> FittedModel {
     let targets = data.targets();
+    let sparse = &data.rows;
     let mut objective = Objective::new(
         sparse,
         &targets,
@@ -350,17 +326,107 @@ fn primal_gradient_norm(
         params.alpha,
         params.fit_intercept,
     );
-    let theta = objective.pack(weights, intercepts);
-    objective.gradient_norm(&theta)
+    let settings = newton::Settings {
+        max_iterations: params.max_iterations,
+        largest_gradient: params.gradient_tolerance * sparse.n_rows() as f64,
+        max_cg_steps: NEWTON_MAX_CG_STEPS,
+    };
+    let theta = starting_point(&objective, start);
+    let outcome = newton::minimize(&mut objective, theta, &settings);
+    let (weights, mut intercepts) = objective.unpack(&outcome.theta);
+    if matches!(data.link(), Link::Softmax { .. }) {
+        // Softmax does not change when every intercept moves alike; scikit-learn's (and
+        // L-BFGS's, from zero) sum to zero.
+        let mean = intercepts.mean().unwrap_or(0.0);
+        intercepts.mapv_inplace(|b| b - mean);
+    }
+    let iterations = outcome.iterations;
+    let cg_steps = outcome.cg_steps;
+    let stopped = || match outcome.stop {
+        newton::Stop::MaxIterations => {
+            format!("after max_iterations = {iterations} ({cg_steps} conjugate-gradient steps)")
+        }
+        newton::Stop::LineSearch | newton::Stop::GradientTolerance => {
+            format!("when the line search found no lower point after {iterations} iterations")
+        }
+    };
+    finish(
+        params,
+        data,
+        weights,
+        intercepts,
+        Solver::Newton,
+        Some(iterations),
+        stopped,
+    )
+    .with_note(&format!(" ({cg_steps} conjugate-gradient steps)"))
 }
 
+impl FittedModel {
+    /// The same model, its convergence message extended by `note` when it converged.
+    fn with_note(mut self, note: &str) -> FittedModel {
+        if self.parts.convergence.converged {
+            self.parts.convergence.message.push_str(note);
+        }
+        self
+    }
+}
+
+/// θ from a warm start whose classes and features match the data's (the caller checked),
+/// else zero.
+fn starting_point(objective: &Objective, start: Option<&FittedModel>) -> Vec<f64> {
+    match start {
+        Some(model) => objective.pack(&model.parts.weights, &model.parts.intercepts),
+        None => vec![0.0; objective.dimension()],
+    }
+}
+
+/// For a fit stopped above the tolerance, a note for the user when the Euclidean norm of the
+/// summed objective's gradient, `gradient_norm`, is large only because rows are many.
+pub(super) fn per_row_note(gradient_norm: f64, n_rows: usize) -> String {
+    let per_row = gradient_norm / n_rows.max(1) as f64;
+    format!("; ‖∇F‖₂ of the summed objective is {gradient_norm:.2e}, {per_row:.1e} per row")
+}
+
+/// The model from a solver's solution, with the verdict every solver is held to: the largest
+/// component of the gradient of the *mean* objective `F / rows`, computed by us in the original
+/// features, within `gradient_tolerance` (scikit-learn's `tol`). `stopped` says where the
+/// solver stopped, for the message of a fit that did not converge.
 fn finish(
+    params: &ModelParams,
     data: &TrainingSet,
     weights: Array2<f64>,
     intercepts: Array1<f64>,
     solver: Solver,
-    convergence: Convergence,
+    iterations: Option<u64>,
+    stopped: impl FnOnce() -> String,
 ) -> FittedModel {
+    let targets = data.targets();
+    let mut objective = Objective::new(
+        &data.rows,
+        &targets,
+        data.link(),
+        params.alpha,
+        params.fit_intercept,
+    );
+    let theta = objective.pack(&weights, &intercepts);
+    let GradientNorms { euclidean, largest } = objective.gradient_norms(&theta);
+    let n_rows = data.rows.n_rows();
+    let mean_largest = largest / n_rows.max(1) as f64;
+    let tolerance = params.gradient_tolerance;
+    let converged = mean_largest <= tolerance;
+    let after = iterations.map_or(String::new(), |i| format!(" after {i} iterations"));
+    let message = if converged {
+        format!(
+            "largest gradient component of the mean objective {mean_largest:.2e} within tolerance {tolerance:e}{after}"
+        )
+    } else {
+        format!(
+            "not converged: largest gradient component of the mean objective {mean_largest:.2e} above tolerance {tolerance:e} {}{}",
+            stopped(),
+            per_row_note(euclidean, n_rows)
+        )
+    };
     FittedModel {
         parts: ModelParts {
             n_classes: data.n_classes,
@@ -368,7 +434,13 @@ fn finish(
             weights,
             intercepts,
             solver,
-            convergence,
+            convergence: Convergence {
+                converged,
+                gradient_norm: euclidean,
+                tolerance,
+                iterations,
+                message,
+            },
         },
     }
 }

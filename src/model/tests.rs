@@ -34,17 +34,29 @@ fn empty_table_gives_documented_defaults() {
     // Two classes go to linfa-logistic while its dense matrix is small: wide data (fitted in
     // its row space) or few cells; past that, and for three classes, to our L-BFGS.
     let auto = params.solver();
-    assert_eq!(auto.for_training(2, 22, 1_700), Solver::Linfa);
-    assert_eq!(auto.for_training(2, 1_000, 1_000), Solver::Linfa);
-    assert_eq!(auto.for_training(2, 1_418, 5_000), Solver::Lbfgs);
-    assert_eq!(auto.for_training(3, 22, 1_700), Solver::Lbfgs);
+    assert_eq!(auto.for_training(2, 22, 1_700, 400), Solver::Linfa);
+    assert_eq!(auto.for_training(2, 1_000, 1_000, 20_000), Solver::Linfa);
+    assert_eq!(auto.for_training(2, 1_418, 5_000, 20_000), Solver::Lbfgs);
+    assert_eq!(auto.for_training(3, 22, 1_700, 400), Solver::Lbfgs);
+    // Large sparse problems go to truncated Newton, for two classes or more.
     assert_eq!(
-        SolverChoice::Linfa.for_training(2, 1_418, 5_000),
+        auto.for_training(2, 30_000, 120_000, 12_000_000),
+        Solver::Newton
+    );
+    assert_eq!(auto.for_training(3, 4_000, 30_000, 400_000), Solver::Newton);
+    assert_eq!(auto.for_training(3, 240, 16_000, 100_000), Solver::Newton);
+    assert_eq!(auto.for_training(3, 1_500, 5_000, 20_000), Solver::Lbfgs);
+    assert_eq!(
+        SolverChoice::Linfa.for_training(2, 1_418, 5_000, 20_000),
         Solver::Linfa
     );
     assert_eq!(
-        SolverChoice::Lbfgs.for_training(2, 22, 1_700),
+        SolverChoice::Lbfgs.for_training(2, 22, 1_700, 400),
         Solver::Lbfgs
+    );
+    assert_eq!(
+        SolverChoice::Newton.for_training(2, 22, 1_700, 400),
+        Solver::Newton
     );
     assert_eq!(params, ModelParams::default());
 }
@@ -67,7 +79,7 @@ fn keys_parse_and_round_trip() {
 
 #[test]
 fn unknown_keys_and_solvers_are_rejected() {
-    for text in ["C = 1.0", "alpah = 1.0", "solver = \"newton\""] {
+    for text in ["C = 1.0", "alpah = 1.0", "solver = \"tron\""] {
         assert!(parse(text).is_err(), "{text} was accepted");
     }
 }
@@ -90,7 +102,12 @@ fn out_of_range_values_name_their_key() {
 
 #[test]
 fn solver_names_round_trip() {
-    for solver in [SolverChoice::Auto, SolverChoice::Lbfgs, SolverChoice::Linfa] {
+    for solver in [
+        SolverChoice::Auto,
+        SolverChoice::Lbfgs,
+        SolverChoice::Linfa,
+        SolverChoice::Newton,
+    ] {
         let raw = parse(&format!("solver = \"{}\"", solver.as_str())).unwrap();
         assert_eq!(raw.check().unwrap().solver(), solver);
     }
@@ -146,7 +163,7 @@ fn fixture(name: &str) -> Fixture {
     serde_json::from_str(&text).unwrap()
 }
 
-const FIXTURES: [&str; 9] = [
+const FIXTURES: [&str; 12] = [
     "tiny_binary",
     "binary_minority_0",
     "binary_minority_1",
@@ -156,6 +173,9 @@ const FIXTURES: [&str; 9] = [
     "multiclass_four",
     "absent_class",
     "multiclass_bow",
+    "binary_tall",
+    "multiclass_wide",
+    "multiclass_tall",
 ];
 
 fn params(
@@ -181,6 +201,7 @@ fn choice(solver: Solver) -> SolverChoice {
     match solver {
         Solver::Lbfgs => SolverChoice::Lbfgs,
         Solver::Linfa => SolverChoice::Linfa,
+        Solver::Newton => SolverChoice::Newton,
     }
 }
 
@@ -217,10 +238,12 @@ fn compare(fx: &Fixture, reference: &Reference, params: &ModelParams) -> (f64, F
     (diff, model)
 }
 
-/// At scikit-learn's exact optimum (tol = 1e-10) and ours (‖∇‖₂ ≤ 1e-8 of the summed
-/// objective), both solvers sit within ~1e-8/alpha of the same strictly convex minimum, so
-/// probabilities agree to far better than 1e-6 and coefficients to better than 1e-4 (the
-/// weakest case is alpha = 1e-4). Both our solvers are held to it where they apply.
+/// At scikit-learn's exact optimum (tol = 1e-10) and ours (largest component of the mean
+/// objective's gradient ≤ 1e-11, ≤ 6e-9 on the summed one), every solver sits within
+/// ~1e-8/alpha of the same strictly convex minimum, so probabilities agree to far better than
+/// 1e-6 and coefficients to better than 1e-4 (the weakest case is alpha = 1e-4). All our
+/// solvers are held to it where they apply. (multiclass_tall at alpha = 0.1: 2e-6, where
+/// scikit-learn's own reference stopped on its change in `f` with a summed gradient of 7e-6.)
 #[test]
 fn matches_scikit_learn_at_the_optimum() {
     for name in FIXTURES {
@@ -230,14 +253,10 @@ fn matches_scikit_learn_at_the_optimum() {
                 reference.n_iter < reference.max_iter,
                 "{name}: scikit-learn did not converge"
             );
-            let mut solvers = vec![Solver::Lbfgs];
-            if reference.classes.len() == 2 {
-                solvers.push(Solver::Linfa);
-            }
-            for solver in solvers {
+            for solver in solvers_for(reference) {
                 // linfa-logistic also stops when the loss stops changing by more than f64::EPSILON,
                 // which on these problems happens between gradient norms of 1e-8 and 1e-6.
-                let tolerance = if solver == Solver::Linfa { 1e-6 } else { 1e-8 };
+                let tolerance = if solver == Solver::Linfa { 1e-8 } else { 1e-11 };
                 let p = params(
                     reference.alpha,
                     reference.fit_intercept,
@@ -255,7 +274,12 @@ fn matches_scikit_learn_at_the_optimum() {
                     "{what}: {}",
                     model.convergence().message
                 );
-                assert!(diff <= 1e-6, "{what}: max |Δp| = {diff:e}");
+                let limit = if name == "multiclass_tall" {
+                    2e-6
+                } else {
+                    1e-6
+                };
+                assert!(diff <= limit, "{what}: max |Δp| = {diff:e}");
                 let coef_diff = max_abs_diff(&model.weights().to_owned(), &reference.coef);
                 let intercept_diff = max_abs_diff(
                     &model.intercepts().to_owned().insert_axis(ndarray::Axis(0)),
@@ -270,20 +294,18 @@ fn matches_scikit_learn_at_the_optimum() {
     }
 }
 
-/// With default settings (tolerance 1e-4 on ‖∇‖₂ of the summed objective) we stop closer to
-/// the optimum than scikit-learn's default (tol = 1e-4 on the largest component of the *mean*
-/// gradient), so we compare against its exact optimum. Measured: max |Δp| ≤ 1e-5 on every
-/// fixture; 1e-3 is the agreement the experiments need, with room for other data.
+/// With default settings (scikit-learn's default test: tol = 1e-4 on the largest component of
+/// the *mean* objective's gradient) we compare against scikit-learn's exact optimum. The
+/// tolerance leaves a summed gradient of up to 1e-4 · rows, so the distance to the optimum
+/// grows with the rows and as alpha shrinks: measured, max |Δp| ≤ 5.0e-3 (binary_tall, 500
+/// rows, L-BFGS), ≤ 2.2e-3 elsewhere. Not at alpha = 1e-4, where scikit-learn's own default
+/// stops 14 iterations in, far from the optimum (`scripts/gen-model-fixtures.py`).
 #[test]
-fn default_settings_agree_with_scikit_learn_within_1e_3() {
+fn default_settings_agree_with_scikit_learn_within_1e_2() {
     for name in FIXTURES {
         let fx = fixture(name);
-        for reference in fx.fits.iter() {
-            let mut solvers = vec![Solver::Lbfgs];
-            if reference.classes.len() == 2 {
-                solvers.push(Solver::Linfa);
-            }
-            for solver in solvers {
+        for reference in fx.fits.iter().filter(|r| r.alpha >= 1.0) {
+            for solver in solvers_for(reference) {
                 let p = params(reference.alpha, reference.fit_intercept, solver, 1e-4, 100);
                 let (diff, model) = compare(&fx, reference, &p);
                 let what = format!("{name} alpha={} {solver:?}", reference.alpha);
@@ -292,10 +314,19 @@ fn default_settings_agree_with_scikit_learn_within_1e_3() {
                     "{what}: {}",
                     model.convergence().message
                 );
-                assert!(diff <= 1e-3, "{what}: max |Δp| = {diff:e}");
+                assert!(diff <= 1e-2, "{what}: max |Δp| = {diff:e}");
             }
         }
     }
+}
+
+/// Our two solvers, and linfa-logistic for two classes (its multinomial model is wrong).
+fn solvers_for(reference: &Reference) -> Vec<Solver> {
+    let mut solvers = vec![Solver::Lbfgs, Solver::Newton];
+    if reference.classes.len() == 2 {
+        solvers.push(Solver::Linfa);
+    }
+    solvers
 }
 
 #[test]
@@ -333,7 +364,7 @@ fn linfa_multinomial_stops_early_and_we_say_so() {
     let (linfa_diff, linfa) = compare(
         &fx,
         reference,
-        &params(1e-4, true, Solver::Linfa, 1e-4, 1000),
+        &params(1e-4, true, Solver::Linfa, 1e-7, 1000),
     );
     assert!(
         !linfa.convergence().converged,
@@ -350,7 +381,7 @@ fn linfa_multinomial_stops_early_and_we_say_so() {
     let (diff, ours) = compare(
         &fx,
         reference,
-        &params(1e-4, true, Solver::Lbfgs, 1e-4, 1000),
+        &params(1e-4, true, Solver::Lbfgs, 1e-7, 1000),
     );
     assert_eq!(ours.solver(), Solver::Lbfgs);
     assert!(
@@ -362,25 +393,26 @@ fn linfa_multinomial_stops_early_and_we_say_so() {
     assert!(diff <= 1e-3, "max |Δp| = {diff:e}");
 }
 
-/// With thousands of rows, a gradient far above our tolerance (on the summed objective) can
-/// be within scikit-learn's (on the mean): the message says so, and only then.
+/// A fit that stops above the tolerance says where it stopped, and how large the summed
+/// objective's gradient was, overall and per row.
 #[test]
-fn a_miss_that_scikit_learn_would_accept_says_so() {
-    let note = super::solvers::per_row_note(2.39e-2, 1_511);
+fn a_miss_names_the_summed_gradient_too() {
     assert_eq!(
-        note,
-        "; that is 1.6e-5 per row, which scikit-learn's default tol = 1e-4 on the mean objective accepts"
+        super::solvers::per_row_note(2.39e-2, 1_511),
+        "; ‖∇F‖₂ of the summed objective is 2.39e-2, 1.6e-5 per row"
     );
-    assert_eq!(super::solvers::per_row_note(2.39e-2, 22), "");
-    assert_eq!(super::solvers::per_row_note(1.0, 0), "");
+    assert_eq!(
+        super::solvers::per_row_note(1.0, 0),
+        "; ‖∇F‖₂ of the summed objective is 1.00e0, 1.0e0 per row"
+    );
 }
 
 #[test]
 fn exhausted_iterations_are_reported() {
     let fx = fixture("multiclass_bow");
     let x = fx.x.dense();
-    for solver in [Solver::Lbfgs, Solver::Linfa] {
-        let model = params(1.0, true, solver, 1e-4, 2)
+    for solver in [Solver::Lbfgs, Solver::Linfa, Solver::Newton] {
+        let model = params(1.0, true, solver, 1e-8, 2)
             .fit(x.view(), &fx.y, 3)
             .unwrap();
         let convergence = model.convergence();
@@ -391,7 +423,7 @@ fn exhausted_iterations_are_reported() {
             "{}",
             convergence.message
         );
-        if solver == Solver::Lbfgs {
+        if solver != Solver::Linfa {
             assert_eq!(convergence.iterations, Some(2));
             assert!(
                 convergence.message.contains("max_iterations = 2"),
@@ -406,7 +438,7 @@ fn exhausted_iterations_are_reported() {
 fn absent_classes_get_probability_zero() {
     let fx = fixture("absent_class");
     let x = fx.x.dense();
-    for solver in [Solver::Lbfgs, Solver::Linfa] {
+    for solver in [Solver::Lbfgs, Solver::Linfa, Solver::Newton] {
         let model = params(1.0, true, solver, 1e-6, 1000)
             .fit(x.view(), &fx.y, 3)
             .unwrap();
@@ -455,7 +487,7 @@ fn fitting_sparse_rows_is_fitting_dense_ones() {
             .find(|&(_, &v)| v == 0.0)
             .map(|(cell, _)| cell);
         let csr = csr_of(&x, zero);
-        for solver in [Solver::Lbfgs, Solver::Linfa] {
+        for solver in [Solver::Lbfgs, Solver::Linfa, Solver::Newton] {
             let p = params(1.0, true, solver, 1e-4, 100);
             let dense = p.fit(x.view(), &fx.y, fx.n_classes);
             let sparse = p.fit_csr(&csr, &fx.y, fx.n_classes);
@@ -472,9 +504,42 @@ fn fitting_sparse_rows_is_fitting_dense_ones() {
 }
 
 #[test]
+fn scoring_sparse_rows_is_scoring_dense_ones() {
+    for name in FIXTURES {
+        let fx = fixture(name);
+        let x = fx.x.dense();
+        let model = ModelParams::default()
+            .fit(x.view(), &fx.y, fx.n_classes)
+            .unwrap();
+        let dense = model.predict_proba(x.view()).unwrap();
+        let sparse = model.predict_proba_csr(&csr_of(&x, None)).unwrap();
+        let diff = (&dense - &sparse)
+            .iter()
+            .fold(0.0, |m: f64, d| m.max(d.abs()));
+        assert!(diff <= 1e-12, "{name}: {diff:e}");
+    }
+    let (x, y) = small();
+    let model = ModelParams::default().fit(x.view(), &y, 2).unwrap();
+    let err = model
+        .predict_proba_csr(&csr_of(&Array2::zeros((1, 3)), None))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the model has 2 features but the matrix has 3 columns"
+    );
+    let mut bad = x.clone();
+    bad[[1, 1]] = f64::NAN;
+    let err = model.predict_proba_csr(&csr_of(&bad, None)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "feature 1 of row 1 is NaN, not a finite number"
+    );
+}
+
+#[test]
 fn bad_training_input_is_an_error_not_a_panic() {
     fn check(x: Array2<f64>, y: &[usize], n_classes: usize, expected: &str) {
-        for solver in [Solver::Lbfgs, Solver::Linfa] {
+        for solver in [Solver::Lbfgs, Solver::Linfa, Solver::Newton] {
             let p = RawModelConfig {
                 solver: choice(solver),
                 ..RawModelConfig::default()
@@ -560,7 +625,7 @@ fn prediction_checks_its_input() {
 fn no_features_fits_the_class_frequencies() {
     // Only intercepts: the optimum is the training log-odds, p(class 1) = 3/4.
     let x = Array2::zeros((4, 0));
-    for solver in [Solver::Linfa, Solver::Lbfgs] {
+    for solver in [Solver::Linfa, Solver::Lbfgs, Solver::Newton] {
         let p = params(1.0, true, solver, 1e-8, 1000);
         let model = p.fit(x.view(), &[0, 1, 1, 1], 2).unwrap();
         let proba = model.predict_proba(x.view()).unwrap();
@@ -652,7 +717,7 @@ proptest! {
         cols in 0usize..6,
         n_classes in 2usize..5,
         seed in any::<u64>(),
-        solver in prop_oneof![Just(Solver::Lbfgs), Just(Solver::Linfa)],
+        solver in prop_oneof![Just(Solver::Lbfgs), Just(Solver::Linfa), Just(Solver::Newton)],
     ) {
         let mut state = seed | 1;
         let mut next = move || { state ^= state << 13; state ^= state >> 7; state ^= state << 17; state };
@@ -682,11 +747,11 @@ fn row_space_and_full_space_reach_the_same_optimum() {
                 reference.alpha,
                 reference.fit_intercept,
                 Solver::Lbfgs,
-                1e-8,
+                1e-10,
                 100_000,
             );
             for reduce in [false, true] {
-                let model = solvers::fit_lbfgs_in(&p, &data, &sparse, reduce);
+                let model = solvers::fit_lbfgs_in(&p, &data, &sparse, reduce, None);
                 let what = format!("{name} alpha={} reduce={reduce}", reference.alpha);
                 assert!(
                     model.convergence().converged,
@@ -701,4 +766,67 @@ fn row_space_and_full_space_reach_the_same_optimum() {
             }
         }
     }
+}
+
+/// A warm start (the alpha path's previous solution, or a fit on a subset of the rows, as
+/// the learning curve has) reaches the same optimum as a cold start, in fewer iterations.
+#[test]
+fn warm_starts_reach_the_same_optimum_sooner() {
+    fn check(name: &str, start_alpha: f64, start_rows: usize, solver: Solver) {
+        let fx = fixture(name);
+        let reference = &fx.fits[0];
+        let x = fx.x.dense();
+        let csr = csr_of(&x, None);
+        let p = params(
+            reference.alpha,
+            reference.fit_intercept,
+            solver,
+            1e-10,
+            100_000,
+        );
+        let subset = csr_of(&x.slice(ndarray::s![..start_rows, ..]).to_owned(), None);
+        let start = params(start_alpha, reference.fit_intercept, solver, 1e-4, 1000)
+            .fit_csr(&subset, &fx.y[..start_rows], fx.n_classes)
+            .unwrap();
+        let cold = p.fit_csr(&csr, &fx.y, fx.n_classes).unwrap();
+        let warm = p
+            .fit_csr_from(&csr, &fx.y, fx.n_classes, Some(&start))
+            .unwrap();
+        let what = format!("{name} {solver:?}");
+        assert!(warm.convergence().converged, "{what}");
+        let diff = max_abs_diff(
+            &warm.predict_proba(x.view()).unwrap(),
+            &reference.proba_train,
+        );
+        assert!(diff <= 1e-6, "{what}: max |Δp| = {diff:e}");
+        let (cold_iterations, warm_iterations) = (
+            cold.convergence().iterations.unwrap(),
+            warm.convergence().iterations.unwrap(),
+        );
+        assert!(
+            warm_iterations < cold_iterations,
+            "{what}: warm {warm_iterations}, cold {cold_iterations}"
+        );
+    }
+    for solver in [Solver::Newton, Solver::Lbfgs] {
+        // binary_bow_wide's first fit is at alpha = 1: start from alpha = 2 on all rows.
+        check("binary_bow_wide", 2.0, 20, solver);
+        // multiclass_tall's first fit: start from the first 500 of its 560 rows.
+        check("multiclass_tall", 1.0, 500, solver);
+    }
+}
+
+#[test]
+fn a_warm_start_of_another_shape_is_refused() {
+    let (x, y) = small();
+    let csr = csr_of(&x, None);
+    let p = params(1.0, true, Solver::Newton, 1e-4, 100);
+    let model = p.fit_csr(&csr, &y, 2).unwrap();
+    let wider = csr_of(&Array2::zeros((4, 3)), None);
+    let err = p.fit_csr_from(&wider, &y, 2, Some(&model)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid model: a warm start must have the training matrix's 3 features and its classes \
+         [0, 1]; it has 2 features and classes [0, 1]"
+    );
 }
