@@ -16,6 +16,8 @@
 use ndarray::{Array2, ArrayView2};
 use thiserror::Error;
 
+use crate::model::predicted_class;
+
 /// How far a row's probabilities may sum from 1 (solvers and frequencies round).
 const SUM_TOLERANCE: f64 = 1e-6;
 
@@ -45,17 +47,6 @@ pub enum MetricsError {
 /// The class each row predicts: the argmax of its probabilities, ties to the lowest index.
 pub fn predicted_classes(proba: ArrayView2<f64>) -> Vec<usize> {
     proba.outer_iter().map(predicted_class).collect()
-}
-
-/// The class one row of probabilities predicts: the argmax, ties to the lowest index.
-pub fn predicted_class<'a>(probabilities: impl IntoIterator<Item = &'a f64>) -> usize {
-    let mut best = (0, f64::NAN);
-    for (class, &p) in probabilities.into_iter().enumerate() {
-        if class == 0 || p > best.1 {
-            best = (class, p);
-        }
-    }
-    best.0
 }
 
 /// Counts of (true class, predicted class): rows are true classes, columns predicted ones.

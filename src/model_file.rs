@@ -338,7 +338,6 @@ mod tests {
 
     use super::*;
     use crate::experiment::{Dataset, Experiment, Item};
-    use crate::trained;
 
     const TEXTS: [(&str, usize); 6] = [
         ("china and russia drift apart", 0),
@@ -367,7 +366,7 @@ mod tests {
             vec!["a".into(), "b".into()],
             items,
         );
-        trained::train_on(&experiment, &dataset).unwrap()
+        crate::experiment::train_on(&experiment, &dataset).unwrap()
     }
 
     fn json(model: &TrainedModel) -> String {

@@ -105,6 +105,7 @@ impl CsrMatrix {
         }
     }
 
+    /// The same matrix with its zeros written out (for tests and small matrices).
     pub fn to_dense(&self) -> Array2<f64> {
         let mut dense = Array2::zeros((self.n_rows(), self.n_cols));
         for i in 0..self.n_rows() {

@@ -5,9 +5,9 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use stance::experiment::{Dataset, Experiment};
+use stance::experiment::{self, Dataset, Experiment, FoldFit};
 use stance::model_file;
-use stance::trained::{self, FoldFit, TrainedModel};
+use stance::trained::TrainedModel;
 
 use super::Outcome;
 use super::table::Table;
@@ -43,8 +43,8 @@ pub fn run(args: InspectArgs) -> anyhow::Result<Outcome> {
             let experiment = Experiment::load(path)?;
             let dataset = Dataset::load(experiment.data())?;
             let context = || format!("inspecting {}", path.display());
-            let model = trained::train_on(&experiment, &dataset).with_context(context)?;
-            let folds = trained::fit_folds(&experiment, &dataset).with_context(context)?;
+            let model = experiment::train_on(&experiment, &dataset).with_context(context)?;
+            let folds = experiment::fit_folds(&experiment, &dataset).with_context(context)?;
             let scheme = experiment.cv().describe(dataset.articles().len());
             (model, folds, Some(scheme))
         }
@@ -101,7 +101,7 @@ fn render(model: &TrainedModel, folds: &[FoldFit], scheme: Option<&str>, top: us
 
     let mut noise = 0;
     for (class, name) in classes.iter().enumerate() {
-        let terms = model.top_terms(class, top, folds);
+        let terms = experiment::top_terms(model, class, top, folds);
         let side = match *model.model().classes() {
             [a, b] if class == a => format!(" (against {})", classes[b]),
             [a, b] if class == b => format!(" (against {})", classes[a]),

@@ -20,8 +20,9 @@ use serde::Serialize;
 use serde::ser::SerializeMap;
 use stance::corpus::{ArticleId, BlockKind, split_article};
 use stance::input::{Batch, Decoding, DocumentReader, InputFormat};
+use stance::model::{Explanation, Scored};
 use stance::model_file;
-use stance::trained::{Explanation, Scored, TrainedModel};
+use stance::trained::TrainedModel;
 
 use super::Outcome;
 
@@ -369,19 +370,21 @@ fn render(
 ) -> anyhow::Result<Vec<Vec<u8>>> {
     let texts = paragraphs.texts();
     let matrix = model.transform(&texts);
-    let mut scored = model.score(&matrix, explain)?;
-    if explain.is_some() {
-        model.name_hashed_columns(&texts, &mut scored);
-    }
+    let scored = model.score(&matrix, explain)?;
     scored
         .par_chunks(ROWS_PER_TASK)
         .zip(paragraphs.ids.par_chunks(ROWS_PER_TASK))
-        .map(|(scored, ids)| {
+        .zip(texts.par_chunks(ROWS_PER_TASK))
+        .map(|((scored, ids), texts)| {
             let mut buffer = Vec::with_capacity(scored.len() * 64);
-            for (id, scored) in ids.iter().zip(scored) {
+            for ((id, scored), text) in ids.iter().zip(scored).zip(texts) {
+                let names = match &scored.explanation {
+                    Some(explanation) => model.term_names(text, explanation),
+                    None => Vec::new(),
+                };
                 match format {
-                    OutputFormat::Tsv => tsv_row(&mut buffer, model, id, scored),
-                    OutputFormat::Jsonl => jsonl_row(&mut buffer, model, id, scored)?,
+                    OutputFormat::Tsv => tsv_row(&mut buffer, model, id, scored, &names),
+                    OutputFormat::Jsonl => jsonl_row(&mut buffer, model, id, scored, &names)?,
                 }
             }
             Ok(buffer)
@@ -417,7 +420,13 @@ fn push_number(buffer: &mut Vec<u8>, value: f64) {
     }
 }
 
-fn tsv_row(buffer: &mut Vec<u8>, model: &TrainedModel, id: &str, scored: &Scored) {
+fn tsv_row(
+    buffer: &mut Vec<u8>,
+    model: &TrainedModel,
+    id: &str,
+    scored: &Scored,
+    names: &[String],
+) {
     let classes = model.classes();
     buffer.extend_from_slice(tsv_field(id).as_bytes());
     buffer.push(b'\t');
@@ -439,12 +448,12 @@ fn tsv_row(buffer: &mut Vec<u8>, model: &TrainedModel, id: &str, scored: &Scored
         if explanation.known_terms == 0 {
             let _ = write!(buffer, "({NO_TERMS})");
         }
-        for (i, term) in explanation.terms.iter().enumerate() {
+        for (i, (term, name)) in explanation.terms.iter().zip(names).enumerate() {
             let separator = if i == 0 { "" } else { ", " };
             let _ = write!(
                 buffer,
                 "{separator}{} {:+.4}",
-                tsv_field(&term.term),
+                tsv_field(name),
                 term.contribution
             );
         }
@@ -501,6 +510,7 @@ struct JsonTerm<'a> {
 fn json_explanation<'a>(
     classes: &'a [String],
     explanation: &'a Explanation,
+    names: &'a [String],
 ) -> JsonExplanation<'a> {
     JsonExplanation {
         class: &classes[explanation.class],
@@ -510,8 +520,9 @@ fn json_explanation<'a>(
         terms: explanation
             .terms
             .iter()
-            .map(|term| JsonTerm {
-                term: &term.term,
+            .zip(names)
+            .map(|(term, name)| JsonTerm {
+                term: name,
                 value: term.value,
                 weight: term.weight,
                 contribution: term.contribution,
@@ -527,6 +538,7 @@ fn jsonl_row(
     model: &TrainedModel,
     id: &str,
     scored: &Scored,
+    names: &[String],
 ) -> anyhow::Result<()> {
     let classes = model.classes();
     let row = JsonRow {
@@ -539,7 +551,7 @@ fn jsonl_row(
         explanation: scored
             .explanation
             .as_ref()
-            .map(|explanation| json_explanation(classes, explanation)),
+            .map(|explanation| json_explanation(classes, explanation, names)),
     };
     serde_json::to_writer(&mut *buffer, &row)?;
     buffer.push(b'\n');

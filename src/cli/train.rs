@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use stance::experiment::Experiment;
-use stance::{model_file, trained};
+use stance::experiment::{self, Experiment};
+use stance::model_file;
 
 use super::Outcome;
 
@@ -28,7 +28,7 @@ pub struct TrainArgs {
 
 pub fn run(args: TrainArgs) -> anyhow::Result<Outcome> {
     let experiment = Experiment::load(&args.experiment)?;
-    let model = trained::train(&experiment)
+    let model = experiment::train(&experiment)
         .with_context(|| format!("training {}", args.experiment.display()))?;
     model_file::save(&model, &args.out)?;
 

@@ -2,24 +2,26 @@
 //! probabilities out, for the model and for the majority-class baseline.
 //!
 //! Each fold fits the featurizer on its training paragraphs only (vocabulary, document
-//! frequencies and idf never see the test fold), then the model on the training matrix. The
-//! paragraphs are tokenised once per run ([`AnalyzedCorpus`]), not once per fit.
-//! Folds run in parallel and come back in split order, so nothing depends on the thread count.
+//! frequencies and idf never see the test fold), then the model on the training matrix
+//! ([`fit_on_rows`], the one place folds meet features), and scores the test paragraphs'
+//! sparse rows. The paragraphs are tokenised once per run ([`AnalyzedCorpus`]), not once per
+//! fit. Folds run in parallel and come back in split order, so nothing depends on the thread
+//! count.
 
 use ndarray::Array2;
 use rayon::prelude::*;
 
 use crate::cv::Split;
-use crate::features::{AnalyzedCorpus, FeatureError, FeatureSet, FittedFeatures};
+use crate::features::{AnalyzedCorpus, FeatureError, FoldColumns};
 use crate::metrics::{MetricsError, majority_baseline};
 use crate::model::{Classifier, Convergence, FittedModel, ModelError, Solver};
 
 /// Why the featurizer or the model could not be fitted.
 #[derive(Debug, thiserror::Error)]
 pub enum FitError {
-    #[error(transparent)]
+    #[error("features: {0}")]
     Features(#[from] FeatureError),
-    #[error(transparent)]
+    #[error("model: {0}")]
     Model(#[from] ModelError),
 }
 
@@ -71,9 +73,26 @@ pub fn cross_validate<C: Classifier + Sync>(
         .collect()
 }
 
-/// Fit and predict one split; the unit of work of `run`, permutations and learning curves.
-/// The featurizer is fitted on the split's training rows of the analysed corpus, which is
-/// fitting it on their text (`AnalyzedCorpus`), without tokenising them again.
+/// Fit the featurizer on the paragraphs `rows` of the analysed corpus, which is fitting it
+/// on their text (`AnalyzedCorpus`), without tokenising them again, then the model on their
+/// matrix. The one place folds meet features: a fold's training rows in cross-validation,
+/// permutations, learning curves and term inspection, or every row for a model trained on
+/// all labels (`train`). Nothing of the other rows is seen.
+pub fn fit_on_rows<C: Classifier>(
+    corpus: &AnalyzedCorpus,
+    model: &C,
+    labels: &[usize],
+    n_classes: usize,
+    rows: &[usize],
+) -> Result<(FoldColumns, FittedModel), FitError> {
+    let row_labels: Vec<usize> = rows.iter().map(|&i| labels[i]).collect();
+    let (columns, matrix) = corpus.fit_transform(rows)?;
+    let fitted = model.fit_csr(&matrix, &row_labels, n_classes)?;
+    Ok((columns, fitted))
+}
+
+/// Fit on one split's training rows and predict its test rows; the unit of work of `run`,
+/// permutations and learning curves.
 pub fn fit_fold<C: Classifier>(
     corpus: &AnalyzedCorpus,
     model: &C,
@@ -82,26 +101,22 @@ pub fn fit_fold<C: Classifier>(
     split: &Split,
 ) -> Result<FoldResult, FoldError> {
     let (repeat, fold) = (split.repeat(), split.fold());
-    let fit_error = |source| FoldError::Fit {
-        repeat,
-        fold,
-        source,
-    };
-    let train_labels: Vec<usize> = split.train().iter().map(|&i| labels[i]).collect();
-    let (columns, train_matrix) = corpus
-        .fit_transform(split.train())
-        .map_err(|source| fit_error(FitError::Features(source)))?;
-    let fitted_model = model
-        .fit_csr(&train_matrix, &train_labels, n_classes)
-        .map_err(|source| fit_error(FitError::Model(source)))?;
-    let test_matrix = corpus.transform(&columns, split.test());
-    let probabilities = fitted_model
-        .predict_proba_csr(&test_matrix)
-        .map_err(|source| FoldError::Model {
+    let (columns, fitted_model) = fit_on_rows(corpus, model, labels, n_classes, split.train())
+        .map_err(|source| FoldError::Fit {
             repeat,
             fold,
             source,
         })?;
+    let test_matrix = corpus.transform(&columns, split.test());
+    let probabilities =
+        fitted_model
+            .predict_proba(&test_matrix)
+            .map_err(|source| FoldError::Model {
+                repeat,
+                fold,
+                source,
+            })?;
+    let train_labels: Vec<usize> = split.train().iter().map(|&i| labels[i]).collect();
     let baseline =
         majority_baseline(&train_labels, n_classes, split.test().len()).map_err(|source| {
             FoldError::Baseline {
@@ -117,20 +132,6 @@ pub fn fit_fold<C: Classifier>(
         solver: fitted_model.solver(),
         convergence: fitted_model.convergence().clone(),
     })
-}
-
-/// Fit the featurizer on `texts`, then the model on their matrix: the one place both are
-/// fitted, for a fold's training paragraphs or for all of them (`trained`).
-pub fn fit_features_and_model<S: AsRef<str> + Sync, C: Classifier>(
-    features: &FeatureSet,
-    model: &C,
-    texts: &[S],
-    labels: &[usize],
-    n_classes: usize,
-) -> Result<(FittedFeatures, FittedModel), FitError> {
-    let (fitted, matrix) = features.fit_transform(texts)?;
-    let fitted_model = model.fit_csr(&matrix, labels, n_classes)?;
-    Ok((fitted, fitted_model))
 }
 
 /// Out-of-fold probabilities of every paragraph, one matrix per repeat (rows = paragraphs).

@@ -15,8 +15,10 @@ mod cross_validate;
 mod curve;
 mod data;
 mod evaluate;
+mod inspect;
 mod permutation;
 mod report;
+mod train;
 mod verify;
 
 use std::time::Instant;
@@ -28,15 +30,17 @@ pub use config::{
     BootstrapUnit, ConfigError, DataSpec, Experiment, RawData, RawStats, StatsSpec, key_line,
 };
 pub use cross_validate::{
-    FitError, FoldError, FoldResult, OutOfFold, cross_validate, fit_features_and_model, fit_fold,
+    FitError, FoldError, FoldResult, OutOfFold, cross_validate, fit_fold, fit_on_rows,
 };
 pub use curve::{CurvePoint, learning_curve};
 pub use data::{DataError, Dataset, Item};
 pub use evaluate::{
     ArticleAccuracy, EvaluateError, Evaluation, FoldScores, IntervalSpec, MetricValue,
 };
+pub use inspect::{FoldFit, SignStability, TermWeight, fit_folds, top_terms};
 pub use permutation::PermutationOutcome;
 pub use report::record_of;
+pub use train::{TrainError, train, train_on};
 pub use verify::{Difference, Verification, verify_record};
 
 use crate::cv::{self, SchemeKind};

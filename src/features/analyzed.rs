@@ -6,12 +6,14 @@
 //! would give, and the matrix of other rows through those columns. Tokens, n-grams, stop
 //! words and stems depend on one document alone, so they are worked out once, for all;
 //! document frequencies, vocabulary and idf are still learnt from the subset's rows only.
-//! Never reads text after analysis, and keeps no term strings: a fold's columns are
-//! positions in the corpus's sorted terms.
+//! Never reads text after analysis: a fold's columns are positions in the corpus's sorted
+//! terms, which are named only when a fold's fitted features are asked for
+//! ([`AnalyzedCorpus::fitted_features`]: a model trained on all labels, or inspected).
 
 use super::assembly::{DROPPED, RowBuilder};
 use super::config::{Columns, FeatureSet};
-use super::{FeatureError, select_terms};
+use super::vocabulary::Vocabulary;
+use super::{FeatureError, FittedFeatures, select_terms};
 use crate::sparse::CsrMatrix;
 
 /// Every document's terms and counts: rows of a matrix whose columns are all the corpus's
@@ -19,14 +21,20 @@ use crate::sparse::CsrMatrix;
 pub struct AnalyzedCorpus {
     set: FeatureSet,
     counts: CsrMatrix,
+    /// The corpus's terms, one per column of `counts`; `None` under hashing (or when no
+    /// document has a term).
+    terms: Option<Vocabulary>,
 }
 
 /// What fitting on some rows of a corpus learnt: which corpus column becomes which column
-/// (none under hashing, where columns are kept), and the weights.
+/// (none under hashing, where columns are kept), the document frequencies and the weights.
 pub struct FoldColumns {
     /// Per corpus column, its column, or `DROPPED`; empty under hashing.
     columns: Vec<u32>,
     n_features: usize,
+    /// Per column, among the fitted rows.
+    document_frequencies: Vec<u64>,
+    n_documents: usize,
     idf: Option<Vec<f64>>,
 }
 
@@ -39,15 +47,16 @@ impl FoldColumns {
 impl FeatureSet {
     /// Analyse `docs` once, to fit and transform subsets of them by row.
     pub fn analyze_corpus<S: AsRef<str> + Sync>(&self, docs: &[S]) -> AnalyzedCorpus {
-        let counts = match self.counting_only().fit_transform(docs) {
-            Ok((_, counts)) => counts,
+        let (terms, counts) = match self.counting_only().fit_transform(docs) {
+            Ok((fitted, counts)) => (fitted.into_vocabulary(), counts),
             // Counting prunes nothing, so it fails only when no document has a term: every
             // row is empty, and every fit will say so as fitting on the text does.
-            Err(_) => CsrMatrix::empty(docs.len()),
+            Err(_) => (None, CsrMatrix::empty(docs.len())),
         };
         AnalyzedCorpus {
             set: self.clone(),
             counts,
+            terms,
         }
     }
 }
@@ -105,12 +114,16 @@ impl AnalyzedCorpus {
                     columns,
                     n_features: selection.n_kept,
                     idf: self.set.idf(&present_df, n_documents),
+                    document_frequencies: present_df,
+                    n_documents,
                 }
             }
             None => FoldColumns {
                 columns: Vec::new(),
                 n_features: n_columns,
                 idf: self.set.idf(&df, n_documents),
+                document_frequencies: df,
+                n_documents,
             },
         };
         let matrix = self.transform(&fold, rows);
@@ -135,6 +148,30 @@ impl AnalyzedCorpus {
         }
         matrix.finish()
     }
+
+    /// The fitted features of `fold`: what `fit` on the text of its rows gives (vocabulary,
+    /// document frequencies, idf), to transform new text.
+    pub fn fitted_features(&self, fold: &FoldColumns) -> FittedFeatures {
+        let vocabulary = match self.set.columns() {
+            Columns::Vocabulary { .. } => {
+                // Kept corpus columns are numbered in the corpus's (string) order.
+                let terms = self.terms.as_ref();
+                let kept = fold.columns.iter().enumerate();
+                let kept = kept.filter(|&(_, &column)| column != DROPPED);
+                Some(
+                    kept.filter_map(|(c, _)| terms.and_then(|terms| terms.get(c)))
+                        .collect(),
+                )
+            }
+            Columns::Hashing { .. } => None,
+        };
+        FittedFeatures::new(
+            self.set.clone(),
+            vocabulary,
+            fold.document_frequencies.clone(),
+            fold.n_documents,
+        )
+    }
 }
 
 #[cfg(test)]
@@ -148,8 +185,8 @@ mod tests {
     }
 
     /// Fitting `config` on the rows `train` of the analysed `docs` gives what fitting on
-    /// their text gives (the same matrix, or the same error), and the other rows transform
-    /// as their text does.
+    /// their text gives (the same matrix and fitted features, or the same error), and the
+    /// other rows transform as their text does.
     fn check(config: &str, docs: &[&str], train: &[usize]) {
         let set = set_of(config);
         let corpus = set.analyze_corpus(docs);
@@ -163,6 +200,15 @@ mod tests {
             (Ok((fitted, by_text)), Ok((fold, by_rows))) => {
                 assert_eq!(by_rows, by_text, "{config}: training rows {train:?}");
                 assert_eq!(fold.n_features(), fitted.n_features(), "{config}");
+                let restored = corpus.fitted_features(&fold);
+                assert_eq!(restored.vocabulary(), fitted.vocabulary(), "{config}");
+                assert_eq!(
+                    restored.document_frequencies(),
+                    fitted.document_frequencies(),
+                    "{config}"
+                );
+                assert_eq!(restored.idf(), fitted.idf(), "{config}");
+                assert_eq!(restored.n_documents(), fitted.n_documents(), "{config}");
                 let by_text = fitted.transform(&texts(&test));
                 assert_eq!(
                     corpus.transform(&fold, &test),

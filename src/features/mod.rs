@@ -992,6 +992,11 @@ impl FittedFeatures {
     pub fn feature_set(&self) -> &FeatureSet {
         &self.set
     }
+
+    /// The vocabulary, giving up the rest.
+    fn into_vocabulary(self) -> Option<Vocabulary> {
+        self.vocabulary
+    }
 }
 
 #[cfg(test)]

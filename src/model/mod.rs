@@ -17,6 +17,7 @@
 mod lbfgs;
 mod newton;
 mod objective;
+mod predict;
 mod row_space;
 mod solvers;
 
@@ -24,9 +25,9 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::sparse::CsrMatrix;
+pub use predict::{Contribution, Explanation, Scored, predicted_class};
 
-use objective::{log_sum_exp, sigmoid};
+use crate::sparse::CsrMatrix;
 
 /// The `[model]` table of an experiment, as written.
 ///
@@ -407,6 +408,11 @@ pub struct ModelParts {
 #[derive(Debug, Clone, PartialEq)]
 pub struct FittedModel {
     parts: ModelParts,
+    /// The weights feature-major (`[j · sets + s]`), so that scoring a sparse row reads one
+    /// contiguous run per non-zero.
+    by_feature: Vec<f64>,
+    /// Per class index, the coefficient set scoring it, if any.
+    set_of_class: Vec<Option<usize>>,
 }
 
 impl FittedModel {
@@ -446,92 +452,34 @@ impl FittedModel {
         if !weights.iter().chain(intercepts).all(|v| v.is_finite()) {
             return invalid("weights or intercepts are not all finite".to_owned());
         }
-        Ok(FittedModel { parts })
+        Ok(FittedModel::with_parts(parts))
+    }
+
+    /// The model of parts whose shapes fit together (see [`FittedModel::from_parts`]).
+    fn with_parts(parts: ModelParts) -> FittedModel {
+        let (sets, n_features) = parts.weights.dim();
+        let mut by_feature = vec![0.0; sets * n_features];
+        for ((set, column), &w) in parts.weights.indexed_iter() {
+            by_feature[column * sets + set] = w;
+        }
+        let mut set_of_class = vec![None; parts.n_classes];
+        let scored = if parts.classes.len() == 2 {
+            &parts.classes[1..]
+        } else {
+            &parts.classes[..]
+        };
+        for (set, &class) in scored.iter().enumerate() {
+            set_of_class[class] = Some(set);
+        }
+        FittedModel {
+            parts,
+            by_feature,
+            set_of_class,
+        }
     }
 
     pub fn into_parts(self) -> ModelParts {
         self.parts
-    }
-
-    /// Probabilities (rows × `n_classes`), columns in class-index order, rows summing to 1.
-    pub fn predict_proba(&self, x: ArrayView2<f64>) -> Result<Array2<f64>, ModelError> {
-        if x.ncols() != self.n_features() {
-            return Err(ModelError::FeatureCount {
-                expected: self.n_features(),
-                found: x.ncols(),
-            });
-        }
-        solvers::check_finite(x)?;
-        let scores = x.dot(&self.parts.weights.t()) + &self.parts.intercepts;
-        let mut proba = vec![0.0; x.nrows() * self.parts.n_classes];
-        for (out, scores) in proba
-            .chunks_mut(self.parts.n_classes)
-            .zip(scores.outer_iter())
-        {
-            self.probabilities_from_scores(&scores.to_vec(), out);
-        }
-        Ok(
-            Array2::from_shape_vec((x.nrows(), self.parts.n_classes), proba)
-                .expect("rows × classes values"),
-        )
-    }
-
-    /// [`predict_proba`](FittedModel::predict_proba) of sparse rows, without a dense copy of
-    /// them: each row's scores are `intercept + Σ w·x` over its stored entries.
-    pub fn predict_proba_csr(&self, x: &CsrMatrix) -> Result<Array2<f64>, ModelError> {
-        if x.n_cols() != self.n_features() {
-            return Err(ModelError::FeatureCount {
-                expected: self.n_features(),
-                found: x.n_cols(),
-            });
-        }
-        let sets = self.parts.weights.nrows();
-        let n_classes = self.parts.n_classes;
-        let mut proba = Array2::zeros((x.n_rows(), n_classes));
-        let mut scores = vec![0.0; sets];
-        for (i, mut out) in proba.outer_iter_mut().enumerate() {
-            let (columns, values) = x.row(i);
-            if let Some(m) = values.iter().position(|v| !v.is_finite()) {
-                return Err(ModelError::NonFiniteFeature {
-                    row: i,
-                    column: columns[m] as usize,
-                    value: values[m],
-                });
-            }
-            for (score, (set, &intercept)) in scores
-                .iter_mut()
-                .zip(self.parts.weights.outer_iter().zip(&self.parts.intercepts))
-            {
-                *score = intercept
-                    + columns
-                        .iter()
-                        .zip(values)
-                        .map(|(&j, &v)| v * set[j as usize])
-                        .sum::<f64>();
-            }
-            let out = out
-                .as_slice_mut()
-                .expect("rows of a fresh array are contiguous");
-            self.probabilities_from_scores(&scores, out);
-        }
-        Ok(proba)
-    }
-
-    /// One row's class probabilities (`out`, length `n_classes`) from its score per
-    /// coefficient set (`intercept + w·x`): the logistic with two seen classes, the softmax
-    /// with more; classes never seen get 0. Scorers that do not densify use this too.
-    pub fn probabilities_from_scores(&self, scores: &[f64], out: &mut [f64]) {
-        out.fill(0.0);
-        let classes = &self.parts.classes;
-        if let Some(logit_class) = self.logit_class() {
-            out[logit_class] = sigmoid(scores[0]);
-            out[classes[0]] = sigmoid(-scores[0]);
-        } else {
-            let lse = log_sum_exp(scores);
-            for (&class, &score) in classes.iter().zip(scores) {
-                out[class] = (score - lse).exp();
-            }
-        }
     }
 
     /// The class whose log-odds the single coefficient set gives, when two classes were seen.
@@ -563,6 +511,11 @@ impl FittedModel {
 
     pub fn n_features(&self) -> usize {
         self.parts.weights.ncols()
+    }
+
+    /// Coefficient sets: one for two classes seen, else one per class seen.
+    pub fn n_sets(&self) -> usize {
+        self.parts.weights.nrows()
     }
 
     /// Coefficient sets × features.

@@ -152,16 +152,6 @@ fn check_labels(n_rows: usize, y: &[usize], n_classes: usize) -> Result<Vec<usiz
     Ok(classes)
 }
 
-pub(super) fn check_finite(x: ArrayView2<f64>) -> Result<(), ModelError> {
-    for (row, values) in x.rows().into_iter().enumerate() {
-        if let Some(column) = values.iter().position(|v| !v.is_finite()) {
-            let value = values[column];
-            return Err(ModelError::NonFiniteFeature { row, column, value });
-        }
-    }
-    Ok(())
-}
-
 /// linfa-logistic: `LogisticRegression` for two classes, `MultiLogisticRegression` otherwise.
 pub(super) fn fit_linfa(
     params: &ModelParams,
@@ -427,20 +417,18 @@ fn finish(
             per_row_note(euclidean, n_rows)
         )
     };
-    FittedModel {
-        parts: ModelParts {
-            n_classes: data.n_classes,
-            classes: data.classes.clone(),
-            weights,
-            intercepts,
-            solver,
-            convergence: Convergence {
-                converged,
-                gradient_norm: euclidean,
-                tolerance,
-                iterations,
-                message,
-            },
+    FittedModel::with_parts(ModelParts {
+        n_classes: data.n_classes,
+        classes: data.classes.clone(),
+        weights,
+        intercepts,
+        solver,
+        convergence: Convergence {
+            converged,
+            gradient_norm: euclidean,
+            tolerance,
+            iterations,
+            message,
         },
-    }
+    })
 }

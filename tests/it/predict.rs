@@ -11,7 +11,7 @@ use flate2::write::GzEncoder;
 use serde_json::Value;
 use stance::corpus::{ArticleId, BlockKind, split_article};
 use stance::experiment::{Dataset, Experiment};
-use stance::trained;
+use stance::model::Classifier as _;
 
 use crate::util::{Sandbox, repo_root};
 
@@ -162,17 +162,13 @@ fn predicting_the_training_paragraphs_gives_the_in_memory_models_probabilities()
     let experiment = Experiment::load(&baseline()).unwrap();
     let dataset = Dataset::load(experiment.data()).unwrap();
     let texts = dataset.texts();
-    let (features, model) = trained::fit(
-        experiment.features(),
-        experiment.model(),
-        &texts,
-        &dataset.labels(),
-        dataset.classes().len(),
-    )
-    .unwrap();
-    let expected = model
-        .predict_proba(features.transform(&texts).to_dense().view())
+    // Fitted on the text here, where `stance train` fits on the analysed paragraphs.
+    let (features, matrix) = experiment.features().fit_transform(&texts).unwrap();
+    let model = experiment
+        .model()
+        .fit_csr(&matrix, &dataset.labels(), dataset.classes().len())
         .unwrap();
+    let expected = model.predict_proba(&features.transform(&texts)).unwrap();
 
     sandbox.write("train.txt", texts.join("\n"));
     let rows = jsonl(&stance(
