@@ -3,7 +3,8 @@
 //! recall and F1, confusion matrix) out; plus the majority-class baseline, the mean and
 //! standard deviation across folds, and [`Metric`], the scalar metric names: a fixed list,
 //! plus `f1_mean` over a chosen set of classes (SemEval-2016's F_avg is `f1_mean` over FAVOR
-//! and AGAINST of three-class predictions).
+//! and AGAINST of three-class predictions). `curves` draws the ROC curve and the reliability
+//! bins of a calibration diagram.
 //!
 //! Definitions follow scikit-learn, against which they are tested
 //! (`scripts/gen-metric-fixtures.py`). The predicted class is the argmax of a row's
@@ -17,6 +18,10 @@ use ndarray::{Array2, ArrayView2};
 use thiserror::Error;
 
 use crate::model::predicted_class;
+
+mod curves;
+
+pub use curves::{CalibrationBin, RocPoint, calibration_bins, roc_curve};
 
 /// How far a row's probabilities may sum from 1 (solvers and frequencies round).
 const SUM_TOLERANCE: f64 = 1e-6;

@@ -5,4 +5,5 @@ pub mod agreement;
 pub mod interval;
 pub mod paired;
 pub mod permutation;
+pub mod proportion;
 pub mod summary;

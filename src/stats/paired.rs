@@ -42,6 +42,24 @@ pub struct TTest {
     pub zero_variance: bool,
 }
 
+impl TTest {
+    /// The interval around `mean` at `level` (e.g. 0.95) that this test's p-value inverts:
+    /// `mean ± t(df, 1 − (1 − level)/2) · √corrected_variance`; a point when the variance is
+    /// zero. `None` for a level outside `(0, 1)`.
+    pub fn interval(&self, level: f64) -> Option<(f64, f64)> {
+        if !(level > 0.0 && level < 1.0) {
+            return None;
+        }
+        if self.zero_variance {
+            return Some((self.mean, self.mean));
+        }
+        let students_t = StudentsT::new(0.0, 1.0, self.df as f64).ok()?;
+        let half =
+            students_t.inverse_cdf(1.0 - (1.0 - level) / 2.0) * self.corrected_variance.sqrt();
+        Some((self.mean - half, self.mean + half))
+    }
+}
+
 /// The corrected resampled t-test (Nadeau & Bengio 2003, in the form of Bouckaert & Frank
 /// 2004) over per-fold paired differences from `r` repeats of `k`-fold cross-validation
 /// (`J = r·k` values), with `n_train` and `n_test` the (typical) training and test set sizes.
@@ -560,5 +578,34 @@ mod tests {
             prop_assert_eq!(forward.p_value, backward.p_value);
             prop_assert!((0.0..=1.0).contains(&forward.p_value));
         }
+    }
+
+    #[derive(Deserialize)]
+    struct IntervalCase {
+        differences: Vec<f64>,
+        n_train: usize,
+        n_test: usize,
+        level: f64,
+        low: f64,
+        high: f64,
+    }
+
+    #[test]
+    fn t_test_intervals_match_scipy() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/stats/t_interval.json");
+        let cases: Vec<IntervalCase> =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        assert_eq!(cases.len(), 3);
+        for case in cases {
+            let test =
+                corrected_resampled_t_test(&case.differences, case.n_train, case.n_test).unwrap();
+            let (low, high) = test.interval(case.level).unwrap();
+            assert!((low - case.low).abs() < 1e-10, "{low} != {}", case.low);
+            assert!((high - case.high).abs() < 1e-10, "{high} != {}", case.high);
+        }
+        let flat = corrected_resampled_t_test(&[0.1, 0.1, 0.1], 10, 5).unwrap();
+        assert_eq!(flat.interval(0.95), Some((0.1, 0.1)));
+        assert_eq!(flat.interval(1.0), None);
     }
 }
