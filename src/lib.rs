@@ -21,6 +21,7 @@ pub mod model_file;
 pub mod persist;
 pub mod trained;
 
+pub mod html;
 pub mod record;
 pub mod rng;
 pub mod sparse;

@@ -26,6 +26,7 @@ macro_rules! outln {
 mod compare;
 mod curve;
 mod featurize;
+mod html;
 mod ingest;
 mod inspect;
 mod label;
@@ -70,6 +71,8 @@ enum Command {
     Compare(compare::CompareArgs),
     /// Re-run an experiment and check that its recorded results reproduce exactly.
     Verify(verify::VerifyArgs),
+    /// Write an HTML page with the figures of one experiment, or a comparison of several.
+    Report(html::ReportArgs),
     /// Learning curve: the metric at increasing numbers of training paragraphs.
     Curve(curve::CurveArgs),
     /// Fit a model on all selected labels and save it.
@@ -113,6 +116,7 @@ pub fn run() -> anyhow::Result<Outcome> {
         Command::Run(args) => run::run(args),
         Command::Compare(args) => compare::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Report(args) => html::run(args),
         Command::Curve(args) => curve::run(args),
         Command::Train(args) => train::run(args),
         Command::Predict(args) => predict::run(args),

@@ -23,6 +23,7 @@ mod verify;
 
 use std::time::Instant;
 
+pub(crate) use compare::flatten;
 pub use compare::{
     Comparison, ComparisonRow, PairedTests, add_metric_from_predictions, compare_records,
 };

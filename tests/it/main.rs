@@ -7,3 +7,4 @@ mod util;
 mod experiments;
 mod features;
 mod predict;
+mod report;
