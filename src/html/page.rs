@@ -42,6 +42,8 @@ th { background: #f3f3f3; font-weight: 600; }
 th:first-child, td:first-child, td.text, th.text { text-align: left; }
 td.num, span.num { font-variant-numeric: tabular-nums; }
 .ci { color: #555; font-size: .85em; white-space: nowrap; }
+table.comparison { font-size: .85rem; }
+table.comparison td.num { white-space: nowrap; }
 table.facts th { text-align: left; background: none; font-weight: 600; width: 11rem; }
 table.facts td { text-align: left; }
 .warnings { border: 2px solid #d55e00; background: #fff4ec; padding: .5rem 1rem; margin: 1rem 0; }
@@ -66,6 +68,7 @@ code { font-size: .9em; }
   section:first-of-type h2 { break-before: auto; }
   .grid { display: block; }
   figure { max-width: 16cm; }
+  figure.wide { max-width: none; }
   a { color: inherit; text-decoration: none; }
 }
 ";

@@ -32,8 +32,9 @@ const INK: RGBColor = RGBColor(0x1A, 0x1A, 0x1A);
 /// The usual figure, two to a row on a wide page.
 pub const WIDTH: u32 = 480;
 pub const HEIGHT: u32 = 330;
-/// A figure across the page.
-pub const WIDE: u32 = 960;
+/// A figure across the page (drawn narrower than the page so that its text, scaled to the
+/// page's width, stays as large as the other figures' on screen and on paper).
+pub const WIDE: u32 = 800;
 const TITLE_HEIGHT: u32 = 34;
 /// Probabilities and rates, with room for marks on 0 and 1 not to hide in the axes.
 const UNIT: std::ops::Range<f64> = -0.03..1.03;
@@ -367,7 +368,7 @@ pub fn learning_curve(id: &str, curve: &Curve<'_>) -> Result<String, HtmlError> 
             match layer {
                 None => chart
                     .configure_mesh()
-                    .light_line_style(WHITE)
+                    .max_light_lines(0)
                     .bold_line_style(GRID)
                     .x_labels(8)
                     .y_labels(6)
@@ -485,7 +486,7 @@ pub fn permutation(id: &str, null: &Null<'_>) -> Result<String, HtmlError> {
             match layer {
                 None => chart
                     .configure_mesh()
-                    .light_line_style(WHITE)
+                    .max_light_lines(0)
                     .bold_line_style(GRID)
                     .disable_x_mesh()
                     .x_labels(7)
@@ -615,7 +616,7 @@ pub fn reliability(id: &str, diagram: &Reliability<'_>) -> Result<String, HtmlEr
                 None => {
                     chart
                         .configure_mesh()
-                        .light_line_style(WHITE)
+                        .max_light_lines(0)
                         .bold_line_style(GRID)
                         .x_labels(6)
                         .y_labels(6)
@@ -717,7 +718,7 @@ pub fn roc(id: &str, roc: &Roc<'_>) -> Result<String, HtmlError> {
             None => {
                 chart
                     .configure_mesh()
-                    .light_line_style(WHITE)
+                    .max_light_lines(0)
                     .bold_line_style(GRID)
                     .x_labels(6)
                     .y_labels(6)
@@ -836,7 +837,7 @@ pub fn articles(id: &str, articles: &Articles<'_>) -> Result<String, HtmlError> 
                 None => chart
                     .configure_mesh()
                     .disable_y_mesh()
-                    .light_line_style(WHITE)
+                    .max_light_lines(0)
                     .bold_line_style(GRID)
                     .x_labels(6)
                     .y_labels(rows)
@@ -972,7 +973,7 @@ pub fn terms(id: &str, terms: &Terms<'_>) -> Result<String, HtmlError> {
                 chart
                     .configure_mesh()
                     .disable_y_mesh()
-                    .light_line_style(WHITE)
+                    .max_light_lines(0)
                     .bold_line_style(GRID)
                     .x_labels(7)
                     .y_labels(rows)
@@ -1118,9 +1119,9 @@ pub fn forest(id: &str, forest: &Forest<'_>) -> Result<String, HtmlError> {
                 chart
                     .configure_mesh()
                     .disable_y_mesh()
-                    .light_line_style(WHITE)
+                    .max_light_lines(0)
                     .bold_line_style(GRID)
-                    .x_labels(9)
+                    .x_labels(5)
                     .y_labels(rows)
                     .x_label_formatter(&|x| signed_tick(*x, 2))
                     .y_label_formatter(&|y| {
