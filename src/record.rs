@@ -102,6 +102,10 @@ pub struct Permutation {
     pub n_permutations: usize,
     /// The smallest p-value this many permutations can give, 1/(n+1).
     pub resolution: f64,
+    /// Permutations allowed, when the sequential test stopped before them: it ran
+    /// `n_permutations` and found p clearly above or below the level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned: Option<usize>,
     pub null_mean: f64,
     /// The metric under shuffled labels: each distinct value, ascending, with how many
     /// permutations gave it (counts sum to `n_permutations`). Absent from older records.
@@ -178,6 +182,12 @@ pub struct Timings {
     pub seconds_total: f64,
     pub seconds_cv: f64,
     pub seconds_permutation: f64,
+    /// Scoring the cross-validation with its bootstrap intervals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seconds_bootstrap: Option<f64>,
+    /// The learning curve, when one was drawn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seconds_curve: Option<f64>,
 }
 
 impl Record {

@@ -25,6 +25,12 @@ pub struct CurveArgs {
 
 pub fn run(args: CurveArgs) -> anyhow::Result<Outcome> {
     let experiment = Experiment::load(&args.experiment)?;
+    if experiment.stats().curve_fractions().is_empty() {
+        anyhow::bail!(
+            "experiment {} has no learning curve: its `[stats] curve_fractions` is empty",
+            experiment.path().display()
+        );
+    }
     // Every record carries its curve: reuse an up-to-date one, or run the experiment.
     let record = match up_to_date_record(&experiment)? {
         Some(record) if record.learning_curve.is_some() => record,

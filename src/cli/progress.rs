@@ -48,6 +48,13 @@ impl Progress for Bar {
         }
     }
 
+    fn note(&self, message: &str) {
+        match self.current.lock().ok().as_deref() {
+            Some(Some(bar)) => bar.suspend(|| eprintln!("{message}")),
+            _ => eprintln!("{message}"),
+        }
+    }
+
     fn tick(&self) {
         if let Ok(current) = self.current.lock()
             && let Some(bar) = current.as_ref()

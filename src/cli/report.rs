@@ -85,12 +85,18 @@ pub fn render(record: &Record) -> String {
         };
         let _ = writeln!(
             out,
-            "\nbetter than chance? {} = {:.3} with the true labels, {:.3} on average with shuffled labels: p = {} ({} permutations, the whole cross-validation re-run each time; smallest possible p {:.4}): {verdict}",
+            "\nbetter than chance? {} = {:.3} with the true labels, {:.3} on average with shuffled labels: p = {} ({}, the whole cross-validation re-run each time; smallest possible p {:.4}): {verdict}",
             permutation.metric,
             permutation.observed,
             permutation.null_mean,
             p_value(permutation.p_value),
-            permutation.n_permutations,
+            match permutation.planned {
+                Some(planned) => format!(
+                    "{} of {planned} permutations: stopped once p was clearly on one side of the level",
+                    permutation.n_permutations
+                ),
+                None => format!("{} permutations", permutation.n_permutations),
+            },
             permutation.resolution,
         );
     }

@@ -61,11 +61,13 @@ pub fn run_and_record(
     let context = || format!("experiment {}", experiment.path().display());
     let output = experiment::run(experiment, options, &bar).with_context(context)?;
     // A handful of cross-validations, cheap beside the permutation test: every record
-    // answers "would more labels help?".
-    let curve =
-        experiment::learning_curve(experiment, &output.dataset, &bar).with_context(context)?;
+    // answers "would more labels help?" unless `[stats] curve_fractions = []`.
+    let clock = std::time::Instant::now();
+    let curve = experiment::learning_curve(experiment, &output.dataset, Some(&output.folds), &bar)
+        .with_context(context)?;
     bar.finish();
-    let record = experiment::record_of(experiment, &output, Some(&curve));
+    let mut record = experiment::record_of(experiment, &output, Some(&curve));
+    record.timings.seconds_curve = Some(clock.elapsed().as_secs_f64());
     record.write(&record_path)?;
     Ok(record)
 }

@@ -65,7 +65,7 @@ fn rerun(experiment: &Experiment, recorded: &Record) -> anyhow::Result<Record> {
     let permutations = recorded
         .permutation
         .as_ref()
-        .map_or(0, |p| p.n_permutations);
+        .map_or(0, |p| p.planned.unwrap_or(p.n_permutations));
     let options = RunOptions {
         permutations: Some(permutations),
     };
@@ -74,7 +74,8 @@ fn rerun(experiment: &Experiment, recorded: &Record) -> anyhow::Result<Record> {
     let output = experiment::run(experiment, &options, &bar).with_context(context)?;
     let curve = match recorded.learning_curve {
         Some(_) => Some(
-            experiment::learning_curve(experiment, &output.dataset, &bar).with_context(context)?,
+            experiment::learning_curve(experiment, &output.dataset, Some(&output.folds), &bar)
+                .with_context(context)?,
         ),
         None => None,
     };

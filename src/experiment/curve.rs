@@ -3,11 +3,13 @@
 //!
 //! A curve still rising at the full training size says labelling more paragraphs should pay;
 //! a flat one says the features or the model are the limit. Every point carries the same
-//! kind of interval as the experiment's metrics.
+//! kind of interval as the experiment's metrics. The full-size point is the
+//! cross-validation itself: its folds are reused when the caller has them. No fractions, no
+//! curve.
 
 use crate::cv::{self, Split};
 
-use super::cross_validate::cross_validate;
+use super::cross_validate::{FoldResult, cross_validate};
 use super::data::Dataset;
 use super::evaluate::{IntervalSpec, MetricValue, evaluate_one};
 use super::{Experiment, Progress, RunError};
@@ -22,12 +24,17 @@ pub struct CurvePoint {
     pub value: MetricValue,
 }
 
-/// The metric at each `[stats] curve_fractions` of the training folds.
+/// The metric at each `[stats] curve_fractions` of the training folds; `full_folds` are the
+/// experiment's own cross-validation, when it was run, reused for the fraction 1.
 pub fn learning_curve(
     experiment: &Experiment,
     dataset: &Dataset,
+    full_folds: Option<&[FoldResult]>,
     progress: &dyn Progress,
 ) -> Result<Vec<CurvePoint>, RunError> {
+    if experiment.stats().curve_fractions().is_empty() {
+        return Ok(Vec::new());
+    }
     let labels = dataset.labels();
     let groups = dataset.groups();
     let corpus = experiment.features().analyze_corpus(&dataset.texts());
@@ -38,21 +45,9 @@ pub fn learning_curve(
     let splits =
         cv::splits(experiment.cv(), dataset.classes(), &labels, &groups).map_err(RunError::Cv)?;
     progress.stage("learning curve", stats.curve_fractions().len() as u64);
-    let mut points = Vec::new();
-    for &fraction in stats.curve_fractions() {
-        let subsets = splits
-            .iter()
-            .map(|split| {
-                let classes_in_train = distinct(split.train().iter().map(|&i| labels[i]));
-                let size = ((fraction * split.train().len() as f64).round() as usize)
-                    .clamp(classes_in_train, split.train().len());
-                cv::subsample_train(split, &labels, size, seed).map(|train| split.with_train(train))
-            })
-            .collect::<Result<Vec<Split>, _>>()
-            .map_err(RunError::Curve)?;
-        let folds = cross_validate(&corpus, experiment.model(), &labels, n_classes, &subsets)?;
+    let point = |fraction: f64, folds: &[FoldResult], subsets: &[Split]| {
         let value = evaluate_one(
-            &folds,
+            folds,
             &labels,
             &groups,
             n_classes,
@@ -61,11 +56,36 @@ pub fn learning_curve(
         )?;
         let train_size =
             subsets.iter().map(|s| s.train().len()).sum::<usize>() / subsets.len().max(1);
-        points.push(CurvePoint {
+        Ok::<_, RunError>(CurvePoint {
             fraction,
             train_size,
             value,
-        });
+        })
+    };
+    let mut points = Vec::new();
+    for &fraction in stats.curve_fractions() {
+        if let (1.0, Some(folds)) = (fraction, full_folds) {
+            points.push(point(fraction, folds, &splits)?);
+            progress.tick();
+            continue;
+        }
+        let subsets = if fraction == 1.0 {
+            splits.clone()
+        } else {
+            splits
+                .iter()
+                .map(|split| {
+                    let classes_in_train = distinct(split.train().iter().map(|&i| labels[i]));
+                    let size = ((fraction * split.train().len() as f64).round() as usize)
+                        .clamp(classes_in_train, split.train().len());
+                    cv::subsample_train(split, &labels, size, seed)
+                        .map(|train| split.with_train(train))
+                })
+                .collect::<Result<Vec<Split>, _>>()
+                .map_err(RunError::Curve)?
+        };
+        let folds = cross_validate(&corpus, experiment.model(), &labels, n_classes, &subsets)?;
+        points.push(point(fraction, &folds, &subsets)?);
         progress.tick();
     }
     Ok(points)

@@ -28,7 +28,8 @@ pub use compare::{
     Comparison, ComparisonRow, PairedTests, add_metric_from_predictions, compare_records,
 };
 pub use config::{
-    BootstrapUnit, ConfigError, DataSpec, Experiment, RawData, RawStats, StatsSpec, key_line,
+    BootstrapUnit, ConfigError, DataSpec, Experiment, PermutationStopping, RawData, RawStats,
+    StatsSpec, key_line,
 };
 pub use cross_validate::{
     FitError, FoldError, FoldResult, OutOfFold, cross_validate, fit_fold, fit_on_rows,
@@ -46,7 +47,7 @@ pub use verify::{Difference, Verification, verify_record};
 
 use crate::cv::{self, SchemeKind};
 use crate::metrics::Metric;
-use crate::stats::permutation::PermutationError;
+use crate::stats::permutation::{PermutationError, SEQUENTIAL_BATCH};
 
 /// Anything that stops an experiment from running.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +74,8 @@ pub trait Progress: Sync {
     fn stage(&self, name: &str, total: u64);
     /// One step of the current stage is done.
     fn tick(&self);
+    /// Something the user should know before long work starts (its size, an estimate).
+    fn note(&self, _message: &str) {}
 }
 
 /// Reports nothing.
@@ -102,6 +105,8 @@ pub struct RunOutput {
     pub warnings: Vec<String>,
     pub started_at: jiff::Timestamp,
     pub seconds_cv: f64,
+    /// Scoring with bootstrap intervals.
+    pub seconds_bootstrap: f64,
     pub seconds_permutation: f64,
     pub seconds_total: f64,
 }
@@ -132,7 +137,9 @@ pub fn run(
 
     let stats = experiment.stats();
     let intervals = IntervalSpec::of(experiment);
+    let bootstrap_clock = Instant::now();
     let evaluation = evaluate::evaluate(&folds, &labels, &groups, n_classes, &intervals, metric)?;
+    let seconds_bootstrap = bootstrap_clock.elapsed().as_secs_f64();
 
     let permutation_clock = Instant::now();
     let n_permutations = options.permutations.unwrap_or(stats.permutations());
@@ -141,6 +148,15 @@ pub fn run(
         .and_then(|value| value.pooled);
     let (permutation, permutations_undefined) = match observed {
         Some(observed) if n_permutations > 0 => {
+            let sequential_level = (stats.permutation_stopping()
+                == PermutationStopping::Sequential)
+                .then(|| 1.0 - stats.level().get());
+            progress.note(&permutation_estimate(
+                n_permutations,
+                splits.len(),
+                seconds_cv,
+                sequential_level,
+            ));
             progress.stage("permutation test", n_permutations as u64);
             let inputs = permutation::PermutationInputs {
                 corpus: &corpus,
@@ -153,7 +169,13 @@ pub fn run(
                 metric,
                 seed: experiment.cv().seed(),
             };
-            permutation::permutation_test(&inputs, observed, n_permutations, &|| progress.tick())?
+            permutation::permutation_test(
+                &inputs,
+                observed,
+                n_permutations,
+                sequential_level,
+                &|| progress.tick(),
+            )?
         }
         _ => (None, 0),
     };
@@ -177,9 +199,51 @@ pub fn run(
         warnings,
         started_at,
         seconds_cv,
+        seconds_bootstrap,
         seconds_permutation,
         seconds_total: clock.elapsed().as_secs_f64(),
     })
+}
+
+/// The permutation test's size and how long it should take at the pace of the
+/// cross-validation just run (each shuffle re-runs it; shuffles run in parallel).
+fn permutation_estimate(
+    n_permutations: usize,
+    n_folds: usize,
+    seconds_cv: f64,
+    sequential_level: Option<f64>,
+) -> String {
+    let threads = rayon::current_num_threads().max(1);
+    let per_shuffle = seconds_cv;
+    let total = per_shuffle * n_permutations as f64 / threads.min(n_permutations) as f64;
+    let mut note = format!(
+        "permutation test: up to {n_permutations} shuffles × {n_folds} folds = {} fits; at the \
+         cross-validation's pace ({}) that is up to {} on {threads} thread{}",
+        n_permutations * n_folds,
+        duration(per_shuffle),
+        duration(total),
+        if threads == 1 { "" } else { "s" },
+    );
+    if let Some(level) = sequential_level {
+        let first = SEQUENTIAL_BATCH.min(n_permutations);
+        note.push_str(&format!(
+            "; it stops early once p is clearly above or below {level} (checked every {first} \
+             shuffles: about {} for the first check)",
+            duration(per_shuffle * first as f64 / threads.min(first) as f64)
+        ));
+    }
+    note
+}
+
+/// Seconds as the user reads them.
+fn duration(seconds: f64) -> String {
+    if seconds < 60.0 {
+        format!("{seconds:.1} s")
+    } else if seconds < 3600.0 {
+        format!("{:.1} min", seconds / 60.0)
+    } else {
+        format!("{:.1} h", seconds / 3600.0)
+    }
 }
 
 /// What the user must know to read the numbers right.
@@ -242,6 +306,7 @@ fn warnings(
         ));
     }
     if let Some(outcome) = permutation
+        && outcome.stopped.is_none()
         && outcome.result.n_permutations < 100
     {
         warnings.push(format!(

@@ -14,7 +14,10 @@ use crate::cv::{self, CvScheme, SchemeKind};
 use crate::features::AnalyzedCorpus;
 use crate::metrics::Metric;
 use crate::model::Classifier;
-use crate::stats::permutation::{PermutationResult, permutation_p_value, permuted_labels};
+use crate::stats::permutation::{
+    PermutationResult, SEQUENTIAL_BATCH, Sequential, at_least_as_good, permutation_p_value,
+    permuted_labels, sequential_verdict,
+};
 
 use super::RunError;
 use super::cross_validate::{OutOfFold, fit_fold};
@@ -29,6 +32,10 @@ pub struct PermutationOutcome {
     pub null_mean: f64,
     /// The defined null values, in permutation order.
     pub null_values: Vec<f64>,
+    /// Permutations allowed; fewer ran when the sequential test stopped early.
+    pub planned: usize,
+    /// Where the sequential test stopped it early, if it did.
+    pub stopped: Option<Sequential>,
 }
 
 pub struct PermutationInputs<'a, C> {
@@ -43,28 +50,54 @@ pub struct PermutationInputs<'a, C> {
     pub seed: u64,
 }
 
-/// Run `n_permutations` shuffled cross-validations; `tick` is called once per permutation.
-/// Also returns how many permutations left the metric undefined (they are not counted).
+/// Run up to `n_permutations` shuffled cross-validations; `tick` is called once per
+/// permutation. With `sequential_level`, they run in batches of [`SEQUENTIAL_BATCH`] (each in
+/// parallel, collected in order) and stop after the first batch whose p-value interval lies
+/// clearly on one side of that level ([`sequential_verdict`]), so where they stop depends on
+/// the seed alone. Also returns how many permutations left the metric undefined (they are
+/// not counted).
 pub fn permutation_test<C: Classifier + Sync>(
     inputs: &PermutationInputs<'_, C>,
     observed: f64,
     n_permutations: usize,
+    sequential_level: Option<f64>,
     tick: &(dyn Fn() + Sync),
 ) -> Result<(Option<PermutationOutcome>, usize), RunError> {
     let within_articles = inputs.scheme.kind() == SchemeKind::LeaveOneGroupOut;
-    let null: Vec<f64> = (0..n_permutations as u64)
-        .into_par_iter()
-        .map(|index| {
-            let value = shuffled_metric(inputs, within_articles, index);
-            tick();
-            value
-        })
-        .collect::<Result<Vec<Option<f64>>, RunError>>()?
-        .into_iter()
+    let higher_is_better = inputs.metric.higher_is_better();
+    let batch = if sequential_level.is_some() {
+        SEQUENTIAL_BATCH
+    } else {
+        n_permutations.max(1)
+    };
+    let mut null = Vec::new();
+    let mut ran = 0;
+    let mut stopped = None;
+    while ran < n_permutations {
+        let end = (ran + batch).min(n_permutations);
+        let values = (ran as u64..end as u64)
+            .into_par_iter()
+            .map(|index| {
+                let value = shuffled_metric(inputs, within_articles, index);
+                tick();
+                value
+            })
+            .collect::<Result<Vec<Option<f64>>, RunError>>()?;
         // A shuffle whose metric is undefined says nothing about chance: it is left out.
-        .flatten()
-        .collect();
-    let undefined = n_permutations - null.len();
+        null.extend(values.into_iter().flatten());
+        ran = end;
+        if let Some(level) = sequential_level
+            && ran < n_permutations
+        {
+            let (good, n) = at_least_as_good(observed, &null, higher_is_better);
+            let verdict = sequential_verdict(good, n, level);
+            if verdict != Sequential::Undecided {
+                stopped = Some(verdict);
+                break;
+            }
+        }
+    }
+    let undefined = ran - null.len();
     let Some(result) = permutation_p_value(observed, &null, inputs.metric.higher_is_better())
     else {
         return Ok((None, undefined));
@@ -77,6 +110,8 @@ pub fn permutation_test<C: Classifier + Sync>(
             result,
             null_mean,
             null_values: null,
+            planned: n_permutations,
+            stopped,
         }),
         undefined,
     ))

@@ -131,6 +131,7 @@ pub fn record_of(
                 p_value: outcome.result.p_value,
                 n_permutations: outcome.result.n_permutations,
                 resolution: outcome.result.resolution,
+                planned: outcome.stopped.map(|_| outcome.planned),
                 null_mean: outcome.null_mean,
                 null_distribution: Some(null_distribution(&outcome.null_values)),
             }),
@@ -148,7 +149,9 @@ pub fn record_of(
                     .collect(),
             })
             .collect(),
-        learning_curve: curve.map(|points| record_of_curve(experiment, points)),
+        learning_curve: curve
+            .filter(|points| !points.is_empty())
+            .map(|points| record_of_curve(experiment, points)),
         folds,
         predictions,
         warnings: output.warnings.clone(),
@@ -157,6 +160,8 @@ pub fn record_of(
             seconds_total: output.seconds_total,
             seconds_cv: output.seconds_cv,
             seconds_permutation: output.seconds_permutation,
+            seconds_bootstrap: Some(output.seconds_bootstrap),
+            seconds_curve: None,
         },
     }
 }

@@ -35,6 +35,77 @@ pub struct PermutationResult {
     pub resolution: f64,
 }
 
+/// Permutations between two looks of the sequential test: fixed, so that where it stops does
+/// not depend on the thread count.
+pub const SEQUENTIAL_BATCH: usize = 50;
+
+/// Confidence of the interval on p that must clear the level for the test to stop early.
+pub const SEQUENTIAL_CONFIDENCE: f64 = 0.999;
+
+/// Where a permutation test's p-value stands after some permutations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sequential {
+    /// The interval on p still contains the level.
+    Undecided,
+    /// p is clearly above the level: not significant.
+    Above,
+    /// p is clearly below the level: significant.
+    Below,
+}
+
+/// Sequential Monte Carlo (in the spirit of Besag & Clifford 1991): with `at_least_as_good`
+/// of `n` shuffles at least as good as the observed labelling, the Clopper–Pearson interval
+/// of confidence [`SEQUENTIAL_CONFIDENCE`] on the p-value the full test would estimate; the
+/// test may stop once it lies entirely on one side of `level`. With none as good, that takes
+/// 150 shuffles at level 0.05; with p near 0.3, 50.
+pub fn sequential_verdict(at_least_as_good: usize, n: usize, level: f64) -> Sequential {
+    use statrs::distribution::{Beta, ContinuousCDF as _};
+    if n == 0 {
+        return Sequential::Undecided;
+    }
+    let tail = (1.0 - SEQUENTIAL_CONFIDENCE) / 2.0;
+    let (b, n_f) = (at_least_as_good as f64, n as f64);
+    let lower = if at_least_as_good == 0 {
+        0.0
+    } else {
+        Beta::new(b, n_f - b + 1.0).map_or(0.0, |d| d.inverse_cdf(tail))
+    };
+    let upper = if at_least_as_good >= n {
+        1.0
+    } else {
+        Beta::new(b + 1.0, n_f - b).map_or(1.0, |d| d.inverse_cdf(1.0 - tail))
+    };
+    if upper < level {
+        Sequential::Below
+    } else if lower > level {
+        Sequential::Above
+    } else {
+        Sequential::Undecided
+    }
+}
+
+/// How many of `null_values` (NaN ones left out) are at least as good as `observed`, and how
+/// many are defined: the counts [`permutation_p_value`] rests on.
+pub fn at_least_as_good(
+    observed: f64,
+    null_values: &[f64],
+    higher_is_better: bool,
+) -> (usize, usize) {
+    let tolerance = TIE_TOLERANCE * observed.abs().max(1.0);
+    let defined = null_values.iter().filter(|value| !value.is_nan());
+    let n = defined.clone().count();
+    let good = defined
+        .filter(|&&value| {
+            if higher_is_better {
+                value >= observed - tolerance
+            } else {
+                value <= observed + tolerance
+            }
+        })
+        .count();
+    (good, n)
+}
+
 /// Why labels could not be permuted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PermutationError {
@@ -133,6 +204,31 @@ mod tests {
         assert_eq!(result.p_value, p, "p for {observed} against {null:?}");
         assert_eq!(result.n_permutations, n);
         assert_eq!(result.resolution, 1.0 / (n as f64 + 1.0));
+    }
+
+    /// Clopper–Pearson bounds at 99.9% from scipy (`beta.ppf(0.0005, b, n − b + 1)`,
+    /// `beta.ppf(0.9995, b + 1, n − b)`): 13 of 50 → [0.093, 0.499]; 2 of 50 → [0.0006,
+    /// 0.218]; 0 of 148 → [0, 0.05006]; 0 of 149 → [0, 0.04973].
+    #[test]
+    fn sequential_verdicts_follow_the_interval() {
+        fn check(good: usize, n: usize, level: f64, expected: Sequential) {
+            assert_eq!(
+                sequential_verdict(good, n, level),
+                expected,
+                "{good} of {n}"
+            );
+        }
+        check(13, 50, 0.05, Sequential::Above);
+        check(13, 50, 0.1, Sequential::Undecided);
+        check(2, 50, 0.05, Sequential::Undecided);
+        check(0, 148, 0.05, Sequential::Undecided);
+        check(0, 149, 0.05, Sequential::Below);
+        check(0, 0, 0.05, Sequential::Undecided);
+        check(50, 50, 0.05, Sequential::Above);
+        assert_eq!(
+            at_least_as_good(0.7, &[0.5, 0.7, f64::NAN, 0.9], true),
+            (2, 3)
+        );
     }
 
     #[test]

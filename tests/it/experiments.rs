@@ -600,3 +600,62 @@ fn stratified_group_folds_keep_articles_whole() {
         &["3 folds of whole articles need at least 3 articles, found 2"],
     );
 }
+
+#[test]
+fn the_permutation_test_stops_once_p_is_clearly_above_the_level() {
+    let sandbox = with_labels();
+    let body = "[stats]\npermutations = 400\nresamples = 200\ncurve_fractions = []\n";
+    sandbox.write("experiments/seq.toml", body);
+    let mut records = Vec::new();
+    for threads in ["1", "2"] {
+        sandbox
+            .stance()
+            .args(["--threads", threads, "run", "experiments/seq.toml"])
+            .assert()
+            .success()
+            .stderr(predicate::str::contains(
+                "permutation test: up to 400 shuffles × 5 folds = 2000 fits",
+            ))
+            .stdout(predicate::str::contains("50 of 400 permutations: stopped"));
+        records.push(sandbox.read("experiments/results/seq.json"));
+    }
+    assert_eq!(without_timings(&records[0]), without_timings(&records[1]));
+    let seq = record(&sandbox, "seq");
+    // The baseline's p is near 0.3: the first look (50 shuffles) already clears 0.05.
+    assert_eq!(seq["permutation"]["n_permutations"], 50);
+    assert_eq!(seq["permutation"]["planned"], 400);
+    assert!(seq["permutation"]["p_value"].as_f64().unwrap() > 0.05);
+    // No curve asked for, none drawn; the bootstrap's cost is in the timings.
+    assert!(seq.get("learning_curve").is_none());
+    assert!(seq["timings"]["seconds_bootstrap"].is_number());
+    sandbox
+        .stance()
+        .args(["verify", "experiments/seq.toml"])
+        .assert()
+        .code(0);
+    check_error(
+        &sandbox,
+        &["curve", "experiments/seq.toml"],
+        &["has no learning curve", "curve_fractions"],
+    );
+
+    let body = "[stats]\npermutations = 60\nresamples = 200\npermutation_stopping = \"none\"\n";
+    sandbox.write("experiments/all.toml", body);
+    sandbox
+        .stance()
+        .args(["run", "experiments/all.toml"])
+        .assert()
+        .success();
+    let all = record(&sandbox, "all");
+    assert_eq!(all["permutation"]["n_permutations"], 60);
+    assert!(all["permutation"].get("planned").is_none());
+    // The curve's full-size point is the cross-validation itself.
+    let curve = all["learning_curve"].as_array().unwrap();
+    let last = curve.last().unwrap();
+    assert_eq!(last["fraction"], 1.0);
+    assert_eq!(
+        last["pooled"],
+        all["metrics"]["balanced_accuracy"]["pooled"]
+    );
+    assert!(all["timings"]["seconds_curve"].is_number());
+}
