@@ -227,8 +227,9 @@ fn permutation_estimate(
     if let Some(level) = sequential_level {
         let first = SEQUENTIAL_BATCH.min(n_permutations);
         note.push_str(&format!(
-            "; it stops early once p is clearly above or below {level} (checked every {first} \
+            "; it stops early once p is clearly above or below {} (checked every {first} \
              shuffles: about {} for the first check)",
+            (level * 1e6).round() / 1e6,
             duration(per_shuffle * first as f64 / threads.min(first) as f64)
         ));
     }
