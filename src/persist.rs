@@ -37,6 +37,71 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 
 /// Replace `path` with what `write` writes (buffered), atomically; for files too large to
 /// build in memory. The directory is created if needed.
+/// Replaces several files as [`write_atomic`] does, but syncs once for all of them: each is
+/// written to a temporary file beside its target, one sync of the file system (Linux's
+/// `syncfs`; elsewhere each file's own) makes them all durable, then they are renamed into
+/// place in the order given, and each directory involved is synced once for the renames.
+/// On an error before the renames, no target has changed (the temporary files are removed).
+pub fn write_all_atomic(files: &[(PathBuf, &[u8])]) -> io::Result<()> {
+    let mut written = Vec::with_capacity(files.len());
+    let mut dirs: Vec<&Path> = Vec::new();
+    for (path, bytes) in files {
+        let dir = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        if !dirs.contains(&dir) {
+            fs::create_dir_all(dir)?;
+            dirs.push(dir);
+        }
+        let name = path
+            .file_name()
+            .ok_or_else(|| io::Error::other(format!("{} is not a file path", path.display())))?;
+        let prefix = format!(".{}.", name.to_string_lossy());
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(".tmp");
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let mut temporary = builder.tempfile_in(dir)?;
+        temporary.write_all(bytes)?;
+        written.push(temporary);
+    }
+    if let Some(first) = written.first() {
+        sync_file_system(first.as_file(), &written)?;
+    }
+    for (temporary, (path, _)) in written.into_iter().zip(files) {
+        temporary.persist(path).map_err(|err| err.error)?;
+    }
+    for dir in dirs {
+        if let Ok(handle) = File::open(dir) {
+            let _ = handle.sync_all();
+        }
+    }
+    Ok(())
+}
+
+/// Makes every file of `written` durable: one `syncfs` of the file system `any` is on, where
+/// there is one.
+fn sync_file_system(any: &File, written: &[tempfile::NamedTempFile]) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        let _ = written;
+        use std::os::fd::AsRawFd as _;
+        // SAFETY: `any` is an open file for the whole call; syncfs only reads its descriptor.
+        if unsafe { libc::syncfs(any.as_raw_fd()) } == 0 {
+            return Ok(());
+        }
+        Err(io::Error::last_os_error())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = any;
+        written
+            .iter()
+            .try_for_each(|file| file.as_file().sync_all())
+    }
+}
+
 pub fn write_atomic_with(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
@@ -358,6 +423,31 @@ impl From<serde_json::Error> for JsonError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn many_files_are_replaced_together_and_leave_no_temporaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.txt"), dir.path().join("sub/b.txt"));
+        fs::write(&a, "old").unwrap();
+        write_all_atomic(&[(a.clone(), b"new a".as_slice()), (b.clone(), b"new b")]).unwrap();
+        assert_eq!(fs::read_to_string(&a).unwrap(), "new a");
+        assert_eq!(fs::read_to_string(&b).unwrap(), "new b");
+        let names = |d: &Path| -> Vec<String> {
+            let mut names: Vec<String> = fs::read_dir(d)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            names
+        };
+        assert_eq!(names(dir.path()), ["a.txt", "sub"]);
+        assert_eq!(names(&dir.path().join("sub")), ["b.txt"]);
+        // A target that cannot be written (its directory is a file): nothing changes.
+        let blocked = dir.path().join("a.txt/c.txt");
+        assert!(write_all_atomic(&[(a.clone(), b"newer".as_slice()), (blocked, b"c")]).is_err());
+        assert_eq!(fs::read_to_string(&a).unwrap(), "new a");
+        assert_eq!(names(dir.path()), ["a.txt", "sub"]);
+    }
 
     const KIND: DocumentKind = DocumentKind {
         noun: "thing",

@@ -378,21 +378,29 @@ impl Store {
             }
         }
 
-        let mut paragraphs = self.paragraphs.clone();
+        // Each stored article's paragraphs, found in one pass (not one per article).
+        let mut stored: BTreeMap<&ArticleId, Vec<&Paragraph>> = BTreeMap::new();
+        for paragraph in &self.paragraphs {
+            stored
+                .entry(paragraph.article())
+                .or_default()
+                .push(paragraph);
+        }
+        let mut replaced: BTreeMap<&ArticleId, Vec<Paragraph>> = BTreeMap::new();
+        let mut added: Vec<Paragraph> = Vec::new();
         let mut reports = Vec::with_capacity(articles.len());
-        let mut copies: Vec<(PathBuf, &str)> = Vec::new();
+        let mut copies: Vec<(PathBuf, &[u8])> = Vec::new();
+        let decisions: Vec<&Decision> = self.ledger.current_decisions().collect();
         for article in articles {
             let (blocks, duplicates) = distinct_blocks(article.blocks());
             let incoming: Vec<Paragraph> = blocks
                 .into_iter()
                 .map(|block| Paragraph::new(article.id().clone(), block.clone()))
                 .collect();
-            let first_old = paragraphs.iter().position(|p| p.article() == article.id());
-            let old: Vec<Paragraph> = paragraphs
-                .iter()
-                .filter(|p| p.article() == article.id())
-                .cloned()
-                .collect();
+            let old: Vec<Paragraph> = stored
+                .get(article.id())
+                .map(|old| old.iter().map(|&p| p.clone()).collect())
+                .unwrap_or_default();
 
             let status = if old.is_empty() {
                 IngestStatus::New
@@ -418,11 +426,14 @@ impl Store {
                 .difference(&labelable_ids(&incoming))
                 .cloned()
                 .collect();
-            let orphaned = self
-                .ledger
-                .current_decisions()
-                .filter(|decision| leaving.contains(decision.paragraph()))
-                .count();
+            let orphaned = if leaving.is_empty() {
+                0
+            } else {
+                decisions
+                    .iter()
+                    .filter(|decision| leaving.contains(decision.paragraph()))
+                    .count()
+            };
             let count = |kind| incoming.iter().filter(|p| p.kind() == kind).count();
             reports.push(IngestReport {
                 article: article.id().clone(),
@@ -434,35 +445,46 @@ impl Store {
                 orphaned,
             });
 
-            if status != IngestStatus::Unchanged {
-                paragraphs.retain(|p| p.article() != article.id());
-                let at = first_old.unwrap_or(paragraphs.len());
-                paragraphs.splice(at..at, incoming);
+            match status {
+                IngestStatus::Unchanged => {}
+                IngestStatus::New => added.extend(incoming),
+                IngestStatus::Changed { .. } => {
+                    replaced.insert(article.id(), incoming);
+                }
             }
             let copy = self.article_path(article.id());
             if fs::read(&copy).ok().as_deref() != Some(article.text().as_bytes()) {
-                copies.push((copy, article.text()));
+                copies.push((copy, article.text().as_bytes()));
             }
         }
 
+        // A changed article's paragraphs take the place of its old ones; new articles follow
+        // the stored ones, in the order given.
+        let mut paragraphs = Vec::with_capacity(self.paragraphs.len() + added.len());
+        for paragraph in &self.paragraphs {
+            // The first old paragraph takes all the new ones; the others, none.
+            match replaced.get_mut(paragraph.article()) {
+                Some(incoming) => paragraphs.append(incoming),
+                None => paragraphs.push(paragraph.clone()),
+            }
+        }
+        paragraphs.extend(added);
+
         let index = index_paragraphs(&paragraphs)?;
-        if !copies.is_empty() {
-            let articles_dir = self.dir.join(ARTICLES_DIR);
-            fs::create_dir_all(&articles_dir).map_err(|source| StoreError::Write {
-                path: articles_dir,
-                source,
-            })?;
-        }
-        for (path, text) in copies {
-            write_atomically(&path, text.as_bytes())?;
-        }
+        let body;
         if reports.iter().any(|r| r.status != IngestStatus::Unchanged) {
-            let body = paragraphs
+            body = paragraphs
                 .iter()
                 .map(records::paragraph_line)
                 .collect::<Result<String, EntryError>>()?;
-            write_atomically(&self.dir.join(PARAGRAPHS_FILE), body.as_bytes())?;
+            copies.push((self.dir.join(PARAGRAPHS_FILE), body.as_bytes()));
         }
+        // Every file written, then one sync for all; `paragraphs.jsonl`, the store's index,
+        // is renamed into place last.
+        crate::persist::write_all_atomic(&copies).map_err(|source| StoreError::Write {
+            path: self.dir.clone(),
+            source,
+        })?;
         self.paragraphs = paragraphs;
         self.index = index;
         Ok(reports)
