@@ -7,6 +7,7 @@
 //! (`experiment`) and is written to disk (`record`). The command-line front end lives in
 //! the binary (`src/cli/`), which is the only place that knows clap or anyhow.
 
+pub mod apply;
 pub mod corpus;
 pub mod cv;
 pub mod experiment;

@@ -4,14 +4,11 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use anyhow::Context;
-use stance::cv::{RawCvConfig, SchemeKind};
 use stance::experiment::{self, Comparison, Experiment, RunOptions};
 use stance::record::Record;
 
 use super::Outcome;
 use super::progress::Bar;
-use super::run::{run_and_record, up_to_date_record};
 use super::table::{Table, number, p_value};
 
 /// Above this many experiments, differing config keys are listed instead of tabulated.
@@ -61,12 +58,22 @@ pub fn run(args: CompareArgs) -> anyhow::Result<Outcome> {
         .collect::<Result<Vec<_>, _>>()?;
     let mut records = experiments
         .iter()
-        .map(|experiment| match args.repeats {
-            Some(repeats) => rerun_repeated(experiment, repeats),
-            None => match up_to_date_record(experiment)? {
-                Some(record) => Ok(record),
-                None => run_and_record(experiment, &RunOptions::default(), false),
-            },
+        .map(|experiment| -> anyhow::Result<Record> {
+            if let Some(record) = match args.repeats {
+                Some(_) => None,
+                None => experiment::up_to_date_record(experiment)?,
+            } {
+                return Ok(record);
+            }
+            let bar = Bar::new();
+            let record = match args.repeats {
+                Some(repeats) => experiment::run_repeated(experiment, repeats, &bar)?,
+                None => {
+                    experiment::run_and_record(experiment, &RunOptions::default(), false, &bar)?
+                }
+            };
+            bar.finish();
+            Ok(record)
         })
         .collect::<anyhow::Result<Vec<Record>>>()?;
     let metric = match args.metric {
@@ -88,43 +95,10 @@ pub fn run(args: CompareArgs) -> anyhow::Result<Outcome> {
     let text = match args.format {
         Format::Table => render(&comparison, &records, false),
         Format::Markdown => render(&comparison, &records, true),
-        Format::Json => serde_json::to_string_pretty(&json(&comparison))? + "\n",
+        Format::Json => serde_json::to_string_pretty(&comparison.to_json())? + "\n",
     };
     out!("{text}")?;
     Ok(Outcome::Success)
-}
-
-fn rerun_repeated(experiment: &Experiment, repeats: usize) -> anyhow::Result<Record> {
-    anyhow::ensure!(repeats >= 1, "--repeats must be at least 1");
-    let cv = experiment.cv();
-    anyhow::ensure!(
-        cv.kind() != SchemeKind::LeaveOneGroupOut,
-        "--repeats applies to stratified k-fold; {} uses leave-one-group-out",
-        experiment.path().display()
-    );
-    // Folds of whole articles stay so, reshuffled.
-    let scheme = match cv.kind() {
-        SchemeKind::StratifiedGroupKFold => SchemeKind::StratifiedGroupKFold,
-        _ => SchemeKind::RepeatedStratifiedKFold,
-    };
-    let raw = RawCvConfig {
-        scheme,
-        folds: cv.folds(),
-        repeats: Some(repeats),
-        seed: cv.seed(),
-    };
-    let repeated = experiment.with_cv(raw.check()?);
-    let bar = Bar::new();
-    let output = experiment::run(
-        &repeated,
-        &RunOptions {
-            permutations: Some(0),
-        },
-        &bar,
-    )
-    .with_context(|| format!("experiment {}", experiment.path().display()))?;
-    bar.finish();
-    Ok(experiment::record_of(&repeated, &output, None))
 }
 
 fn render(comparison: &Comparison, records: &[Record], markdown: bool) -> String {
@@ -265,61 +239,4 @@ fn render(comparison: &Comparison, records: &[Record], markdown: bool) -> String
         }
     }
     out
-}
-
-fn json(comparison: &Comparison) -> serde_json::Value {
-    let rows: Vec<serde_json::Value> = comparison
-        .rows
-        .iter()
-        .map(|row| {
-            let metrics: serde_json::Map<String, serde_json::Value> = comparison
-                .columns
-                .iter()
-                .enumerate()
-                .map(|(c, key)| {
-                    let value = serde_json::json!({
-                        "value": row.values[c],
-                        "ci_low": row.intervals[c].map(|i| i.0),
-                        "ci_high": row.intervals[c].map(|i| i.1),
-                        "difference": row.differences[c],
-                    });
-                    (key.clone(), value)
-                })
-                .collect();
-            let paired = match &row.paired {
-                None => serde_json::Value::Null,
-                Some(Err(reason)) => serde_json::json!({ "paired": false, "reason": reason }),
-                Some(Ok(paired)) => serde_json::json!({
-                    "paired": true,
-                    "metric": comparison.metric,
-                    "mean_difference": paired.mean_difference,
-                    "folds": paired.folds,
-                    "corrected_t_test": paired.t_test.as_ref().map(|t| serde_json::json!({
-                        "t": finite(t.t), "df": t.df, "p_value": t.p_value, "zero_variance": t.zero_variance,
-                    })),
-                    "t_test_too_few": paired.t_verdict.too_few,
-                    "t_test_note": paired.t_verdict.sentence,
-                    "mcnemar": { "b": paired.mcnemar.b, "c": paired.mcnemar.c, "p_value": paired.mcnemar.p_value },
-                    "mcnemar_too_few": paired.mcnemar_verdict.too_few,
-                    "mcnemar_note": paired.mcnemar_verdict.sentence,
-                }),
-            };
-            serde_json::json!({ "experiment": row.experiment, "metrics": metrics, "paired_tests": paired })
-        })
-        .collect();
-    let differing: serde_json::Map<String, serde_json::Value> = comparison
-        .differing_keys
-        .iter()
-        .map(|(key, values)| (key.clone(), serde_json::json!(values)))
-        .collect();
-    serde_json::json!({ "metric": comparison.metric, "experiments": rows, "differing_config": differing })
-}
-
-/// JSON has no infinity: a zero-variance t statistic is written as a string.
-fn finite(value: f64) -> serde_json::Value {
-    if value.is_finite() {
-        serde_json::json!(value)
-    } else {
-        serde_json::json!(value.to_string())
-    }
 }

@@ -2,11 +2,11 @@
 
 use std::path::PathBuf;
 
-use stance::experiment::{Experiment, RunOptions};
+use stance::experiment::{self, Experiment, RunOptions};
 
 use super::Outcome;
+use super::progress::Bar;
 use super::report::render_curve;
-use super::run::{run_and_record, up_to_date_record};
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -32,9 +32,15 @@ pub fn run(args: CurveArgs) -> anyhow::Result<Outcome> {
         );
     }
     // Every record carries its curve: reuse an up-to-date one, or run the experiment.
-    let record = match up_to_date_record(&experiment)? {
+    let record = match experiment::up_to_date_record(&experiment)? {
         Some(record) if record.learning_curve.is_some() => record,
-        _ => run_and_record(&experiment, &RunOptions::default(), false)?,
+        _ => {
+            let bar = Bar::new();
+            let record =
+                experiment::run_and_record(&experiment, &RunOptions::default(), false, &bar)?;
+            bar.finish();
+            record
+        }
     };
     out!(
         "{}",

@@ -13,7 +13,7 @@ use stance::html::{self, ClassTerms, ExperimentInputs, ParagraphText, Stability,
 use stance::record::Record;
 
 use super::Outcome;
-use super::run::{run_and_record, up_to_date_record};
+use super::progress::Bar;
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -105,9 +105,15 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
 
 fn gather(experiment: &Experiment, top: usize) -> anyhow::Result<Gathered> {
     let context = || format!("experiment {}", experiment.path().display());
-    let record = match up_to_date_record(experiment)? {
+    let record = match experiment::up_to_date_record(experiment)? {
         Some(record) => record,
-        None => run_and_record(experiment, &RunOptions::default(), false)?,
+        None => {
+            let bar = Bar::new();
+            let record =
+                experiment::run_and_record(experiment, &RunOptions::default(), false, &bar)?;
+            bar.finish();
+            record
+        }
     };
     let dataset = Dataset::load(experiment.data()).with_context(context)?;
     let paragraphs = dataset

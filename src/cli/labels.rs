@@ -37,39 +37,12 @@ pub fn run(args: LabelsArgs) -> anyhow::Result<Outcome> {
     let stdout = std::io::stdout().lock();
     let mut out = BufWriter::new(stdout);
     match args.command {
-        Some(LabelsCommand::Export) => export(&store, &mut out),
+        Some(LabelsCommand::Export) => store.export_tsv(&mut out),
         None => summarise(&store, &mut out),
     }
     .and_then(|()| out.flush())
     .context("cannot write to stdout")?;
     Ok(Outcome::Success)
-}
-
-/// Fields never hold tabs or newlines: texts are normalised on ingest, names are checked.
-fn export(store: &Store, out: &mut impl Write) -> std::io::Result<()> {
-    writeln!(out, "id\tarticle\tlabel\tconfidence\tannotator\ttext")?;
-    let annotators = store.annotators();
-    let labelled: Vec<_> = annotators.iter().map(|a| store.labelled(a)).collect();
-    // Both lists are in store order: merge them paragraph by paragraph.
-    let mut next = vec![0; annotators.len()];
-    for paragraph in store.paragraphs() {
-        for ((annotator, labels), at) in annotators.iter().zip(&labelled).zip(&mut next) {
-            let Some(label) = labels.get(*at).filter(|l| l.id() == paragraph.id()) else {
-                continue;
-            };
-            *at += 1;
-            writeln!(
-                out,
-                "{}\t{}\t{}\t{}\t{annotator}\t{}",
-                label.id(),
-                label.article(),
-                label.label(),
-                label.confidence(),
-                label.text()
-            )?;
-        }
-    }
-    Ok(())
 }
 
 fn summarise(store: &Store, out: &mut impl Write) -> std::io::Result<()> {

@@ -3,8 +3,7 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use anyhow::Context;
-use stance::experiment::{self, Difference, Experiment, RunOptions};
+use stance::experiment::{self, Difference, Experiment};
 use stance::record::Record;
 
 use super::Outcome;
@@ -40,7 +39,9 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
             path.display()
         );
         let recorded = Record::read(&record_path)?;
-        let fresh = rerun(&experiment, &recorded)?;
+        let bar = Bar::new();
+        let fresh = experiment::rerun_like(&experiment, &recorded, &bar)?;
+        bar.finish();
         let verification = experiment::verify_record(&recorded, &fresh);
         if verification.reproduced() {
             outln!(
@@ -58,29 +59,6 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
         }
     }
     Ok(outcome)
-}
-
-/// The same run as the record's: its permutation count and, if it has one, its curve.
-fn rerun(experiment: &Experiment, recorded: &Record) -> anyhow::Result<Record> {
-    let permutations = recorded
-        .permutation
-        .as_ref()
-        .map_or(0, |p| p.planned.unwrap_or(p.n_permutations));
-    let options = RunOptions {
-        permutations: Some(permutations),
-    };
-    let bar = Bar::new();
-    let context = || format!("experiment {}", experiment.path().display());
-    let output = experiment::run(experiment, &options, &bar).with_context(context)?;
-    let curve = match recorded.learning_curve {
-        Some(_) => Some(
-            experiment::learning_curve(experiment, &output.dataset, Some(&output.folds), &bar)
-                .with_context(context)?,
-        ),
-        None => None,
-    };
-    bar.finish();
-    Ok(experiment::record_of(experiment, &output, curve.as_deref()))
 }
 
 fn describe(

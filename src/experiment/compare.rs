@@ -296,6 +296,69 @@ pub(crate) fn flatten(prefix: &str, value: &serde_json::Value, out: &mut BTreeMa
     }
 }
 
+impl Comparison {
+    /// The comparison as JSON (`stance compare --format json`): the metric, per experiment
+    /// its metrics with intervals and differences and its paired tests, and the config keys
+    /// that differ.
+    pub fn to_json(&self) -> serde_json::Value {
+        let comparison = self;
+        let rows: Vec<serde_json::Value> = comparison
+            .rows
+            .iter()
+            .map(|row| {
+                let metrics: serde_json::Map<String, serde_json::Value> = comparison
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .map(|(c, key)| {
+                        let value = serde_json::json!({
+                            "value": row.values[c],
+                            "ci_low": row.intervals[c].map(|i| i.0),
+                            "ci_high": row.intervals[c].map(|i| i.1),
+                            "difference": row.differences[c],
+                        });
+                        (key.clone(), value)
+                    })
+                    .collect();
+                let paired = match &row.paired {
+                    None => serde_json::Value::Null,
+                    Some(Err(reason)) => serde_json::json!({ "paired": false, "reason": reason }),
+                    Some(Ok(paired)) => serde_json::json!({
+                        "paired": true,
+                        "metric": comparison.metric,
+                        "mean_difference": paired.mean_difference,
+                        "folds": paired.folds,
+                        "corrected_t_test": paired.t_test.as_ref().map(|t| serde_json::json!({
+                            "t": finite(t.t), "df": t.df, "p_value": t.p_value, "zero_variance": t.zero_variance,
+                        })),
+                        "t_test_too_few": paired.t_verdict.too_few,
+                        "t_test_note": paired.t_verdict.sentence,
+                        "mcnemar": { "b": paired.mcnemar.b, "c": paired.mcnemar.c, "p_value": paired.mcnemar.p_value },
+                        "mcnemar_too_few": paired.mcnemar_verdict.too_few,
+                        "mcnemar_note": paired.mcnemar_verdict.sentence,
+                    }),
+                };
+                serde_json::json!({ "experiment": row.experiment, "metrics": metrics, "paired_tests": paired })
+            })
+            .collect();
+        let differing: serde_json::Map<String, serde_json::Value> = comparison
+            .differing_keys
+            .iter()
+            .map(|(key, values)| (key.clone(), serde_json::json!(values)))
+            .collect();
+        serde_json::json!({ "metric": comparison.metric, "experiments": rows, "differing_config": differing })
+    }
+}
+
+/// JSON has no infinity: a zero-variance t statistic is written as a string.
+fn finite(value: f64) -> serde_json::Value {
+    if value.is_finite() {
+        serde_json::json!(value)
+    } else {
+        serde_json::json!(value.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -38,6 +38,14 @@ pub enum ConfigError {
         key: String,
         message: String,
     },
+    /// A bad `[features]` table of a file read for its features alone
+    /// ([`load_feature_set`]): the message names the key.
+    #[error("{}{}: [features] {message}", path.display(), Location(*line))]
+    Features {
+        path: PathBuf,
+        line: Option<usize>,
+        message: String,
+    },
 }
 
 struct Location(Option<usize>);
@@ -436,6 +444,36 @@ fn line_of(text: &str, offset: usize) -> usize {
         .filter(|&&b| b == b'\n')
         .count()
         + 1
+}
+
+/// The `[features]` table of the experiment file at `path` alone, checked (absent: the
+/// defaults, scikit-learn's); other tables are not read. For featurizing a corpus with an
+/// experiment's feature set.
+pub fn load_feature_set(path: &Path) -> Result<FeatureSet, ConfigError> {
+    /// The experiment file, of which only `[features]` matters here.
+    #[derive(Deserialize)]
+    struct FeaturesOnly {
+        #[serde(default)]
+        features: RawFeatureConfig,
+    }
+
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let parsed: FeaturesOnly = toml::from_str(&text).map_err(|err| ConfigError::Syntax {
+        path: path.to_owned(),
+        line: err.span().map(|span| line_of(&text, span.start)),
+        message: err.message().trim_end_matches('\n').to_owned(),
+    })?;
+    parsed
+        .features
+        .check()
+        .map_err(|err| ConfigError::Features {
+            path: path.to_owned(),
+            line: key_line(&text, &format!("features.{}", err.key())),
+            message: err.to_string(),
+        })
 }
 
 /// The 1-based line where the dotted key `path` (`features.hashing.n_features`) is written,

@@ -9,6 +9,7 @@
 //!
 //! [`record::Record`]: crate::record::Record
 
+mod cache;
 mod compare;
 mod config;
 mod cross_validate;
@@ -21,15 +22,17 @@ mod report;
 mod train;
 mod verify;
 
+use std::path::PathBuf;
 use std::time::Instant;
 
+pub use cache::{rerun_like, run_and_record, run_repeated, up_to_date_record};
 pub(crate) use compare::flatten;
 pub use compare::{
     Comparison, ComparisonRow, PairedTests, add_metric_from_predictions, compare_records,
 };
 pub use config::{
     BootstrapUnit, ConfigError, DataSpec, Experiment, PermutationStopping, RawData, RawStats,
-    StatsSpec, key_line,
+    StatsSpec, key_line, load_feature_set,
 };
 pub use cross_validate::{
     FitError, FoldError, FoldResult, OutOfFold, cross_validate, fit_fold, fit_on_rows,
@@ -47,6 +50,7 @@ pub use verify::{Difference, Verification, verify_record};
 
 use crate::cv::{self, SchemeKind};
 use crate::metrics::Metric;
+use crate::persist::DocumentError;
 use crate::stats::permutation::{PermutationError, SEQUENTIAL_BATCH};
 
 /// Anything that stops an experiment from running.
@@ -66,6 +70,20 @@ pub enum RunError {
     Permutation(PermutationError),
     #[error("learning curve: {0}")]
     Curve(cv::CvError),
+    /// The results file exists and is not a readable record (`reason`): it may be someone's
+    /// work.
+    #[error("{reason}\nrefusing to overwrite it: move it away, or pass --force to replace it")]
+    WouldOverwrite { reason: String },
+    #[error(transparent)]
+    Record(#[from] DocumentError),
+    /// Repeated cross-validation cannot be asked of this experiment.
+    #[error("{0}")]
+    Repeats(String),
+    #[error("experiment {}", path.display())]
+    InExperiment {
+        path: PathBuf,
+        source: Box<RunError>,
+    },
 }
 
 /// Where long work reports how far it has got; the CLI draws a progress bar from it.

@@ -18,6 +18,7 @@
 //! models. Only [`records`] defines what a line on disk looks like.
 
 pub mod annotations;
+mod export;
 mod import;
 mod paragraph;
 mod records;

@@ -560,7 +560,7 @@ fn featurize_reports_bad_config_with_file_line_and_key() {
     check_featurize_error(
         &[("exp.toml", b"[features]\n\nmin_dff = 2\n"), ("docs", docs)],
         &[],
-        &["exp.toml", "line 3", "min_dff"],
+        &["exp.toml:3: unknown field `min_dff`"],
     );
 }
 

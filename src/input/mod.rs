@@ -14,6 +14,17 @@
 //! Lines end at `\n` (the last one may lack it); a trailing `\r` is dropped (CRLF files). In
 //! plain-text input every line is a document, empty ones included (they become empty rows).
 //! In JSON Lines, lines holding only whitespace are skipped: they are not records.
+//!
+//! Beside the reader: [`ParagraphInputs`] reads paragraphs to classify from several inputs
+//! (files or standard input; lines, JSON Lines or whole articles split as `stance ingest`
+//! splits them), and [`pipelined`] overlaps reading the next batch with work on the current
+//! one, for featurizing and predicting alike.
+
+mod paragraphs;
+mod pipeline;
+
+pub use paragraphs::{ParagraphInputs, ParagraphMode, Paragraphs};
+pub use pipeline::{BatchSource, Batches, pipelined};
 
 use std::borrow::Cow;
 use std::fmt;
@@ -69,6 +80,14 @@ pub enum InputError {
         path: PathBuf,
         line: u64,
         field: String,
+    },
+    #[error("standard input (`-`) can be read only once")]
+    StdinTwice,
+    #[error("{path}: its file name cannot be an article id")]
+    ArticleName {
+        path: PathBuf,
+        #[source]
+        source: crate::corpus::CorpusError,
     },
 }
 
@@ -171,6 +190,27 @@ impl Batch {
     }
 }
 
+/// Whether the input starts with the gzip magic bytes (looked at, not consumed): the one
+/// place compression is detected, for files and standard input alike.
+fn is_gzipped<R: Read>(raw: &mut BufReader<R>) -> io::Result<bool> {
+    Ok(raw.fill_buf()?.starts_with(&GZIP_MAGIC))
+}
+
+/// The input as it reads, decompressed when `gzipped`.
+fn decompressed<R: Read + Send + 'static>(
+    raw: BufReader<R>,
+    gzipped: bool,
+) -> Box<dyn BufRead + Send> {
+    if gzipped {
+        Box::new(BufReader::with_capacity(
+            READ_BUFFER,
+            MultiGzDecoder::new(raw),
+        ))
+    } else {
+        Box::new(raw)
+    }
+}
+
 /// The lines of `bytes` as `(start, end)` (without the `\n`, nor a `\r` before it); the
 /// last line counts only if it is not empty.
 fn line_spans(bytes: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
@@ -239,7 +279,7 @@ impl DocumentReader {
         // Plain lines are read in blocks larger than this buffer, which they bypass: it only
         // serves the magic-byte check, JSON Lines and the decompressor's input.
         let mut raw = BufReader::with_capacity(MIN_READ, file);
-        let gzipped = raw.fill_buf().map_err(io_error)?.starts_with(&GZIP_MAGIC);
+        let gzipped = is_gzipped(&mut raw).map_err(io_error)?;
         let mapped = if gzipped || format != InputFormat::Lines {
             None
         } else {
@@ -255,17 +295,23 @@ impl DocumentReader {
                 position: 0,
             })
         };
-        let source: Box<dyn BufRead + Send> = if gzipped {
-            Box::new(BufReader::with_capacity(
-                READ_BUFFER,
-                MultiGzDecoder::new(raw),
-            ))
-        } else {
-            Box::new(raw)
-        };
+        let source = decompressed(raw, gzipped);
         let mut reader = DocumentReader::from_reader(path, source, format, decoding);
         reader.mapped = mapped;
         Ok(reader)
+    }
+
+    /// Read standard input (named `stdin` in errors), decompressing it if it starts with the
+    /// gzip magic bytes.
+    pub fn stdin(format: InputFormat, decoding: Decoding) -> Result<DocumentReader, InputError> {
+        let path = Path::new("stdin");
+        let mut raw = BufReader::with_capacity(READ_BUFFER, io::stdin());
+        let gzipped = is_gzipped(&mut raw).map_err(|source| InputError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let source = decompressed(raw, gzipped);
+        Ok(DocumentReader::from_reader(path, source, format, decoding))
     }
 
     /// Read documents from `source`; `path` names it in errors.

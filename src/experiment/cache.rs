@@ -1,0 +1,151 @@
+//! Runs that end in a record on disk, and records that stand for runs.
+//!
+//! A record written for the experiment file's current config and the current labels (same
+//! `config_hash` and `data_hash`) is up to date: `compare` and `curve` reuse it instead of
+//! running again. A run writes its record atomically, and never over a results file that
+//! exists but is not a readable record (it may be someone's work) unless forced. `verify`
+//! re-runs an experiment the way its record was made (its planned permutations, its curve); `compare --repeats` re-runs it in
+//! memory on repeated folds.
+
+use std::path::Path;
+use std::time::Instant;
+
+use crate::cv::{RawCvConfig, SchemeKind};
+use crate::record::Record;
+
+use super::{Dataset, Experiment, Progress, RunError, RunOptions, learning_curve, record_of, run};
+
+/// Run `experiment` with its learning curve and write its record; the record is returned.
+/// A results file that is not a readable record is only replaced when `force` is set.
+pub fn run_and_record(
+    experiment: &Experiment,
+    options: &RunOptions,
+    force: bool,
+    progress: &dyn Progress,
+) -> Result<Record, RunError> {
+    let record_path = experiment.record_path();
+    refuse_to_clobber(&record_path, force)?;
+    let record = in_experiment(experiment, || {
+        let output = run(experiment, options, progress)?;
+        // A handful of cross-validations, cheap beside the permutation test: every record
+        // answers "would more labels help?" unless `[stats] curve_fractions = []`.
+        let clock = Instant::now();
+        let curve = learning_curve(experiment, &output.dataset, Some(&output.folds), progress)?;
+        let mut record = record_of(experiment, &output, Some(&curve));
+        record.timings.seconds_curve = Some(clock.elapsed().as_secs_f64());
+        Ok(record)
+    })?;
+    record.write(&record_path)?;
+    Ok(record)
+}
+
+/// A results file that exists but cannot be read as a record may be someone's work: say so
+/// instead of replacing it.
+fn refuse_to_clobber(path: &Path, force: bool) -> Result<(), RunError> {
+    if force || !path.exists() {
+        return Ok(());
+    }
+    match Record::read(path) {
+        Ok(_) => Ok(()),
+        Err(err) => Err(RunError::WouldOverwrite {
+            reason: err.to_string(),
+        }),
+    }
+}
+
+/// The experiment's record if it exists and was written for this config and these labels.
+pub fn up_to_date_record(experiment: &Experiment) -> Result<Option<Record>, RunError> {
+    let path = experiment.record_path();
+    if !path.exists() {
+        return Ok(None);
+    }
+    let Ok(record) = Record::read(&path) else {
+        return Ok(None);
+    };
+    let dataset = in_experiment(experiment, || Ok(Dataset::load(experiment.data())?))?;
+    let current =
+        record.config_hash == experiment.config_hash() && record.data_hash == dataset.hash();
+    Ok(current.then_some(record))
+}
+
+/// Run `experiment` again as `recorded` was made (its permutation count and, if it has one,
+/// its learning curve), for comparison; nothing is written.
+pub fn rerun_like(
+    experiment: &Experiment,
+    recorded: &Record,
+    progress: &dyn Progress,
+) -> Result<Record, RunError> {
+    let permutations = recorded
+        .permutation
+        .as_ref()
+        .map_or(0, |p| p.planned.unwrap_or(p.n_permutations));
+    let options = RunOptions {
+        permutations: Some(permutations),
+    };
+    in_experiment(experiment, || {
+        let output = run(experiment, &options, progress)?;
+        let curve = match recorded.learning_curve {
+            Some(_) => Some(learning_curve(
+                experiment,
+                &output.dataset,
+                Some(&output.folds),
+                progress,
+            )?),
+            None => None,
+        };
+        Ok(record_of(experiment, &output, curve.as_deref()))
+    })
+}
+
+/// Run `experiment` in memory on `repeats` repeats of its k folds (reshuffled; of whole
+/// articles if its folds are), keeping its seed, without a permutation test or a learning
+/// curve; nothing is written. Leave-one-group-out has no repeats.
+pub fn run_repeated(
+    experiment: &Experiment,
+    repeats: usize,
+    progress: &dyn Progress,
+) -> Result<Record, RunError> {
+    if repeats == 0 {
+        return Err(RunError::Repeats("--repeats must be at least 1".to_owned()));
+    }
+    let cv = experiment.cv();
+    if cv.kind() == SchemeKind::LeaveOneGroupOut {
+        return Err(RunError::Repeats(format!(
+            "--repeats applies to stratified k-fold; {} uses leave-one-group-out",
+            experiment.path().display()
+        )));
+    }
+    // Folds of whole articles stay so, reshuffled.
+    let scheme = match cv.kind() {
+        SchemeKind::StratifiedGroupKFold => SchemeKind::StratifiedGroupKFold,
+        _ => SchemeKind::RepeatedStratifiedKFold,
+    };
+    let raw = RawCvConfig {
+        scheme,
+        folds: cv.folds(),
+        repeats: Some(repeats),
+        seed: cv.seed(),
+    };
+    let scheme = raw
+        .check()
+        .map_err(|err| RunError::Repeats(err.to_string()))?;
+    let repeated = experiment.with_cv(scheme);
+    let options = RunOptions {
+        permutations: Some(0),
+    };
+    in_experiment(experiment, || {
+        let output = run(&repeated, &options, progress)?;
+        Ok(record_of(&repeated, &output, None))
+    })
+}
+
+/// `work`'s error, if any, placed in `experiment`'s file.
+fn in_experiment<T>(
+    experiment: &Experiment,
+    work: impl FnOnce() -> Result<T, RunError>,
+) -> Result<T, RunError> {
+    work().map_err(|source| RunError::InExperiment {
+        path: experiment.path().to_owned(),
+        source: Box::new(source),
+    })
+}
