@@ -67,7 +67,13 @@ pub fn histogram(distribution: &[NullCount], target: usize) -> (f64, Vec<(f64, u
     let (Some(first), Some(last)) = (distribution.first(), distribution.last()) else {
         return (1.0, Vec::new());
     };
-    let width = nice_step((last.value - first.value) / target.max(1) as f64).max(1e-6);
+    let span = last.value - first.value;
+    // A single value still gets a bar of a readable width.
+    let width = if span > 0.0 {
+        nice_step(span / target.max(1) as f64).max(1e-6)
+    } else {
+        0.01
+    };
     let mut bins: Vec<(i64, usize)> = Vec::new();
     for entry in distribution {
         // Values on a bin edge (common: metrics of few items are ratios of small counts)
@@ -124,7 +130,7 @@ mod tests {
         assert_eq!(starts, ["0.25", "0.30", "0.60", "0.75"]);
         assert_eq!(counts, [2, 4, 4, 1]);
         assert_eq!(histogram(&[], 10).1, []);
-        // One value only: a single bin.
-        assert_eq!(histogram(&null(&[(0.5, 9)]), 10).1.len(), 1);
+        // One value only: a single bin, of a readable width.
+        assert_eq!(histogram(&null(&[(0.5, 9)]), 10), (0.01, vec![(0.5, 9)]));
     }
 }

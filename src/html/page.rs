@@ -69,6 +69,7 @@ code { font-size: .9em; }
   .grid { display: block; }
   figure { max-width: 16cm; }
   figure.wide { max-width: none; }
+  h2, h3 { break-after: avoid; page-break-after: avoid; }
   a { color: inherit; text-decoration: none; }
 }
 ";
@@ -382,7 +383,7 @@ fn experiment_section(
 fn notes(record: &Record, inputs: &ExperimentInputs<'_>) -> Vec<String> {
     let mut notes = Vec::new();
     match &record.permutation {
-        None => notes.push("no permutation test in this record: nothing says whether it beats chance (run it with --permutations)".to_owned()),
+        None => notes.push("no permutation test in this record: nothing says whether it beats chance (set [stats] permutations above 0)".to_owned()),
         Some(p) if p.null_distribution.is_none() => notes.push(
             "this record predates recorded null distributions: re-run the experiment to see the permutation histogram".to_owned(),
         ),

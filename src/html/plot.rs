@@ -354,6 +354,15 @@ pub fn learning_curve(id: &str, curve: &Curve<'_>) -> Result<String, HtmlError> 
         width: WIDTH,
         height: HEIGHT,
     };
+    // Metrics of [0, 1] on [0, 1]; a log loss may need more room.
+    let y_max = curve
+        .points
+        .iter()
+        .flat_map(|p| p.value.into_iter().chain(p.interval.map(|i| i.1)))
+        .chain(curve.baseline)
+        .filter(|v| v.is_finite())
+        .fold(1.0, f64::max);
+    let y_max = if y_max > 1.0 { y_max * 1.05 } else { 1.0 };
     let x_max = curve.points.iter().map(|p| p.train_size).max().unwrap_or(1) as f64 * 1.08 + 1.0;
     render(
         &figure,
@@ -364,7 +373,7 @@ pub fn learning_curve(id: &str, curve: &Curve<'_>) -> Result<String, HtmlError> 
                 .margin_right(24)
                 .x_label_area_size(48)
                 .y_label_area_size(56)
-                .build_cartesian_2d(0.0..x_max, 0.0..1.0)?;
+                .build_cartesian_2d(0.0..x_max, 0.0..y_max)?;
             match layer {
                 None => chart
                     .configure_mesh()
