@@ -24,7 +24,7 @@ use super::{ClassTerms, ExperimentInputs, HtmlError};
 const MISTAKES: usize = 6;
 /// Above this many experiments, differing config keys are grouped by value, not tabulated.
 const WIDE_TABLE_EXPERIMENTS: usize = 5;
-/// Bins of the permutation histogram, about.
+/// Bins of the permutation histogram, at most (about).
 const NULL_BINS: usize = 30;
 
 const CSS: &str = "
@@ -548,12 +548,15 @@ fn metrics_table(out: &mut String, record: &Record) {
             .permutation
             .as_ref()
             .map(|p| format!(
-                " Against chance: {} {:.3} with the true labels, {:.3} on average with shuffled labels, p = {} ({} permutations, smallest attainable p {:.4}).",
+                " Against chance: {} {:.3} with the true labels, {:.3} on average with shuffled labels, p = {} ({} permutations{}, smallest attainable p {:.4}).",
                 escape(&metric_label(&p.metric)),
                 p.observed,
                 p.null_mean,
                 p_value(p.p_value),
                 p.n_permutations,
+                p.planned.map_or(String::new(), |planned| format!(
+                    " of {planned} allowed: the sequential test stopped once p was clearly on one side of the level"
+                )),
                 p.resolution
             ))
             .unwrap_or_default()
@@ -594,7 +597,9 @@ fn permutation(record: &Record, anchor: &str) -> Result<Option<String>, HtmlErro
     let Some(distribution) = &test.null_distribution else {
         return Ok(None);
     };
-    let (width, bins) = derive::histogram(distribution, NULL_BINS);
+    // About four permutations a bin on average, between 8 and 30 bins.
+    let target = (test.n_permutations / 4).clamp(8, NULL_BINS);
+    let (width, bins) = derive::histogram(distribution, target);
     let label = metric_label(&test.metric);
     plot::permutation(
         &format!("{anchor}-permutation"),
@@ -606,6 +611,7 @@ fn permutation(record: &Record, anchor: &str) -> Result<Option<String>, HtmlErro
             null_mean: test.null_mean,
             p_value: test.p_value,
             n_permutations: test.n_permutations,
+            planned: test.planned,
             paragraphs: record.data.paragraphs,
         },
     )

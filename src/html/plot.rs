@@ -449,6 +449,8 @@ pub struct Null<'a> {
     pub null_mean: f64,
     pub p_value: f64,
     pub n_permutations: usize,
+    /// Permutations allowed, when a sequential test stopped before them.
+    pub planned: Option<usize>,
     pub paragraphs: usize,
 }
 
@@ -471,7 +473,13 @@ pub fn permutation(id: &str, null: &Null<'_>) -> Result<String, HtmlError> {
         description: format!(
             "Histogram of {} over {} permutations of the labels of {} paragraphs (bins {} wide), each a full cross-validation; the observed value {:.3} is marked, the null mean is {:.3}, p = {}.",
             null.metric,
-            null.n_permutations,
+            match null.planned {
+                Some(planned) => format!(
+                    "{} (the sequential test stopped there, of {planned} allowed)",
+                    null.n_permutations
+                ),
+                None => null.n_permutations.to_string(),
+            },
             null.paragraphs,
             null.width,
             null.observed,

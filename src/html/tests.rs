@@ -151,8 +151,9 @@ fn one_experiment_has_every_figure_with_one_mark_per_datum() {
             // Three curve fractions, one point each, one band.
             ("x-base-learning-curve-figure", "points", 3),
             ("x-base-learning-curve-figure", "band", 1),
-            // Null values 0.3, 0.5, 0.52, 0.8 in bins 0.02 wide: 0.5 and 0.52 apart.
-            ("x-base-permutation-figure", "bars", 4),
+            // Ten null values 0.3, 0.5, 0.52, 0.8 in 8 bins (0.5 / 8 rounds up to 0.1 wide):
+            // 0.5 and 0.52 share one.
+            ("x-base-permutation-figure", "bars", 3),
             ("x-base-permutation-figure", "observed", 2),
             // P(b) in five bins: 0.1 and 0.2 (on an edge: lower bin), 0.3, 0.7 and 0.8, 0.9.
             ("x-base-calibration-figure", "points", 4),
