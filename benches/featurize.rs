@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use rand::seq::SliceRandom;
-use stance::features::{FeatureSet, RawFeatureConfig};
+use stance::features::{FeatureConfig, RawFeatureConfig};
 use stance::input::{Batch, Decoding, DocumentReader, InputFormat};
 
 /// Enough text for stable timings, little enough to keep `cargo bench` short.
@@ -64,12 +64,12 @@ fn corpus() -> (String, Vec<String>) {
     ("shuffled seed paragraphs".into(), docs)
 }
 
-fn feature_set(toml_text: &str) -> FeatureSet {
+fn feature_config(toml_text: &str) -> FeatureConfig {
     let raw: RawFeatureConfig = toml::from_str(toml_text).expect("bench config");
     raw.check().expect("valid bench config")
 }
 
-fn count_features(set: &FeatureSet, docs: &[String]) -> usize {
+fn count_features(set: &FeatureConfig, docs: &[String]) -> usize {
     let mut analyzer = set.build_analyzer();
     let mut n = 0;
     for doc in docs {
@@ -98,7 +98,7 @@ fn benches(c: &mut Criterion) {
             "analyzer = \"char_wb\"\nngram_range = [2, 4]",
         ),
     ] {
-        let set = feature_set(config);
+        let set = feature_config(config);
         let expected = count_features(&set, &docs);
         assert!(expected > 0);
         group.bench_function(BenchmarkId::new(label, bytes), |b| {
@@ -107,7 +107,7 @@ fn benches(c: &mut Criterion) {
     }
 
     // Fit a vocabulary; fit_transform with several feature sets (all threads).
-    let default = feature_set("");
+    let default = feature_config("");
     let n_terms = default.fit(&docs).expect("fit").n_features();
     group.bench_function(BenchmarkId::new("fit_vocabulary", bytes), |b| {
         b.iter(|| {
@@ -131,7 +131,7 @@ fn benches(c: &mut Criterion) {
             "hashing = { n_features = 1048576 }",
         ),
     ] {
-        let set = feature_set(config);
+        let set = feature_config(config);
         let nnz = set.fit_transform(&docs).expect("fit").1.nnz();
         group.bench_function(BenchmarkId::new(label, bytes), |b| {
             b.iter(|| {
@@ -145,7 +145,7 @@ fn benches(c: &mut Criterion) {
 
     // Transform new documents with a vocabulary fitted on the other half.
     let (train, test) = docs.split_at(docs.len() / 2);
-    let fitted = feature_set("weighting = \"tfidf\"")
+    let fitted = feature_config("weighting = \"tfidf\"")
         .fit(train)
         .expect("fit");
     let nnz = fitted.transform(test).nnz();

@@ -93,7 +93,7 @@ impl SchemeKind {
 }
 
 impl RawCvConfig {
-    pub fn check(&self) -> Result<CvScheme, CvConfigError> {
+    pub fn check(&self) -> Result<CvConfig, CvConfigError> {
         let kind = self.scheme;
         let repeats = self.repeats.unwrap_or(1);
         if repeats == 0 {
@@ -115,7 +115,7 @@ impl RawCvConfig {
             (_, Some(folds)) if folds < 2 => return Err(CvConfigError::TooFewFolds { folds }),
             (_, folds) => Some(folds.unwrap_or(DEFAULT_FOLDS)),
         };
-        Ok(CvScheme {
+        Ok(CvConfig {
             kind,
             folds,
             repeats,
@@ -154,7 +154,7 @@ impl CvConfigError {
 
 /// A checked cross-validation scheme; only [`RawCvConfig::check`] makes one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CvScheme {
+pub struct CvConfig {
     kind: SchemeKind,
     /// `None` for leave-one-group-out.
     folds: Option<usize>,
@@ -162,7 +162,7 @@ pub struct CvScheme {
     seed: u64,
 }
 
-impl CvScheme {
+impl CvConfig {
     pub fn kind(&self) -> SchemeKind {
         self.kind
     }
@@ -304,7 +304,7 @@ fn class_too_small(class: &str, count: usize, folds: usize) -> String {
 ///
 /// Splits come ordered by repeat, then fold.
 pub fn splits<S: AsRef<str>>(
-    scheme: &CvScheme,
+    scheme: &CvConfig,
     classes: &[S],
     y: &[usize],
     groups: &[usize],
@@ -656,7 +656,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn scheme(text: &str) -> CvScheme {
+    fn scheme(text: &str) -> CvConfig {
         toml::from_str::<RawCvConfig>(text)
             .unwrap()
             .check()
@@ -870,7 +870,7 @@ mod tests {
         (0..n_classes).map(|c| format!("c{c}")).collect()
     }
 
-    fn stratified_scheme(folds: usize, repeats: usize, seed: u64) -> CvScheme {
+    fn stratified_scheme(folds: usize, repeats: usize, seed: u64) -> CvConfig {
         RawCvConfig {
             scheme: SchemeKind::RepeatedStratifiedKFold,
             folds: Some(folds),

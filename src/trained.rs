@@ -151,7 +151,7 @@ pub(crate) mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::features::{FeatureSet, RawFeatureConfig};
+    use crate::features::{FeatureConfig, RawFeatureConfig};
     use crate::model::{Convergence, ModelParts, Solver};
 
     const VOCABULARY: [&str; 5] = ["aa", "bb", "cc", "dd", "ee"];
@@ -169,7 +169,7 @@ pub(crate) mod tests {
         }
     }
 
-    fn counts() -> FeatureSet {
+    fn counts() -> FeatureConfig {
         RawFeatureConfig::default().check().unwrap()
     }
 
@@ -354,7 +354,7 @@ pub(crate) mod tests {
 
     #[test]
     fn hashed_columns_are_named_after_the_document_s_features() {
-        let set: FeatureSet = toml::from_str::<RawFeatureConfig>("hashing = { n_features = 4 }")
+        let set: FeatureConfig = toml::from_str::<RawFeatureConfig>("hashing = { n_features = 4 }")
             .unwrap()
             .check()
             .unwrap();

@@ -12,7 +12,7 @@ use std::path::Path;
 use rayon::prelude::*;
 
 use super::ApplyError;
-use crate::features::{FeatureSet, FittedFeatures};
+use crate::features::{FeatureConfig, FittedFeatures};
 use crate::input::{Batch, Batches, DocumentReader, pipelined};
 use crate::persist::write_atomic_with;
 use crate::sparse::CsrMatrix;
@@ -28,7 +28,7 @@ pub struct Featurized {
 
 /// Fit `set` on the documents of `reader`, read in batches of about `batch_bytes` of text.
 pub fn featurize(
-    set: &FeatureSet,
+    set: &FeatureConfig,
     reader: &mut DocumentReader,
     batch_bytes: usize,
 ) -> Result<Featurized, ApplyError> {

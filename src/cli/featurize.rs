@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use stance::apply;
-use stance::experiment::load_feature_set;
+use stance::experiment::load_feature_config;
 use stance::input::{Decoding, DocumentReader, InputFormat};
 
 use super::Outcome;
@@ -37,7 +37,7 @@ pub struct FeaturizeArgs {
 
 pub fn run(args: FeaturizeArgs) -> anyhow::Result<Outcome> {
     let started = Instant::now();
-    let set = load_feature_set(&args.config)?;
+    let set = load_feature_config(&args.config)?;
     let format = match args.field {
         Some(field) => InputFormat::JsonLines { field },
         None => InputFormat::Lines,

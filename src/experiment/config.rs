@@ -1,7 +1,7 @@
 //! An experiment file (`experiments/NAME.toml`): TOML in, a checked [`Experiment`] out.
 //!
 //! Raw serde tables (`deny_unknown_fields`) are checked once, here, into the types of the
-//! stages they configure (`FeatureSet`, `ModelParams`, `CvScheme`, [`StatsSpec`]); nothing
+//! stages they configure (`FeatureConfig`, `ModelConfig`, `CvConfig`, [`StatsConfig`]); nothing
 //! downstream re-checks. Every error names the file, the line and the key. This module reads
 //! the one file it is given and nothing else: the label store is opened by `data`.
 
@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::cv::{CvScheme, RawCvConfig};
-use crate::features::{FeatureSet, RawFeatureConfig};
+use crate::cv::{CvConfig, RawCvConfig};
+use crate::features::{FeatureConfig, RawFeatureConfig};
 use crate::metrics::Metric;
-use crate::model::{ModelParams, RawModelConfig};
+use crate::model::{ModelConfig, RawModelConfig};
 use crate::persist::hex_sha256;
 use crate::stats::interval::ConfidenceLevel;
 
@@ -39,7 +39,7 @@ pub enum ConfigError {
         message: String,
     },
     /// A bad `[features]` table of a file read for its features alone
-    /// ([`load_feature_set`]): the message names the key.
+    /// ([`load_feature_config`]): the message names the key.
     #[error("{}{}: [features] {message}", path.display(), Location(*line))]
     Features {
         path: PathBuf,
@@ -65,7 +65,7 @@ struct RawExperiment {
     #[serde(default)]
     description: Option<String>,
     #[serde(default)]
-    data: RawData,
+    data: RawDataConfig,
     #[serde(default)]
     features: RawFeatureConfig,
     #[serde(default)]
@@ -73,13 +73,13 @@ struct RawExperiment {
     #[serde(default)]
     cv: RawCvConfig,
     #[serde(default)]
-    stats: RawStats,
+    stats: RawStatsConfig,
 }
 
 /// The `[data]` table: which labels an experiment uses.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct RawData {
+pub struct RawDataConfig {
     /// The label store, relative to the experiment file's directory.
     pub store: String,
     /// The classes to classify; paragraphs with other labels are left out (never deleted).
@@ -90,9 +90,9 @@ pub struct RawData {
     pub drop_low_confidence: bool,
 }
 
-impl Default for RawData {
+impl Default for RawDataConfig {
     fn default() -> Self {
-        RawData {
+        RawDataConfig {
             store: "../labels".to_owned(),
             classes: vec!["fracturing".to_owned(), "stable".to_owned()],
             annotator: "annotator-1".to_owned(),
@@ -104,7 +104,7 @@ impl Default for RawData {
 /// The `[stats]` table: how uncertainty is reported.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct RawStats {
+pub struct RawStatsConfig {
     /// The metric for the permutation test, paired tests and the learning curve.
     pub metric: String,
     /// Level of every interval.
@@ -122,9 +122,9 @@ pub struct RawStats {
     pub curve_fractions: Vec<f64>,
 }
 
-impl Default for RawStats {
+impl Default for RawStatsConfig {
     fn default() -> Self {
-        RawStats {
+        RawStatsConfig {
             metric: "balanced_accuracy".to_owned(),
             level: 0.95,
             resamples: 2000,
@@ -156,14 +156,14 @@ pub enum BootstrapUnit {
 
 /// The checked `[data]` table.
 #[derive(Debug, Clone)]
-pub struct DataSpec {
+pub struct DataConfig {
     store: PathBuf,
     classes: Vec<String>,
     annotator: String,
     drop_low_confidence: bool,
 }
 
-impl DataSpec {
+impl DataConfig {
     /// The store directory, resolved against the experiment file's directory.
     pub fn store(&self) -> &Path {
         &self.store
@@ -181,7 +181,7 @@ impl DataSpec {
 
 /// The checked `[stats]` table.
 #[derive(Debug, Clone)]
-pub struct StatsSpec {
+pub struct StatsConfig {
     metric: Metric,
     level: ConfidenceLevel,
     resamples: usize,
@@ -191,7 +191,7 @@ pub struct StatsSpec {
     curve_fractions: Vec<f64>,
 }
 
-impl StatsSpec {
+impl StatsConfig {
     pub fn permutation_stopping(&self) -> PermutationStopping {
         self.permutation_stopping
     }
@@ -225,11 +225,11 @@ pub struct Experiment {
     name: String,
     path: PathBuf,
     description: Option<String>,
-    data: DataSpec,
-    features: FeatureSet,
-    model: ModelParams,
-    cv: CvScheme,
-    stats: StatsSpec,
+    data: DataConfig,
+    features: FeatureConfig,
+    model: ModelConfig,
+    cv: CvConfig,
+    stats: StatsConfig,
     resolved: serde_json::Value,
 }
 
@@ -318,19 +318,19 @@ impl Experiment {
     pub fn description(&self) -> Option<&str> {
         self.description.as_deref()
     }
-    pub fn data(&self) -> &DataSpec {
+    pub fn data(&self) -> &DataConfig {
         &self.data
     }
-    pub fn features(&self) -> &FeatureSet {
+    pub fn features(&self) -> &FeatureConfig {
         &self.features
     }
-    pub fn model(&self) -> &ModelParams {
+    pub fn model(&self) -> &ModelConfig {
         &self.model
     }
-    pub fn cv(&self) -> &CvScheme {
+    pub fn cv(&self) -> &CvConfig {
         &self.cv
     }
-    pub fn stats(&self) -> &StatsSpec {
+    pub fn stats(&self) -> &StatsConfig {
         &self.stats
     }
 
@@ -351,7 +351,7 @@ impl Experiment {
     }
 
     /// The same experiment with its cross-validation replaced (for `compare --repeats`).
-    pub fn with_cv(&self, cv: CvScheme) -> Experiment {
+    pub fn with_cv(&self, cv: CvConfig) -> Experiment {
         let mut changed = self.clone();
         changed.resolved["cv"] = serde_json::to_value(cv.to_raw()).expect("a cv table serialises");
         changed.cv = cv;
@@ -359,7 +359,7 @@ impl Experiment {
     }
 }
 
-fn check_data(raw: &RawData, path: &Path) -> Result<DataSpec, (&'static str, String)> {
+fn check_data(raw: &RawDataConfig, path: &Path) -> Result<DataConfig, (&'static str, String)> {
     if raw.store.trim().is_empty() {
         return Err(("store", "must name the label store directory".to_owned()));
     }
@@ -379,7 +379,7 @@ fn check_data(raw: &RawData, path: &Path) -> Result<DataSpec, (&'static str, Str
         return Err(("annotator", "must name an annotator".to_owned()));
     }
     let base = path.parent().unwrap_or(Path::new(""));
-    Ok(DataSpec {
+    Ok(DataConfig {
         store: base.join(&raw.store),
         classes: raw.classes.clone(),
         annotator: raw.annotator.clone(),
@@ -387,7 +387,10 @@ fn check_data(raw: &RawData, path: &Path) -> Result<DataSpec, (&'static str, Str
     })
 }
 
-fn check_stats(raw: &RawStats, classes: &[String]) -> Result<StatsSpec, (&'static str, String)> {
+fn check_stats(
+    raw: &RawStatsConfig,
+    classes: &[String],
+) -> Result<StatsConfig, (&'static str, String)> {
     let metric = Metric::parse(&raw.metric, classes).ok_or_else(|| {
         let mut known: Vec<String> = Metric::all(classes.len())
             .iter()
@@ -426,7 +429,7 @@ fn check_stats(raw: &RawStats, classes: &[String]) -> Result<StatsSpec, (&'stati
         }
         previous = fraction;
     }
-    Ok(StatsSpec {
+    Ok(StatsConfig {
         metric,
         level,
         resamples: raw.resamples,
@@ -449,7 +452,7 @@ fn line_of(text: &str, offset: usize) -> usize {
 /// The `[features]` table of the experiment file at `path` alone, checked (absent: the
 /// defaults, scikit-learn's); other tables are not read. For featurizing a corpus with an
 /// experiment's feature set.
-pub fn load_feature_set(path: &Path) -> Result<FeatureSet, ConfigError> {
+pub fn load_feature_config(path: &Path) -> Result<FeatureConfig, ConfigError> {
     /// The experiment file, of which only `[features]` matters here.
     #[derive(Deserialize)]
     struct FeaturesOnly {

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use crate::labels::{Store, StoreError};
 
-use super::config::DataSpec;
+use super::config::DataConfig;
 use crate::persist::hex_sha256;
 
 #[derive(Debug, thiserror::Error)]
@@ -47,12 +47,12 @@ pub struct Dataset {
 
 impl Dataset {
     /// Open the store named by `spec` and select its paragraphs.
-    pub fn load(spec: &DataSpec) -> Result<Dataset, DataError> {
+    pub fn load(spec: &DataConfig) -> Result<Dataset, DataError> {
         let store = Store::open(spec.store())?;
         Dataset::select(&store, spec)
     }
 
-    pub fn select(store: &Store, spec: &DataSpec) -> Result<Dataset, DataError> {
+    pub fn select(store: &Store, spec: &DataConfig) -> Result<Dataset, DataError> {
         let schema = store.schema();
         for class in spec.classes() {
             if schema.index_of(class).is_none() {

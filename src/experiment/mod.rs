@@ -31,8 +31,8 @@ pub use compare::{
     Comparison, ComparisonRow, PairedTests, add_metric_from_predictions, compare_records,
 };
 pub use config::{
-    BootstrapUnit, ConfigError, DataSpec, Experiment, PermutationStopping, RawData, RawStats,
-    StatsSpec, key_line, load_feature_set,
+    BootstrapUnit, ConfigError, DataConfig, Experiment, PermutationStopping, RawDataConfig,
+    RawStatsConfig, StatsConfig, key_line, load_feature_config,
 };
 pub use cross_validate::{
     FitError, FoldError, FoldResult, OutOfFold, cross_validate, fit_fold, fit_on_rows,

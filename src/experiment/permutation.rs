@@ -10,7 +10,7 @@
 
 use rayon::prelude::*;
 
-use crate::cv::{self, CvScheme, SchemeKind};
+use crate::cv::{self, CvConfig, SchemeKind};
 use crate::features::AnalyzedCorpus;
 use crate::metrics::Metric;
 use crate::model::Classifier;
@@ -41,7 +41,7 @@ pub struct PermutationOutcome {
 pub struct PermutationInputs<'a, C> {
     pub corpus: &'a AnalyzedCorpus,
     pub model: &'a C,
-    pub scheme: &'a CvScheme,
+    pub scheme: &'a CvConfig,
     pub labels: &'a [usize],
     pub groups: &'a [usize],
     pub class_names: &'a [String],

@@ -1,7 +1,7 @@
 //! Documents analysed once and fitted many times: cross-validation and permutation tests fit
 //! the same feature set on thousands of subsets of one labelled set.
 //!
-//! Takes a [`FeatureSet`] and every document; hands on, for any subset of them (a fold's
+//! Takes a [`FeatureConfig`] and every document; hands on, for any subset of them (a fold's
 //! training rows), the matrix and the fitted columns and weights that fitting on their text
 //! would give, and the matrix of other rows through those columns. Tokens, n-grams, stop
 //! words and stems depend on one document alone, so they are worked out once, for all;
@@ -11,7 +11,7 @@
 //! ([`AnalyzedCorpus::fitted_features`]: a model trained on all labels, or inspected).
 
 use super::assembly::{DROPPED, RowBuilder};
-use super::config::{Columns, FeatureSet};
+use super::config::{Columns, FeatureConfig};
 use super::vocabulary::Vocabulary;
 use super::{FeatureError, FittedFeatures, select_terms};
 use crate::sparse::CsrMatrix;
@@ -19,7 +19,7 @@ use crate::sparse::CsrMatrix;
 /// Every document's terms and counts: rows of a matrix whose columns are all the corpus's
 /// terms in string order (or, under hashing, the hashed columns).
 pub struct AnalyzedCorpus {
-    set: FeatureSet,
+    set: FeatureConfig,
     counts: CsrMatrix,
     /// The corpus's terms, one per column of `counts`; `None` under hashing (or when no
     /// document has a term).
@@ -44,7 +44,7 @@ impl FoldColumns {
     }
 }
 
-impl FeatureSet {
+impl FeatureConfig {
     /// Analyse `docs` once, to fit and transform subsets of them by row.
     pub fn analyze_corpus<S: AsRef<str> + Sync>(&self, docs: &[S]) -> AnalyzedCorpus {
         let (terms, counts) = match self.counting_only().fit_transform(docs) {
@@ -179,7 +179,7 @@ mod tests {
     use super::*;
     use crate::features::RawFeatureConfig;
 
-    fn set_of(config: &str) -> FeatureSet {
+    fn set_of(config: &str) -> FeatureConfig {
         let raw: RawFeatureConfig = toml::from_str(config).expect("toml");
         raw.check().expect("valid")
     }

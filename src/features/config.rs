@@ -1,10 +1,10 @@
-//! The `[features]` section of an experiment: raw serde form in, checked [`FeatureSet`] out.
+//! The `[features]` section of an experiment: raw serde form in, checked [`FeatureConfig`] out.
 //!
 //! [`RawFeatureConfig`] mirrors the TOML with no logic; every field is optional and its absence
 //! means scikit-learn's `CountVectorizer` default. [`RawFeatureConfig::check`] refuses bad values
 //! naming the offending key, and resolves defaults that depend on other settings (`norm` is
-//! `"l2"` under tf-idf, `"none"` under counts). A [`FeatureSet`] cannot hold a bad value, and
-//! [`FeatureSet::to_raw`] gives back the fully resolved raw form for recording. This module
+//! `"l2"` under tf-idf, `"none"` under counts). A [`FeatureConfig`] cannot hold a bad value, and
+//! [`FeatureConfig::to_raw`] gives back the fully resolved raw form for recording. This module
 //! reads no files and knows nothing about TOML line numbers: callers map [`FeatureConfigError::key`].
 
 use std::fmt;
@@ -155,7 +155,7 @@ pub enum Columns {
 
 /// A checked feature set: every value valid, every default resolved.
 #[derive(Clone, Debug, PartialEq)]
-pub struct FeatureSet {
+pub struct FeatureConfig {
     analyzer: AnalyzerKind,
     lowercase: bool,
     ngram_range: (usize, usize),
@@ -172,7 +172,7 @@ pub struct FeatureSet {
 
 impl RawFeatureConfig {
     /// Validate every key and resolve defaults.
-    pub fn check(self) -> Result<FeatureSet, FeatureConfigError> {
+    pub fn check(self) -> Result<FeatureConfig, FeatureConfigError> {
         let analyzer = self.analyzer.unwrap_or(AnalyzerKind::Word);
         let ngram_range = check_ngram_range(self.ngram_range.unwrap_or([1, 1]))?;
 
@@ -293,7 +293,7 @@ impl RawFeatureConfig {
             Weighting::Tfidf => Norm::L2,
         };
 
-        Ok(FeatureSet {
+        Ok(FeatureConfig {
             analyzer,
             lowercase: self.lowercase.unwrap_or(true),
             ngram_range,
@@ -345,7 +345,7 @@ fn check_df(
     }
 }
 
-impl FeatureSet {
+impl FeatureConfig {
     /// The fully resolved raw form: `check()` on it gives this set back.
     pub fn to_raw(&self) -> RawFeatureConfig {
         let (min_df, max_df, max_features, hashing) = match &self.columns {
@@ -394,7 +394,7 @@ impl FeatureSet {
 
     /// The same analysis with raw counts and nothing pruned: each document's terms and
     /// counts, before anything is fitted (see `AnalyzedCorpus`).
-    pub(crate) fn counting_only(&self) -> FeatureSet {
+    pub(crate) fn counting_only(&self) -> FeatureConfig {
         let columns = match &self.columns {
             Columns::Vocabulary { .. } => Columns::Vocabulary {
                 min_df: DocumentFrequency::Count(1),
@@ -403,7 +403,7 @@ impl FeatureSet {
             },
             hashing @ Columns::Hashing { .. } => hashing.clone(),
         };
-        FeatureSet {
+        FeatureConfig {
             columns,
             binary: false,
             weighting: Weighting::Count,
@@ -598,7 +598,7 @@ impl<'de> Deserialize<'de> for DocumentFrequency {
 mod tests {
     use super::*;
 
-    fn parse(toml_text: &str) -> Result<FeatureSet, String> {
+    fn parse(toml_text: &str) -> Result<FeatureConfig, String> {
         let raw: RawFeatureConfig = toml::from_str(toml_text).map_err(|e| e.to_string())?;
         raw.check().map_err(|e| e.key().to_string())
     }

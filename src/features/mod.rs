@@ -1,7 +1,7 @@
 //! Text to vectors: scikit-learn's bag-of-words features (`CountVectorizer`, `TfidfVectorizer`,
 //! `HashingVectorizer`), the same vocabulary and the same numbers, an order of magnitude faster.
 //!
-//! Takes the checked `[features]` section ([`FeatureSet`], from [`RawFeatureConfig::check`]) and
+//! Takes the checked `[features]` section ([`FeatureConfig`], from [`RawFeatureConfig::check`]) and
 //! documents as `&str`; hands on a [`FittedFeatures`] (vocabulary, document frequencies, idf)
 //! and sparse [`CsrMatrix`] rows whose columns are the sorted vocabulary. Fitting is the only
 //! way to get something that transforms, so features are learnt from the documents passed to
@@ -51,7 +51,7 @@ use rayon::prelude::*;
 
 pub use analyzed::{AnalyzedCorpus, FoldColumns};
 pub use config::{
-    AnalyzerKind, Columns, DocumentFrequency, FeatureConfigError, FeatureSet, Norm,
+    AnalyzerKind, Columns, DocumentFrequency, FeatureConfig, FeatureConfigError, Norm,
     RawFeatureConfig, RawHashing, Stemming, StopWords, Weighting,
 };
 pub use tokenize::Analyzer;
@@ -88,7 +88,7 @@ pub enum FeatureError {
     InconsistentParts(String),
 }
 
-impl FeatureSet {
+impl FeatureConfig {
     /// Learn vocabulary, document frequencies and idf from `docs`.
     pub fn fit<S: AsRef<str> + Sync>(&self, docs: &[S]) -> Result<FittedFeatures, FeatureError> {
         let mut fitter = Fitter::new(self, false);
@@ -120,7 +120,7 @@ impl FeatureSet {
 
 /// Fits a feature set on documents given batch by batch; rows keep the order of the batches.
 pub struct Fitter<'s> {
-    set: &'s FeatureSet,
+    set: &'s FeatureConfig,
     keep_rows: bool,
     idle: Mutex<Vec<Worker<'s>>>,
     next_worker: AtomicUsize,
@@ -136,7 +136,7 @@ struct Worker<'s> {
     index: usize,
     /// The pool thread that counts with it (`None` outside the pool).
     thread: Option<usize>,
-    set: &'s FeatureSet,
+    set: &'s FeatureConfig,
     /// Rows this worker counted in the current batch, before they join the fitter's (when
     /// several threads count).
     scratch: Vec<u64>,
@@ -228,7 +228,7 @@ impl WordSink for TermIds<'_> {
 impl<'s> Worker<'s> {
     /// A worker whose table has room for `expected_terms` before it must grow.
     fn new(
-        set: &'s FeatureSet,
+        set: &'s FeatureConfig,
         index: usize,
         thread: Option<usize>,
         expected_terms: usize,
@@ -421,7 +421,7 @@ fn chunk_count() -> usize {
 }
 
 impl<'s> Fitter<'s> {
-    fn new(set: &'s FeatureSet, keep_rows: bool) -> Fitter<'s> {
+    fn new(set: &'s FeatureConfig, keep_rows: bool) -> Fitter<'s> {
         Fitter {
             set,
             keep_rows,
@@ -610,7 +610,7 @@ struct Decided {
 
 /// The vocabulary of the workers' term `tables` (with their `counts`).
 fn decide_vocabulary(
-    set: &FeatureSet,
+    set: &FeatureConfig,
     tables: &[SortedTerms],
     counts: &[Vec<TermCount>],
     limits: Limits,
@@ -678,7 +678,7 @@ impl Selection {
 /// scikit-learn. So are its errors: no terms at all (reported first), `max_df` below
 /// `min_df`, no term left.
 pub(crate) fn select_terms(
-    set: &FeatureSet,
+    set: &FeatureConfig,
     df: &[u64],
     tf: &[u64],
     (min_df, max_df, max_features): Limits,
@@ -737,7 +737,7 @@ pub(crate) fn select_terms(
     })
 }
 
-impl FeatureSet {
+impl FeatureConfig {
     /// The idf of terms with `document_frequencies` among `n_documents`, under tf-idf only.
     fn idf(&self, document_frequencies: &[u64], n_documents: usize) -> Option<Vec<f64>> {
         (self.weighting() == Weighting::Tfidf).then(|| {
@@ -759,7 +759,7 @@ impl FeatureSet {
 /// What fitting learnt: the only thing that can transform documents.
 #[derive(Clone)]
 pub struct FittedFeatures {
-    set: FeatureSet,
+    set: FeatureConfig,
     n_documents: usize,
     /// Sorted terms, one per column; `None` under hashing.
     vocabulary: Option<Vocabulary>,
@@ -783,7 +783,7 @@ impl fmt::Debug for FittedFeatures {
 
 impl FittedFeatures {
     fn new(
-        set: FeatureSet,
+        set: FeatureConfig,
         vocabulary: Option<Vocabulary>,
         document_frequencies: Vec<u64>,
         n_documents: usize,
@@ -804,7 +804,7 @@ impl FittedFeatures {
     /// the idf is recomputed. Under hashing, `vocabulary` is empty and there is one
     /// document frequency per hashed column.
     pub fn from_parts(
-        set: FeatureSet,
+        set: FeatureConfig,
         vocabulary: Vec<String>,
         document_frequencies: Vec<u64>,
         n_documents: usize,
@@ -989,7 +989,7 @@ impl FittedFeatures {
         self.n_documents
     }
 
-    pub fn feature_set(&self) -> &FeatureSet {
+    pub fn config(&self) -> &FeatureConfig {
         &self.set
     }
 
@@ -1020,7 +1020,7 @@ mod tests {
     /// Counts of any feature set without weighting or pruning, the plain way: its analyzer's
     /// features of each document counted in ordered maps.
     fn plain_analyzed_counts(
-        set: &FeatureSet,
+        set: &FeatureConfig,
         docs: &[String],
     ) -> (Vec<String>, Vec<Vec<(u32, f64)>>) {
         let mut analyzer = set.build_analyzer();

@@ -11,7 +11,7 @@ use std::ops::Range;
 use rust_stemmers::{Algorithm, Stemmer};
 use rustc_hash::FxHashMap;
 
-use super::config::{AnalyzerKind, FeatureSet, Stemming};
+use super::config::{AnalyzerKind, FeatureConfig, Stemming};
 use super::word_classes::{CASE_IGNORABLE, CASED, LOWER, SPACE, WORD};
 
 const CAPITAL_SIGMA: u32 = 0x03A3;
@@ -579,11 +579,11 @@ fn for_each_word(doc: &str, lowercase: bool, scanner: &mut WordScanner, emit: im
     scanner.scan(doc, &mut Strings(emit));
 }
 
-/// Turns documents into feature strings with the settings of one [`FeatureSet`].
+/// Turns documents into feature strings with the settings of one [`FeatureConfig`].
 ///
 /// Holds the buffers it reuses from one document to the next; one per thread.
 pub struct Analyzer<'s> {
-    set: &'s FeatureSet,
+    set: &'s FeatureConfig,
     scanner: WordScanner,
     lowered: String,
     /// Stop-word-filtered, stemmed tokens of the current document, back to back.
@@ -598,7 +598,7 @@ pub struct Analyzer<'s> {
 }
 
 impl<'s> Analyzer<'s> {
-    pub(crate) fn new(set: &'s FeatureSet) -> Analyzer<'s> {
+    pub(crate) fn new(set: &'s FeatureConfig) -> Analyzer<'s> {
         Analyzer {
             set,
             scanner: WordScanner::default(),

@@ -156,7 +156,7 @@ impl Batch {
         (0..self.len()).map(|i| self.get(i))
     }
 
-    /// The documents as a slice-friendly vector, for `FeatureSet::fit` and friends.
+    /// The documents as a slice-friendly vector, for `FeatureConfig::fit` and friends.
     pub fn documents(&self) -> Vec<&str> {
         self.iter().collect()
     }

@@ -3,7 +3,7 @@
 //! class each set scores) and says whether the solver converged.
 //!
 //! The rest of `stance` sees [`Classifier`], [`FittedModel`] and the `[model]` config
-//! ([`RawModelConfig`] → [`ModelParams`]); which solver ran is a detail behind them. Three
+//! ([`RawModelConfig`] → [`ModelConfig`]); which solver ran is a detail behind them. Three
 //! solvers minimise the same objective: linfa-logistic 0.8.1 (the default for small
 //! two-class problems), our own L-BFGS (small problems of three or more classes, because
 //! linfa-logistic's multinomial model computes a wrong loss on realistic data; see
@@ -185,7 +185,7 @@ impl Solver {
 }
 
 impl RawModelConfig {
-    pub fn check(&self) -> Result<ModelParams, ModelConfigError> {
+    pub fn check(&self) -> Result<ModelConfig, ModelConfigError> {
         if !(self.alpha.is_finite() && self.alpha >= 0.0) {
             return Err(ModelConfigError::Alpha(self.alpha));
         }
@@ -195,7 +195,7 @@ impl RawModelConfig {
         if !(self.gradient_tolerance.is_finite() && self.gradient_tolerance > 0.0) {
             return Err(ModelConfigError::GradientTolerance(self.gradient_tolerance));
         }
-        Ok(ModelParams {
+        Ok(ModelConfig {
             alpha: self.alpha,
             max_iterations: self.max_iterations,
             gradient_tolerance: self.gradient_tolerance,
@@ -229,7 +229,7 @@ impl ModelConfigError {
 
 /// Checked model settings; only [`RawModelConfig::check`] makes them.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ModelParams {
+pub struct ModelConfig {
     alpha: f64,
     max_iterations: u64,
     gradient_tolerance: f64,
@@ -237,7 +237,7 @@ pub struct ModelParams {
     solver: SolverChoice,
 }
 
-impl ModelParams {
+impl ModelConfig {
     pub fn alpha(&self) -> f64 {
         self.alpha
     }
@@ -266,10 +266,10 @@ impl ModelParams {
     }
 }
 
-impl Default for ModelParams {
+impl Default for ModelConfig {
     fn default() -> Self {
         let raw = RawModelConfig::default();
-        ModelParams {
+        ModelConfig {
             alpha: raw.alpha,
             max_iterations: raw.max_iterations,
             gradient_tolerance: raw.gradient_tolerance,
@@ -317,7 +317,7 @@ pub trait Classifier {
     ) -> Result<FittedModel, ModelError>;
 }
 
-impl Classifier for ModelParams {
+impl Classifier for ModelConfig {
     fn fit(
         &self,
         x: ArrayView2<f64>,
@@ -351,7 +351,7 @@ impl Classifier for ModelParams {
     }
 }
 
-impl ModelParams {
+impl ModelConfig {
     fn fit_checked(
         &self,
         data: &solvers::TrainingSet,

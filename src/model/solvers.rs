@@ -12,7 +12,7 @@ use super::lbfgs::{self, Norm};
 use super::newton;
 use super::objective::{GradientNorms, Link, Objective, SparseRows};
 use super::row_space::{self, RowSpace};
-use super::{Convergence, FittedModel, ModelError, ModelParams, ModelParts, Solver};
+use super::{Convergence, FittedModel, ModelConfig, ModelError, ModelParts, Solver};
 
 /// Curvature pairs our L-BFGS keeps (scipy's L-BFGS-B default, as scikit-learn uses it).
 const LBFGS_HISTORY: usize = 10;
@@ -154,7 +154,7 @@ fn check_labels(n_rows: usize, y: &[usize], n_classes: usize) -> Result<Vec<usiz
 
 /// linfa-logistic: `LogisticRegression` for two classes, `MultiLogisticRegression` otherwise.
 pub(super) fn fit_linfa(
-    params: &ModelParams,
+    params: &ModelConfig,
     data: &TrainingSet,
 ) -> Result<FittedModel, ModelError> {
     let sparse = &data.rows;
@@ -225,7 +225,7 @@ pub(super) fn fit_linfa(
 /// Our own L-BFGS on the same objective, from zero or `start`; on wide data in the row space
 /// of `x` (see `row_space`), which gives the same solution at a fraction of the cost.
 pub(super) fn fit_lbfgs(
-    params: &ModelParams,
+    params: &ModelConfig,
     data: &TrainingSet,
     start: Option<&FittedModel>,
 ) -> FittedModel {
@@ -235,7 +235,7 @@ pub(super) fn fit_lbfgs(
 }
 
 pub(super) fn fit_lbfgs_in(
-    params: &ModelParams,
+    params: &ModelConfig,
     data: &TrainingSet,
     sparse: &SparseRows,
     reduce: bool,
@@ -303,7 +303,7 @@ const NEWTON_MAX_CG_STEPS: usize = 200;
 
 /// Truncated Newton on the sparse rows, from zero or `start` (see `newton`).
 pub(super) fn fit_newton(
-    params: &ModelParams,
+    params: &ModelConfig,
     data: &TrainingSet,
     start: Option<&FittedModel>,
 ) -> FittedModel {
@@ -383,7 +383,7 @@ pub(super) fn per_row_note(gradient_norm: f64, n_rows: usize) -> String {
 /// features, within `gradient_tolerance` (scikit-learn's `tol`). `stopped` says where the
 /// solver stopped, for the message of a fit that did not converge.
 fn finish(
-    params: &ModelParams,
+    params: &ModelConfig,
     data: &TrainingSet,
     weights: Array2<f64>,
     intercepts: Array1<f64>,

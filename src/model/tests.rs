@@ -58,7 +58,7 @@ fn empty_table_gives_documented_defaults() {
         SolverChoice::Newton.for_training(2, 22, 1_700, 400),
         Solver::Newton
     );
-    assert_eq!(params, ModelParams::default());
+    assert_eq!(params, ModelConfig::default());
 }
 
 #[test]
@@ -184,7 +184,7 @@ fn params(
     solver: Solver,
     tolerance: f64,
     max_iterations: u64,
-) -> ModelParams {
+) -> ModelConfig {
     RawModelConfig {
         alpha,
         max_iterations,
@@ -221,7 +221,7 @@ fn max_abs_diff(ours: &Array2<f64>, theirs: &[Vec<f64>]) -> f64 {
 
 /// Fits `params` on the fixture and returns the largest probability difference from the
 /// reference (training and held-out rows) and the model.
-fn compare(fx: &Fixture, reference: &Reference, params: &ModelParams) -> (f64, FittedModel) {
+fn compare(fx: &Fixture, reference: &Reference, params: &ModelConfig) -> (f64, FittedModel) {
     let x = fx.x.dense();
     let model = params.fit(x.view(), &fx.y, fx.n_classes).unwrap();
     assert_eq!(model.classes(), &reference.classes[..], "{}", fx.name);
@@ -535,7 +535,7 @@ fn scoring_sparse_rows_is_scoring_dense_ones() {
     for name in FIXTURES {
         let fx = fixture(name);
         let x = fx.x.dense();
-        let model = ModelParams::default()
+        let model = ModelConfig::default()
             .fit(x.view(), &fx.y, fx.n_classes)
             .unwrap();
         let dense = dense_proba(&model, &x);
@@ -546,7 +546,7 @@ fn scoring_sparse_rows_is_scoring_dense_ones() {
         assert!(diff <= 1e-12, "{name}: {diff:e}");
     }
     let (x, y) = small();
-    let model = ModelParams::default().fit(x.view(), &y, 2).unwrap();
+    let model = ModelConfig::default().fit(x.view(), &y, 2).unwrap();
     let err = model
         .predict_proba(&csr_of(&Array2::zeros((1, 3)), None))
         .unwrap_err();
@@ -624,7 +624,7 @@ fn bad_training_input_is_an_error_not_a_panic() {
 #[test]
 fn prediction_checks_its_input() {
     let (x, y) = small();
-    let model = ModelParams::default().fit(x.view(), &y, 2).unwrap();
+    let model = ModelConfig::default().fit(x.view(), &y, 2).unwrap();
     let err = model
         .predict_proba(&csr(&Array2::zeros((1, 3))))
         .unwrap_err();
@@ -663,7 +663,7 @@ fn no_features_fits_the_class_frequencies() {
 #[test]
 fn saved_parts_round_trip_and_are_checked() {
     let (x, y) = small();
-    let model = ModelParams::default().fit(x.view(), &y, 2).unwrap();
+    let model = ModelConfig::default().fit(x.view(), &y, 2).unwrap();
     let proba = model.predict_proba(&csr(&x)).unwrap();
     let loaded = FittedModel::from_parts(model.clone().into_parts()).unwrap();
     assert_eq!(loaded, model);
@@ -671,7 +671,7 @@ fn saved_parts_round_trip_and_are_checked() {
 
     fn check(edit: impl FnOnce(&mut ModelParts), expected: &str) {
         let (x, y) = small();
-        let mut parts = ModelParams::default()
+        let mut parts = ModelConfig::default()
             .fit(x.view(), &y, 2)
             .unwrap()
             .into_parts();

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use flate2::read::GzDecoder;
 use proptest::prelude::*;
 use serde::Deserialize;
-use stance::features::{FeatureError, FeatureSet, FittedFeatures, RawFeatureConfig, Vocabulary};
+use stance::features::{FeatureConfig, FeatureError, FittedFeatures, RawFeatureConfig, Vocabulary};
 use stance::sparse::CsrMatrix;
 
 use crate::util::{Sandbox, repo_root};
@@ -47,7 +47,7 @@ fn corpus(name: &str) -> Vec<String> {
     serde_json::from_reader(File::open(&path).expect("corpus")).expect("corpus json")
 }
 
-fn feature_set(config: &serde_json::Value) -> FeatureSet {
+fn feature_config(config: &serde_json::Value) -> FeatureConfig {
     let raw: RawFeatureConfig = serde_json::from_value(config.clone()).expect("config");
     raw.check().expect("valid config")
 }
@@ -109,7 +109,7 @@ fn check_corpus(corpus_name: &str, minimum_cases: usize) {
         let fixture = read_fixture(&path);
         assert_eq!(fixture.corpus, corpus_name);
         let name = path.file_name().unwrap().to_string_lossy().to_string();
-        let set = feature_set(&fixture.config);
+        let set = feature_config(&fixture.config);
         let (fitted, matrix) = match set.fit_transform(&docs) {
             Ok(result) => result,
             Err(err) => {
@@ -169,7 +169,7 @@ fn unicode_stress_text_matches_scikit_learn() {
     check_corpus("unicode", 18);
 }
 
-fn set_of(toml_text: &str) -> FeatureSet {
+fn set_of(toml_text: &str) -> FeatureConfig {
     let raw: RawFeatureConfig = toml::from_str(toml_text).expect("toml");
     raw.check().expect("valid")
 }
@@ -342,7 +342,7 @@ fn fitted_features_round_trip_through_their_parts() {
         .unwrap();
         assert_eq!(restored.idf(), fitted.idf());
         assert_eq!(restored.transform(&docs), fitted.transform(&docs));
-        assert_eq!(restored.feature_set(), &set);
+        assert_eq!(restored.config(), &set);
     }
 }
 
