@@ -82,6 +82,38 @@ impl ArticleId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The article id of an imported group (a SemEval target, a source, a file stem): `name`
+    /// itself when it is a valid id, else `name` with each run of other characters (spaces,
+    /// accents, slashes) made one `_`, a leading `.` made `_`, and, past 128 bytes, its first
+    /// 115 bytes, `-` and 12 hex digits of its SHA-256. Deterministic; different names may
+    /// give the same id (`a b` and `a/b`), which the caller must refuse.
+    pub fn for_group(name: &str) -> ArticleId {
+        let mut id = String::with_capacity(name.len());
+        let mut replacing = false;
+        for c in name.chars() {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
+                id.push(c);
+                replacing = false;
+            } else if !replacing {
+                id.push('_');
+                replacing = true;
+            }
+        }
+        if id.starts_with('.') {
+            id.replace_range(..1, "_");
+        }
+        if id.is_empty() {
+            id.push('_');
+        }
+        if id.len() > Self::MAX_LEN {
+            let digest = Sha256::digest(name.as_bytes());
+            id.truncate(Self::MAX_LEN - 1 - ParagraphId::LEN);
+            id.push('-');
+            push_hex(&digest[..ParagraphId::LEN / 2], &mut id);
+        }
+        ArticleId(id)
+    }
 }
 
 impl fmt::Display for ArticleId {
@@ -108,12 +140,26 @@ impl ParagraphId {
         hasher.update(article.as_str().as_bytes());
         hasher.update(b"\n");
         hasher.update(text.as_bytes());
-        let digest = hasher.finalize();
+        ParagraphId::from_digest(&hasher.finalize())
+    }
+
+    /// The id of an imported record that the file names `key` (its id column): the first 12
+    /// hex digits of SHA-256(`article_id` + `"\x1f"` + `key` + `"\n"` + `text`). Records
+    /// with the same text in one group stay apart, and the separator, which no article id
+    /// holds, keeps these ids apart from those of [`ParagraphId::of`].
+    pub fn of_keyed(article: &ArticleId, key: &str, text: &str) -> ParagraphId {
+        let mut hasher = Sha256::new();
+        hasher.update(article.as_str().as_bytes());
+        hasher.update(b"\x1f");
+        hasher.update(key.as_bytes());
+        hasher.update(b"\n");
+        hasher.update(text.as_bytes());
+        ParagraphId::from_digest(&hasher.finalize())
+    }
+
+    fn from_digest(digest: &[u8]) -> ParagraphId {
         let mut hex = String::with_capacity(Self::LEN);
-        for byte in digest.iter().take(Self::LEN / 2) {
-            hex.push(hex_digit(byte >> 4));
-            hex.push(hex_digit(byte & 0xf));
-        }
+        push_hex(&digest[..Self::LEN / 2], &mut hex);
         ParagraphId(hex)
     }
 
@@ -143,6 +189,13 @@ impl fmt::Display for ParagraphId {
 
 fn hex_digit(nibble: u8) -> char {
     char::from_digit(u32::from(nibble), 16).unwrap_or('0')
+}
+
+fn push_hex(bytes: &[u8], out: &mut String) {
+    for byte in bytes {
+        out.push(hex_digit(byte >> 4));
+        out.push(hex_digit(byte & 0xf));
+    }
 }
 
 /// What a line of an article is.
@@ -201,6 +254,27 @@ impl Block {
         let id = ParagraphId::of(article, &text);
         Block {
             kind,
+            position,
+            text,
+            id,
+        }
+    }
+
+    /// An imported record of `article` that its file names `key`: a paragraph, its id
+    /// computed by [`ParagraphId::of_keyed`] (or [`ParagraphId::of`] without a key). The text
+    /// is kept as it is.
+    pub fn imported(
+        article: &ArticleId,
+        key: Option<&str>,
+        position: usize,
+        text: String,
+    ) -> Block {
+        let id = match key {
+            Some(key) => ParagraphId::of_keyed(article, key, &text),
+            None => ParagraphId::of(article, &text),
+        };
+        Block {
+            kind: BlockKind::Paragraph,
             position,
             text,
             id,
@@ -547,6 +621,49 @@ mod tests {
     fn expected_sha_prefix(input: &str) -> String {
         let digest = Sha256::digest(input.as_bytes());
         digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[test]
+    fn keyed_ids_hash_the_key_too() {
+        let a = ArticleId::new("a").unwrap();
+        let id = ParagraphId::of_keyed(&a, "101", "Hello.");
+        assert_eq!(id.as_str(), expected_sha_prefix("a\x1f101\nHello."));
+        assert_ne!(id, ParagraphId::of_keyed(&a, "102", "Hello."));
+        assert_ne!(id, ParagraphId::of(&a, "Hello."));
+        let block = Block::imported(&a, Some("101"), 3, "Hello.".to_owned());
+        assert_eq!(
+            (block.id(), block.kind(), block.position()),
+            (&id, BlockKind::Paragraph, 3)
+        );
+        let plain = Block::imported(&a, None, 0, "Hello.".to_owned());
+        assert_eq!(plain.id(), &ParagraphId::of(&a, "Hello."));
+    }
+
+    #[test]
+    fn groups_become_valid_article_ids() {
+        let check = |name: &str, expected: &str| {
+            let id = ArticleId::for_group(name);
+            assert_eq!(id.as_str(), expected, "{name}");
+            assert_eq!(ArticleId::new(id.as_str()), Ok(id.clone()), "{name}");
+        };
+        check("Atheism", "Atheism");
+        check(
+            "Climate Change is a Real Concern",
+            "Climate_Change_is_a_Real_Concern",
+        );
+        check("004Gt3gcsotuiYmz", "004Gt3gcsotuiYmz");
+        check("New York Times - News", "New_York_Times_-_News");
+        check("a / b", "a_b");
+        check(".hidden", "_hidden");
+        check("Ñandú", "_and_");
+        check("", "_");
+        check("日本", "_");
+        let long = "x".repeat(200);
+        let id = ArticleId::for_group(&long);
+        assert_eq!(id.as_str().len(), ArticleId::MAX_LEN);
+        assert!(ArticleId::new(id.as_str()).is_ok());
+        assert_ne!(id, ArticleId::for_group(&"x".repeat(201)));
+        assert!(id.as_str().ends_with(&expected_sha_prefix(&long)));
     }
 
     #[test]

@@ -33,7 +33,7 @@ use std::path::PathBuf;
 
 pub use annotations::{Annotation, Annotator, AnnotatorError, Confidence, Decision, Retraction};
 pub use import::ImportReport;
-pub use paragraph::Paragraph;
+pub use paragraph::{Origin, Paragraph};
 pub use schema::{Class, ClassIdx, Schema, SchemaError};
 pub use store::{IngestReport, IngestStatus, LabelledParagraph, Orphan, Store};
 pub use summary::{CountRow, PairAgreement, Summary};

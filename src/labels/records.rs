@@ -6,6 +6,7 @@
 //!
 //! ```text
 //! {"id":"3f9a0c1d2e4b","article":"000_f5ae0c5afab919db","position":0,"kind":"paragraph","text":"…"}
+//! {"id":"9b1e…","article":"Hillary_Clinton","position":4,"kind":"paragraph","text":"…","key":"1203","group":"Hillary Clinton","split":"train"}
 //! {"paragraph":"3f9a0c1d2e4b","label":"stable","annotator":"annotator-1","confidence":"low","time":"2024-11-23T12:00:00.000Z","note":"…"}
 //! {"retract":"3f9a0c1d2e4b","annotator":"annotator-1","time":"2024-11-23T12:00:05.000Z"}
 //! ```
@@ -15,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::EntryError;
 use super::annotations::{Annotation, Annotator, Confidence, Decision, Retraction};
-use super::paragraph::Paragraph;
+use super::paragraph::{Origin, Paragraph};
 use super::schema::Schema;
 use crate::corpus::{ArticleId, Block, BlockKind, ParagraphId};
 use crate::persist;
@@ -29,6 +30,14 @@ struct ParagraphRecord {
     position: usize,
     kind: String,
     text: String,
+    /// Imported records only (`stance import`): the record's id in its file, hashed into
+    /// `id`; the group's name when it is not `article`; the split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    split: Option<String>,
 }
 
 /// A decision as written to `annotations.jsonl`.
@@ -72,11 +81,15 @@ pub(super) fn paragraph_line(paragraph: &Paragraph) -> Result<String, EntryError
         position: paragraph.position(),
         kind: paragraph.kind().as_str().to_owned(),
         text: paragraph.text().to_owned(),
+        key: paragraph.origin().key.clone(),
+        group: paragraph.origin().group.clone(),
+        split: paragraph.origin().split.clone(),
     };
     to_line(&record)
 }
 
-/// Parses a line of `paragraphs.jsonl`; the id must be the hash of the article and text.
+/// Parses a line of `paragraphs.jsonl`; the id must be the hash of the article and text (and
+/// key, for an imported record that has one).
 pub(super) fn parse_paragraph(line: &str) -> Result<Paragraph, EntryError> {
     let record: ParagraphRecord = persist::parse_line(line).map_err(EntryError::Json)?;
     let article = ArticleId::new(&record.article)?;
@@ -87,11 +100,27 @@ pub(super) fn parse_paragraph(line: &str) -> Result<Paragraph, EntryError> {
             record.kind
         ))
     })?;
-    let block = Block::new(&article, kind, record.position, record.text);
-    if block.id() != &id {
+    let origin = Origin {
+        key: record.key,
+        group: record.group,
+        split: record.split,
+    };
+    let paragraph = if origin == Origin::default() {
+        Paragraph::new(
+            article.clone(),
+            Block::new(&article, kind, record.position, record.text),
+        )
+    } else if kind == BlockKind::Paragraph {
+        Paragraph::imported(article, origin, record.position, record.text)
+    } else {
+        return Err(EntryError::Malformed(format!(
+            "an imported record is a paragraph, not a {kind}"
+        )));
+    };
+    if paragraph.id() != &id {
         return Err(EntryError::IdMismatch { id: record.id });
     }
-    Ok(Paragraph::new(article, block))
+    Ok(paragraph)
 }
 
 /// The JSON line (with its newline) for an annotation; `time` has millisecond precision.
@@ -269,5 +298,56 @@ mod tests {
             parse_paragraph(edited.trim_end()),
             Err(EntryError::IdMismatch { .. })
         ));
+    }
+
+    #[test]
+    fn imported_records_keep_key_group_and_split() {
+        let article = ArticleId::for_group("Hillary Clinton");
+        let origin = Origin {
+            key: Some("1203".to_owned()),
+            group: Some("Hillary Clinton".to_owned()),
+            split: Some("train".to_owned()),
+        };
+        let paragraph = Paragraph::imported(article, origin, 4, "  Tweet  text #SemST".to_owned());
+        let line = paragraph_line(&paragraph).unwrap();
+        assert!(
+            line.ends_with("\"key\":\"1203\",\"group\":\"Hillary Clinton\",\"split\":\"train\"}\n"),
+            "{line}"
+        );
+        let read = parse_paragraph(line.trim_end()).unwrap();
+        assert_eq!(read, paragraph);
+        assert_eq!(
+            (read.group_name(), read.split()),
+            ("Hillary Clinton", Some("train"))
+        );
+        // The key is part of the id: another key is a mismatch.
+        let rekeyed = line.replace("\"1203\"", "\"1204\"");
+        assert!(matches!(
+            parse_paragraph(rekeyed.trim_end()),
+            Err(EntryError::IdMismatch { .. })
+        ));
+        // A split alone (no key) still hashes article and text only.
+        let plain = Paragraph::imported(
+            ArticleId::new("a").unwrap(),
+            Origin {
+                split: Some("test".to_owned()),
+                ..Origin::default()
+            },
+            0,
+            "x".to_owned(),
+        );
+        assert_eq!(
+            plain.id(),
+            &ParagraphId::of(&ArticleId::new("a").unwrap(), "x")
+        );
+        let line = paragraph_line(&plain).unwrap();
+        assert_eq!(parse_paragraph(line.trim_end()).unwrap(), plain);
+        assert_eq!(plain.group_name(), "a");
+        let heading = line.replace("\"paragraph\"", "\"heading\"");
+        let err = parse_paragraph(heading.trim_end()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "an imported record is a paragraph, not a heading"
+        );
     }
 }
