@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use stance::apply;
 use stance::experiment::load_feature_config;
+use stance::features::{FeatureConfig, RawFeatureConfig};
 use stance::input::{Decoding, DocumentReader, InputFormat};
 
 use super::Outcome;
@@ -18,9 +19,10 @@ const BATCH_BYTES: usize = 4 << 20;
 
 #[derive(Debug, clap::Args)]
 pub struct FeaturizeArgs {
-    /// Experiment TOML; only its `[features]` table is read (absent: scikit-learn's defaults).
+    /// Experiment TOML whose `[features]` table to use (without it, or without the table:
+    /// scikit-learn's defaults).
     #[arg(long, value_name = "EXPERIMENT.toml")]
-    config: PathBuf,
+    config: Option<PathBuf>,
     /// Documents, one per line; JSON Lines with --field. Gzip-compressed input is accepted.
     #[arg(long, value_name = "FILE")]
     input: PathBuf,
@@ -37,7 +39,10 @@ pub struct FeaturizeArgs {
 
 pub fn run(args: FeaturizeArgs) -> anyhow::Result<Outcome> {
     let started = Instant::now();
-    let set = load_feature_config(&args.config)?;
+    let set = match &args.config {
+        Some(path) => load_feature_config(path)?,
+        None => default_feature_config()?,
+    };
     let format = match args.field {
         Some(field) => InputFormat::JsonLines { field },
         None => InputFormat::Lines,
@@ -67,4 +72,9 @@ pub fn run(args: FeaturizeArgs) -> anyhow::Result<Outcome> {
         megabytes / seconds.max(1e-9),
     );
     Ok(Outcome::Success)
+}
+
+/// scikit-learn's defaults (`CountVectorizer()`).
+fn default_feature_config() -> anyhow::Result<FeatureConfig> {
+    Ok(RawFeatureConfig::default().check()?)
 }

@@ -8,3 +8,4 @@ mod experiments;
 mod features;
 mod predict;
 mod report;
+mod setup;
