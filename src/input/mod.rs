@@ -81,6 +81,12 @@ pub enum InputError {
         line: u64,
         field: String,
     },
+    /// Read as one document per line, the input looks like JSON Lines: its documents would
+    /// be whole records, keys and all.
+    #[error(
+        "{path} looks like JSON Lines ({reason}): pass --field NAME to read each document from a field"
+    )]
+    LooksLikeJsonLines { path: PathBuf, reason: String },
     #[error("standard input (`-`) can be read only once")]
     StdinTwice,
     #[error("{path}: its file name cannot be an article id")]
@@ -196,6 +202,63 @@ fn is_gzipped<R: Read>(raw: &mut BufReader<R>) -> io::Result<bool> {
     Ok(raw.fill_buf()?.starts_with(&GZIP_MAGIC))
 }
 
+/// Why an input named `name` whose (decompressed) text starts with `head` looks like JSON
+/// Lines rather than one document per line, or `None`: the one place that decides it, for
+/// every command that reads documents or articles. Its name says so (`.jsonl`, `.ndjson`,
+/// gzipped or not), or its first line is a JSON object (or, longer than `head`, starts
+/// like one: `{"`).
+pub fn looks_like_json_lines(name: &Path, head: &[u8]) -> Option<String> {
+    let file_name = name.file_name()?.to_string_lossy().to_lowercase();
+    let stem = file_name.strip_suffix(".gz").unwrap_or(&file_name);
+    for extension in [".jsonl", ".ndjson"] {
+        if stem.ends_with(extension) {
+            return Some(format!("its name ends in {extension}"));
+        }
+    }
+    let start = head.iter().position(|b| !b.is_ascii_whitespace())?;
+    let first_line = head[start..].split(|&b| b == b'\n').next()?;
+    if !first_line.starts_with(b"{") {
+        return None;
+    }
+    let complete = head[start..].contains(&b'\n');
+    match serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(first_line) {
+        Ok(record) => {
+            const SHOWN: usize = 6;
+            let mut keys: Vec<String> = record
+                .keys()
+                .take(SHOWN)
+                .map(|k| format!("`{k}`"))
+                .collect();
+            if record.len() > SHOWN {
+                keys.push(format!("… {} in all", record.len()));
+            }
+            Some(if keys.is_empty() {
+                "its first line is a JSON object".to_owned()
+            } else {
+                format!(
+                    "its first line is a JSON object with keys {}",
+                    keys.join(", ")
+                )
+            })
+        }
+        Err(_) if !complete && first_line.trim_ascii_start().starts_with(b"{\"") => {
+            Some("its first line starts like a JSON object".to_owned())
+        }
+        Err(_) => None,
+    }
+}
+
+/// Refuse to read `path` line by line when it looks like JSON Lines (`head`: its first bytes).
+fn refuse_json_lines(path: &Path, head: &[u8]) -> Result<(), InputError> {
+    match looks_like_json_lines(path, head) {
+        Some(reason) => Err(InputError::LooksLikeJsonLines {
+            path: path.to_owned(),
+            reason,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// The input as it reads, decompressed when `gzipped`.
 fn decompressed<R: Read + Send + 'static>(
     raw: BufReader<R>,
@@ -280,6 +343,9 @@ impl DocumentReader {
         // serves the magic-byte check, JSON Lines and the decompressor's input.
         let mut raw = BufReader::with_capacity(MIN_READ, file);
         let gzipped = is_gzipped(&mut raw).map_err(io_error)?;
+        if format == InputFormat::Lines && !gzipped {
+            refuse_json_lines(path, raw.fill_buf().map_err(io_error)?)?;
+        }
         let mapped = if gzipped || format != InputFormat::Lines {
             None
         } else {
@@ -295,7 +361,10 @@ impl DocumentReader {
                 position: 0,
             })
         };
-        let source = decompressed(raw, gzipped);
+        let mut source = decompressed(raw, gzipped);
+        if format == InputFormat::Lines && gzipped {
+            refuse_json_lines(path, source.fill_buf().map_err(io_error)?)?;
+        }
         let mut reader = DocumentReader::from_reader(path, source, format, decoding);
         reader.mapped = mapped;
         Ok(reader)
@@ -306,11 +375,15 @@ impl DocumentReader {
     pub fn stdin(format: InputFormat, decoding: Decoding) -> Result<DocumentReader, InputError> {
         let path = Path::new("stdin");
         let mut raw = BufReader::with_capacity(READ_BUFFER, io::stdin());
-        let gzipped = is_gzipped(&mut raw).map_err(|source| InputError::Io {
+        let io_error = |source| InputError::Io {
             path: path.to_path_buf(),
             source,
-        })?;
-        let source = decompressed(raw, gzipped);
+        };
+        let gzipped = is_gzipped(&mut raw).map_err(io_error)?;
+        let mut source = decompressed(raw, gzipped);
+        if format == InputFormat::Lines {
+            refuse_json_lines(path, source.fill_buf().map_err(io_error)?)?;
+        }
         Ok(DocumentReader::from_reader(path, source, format, decoding))
     }
 
@@ -681,6 +754,63 @@ mod tests {
             read(bytes, InputFormat::Lines, Decoding::Lossy).unwrap(),
             ["ok", "bad \u{FFFD} here"]
         );
+    }
+
+    fn check_sniff(name: &str, head: &str, expected: Option<&str>) {
+        assert_eq!(
+            looks_like_json_lines(Path::new(name), head.as_bytes()).as_deref(),
+            expected,
+            "{name}: {head:?}"
+        );
+    }
+
+    #[test]
+    fn json_lines_are_told_by_name_or_first_line() {
+        check_sniff("a.jsonl", "", Some("its name ends in .jsonl"));
+        check_sniff("dir/A.JSONL.gz", "x", Some("its name ends in .jsonl"));
+        check_sniff("a.ndjson", "x", Some("its name ends in .ndjson"));
+        check_sniff(
+            "corpus.txt.gz",
+            "\n {\"id\": 1, \"text\": \"a\"}\n{\"id\": 2}\n",
+            Some("its first line is a JSON object with keys `id`, `text`"),
+        );
+        check_sniff(
+            "big",
+            "{\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,\"f\":6,\"g\":7}",
+            Some(
+                "its first line is a JSON object with keys `a`, `b`, `c`, `d`, `e`, `f`, … 7 in all",
+            ),
+        );
+        check_sniff(
+            "cut",
+            "{\"text\": \"a line longer than what was read",
+            Some("its first line starts like a JSON object"),
+        );
+        // Text that merely starts with a brace, and ordinary text, is text.
+        check_sniff("notes.txt", "{braces} are fine\n", None);
+        check_sniff("notes.txt", "{\"quoted\" but not json}\nmore\n", None);
+        check_sniff("notes.txt", "Kim meets Putin\n{\"id\": 1}\n", None);
+        check_sniff("empty.txt", "", None);
+    }
+
+    #[test]
+    fn json_lines_read_as_lines_are_refused() {
+        let file = file_of(b"{\"id\": 1, \"text\": \"hello\"}\n");
+        let err = DocumentReader::open(file.path(), InputFormat::Lines, Decoding::Strict)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.ends_with(
+                "looks like JSON Lines (its first line is a JSON object with keys `id`, \
+                 `text`): pass --field NAME to read each document from a field"
+            ),
+            "{err}"
+        );
+        // With its field, it reads.
+        let docs = DocumentReader::open(file.path(), jsonl("text"), Decoding::Strict)
+            .and_then(DocumentReader::read_all)
+            .unwrap();
+        assert_eq!(docs, ["hello"]);
     }
 
     #[test]

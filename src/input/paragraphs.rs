@@ -125,6 +125,15 @@ impl ParagraphInputs {
                 path: path.clone(),
                 source,
             })?;
+            // A name that says JSON Lines is refused now; a first line that does, on opening.
+            if !matches!(mode, ParagraphMode::JsonLines { .. })
+                && let Some(reason) = super::looks_like_json_lines(path, b"")
+            {
+                return Err(InputError::LooksLikeJsonLines {
+                    path: path.clone(),
+                    reason,
+                });
+            }
         }
         Ok(ParagraphInputs {
             names: inputs.iter().map(|path| name_of(path)).collect(),

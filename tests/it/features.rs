@@ -597,3 +597,47 @@ fn featurize_with_hashing_writes_no_vocabulary() {
             .starts_with("1 16 ")
     );
 }
+
+#[test]
+fn featurize_without_a_config_uses_scikit_learns_defaults() {
+    let sandbox = Sandbox::new();
+    sandbox.write("docs.txt", "Kim meets Putin\n\nPutin, Putin!\n");
+    let output = sandbox
+        .stance()
+        .args(["featurize", "--input", "docs.txt", "--out", "out"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    // CountVectorizer(): lowercased unigrams of two or more word characters.
+    assert_eq!(sandbox.read("out/vocabulary.txt"), "kim\nmeets\nputin\n");
+}
+
+#[test]
+fn featurize_refuses_json_lines_without_a_field() {
+    let jsonl = "{\"id\": 1, \"text\": \"aa bb\"}\n{\"id\": 2, \"text\": \"cc\"}\n";
+    // Told by the name, gzipped or not, or by the first line whatever the name.
+    for (name, contents) in [
+        ("docs.jsonl", jsonl.as_bytes().to_vec()),
+        ("docs.jsonl.gz", gzip(jsonl.as_bytes())),
+        ("docs.txt", jsonl.as_bytes().to_vec()),
+        ("docs", gzip(jsonl.as_bytes())),
+    ] {
+        let sandbox = Sandbox::new();
+        sandbox.write(name, contents);
+        let output = sandbox
+            .stance()
+            .args(["featurize", "--input", name])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{name}: {output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(&format!("{name} looks like JSON Lines (")),
+            "{name}: {stderr}"
+        );
+        assert!(stderr.contains("pass --field NAME"), "{name}: {stderr}");
+        if !name.contains(".jsonl") {
+            assert!(stderr.contains("keys `id`, `text`"), "{name}: {stderr}");
+        }
+    }
+}

@@ -513,6 +513,46 @@ fn bad_input_is_refused_with_exit_2() {
         &predict(&["--field", "text", "broken.jsonl"]),
         "error: broken.jsonl:1: invalid JSON record",
     );
+    // JSON Lines without --field: refused, not classified keys and all; a later input's
+    // name is refused before anything is written.
+    check_refused(
+        &sandbox,
+        &predict(&["docs.jsonl"]),
+        "error: docs.jsonl looks like JSON Lines (its name ends in .jsonl): pass --field NAME",
+    );
+    check_refused(
+        &sandbox,
+        &predict(&["blank.txt", "bad.txt", "docs.jsonl"]),
+        "error: docs.jsonl looks like JSON Lines",
+    );
+    sandbox.write(
+        "records.txt.gz",
+        gzip(b"{\"id\": 3, \"body\": \"china\"}\n"),
+    );
+    check_refused(
+        &sandbox,
+        &predict(&["records.txt.gz"]),
+        "error: records.txt.gz looks like JSON Lines (its first line is a JSON object with \
+         keys `body`, `id`): pass --field NAME",
+    );
+    check_refused(
+        &sandbox,
+        &predict(&["--articles", "records.txt.gz"]),
+        "error: records.txt.gz looks like JSON Lines",
+    );
+    let output = sandbox
+        .stance()
+        .args(predict(&[]))
+        .write_stdin("{\"text\": \"china\"}\n")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains(
+            "error: stdin looks like JSON Lines (its first line is a JSON object with keys `text`)"
+        ),
+        "{output:?}"
+    );
     check_refused(
         &sandbox,
         &predict(&["empty.txt", "missing.txt"]),
