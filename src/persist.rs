@@ -38,10 +38,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// Replace `path` with what `write` writes (buffered), atomically; for files too large to
 /// build in memory. The directory is created if needed.
 /// Replaces several files as [`write_atomic`] does, but syncs once for all of them: each is
-/// written to a temporary file beside its target, one sync of the file system (Linux's
-/// `syncfs`; elsewhere each file's own) makes them all durable, then they are renamed into
-/// place in the order given, and each directory involved is synced once for the renames.
-/// On an error before the renames, no target has changed (the temporary files are removed).
+/// written to a temporary file beside its target (and closed: thousands may be written), one
+/// sync of the file system (Linux's `syncfs`; elsewhere each file's own fsync) makes them
+/// all durable, then they are renamed into place in the order given, and each directory
+/// involved is synced once for the renames. On an error before the renames, no target has
+/// changed (the temporary files are removed).
 pub fn write_all_atomic(files: &[(PathBuf, &[u8])]) -> io::Result<()> {
     let mut written = Vec::with_capacity(files.len());
     let mut dirs: Vec<&Path> = Vec::new();
@@ -64,10 +65,12 @@ pub fn write_all_atomic(files: &[(PathBuf, &[u8])]) -> io::Result<()> {
         builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
         let mut temporary = builder.tempfile_in(dir)?;
         temporary.write_all(bytes)?;
-        written.push(temporary);
+        #[cfg(not(target_os = "linux"))]
+        temporary.as_file().sync_all()?;
+        written.push(temporary.into_temp_path());
     }
-    if let Some(first) = written.first() {
-        sync_file_system(first.as_file(), &written)?;
+    if let Some(dir) = dirs.first() {
+        sync_file_system(dir)?;
     }
     for (temporary, (path, _)) in written.into_iter().zip(files) {
         temporary.persist(path).map_err(|err| err.error)?;
@@ -80,25 +83,24 @@ pub fn write_all_atomic(files: &[(PathBuf, &[u8])]) -> io::Result<()> {
     Ok(())
 }
 
-/// Makes every file of `written` durable: one `syncfs` of the file system `any` is on, where
-/// there is one.
-fn sync_file_system(any: &File, written: &[tempfile::NamedTempFile]) -> io::Result<()> {
+/// Makes every file written on the file system that holds `dir` durable: one `syncfs` on
+/// Linux; elsewhere each file was synced as it was written.
+fn sync_file_system(dir: &Path) -> io::Result<()> {
     #[cfg(target_os = "linux")]
     {
-        let _ = written;
         use std::os::fd::AsRawFd as _;
-        // SAFETY: `any` is an open file for the whole call; syncfs only reads its descriptor.
-        if unsafe { libc::syncfs(any.as_raw_fd()) } == 0 {
+        let handle = File::open(dir)?;
+        // SAFETY: `handle` is an open file for the whole call; syncfs only reads its
+        // descriptor.
+        if unsafe { libc::syncfs(handle.as_raw_fd()) } == 0 {
             return Ok(());
         }
         Err(io::Error::last_os_error())
     }
     #[cfg(not(target_os = "linux"))]
     {
-        let _ = any;
-        written
-            .iter()
-            .try_for_each(|file| file.as_file().sync_all())
+        let _ = dir;
+        Ok(())
     }
 }
 
