@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Cohen's kappa cases for `src/stats/agreement.rs`, scored by scikit-learn.
+"""Cohen's kappa cases for `src/labels/agreement.rs`, scored by scikit-learn.
 
 Writes tests/fixtures/agreement/kappa_sklearn.jsonl: one JSON object per line with the two
 annotators' labels (class indices), the observed agreement and scikit-learn's

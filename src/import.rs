@@ -18,11 +18,8 @@
 //! label store, its ids or its schema.
 
 use std::fmt;
-use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, Read};
 use std::path::{Path, PathBuf};
-
-use flate2::read::MultiGzDecoder;
 
 /// How the file holds its records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -236,18 +233,8 @@ pub fn read_rows(path: &Path, spec: &ReadSpec) -> Result<Vec<ImportedRow>, ReadE
         path: path.to_owned(),
         source,
     };
-    let file = File::open(path).map_err(io_error)?;
-    let mut buffered = BufReader::with_capacity(1 << 16, file);
-    let gzipped = buffered
-        .fill_buf()
-        .map_err(io_error)?
-        .starts_with(&[0x1f, 0x8b]);
-    if gzipped {
-        let decoder = BufReader::with_capacity(1 << 16, MultiGzDecoder::new(buffered));
-        rows_from_reader(path, decoder, spec)
-    } else {
-        rows_from_reader(path, buffered, spec)
-    }
+    let reader = crate::input::open_decompressed(path).map_err(io_error)?;
+    rows_from_reader(path, reader, spec)
 }
 
 /// Reads every row from `reader` (already decompressed); `path` only names it in errors.

@@ -1,32 +1,71 @@
 //! `stance`: reproducible stance-classification experiments on paragraphs labelled by hand.
 //!
-//! The modules are declared in the order data flows through them: articles become
-//! paragraphs (`corpus`), people label them (`labels`), text becomes vectors (`features`),
-//! a logistic regression learns from them (`model`) inside cross-validation folds (`cv`),
-//! predictions are scored (`metrics`, `stats`), and an experiment ties it together
-//! (`experiment`) and is written to disk (`record`). The command-line front end lives in
-//! the binary (`src/cli/`), which is the only place that knows clap or anyhow.
+//! The modules are declared in the order data flows through them, each using only modules
+//! declared before it (`scripts/module-deps.py` checks it). First the building blocks every
+//! stage may use: the seeded generator (`rng`), the sparse matrix handed between stages
+//! (`sparse`) and the way files reach the disk (`persist`). Then articles become paragraphs
+//! (`corpus`), documents are read from files (`input`), people label paragraphs (`labels`,
+//! or `import` labelled rows from other files), text becomes vectors (`features`), a
+//! logistic regression learns from them (`model`) inside cross-validation folds (`cv`),
+//! predictions are scored (`metrics`, `stats`) and written as a record (`record`); a model
+//! trained for new text (`trained`) is saved in a model file (`model_file`); an experiment
+//! ties it all together (`experiment`); a model or a feature set is applied to a corpus
+//! (`apply`) and records become a page (`html`). The command-line front end lives in the
+//! binary (`src/cli/`), which is the only place that knows clap or anyhow.
 
-pub mod apply;
+// Building blocks. The seeded generator every random choice goes through.
+pub mod rng;
+
+// The sparse matrix handed between stages.
+pub mod sparse;
+
+// How files reach the disk.
+pub mod persist;
+
+// The stages, in the order data flows through them. Articles → paragraphs.
 pub mod corpus;
-pub mod cv;
-pub mod experiment;
-pub mod features;
-pub mod import;
+
+// Documents from files.
 pub mod input;
+
+// The hand-label store.
 pub mod labels;
-pub mod metrics;
+
+// Labelled rows from other files.
+pub mod import;
+
+// Text → vectors.
+pub mod features;
+
+// Logistic regression.
 pub mod model;
 
-pub mod model_file;
-pub mod persist;
+// Cross-validation folds.
+pub mod cv;
+
+// Scores of predictions.
+pub mod metrics;
+
+// Intervals and tests.
+pub mod stats;
+
+// A run's results on disk.
+pub mod record;
+
+// A model for new text.
 pub mod trained;
 
+// Its file.
+pub mod model_file;
+
+// An experiment file → its results.
+pub mod experiment;
+
+// A model or a feature set applied to a corpus.
+pub mod apply;
+
+// Records as a page.
 pub mod html;
-pub mod record;
-pub mod rng;
-pub mod sparse;
-pub mod stats;
 
 /// Helpers shared by the unit tests.
 #[cfg(test)]

@@ -34,7 +34,7 @@ use std::path::Path;
 use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
 
-use crate::features::{FittedFeatures, RawFeatureConfig, Vocabulary};
+use crate::features::{FeatureConfig, FittedFeatures, RawFeatureConfig, Vocabulary};
 use crate::model::{Convergence, FittedModel, ModelParts, Solver};
 use crate::persist::{DocumentError, DocumentKind, Version, hex_sha256};
 use crate::trained::{Provenance, TrainedModel};
@@ -195,6 +195,35 @@ impl ModelFile {
 
     /// The checked model, or the key at fault and what is wrong with it.
     fn into_model(self) -> Result<TrainedModel, (&'static str, String)> {
+        let set = self.feature_config()?;
+        check_classes(&self.classes)?;
+        let features = FittedFeatures::from_parts(
+            set,
+            self.features.vocabulary.unwrap_or_default(),
+            self.features.document_frequencies,
+            self.features.n_documents,
+        )
+        .map_err(|err| ("features", err.to_string()))?;
+        let model = self
+            .model
+            .into_model(&self.classes, features.n_features())?;
+        let provenance = Provenance {
+            experiment: self.experiment,
+            description: self.description,
+            config: self.config,
+            config_hash: self.config_hash,
+            data_hash: self.data_hash,
+            version: self.version,
+            per_class: self.trained_on.per_class,
+            articles: self.trained_on.articles,
+        };
+        TrainedModel::new(features, model, self.classes, provenance)
+            .map_err(|err| ("model", err.to_string()))
+    }
+
+    /// The featurizer's settings: the `features` table of the resolved config, once the
+    /// config is found to be the one `config_hash` was computed from.
+    fn feature_config(&self) -> Result<FeatureConfig, (&'static str, String)> {
         let actual_hash = hex_sha256(self.config.to_string().as_bytes());
         if actual_hash != self.config_hash {
             return Err((
@@ -206,59 +235,58 @@ impl ModelFile {
                 ),
             ));
         }
-        let raw_features: RawFeatureConfig = match self.config.get("features") {
+        let raw: RawFeatureConfig = match self.config.get("features") {
             Some(table) => serde_json::from_value(table.clone())
                 .map_err(|err| ("config.features", err.to_string()))?,
             None => return Err(("config.features", "is missing".to_owned())),
         };
-        let set = raw_features
-            .check()
-            .map_err(|err| ("config.features", err.to_string()))?;
+        raw.check()
+            .map_err(|err| ("config.features", err.to_string()))
+    }
+}
 
-        let classes = self.classes;
-        if classes.len() < 2 {
-            return Err((
-                "classes",
-                format!("needs at least two classes, got {}", classes.len()),
-            ));
-        }
-        if let Some(twice) = classes
-            .iter()
-            .enumerate()
-            .find(|(i, class)| classes[..*i].contains(class))
-        {
-            return Err(("classes", format!("class `{}` is listed twice", twice.1)));
-        }
+/// At least two class names, none twice.
+fn check_classes(classes: &[String]) -> Result<(), (&'static str, String)> {
+    if classes.len() < 2 {
+        return Err((
+            "classes",
+            format!("needs at least two classes, got {}", classes.len()),
+        ));
+    }
+    if let Some(twice) = classes
+        .iter()
+        .enumerate()
+        .find(|(i, class)| classes[..*i].contains(class))
+    {
+        return Err(("classes", format!("class `{}` is listed twice", twice.1)));
+    }
+    Ok(())
+}
+
+impl ModelSection {
+    /// The fitted model of this section, for `classes` (the file's, checked) and features of
+    /// `n_features` columns.
+    fn into_model(
+        self,
+        classes: &[String],
+        n_features: usize,
+    ) -> Result<FittedModel, (&'static str, String)> {
         let index_of = |key: &'static str, name: &str| {
             classes
                 .iter()
                 .position(|class| class == name)
                 .ok_or_else(|| (key, format!("`{name}` is not one of `classes`")))
         };
-
-        let features = FittedFeatures::from_parts(
-            set,
-            self.features.vocabulary.unwrap_or_default(),
-            self.features.document_frequencies,
-            self.features.n_documents,
-        )
-        .map_err(|err| ("features", err.to_string()))?;
-
-        let section = self.model;
-        let solver = Solver::parse(&section.solver).ok_or_else(|| {
-            (
-                "model.solver",
-                format!("unknown solver `{}`", section.solver),
-            )
-        })?;
-        let seen = section
+        let solver = Solver::parse(&self.solver)
+            .ok_or_else(|| ("model.solver", format!("unknown solver `{}`", self.solver)))?;
+        let seen = self
             .seen_classes
             .iter()
             .map(|name| index_of("model.seen_classes", name))
             .collect::<Result<Vec<usize>, _>>()?;
         // The sets score the second seen class (two seen) or each seen class in turn.
         let expected_sets: &[usize] = if seen.len() == 2 { &seen[1..] } else { &seen };
-        let sets = &section.coefficient_sets;
+        let sets = &self.coefficient_sets;
         if sets.len() != expected_sets.len() {
             return Err((
                 "model.coefficient_sets",
@@ -270,14 +298,13 @@ impl ModelFile {
                 ),
             ));
         }
-        let n_features = features.n_features();
         for (set, &class) in sets.iter().zip(expected_sets) {
             if set.class != classes[class] {
                 return Err((
                     "model.coefficient_sets",
                     format!(
                         "a set scores `{}` where `{}` was expected (seen classes {:?})",
-                        set.class, classes[class], section.seen_classes
+                        set.class, classes[class], self.seen_classes
                     ),
                 ));
             }
@@ -300,8 +327,8 @@ impl ModelFile {
         )
         .map_err(|err| ("model.coefficient_sets", err.to_string()))?;
         let intercepts = Array1::from_iter(sets.iter().map(|set| set.intercept));
-        let convergence = section.convergence;
-        let model = FittedModel::from_parts(ModelParts {
+        let convergence = self.convergence;
+        FittedModel::from_parts(ModelParts {
             n_classes: classes.len(),
             classes: seen,
             weights,
@@ -315,20 +342,7 @@ impl ModelFile {
                 message: convergence.message,
             },
         })
-        .map_err(|err| ("model", err.to_string()))?;
-
-        let provenance = Provenance {
-            experiment: self.experiment,
-            description: self.description,
-            config: self.config,
-            config_hash: self.config_hash,
-            data_hash: self.data_hash,
-            version: self.version,
-            per_class: self.trained_on.per_class,
-            articles: self.trained_on.articles,
-        };
-        TrainedModel::new(features, model, classes, provenance)
-            .map_err(|err| ("model", err.to_string()))
+        .map_err(|err| ("model", err.to_string()))
     }
 }
 

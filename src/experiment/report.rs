@@ -8,8 +8,8 @@ use crate::persist::Version;
 use crate::record::{self, ArticleScore, FoldRecord, MetricSummary, Prediction, Record};
 
 use super::curve::CurvePoint;
-use super::evaluate::MetricValue;
-use super::{Experiment, RunOutput};
+use super::evaluate::{Evaluation, MetricValue};
+use super::{Dataset, Experiment, RunOutput};
 
 /// The record of one run (and its learning curve, when one was drawn).
 pub fn record_of(
@@ -27,8 +27,113 @@ pub fn record_of(
             .map(|value| (key(value.metric), summary(value)))
             .collect()
     };
+    Record {
+        format: record::FORMAT.to_owned(),
+        experiment: experiment.name().to_owned(),
+        description: experiment.description().map(str::to_owned),
+        config: experiment.resolved().clone(),
+        config_hash: experiment.config_hash(),
+        data_hash: dataset.hash(),
+        seed: experiment.cv().seed(),
+        version: Version::of_this_build(),
+        classes: classes.to_vec(),
+        data: data_summary(experiment, dataset),
+        interval: record::IntervalMethod {
+            method: evaluation.interval.describe(),
+            level: evaluation.interval.level.get(),
+            resamples: evaluation.interval.resamples,
+        },
+        metrics: summaries(&evaluation.model),
+        baseline: summaries(&evaluation.baseline),
+        confusion: confusion_counts(evaluation, classes.len()),
+        permutation: output
+            .permutation
+            .as_ref()
+            .map(|outcome| record::Permutation {
+                metric: key(outcome.metric),
+                observed: outcome.observed,
+                p_value: outcome.result.p_value,
+                n_permutations: outcome.result.n_permutations,
+                resolution: outcome.result.resolution,
+                planned: outcome.stopped.map(|_| outcome.planned),
+                null_mean: outcome.null_mean,
+                null_distribution: Some(null_distribution(&outcome.null_values)),
+            }),
+        by_article: article_scores(evaluation, dataset),
+        learning_curve: curve
+            .filter(|points| !points.is_empty())
+            .map(|points| record_of_curve(experiment, points)),
+        folds: fold_records(output),
+        predictions: prediction_records(output),
+        warnings: output.warnings.clone(),
+        timings: record::Timings {
+            started_at: output.started_at.to_string(),
+            seconds_total: output.seconds_total,
+            seconds_cv: output.seconds_cv,
+            seconds_permutation: output.seconds_permutation,
+            seconds_bootstrap: Some(output.seconds_bootstrap),
+            seconds_curve: None,
+        },
+    }
+}
 
-    let folds = output
+/// Which labels the run used.
+fn data_summary(experiment: &Experiment, dataset: &Dataset) -> record::DataSummary {
+    record::DataSummary {
+        store: experiment.resolved()["data"]["store"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        annotator: experiment.data().annotator().to_owned(),
+        paragraphs: dataset.len(),
+        per_class: dataset.per_class(),
+        low_confidence: dataset
+            .items()
+            .iter()
+            .filter(|item| item.low_confidence)
+            .count(),
+        articles: dataset.articles().to_vec(),
+    }
+}
+
+/// The pooled confusion matrix, rows true classes.
+fn confusion_counts(evaluation: &Evaluation, n_classes: usize) -> Vec<Vec<u64>> {
+    (0..n_classes)
+        .map(|truth| {
+            evaluation
+                .confusion
+                .row(truth)
+                .iter()
+                .map(|&count| count as u64)
+                .collect()
+        })
+        .collect()
+}
+
+/// Accuracy per article, with its paragraphs per class.
+fn article_scores(evaluation: &Evaluation, dataset: &Dataset) -> Vec<ArticleScore> {
+    evaluation
+        .by_article
+        .iter()
+        .map(|article| ArticleScore {
+            article: dataset.articles()[article.article].clone(),
+            paragraphs: article.paragraphs,
+            accuracy: article.accuracy,
+            per_class: dataset
+                .classes()
+                .iter()
+                .cloned()
+                .zip(article.per_class.iter().copied())
+                .collect(),
+        })
+        .collect()
+}
+
+/// Each fold's metrics and convergence, in split order.
+fn fold_records(output: &RunOutput) -> Vec<FoldRecord> {
+    let evaluation = &output.evaluation;
+    let classes = output.dataset.classes();
+    output
         .folds
         .iter()
         .zip(&evaluation.folds)
@@ -41,7 +146,7 @@ pub fn record_of(
                 .metrics
                 .iter()
                 .zip(&scores.values)
-                .map(|(&m, &v)| (key(m), v))
+                .map(|(&m, &v)| (m.key(classes), v))
                 .collect(),
             converged: fold.convergence.converged,
             gradient_norm: Some(fold.convergence.gradient_norm).filter(|g| g.is_finite()),
@@ -53,10 +158,14 @@ pub fn record_of(
                 vec![fold.convergence.message.clone()]
             },
         })
-        .collect();
+        .collect()
+}
 
-    let items = dataset.items();
-    let mut predictions = Vec::with_capacity(items.len() * evaluation.oof.repeats());
+/// Every out-of-fold prediction, by repeat, then in the store's paragraph order.
+fn prediction_records(output: &RunOutput) -> Vec<Prediction> {
+    let dataset = &output.dataset;
+    let (classes, items) = (dataset.classes(), dataset.items());
+    let mut predictions = Vec::with_capacity(items.len() * output.evaluation.oof.repeats());
     for fold in &output.folds {
         let predicted = predicted_classes(fold.probabilities.view());
         for (row, &item) in fold.split.test().iter().enumerate() {
@@ -74,96 +183,13 @@ pub fn record_of(
             });
         }
     }
-    // Paragraph order within a repeat, as the store lists them.
     let position: BTreeMap<&str, usize> = items
         .iter()
         .enumerate()
         .map(|(i, item)| (item.id.as_str(), i))
         .collect();
     predictions.sort_by_key(|p| (p.repeat, position[p.id.as_str()]));
-
-    let confusion = (0..classes.len())
-        .map(|truth| {
-            evaluation
-                .confusion
-                .row(truth)
-                .iter()
-                .map(|&count| count as u64)
-                .collect()
-        })
-        .collect();
-
-    Record {
-        format: record::FORMAT.to_owned(),
-        experiment: experiment.name().to_owned(),
-        description: experiment.description().map(str::to_owned),
-        config: experiment.resolved().clone(),
-        config_hash: experiment.config_hash(),
-        data_hash: dataset.hash(),
-        seed: experiment.cv().seed(),
-        version: Version::of_this_build(),
-        classes: classes.to_vec(),
-        data: record::DataSummary {
-            store: experiment.resolved()["data"]["store"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-            annotator: experiment.data().annotator().to_owned(),
-            paragraphs: dataset.len(),
-            per_class: dataset.per_class(),
-            low_confidence: items.iter().filter(|item| item.low_confidence).count(),
-            articles: dataset.articles().to_vec(),
-        },
-        interval: record::IntervalMethod {
-            method: evaluation.interval.describe(),
-            level: evaluation.interval.level.get(),
-            resamples: evaluation.interval.resamples,
-        },
-        metrics: summaries(&evaluation.model),
-        baseline: summaries(&evaluation.baseline),
-        confusion,
-        permutation: output
-            .permutation
-            .as_ref()
-            .map(|outcome| record::Permutation {
-                metric: key(outcome.metric),
-                observed: outcome.observed,
-                p_value: outcome.result.p_value,
-                n_permutations: outcome.result.n_permutations,
-                resolution: outcome.result.resolution,
-                planned: outcome.stopped.map(|_| outcome.planned),
-                null_mean: outcome.null_mean,
-                null_distribution: Some(null_distribution(&outcome.null_values)),
-            }),
-        by_article: evaluation
-            .by_article
-            .iter()
-            .map(|article| ArticleScore {
-                article: dataset.articles()[article.article].clone(),
-                paragraphs: article.paragraphs,
-                accuracy: article.accuracy,
-                per_class: classes
-                    .iter()
-                    .cloned()
-                    .zip(article.per_class.iter().copied())
-                    .collect(),
-            })
-            .collect(),
-        learning_curve: curve
-            .filter(|points| !points.is_empty())
-            .map(|points| record_of_curve(experiment, points)),
-        folds,
-        predictions,
-        warnings: output.warnings.clone(),
-        timings: record::Timings {
-            started_at: output.started_at.to_string(),
-            seconds_total: output.seconds_total,
-            seconds_cv: output.seconds_cv,
-            seconds_permutation: output.seconds_permutation,
-            seconds_bootstrap: Some(output.seconds_bootstrap),
-            seconds_curve: None,
-        },
-    }
+    predictions
 }
 
 /// Distinct values ascending, each with its count: lossless, and as short as the metric is

@@ -175,8 +175,43 @@ impl RawFeatureConfig {
     pub fn check(self) -> Result<FeatureConfig, FeatureConfigError> {
         let analyzer = self.analyzer.unwrap_or(AnalyzerKind::Word);
         let ngram_range = check_ngram_range(self.ngram_range.unwrap_or([1, 1]))?;
+        let (stop_words, stemming) = self.check_word_filters(analyzer)?;
+        let stop_set = match &stop_words {
+            StopWords::None => FxHashSet::default(),
+            StopWords::English => stop_words::ENGLISH.iter().map(|w| w.to_string()).collect(),
+            StopWords::List(list) => list.iter().cloned().collect(),
+        };
+        let columns = match &self.hashing {
+            Some(hashing) => self.check_hashing(hashing)?,
+            None => self.check_vocabulary_limits()?,
+        };
+        let weighting = self.check_weighting()?;
+        let default_norm = match weighting {
+            Weighting::Count => Norm::None,
+            Weighting::Tfidf => Norm::L2,
+        };
+        Ok(FeatureConfig {
+            analyzer,
+            lowercase: self.lowercase.unwrap_or(true),
+            ngram_range,
+            stop_words,
+            stop_set,
+            stemming,
+            columns,
+            binary: self.binary.unwrap_or(false),
+            weighting,
+            smooth_idf: self.smooth_idf.unwrap_or(true),
+            sublinear_tf: self.sublinear_tf.unwrap_or(false),
+            norm: self.norm.unwrap_or(default_norm),
+        })
+    }
 
-        let stop_words = self.stop_words.unwrap_or(StopWords::None);
+    /// Stop words and stemming, which only the word analyzer has.
+    fn check_word_filters(
+        &self,
+        analyzer: AnalyzerKind,
+    ) -> Result<(StopWords, Stemming), FeatureConfigError> {
+        let stop_words = self.stop_words.clone().unwrap_or(StopWords::None);
         let stemming = self.stemming.unwrap_or(Stemming::None);
         if analyzer == AnalyzerKind::CharWb {
             if stop_words != StopWords::None {
@@ -192,88 +227,83 @@ impl RawFeatureConfig {
                 ));
             }
         }
-        let stop_set = match &stop_words {
-            StopWords::None => FxHashSet::default(),
-            StopWords::English => stop_words::ENGLISH.iter().map(|w| w.to_string()).collect(),
-            StopWords::List(list) => list.iter().cloned().collect(),
-        };
+        Ok((stop_words, stemming))
+    }
 
-        let columns = match self.hashing {
-            Some(hashing) => {
-                for (key, set) in [
-                    ("min_df", self.min_df.is_some()),
-                    ("max_df", self.max_df.is_some()),
-                    ("max_features", self.max_features.is_some()),
-                ] {
-                    if set {
-                        return Err(FeatureConfigError::new(
-                            key,
-                            format!(
-                                "{key} needs a fitted vocabulary and cannot be used with hashing"
-                            ),
-                        ));
-                    }
-                }
-                let n_features = u32::try_from(hashing.n_features)
-                    .ok()
-                    .filter(|&n| (1..=i32::MAX as u32).contains(&n))
-                    .ok_or_else(|| {
-                        FeatureConfigError::new(
-                            "hashing.n_features",
-                            format!(
-                                "must be between 1 and {}, got {}",
-                                i32::MAX,
-                                hashing.n_features
-                            ),
-                        )
-                    })?;
-                Columns::Hashing {
-                    n_features,
-                    alternate_sign: hashing.alternate_sign.unwrap_or(true),
-                }
+    /// Hashed columns: `n_features` in range, and no vocabulary limits beside them.
+    fn check_hashing(&self, hashing: &RawHashing) -> Result<Columns, FeatureConfigError> {
+        for (key, set) in [
+            ("min_df", self.min_df.is_some()),
+            ("max_df", self.max_df.is_some()),
+            ("max_features", self.max_features.is_some()),
+        ] {
+            if set {
+                return Err(FeatureConfigError::new(
+                    key,
+                    format!("{key} needs a fitted vocabulary and cannot be used with hashing"),
+                ));
             }
-            None => {
-                let min_df =
-                    check_df("min_df", self.min_df.unwrap_or(DocumentFrequency::Count(1)))?;
-                let max_df = check_df(
-                    "max_df",
-                    self.max_df.unwrap_or(DocumentFrequency::Proportion(1.0)),
-                )?;
-                match (min_df, max_df) {
-                    (DocumentFrequency::Count(lo), DocumentFrequency::Count(hi)) if lo > hi => {
-                        return Err(FeatureConfigError::new(
-                            "min_df",
-                            format!("min_df = {lo} is greater than max_df = {hi}"),
-                        ));
-                    }
-                    (DocumentFrequency::Proportion(lo), DocumentFrequency::Proportion(hi))
-                        if lo > hi =>
-                    {
-                        return Err(FeatureConfigError::new(
-                            "min_df",
-                            format!("min_df = {lo:?} is greater than max_df = {hi:?}"),
-                        ));
-                    }
-                    _ => {}
-                }
-                let max_features = match self.max_features {
-                    None => None,
-                    Some(n) if n >= 1 => Some(usize::try_from(n).unwrap_or(usize::MAX)),
-                    Some(n) => {
-                        return Err(FeatureConfigError::new(
-                            "max_features",
-                            format!("must be at least 1, got {n}"),
-                        ));
-                    }
-                };
-                Columns::Vocabulary {
-                    min_df,
-                    max_df,
-                    max_features,
-                }
+        }
+        let n_features = u32::try_from(hashing.n_features)
+            .ok()
+            .filter(|&n| (1..=i32::MAX as u32).contains(&n))
+            .ok_or_else(|| {
+                FeatureConfigError::new(
+                    "hashing.n_features",
+                    format!(
+                        "must be between 1 and {}, got {}",
+                        i32::MAX,
+                        hashing.n_features
+                    ),
+                )
+            })?;
+        Ok(Columns::Hashing {
+            n_features,
+            alternate_sign: hashing.alternate_sign.unwrap_or(true),
+        })
+    }
+
+    /// A vocabulary's limits: `min_df` not above `max_df`, `max_features` at least 1.
+    fn check_vocabulary_limits(&self) -> Result<Columns, FeatureConfigError> {
+        let min_df = check_df("min_df", self.min_df.unwrap_or(DocumentFrequency::Count(1)))?;
+        let max_df = check_df(
+            "max_df",
+            self.max_df.unwrap_or(DocumentFrequency::Proportion(1.0)),
+        )?;
+        match (min_df, max_df) {
+            (DocumentFrequency::Count(lo), DocumentFrequency::Count(hi)) if lo > hi => {
+                return Err(FeatureConfigError::new(
+                    "min_df",
+                    format!("min_df = {lo} is greater than max_df = {hi}"),
+                ));
+            }
+            (DocumentFrequency::Proportion(lo), DocumentFrequency::Proportion(hi)) if lo > hi => {
+                return Err(FeatureConfigError::new(
+                    "min_df",
+                    format!("min_df = {lo:?} is greater than max_df = {hi:?}"),
+                ));
+            }
+            _ => {}
+        }
+        let max_features = match self.max_features {
+            None => None,
+            Some(n) if n >= 1 => Some(usize::try_from(n).unwrap_or(usize::MAX)),
+            Some(n) => {
+                return Err(FeatureConfigError::new(
+                    "max_features",
+                    format!("must be at least 1, got {n}"),
+                ));
             }
         };
+        Ok(Columns::Vocabulary {
+            min_df,
+            max_df,
+            max_features,
+        })
+    }
 
+    /// The weighting; idf settings only with tf-idf.
+    fn check_weighting(&self) -> Result<Weighting, FeatureConfigError> {
         let weighting = self.weighting.unwrap_or(Weighting::Count);
         if weighting == Weighting::Count {
             for (key, set) in [
@@ -288,25 +318,7 @@ impl RawFeatureConfig {
                 }
             }
         }
-        let default_norm = match weighting {
-            Weighting::Count => Norm::None,
-            Weighting::Tfidf => Norm::L2,
-        };
-
-        Ok(FeatureConfig {
-            analyzer,
-            lowercase: self.lowercase.unwrap_or(true),
-            ngram_range,
-            stop_words,
-            stop_set,
-            stemming,
-            columns,
-            binary: self.binary.unwrap_or(false),
-            weighting,
-            smooth_idf: self.smooth_idf.unwrap_or(true),
-            sublinear_tf: self.sublinear_tf.unwrap_or(false),
-            norm: self.norm.unwrap_or(default_norm),
-        })
+        Ok(weighting)
     }
 }
 

@@ -3,7 +3,7 @@
 //!
 //! Works on one row at a time and allocates nothing; knows nothing of terms.
 
-use super::config::Norm;
+use super::config::{FeatureConfig, Norm, Weighting};
 
 /// How a row of raw counts becomes a row of values.
 #[derive(Clone, Copy, Debug)]
@@ -67,6 +67,25 @@ impl Weights<'_> {
             for v in values.iter_mut() {
                 *v /= total;
             }
+        }
+    }
+}
+
+impl FeatureConfig {
+    /// The idf of terms with `document_frequencies` among `n_documents`, under tf-idf only.
+    pub(super) fn idf(&self, document_frequencies: &[u64], n_documents: usize) -> Option<Vec<f64>> {
+        (self.weighting() == Weighting::Tfidf).then(|| {
+            inverse_document_frequencies(document_frequencies, n_documents, self.smooth_idf())
+        })
+    }
+
+    /// How this set turns a row of counts into values, with the fitted `idf`.
+    pub(super) fn weights<'a>(&self, idf: Option<&'a [f64]>) -> Weights<'a> {
+        Weights {
+            binary: self.binary(),
+            sublinear_tf: self.weighting() == Weighting::Tfidf && self.sublinear_tf(),
+            idf,
+            norm: self.norm(),
         }
     }
 }

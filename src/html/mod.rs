@@ -4,9 +4,9 @@
 //! The page has inline CSS and inline SVG, no script and no external resource, so it opens
 //! from disk in any browser and prints. `plot` draws every figure with plotters' SVG backend
 //! (each with a title, axis labels, a text alternative and its n); `page` writes the HTML
-//! around them; `derive` computes what a figure needs beyond the record (histogram bins,
-//! reliability bins, the most confident mistakes). Colours are Okabe and Ito's, which
-//! colour-blind readers can tell apart.
+//! around them (`text` escapes it); `derive` computes what a figure needs beyond the record
+//! (histogram bins, reliability bins, the most confident mistakes). Colours are Okabe and
+//! Ito's, which colour-blind readers can tell apart.
 //!
 //! Pure: no I/O, no clock, nothing random, no `HashMap` order: the same inputs give the same
 //! bytes. Running experiments and reading labels is the caller's job.
@@ -14,10 +14,12 @@
 mod derive;
 mod page;
 mod plot;
+mod text;
+
+pub use page::render;
 
 use std::collections::BTreeMap;
 
-use crate::experiment::Comparison;
 use crate::record::Record;
 
 /// One experiment's record and what the page shows beside it.
@@ -73,18 +75,6 @@ pub enum HtmlError {
     Empty,
     #[error("drawing {figure}: {message}")]
     Draw { figure: String, message: String },
-}
-
-/// The page for `experiments`: with one, its results; with several, `comparison` (of the
-/// same records, the first the reference) above each experiment's results.
-pub fn render(
-    experiments: &[ExperimentInputs<'_>],
-    comparison: Option<&Comparison>,
-) -> Result<String, HtmlError> {
-    if experiments.is_empty() {
-        return Err(HtmlError::Empty);
-    }
-    page::document(experiments, comparison)
 }
 
 #[cfg(test)]

@@ -15,10 +15,23 @@ use crate::stats::proportion::wilson_interval;
 
 use super::derive::{self, confidence, probability};
 use super::plot::{self, BLUE, GREEN, ORANGE, PURPLE};
+use super::text::{escape, p_value};
 
 /// Each class's colour, by index, the same in every figure: Okabe and Ito's.
 const CLASS_COLOURS: [plot::Colour; 4] = [ORANGE, BLUE, GREEN, PURPLE];
 use super::{ClassTerms, ExperimentInputs, HtmlError};
+
+/// The page for `experiments`: with one, its results; with several, `comparison` (of the
+/// same records, the first the reference) above each experiment's results.
+pub fn render(
+    experiments: &[ExperimentInputs<'_>],
+    comparison: Option<&Comparison>,
+) -> Result<String, HtmlError> {
+    if experiments.is_empty() {
+        return Err(HtmlError::Empty);
+    }
+    document(experiments, comparison)
+}
 
 /// Paragraphs quoted among the most confident mistakes.
 const MISTAKES: usize = 6;
@@ -73,31 +86,6 @@ code { font-size: .9em; }
   a { color: inherit; text-decoration: none; }
 }
 ";
-
-/// HTML text and attribute escaping (XML's five entities).
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// A p-value as people read it: three decimals, or `< 0.001`.
-pub fn p_value(p: f64) -> String {
-    if p < 0.001 {
-        "< 0.001".to_owned()
-    } else {
-        format!("{p:.3}")
-    }
-}
 
 /// `decimals` decimals with a true minus sign, never `-0.000`; `∞` for infinities.
 fn fixed(value: f64, decimals: usize) -> String {

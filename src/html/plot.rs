@@ -16,7 +16,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::HtmlError;
-use super::page::{escape, p_value};
+use super::text::{escape, p_value};
 
 /// Okabe & Ito's palette, safe for the common kinds of colour blindness.
 pub const BLUE: RGBColor = RGBColor(0x00, 0x72, 0xB2);

@@ -196,6 +196,13 @@ impl Batch {
     }
 }
 
+/// The file at `path` as it reads, decompressed if it starts with the gzip magic bytes.
+pub fn open_decompressed(path: &Path) -> io::Result<Box<dyn BufRead + Send>> {
+    let mut raw = BufReader::with_capacity(MIN_READ, File::open(path)?);
+    let gzipped = is_gzipped(&mut raw)?;
+    Ok(decompressed(raw, gzipped))
+}
+
 /// Whether the input starts with the gzip magic bytes (looked at, not consumed): the one
 /// place compression is detected, for files and standard input alike.
 fn is_gzipped<R: Read>(raw: &mut BufReader<R>) -> io::Result<bool> {

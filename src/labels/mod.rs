@@ -17,6 +17,7 @@
 //! has gone (it reports it as orphaned), and knows nothing about terminals, features or
 //! models. Only [`records`] defines what a line on disk looks like.
 
+pub mod agreement;
 pub mod annotations;
 mod export;
 mod import;

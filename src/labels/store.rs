@@ -369,6 +369,14 @@ impl Store {
     /// paragraphs that left are reported as orphaned (never removed). Nothing is written
     /// unless every article is accepted.
     pub fn ingest(&mut self, articles: &[Article]) -> Result<Vec<IngestReport>, StoreError> {
+        let plan = self.plan_ingest(articles)?;
+        self.apply_ingest(plan)
+    }
+
+    /// What ingesting `articles` does, decided without writing anything: each article's
+    /// report, the store's paragraphs afterwards (and their index), and the article copies
+    /// to write.
+    fn plan_ingest<'a>(&self, articles: &'a [Article]) -> Result<IngestPlan<'a>, StoreError> {
         let mut seen = BTreeSet::new();
         for article in articles {
             if !seen.insert(article.id()) {
@@ -401,57 +409,15 @@ impl Store {
                 .get(article.id())
                 .map(|old| old.iter().map(|&p| p.clone()).collect())
                 .unwrap_or_default();
-
-            let status = if old.is_empty() {
-                IngestStatus::New
-            } else if old == incoming {
-                IngestStatus::Unchanged
-            } else {
-                let old_ids: BTreeSet<&ParagraphId> = old.iter().map(Paragraph::id).collect();
-                let new_ids: BTreeSet<&ParagraphId> = incoming.iter().map(Paragraph::id).collect();
-                let kept = old_ids.intersection(&new_ids).count();
-                IngestStatus::Changed {
-                    kept,
-                    added: new_ids.len() - kept,
-                    removed: old_ids.len() - kept,
-                }
-            };
-            let labelable_ids = |ps: &[Paragraph]| -> BTreeSet<ParagraphId> {
-                ps.iter()
-                    .filter(|p| p.is_labelable())
-                    .map(|p| p.id().clone())
-                    .collect()
-            };
-            let leaving: BTreeSet<ParagraphId> = labelable_ids(&old)
-                .difference(&labelable_ids(&incoming))
-                .cloned()
-                .collect();
-            let orphaned = if leaving.is_empty() {
-                0
-            } else {
-                decisions
-                    .iter()
-                    .filter(|decision| leaving.contains(decision.paragraph()))
-                    .count()
-            };
-            let count = |kind| incoming.iter().filter(|p| p.kind() == kind).count();
-            reports.push(IngestReport {
-                article: article.id().clone(),
-                status,
-                paragraphs: count(BlockKind::Paragraph),
-                headings: count(BlockKind::Heading),
-                bylines: count(BlockKind::Byline),
-                duplicates,
-                orphaned,
-            });
-
-            match status {
+            let report = compare_article(article.id(), &old, &incoming, duplicates, &decisions);
+            match report.status {
                 IngestStatus::Unchanged => {}
                 IngestStatus::New => added.extend(incoming),
                 IngestStatus::Changed { .. } => {
                     replaced.insert(article.id(), incoming);
                 }
             }
+            reports.push(report);
             let copy = self.article_path(article.id());
             if fs::read(&copy).ok().as_deref() != Some(article.text().as_bytes()) {
                 copies.push((copy, article.text().as_bytes()));
@@ -469,8 +435,24 @@ impl Store {
             }
         }
         paragraphs.extend(added);
-
         let index = index_paragraphs(&paragraphs)?;
+        Ok(IngestPlan {
+            reports,
+            paragraphs,
+            index,
+            copies,
+        })
+    }
+
+    /// Write what `plan` decided (the article copies, then `paragraphs.jsonl` if any article
+    /// is new or changed, with one sync for all), then take it as the store's state.
+    fn apply_ingest(&mut self, plan: IngestPlan<'_>) -> Result<Vec<IngestReport>, StoreError> {
+        let IngestPlan {
+            reports,
+            paragraphs,
+            index,
+            mut copies,
+        } = plan;
         let body;
         if reports.iter().any(|r| r.status != IngestStatus::Unchanged) {
             body = paragraphs
@@ -492,6 +474,70 @@ impl Store {
 
     fn article_path(&self, id: &ArticleId) -> PathBuf {
         self.dir.join(ARTICLES_DIR).join(format!("{id}.txt"))
+    }
+}
+
+/// What [`Store::plan_ingest`] decided.
+struct IngestPlan<'a> {
+    reports: Vec<IngestReport>,
+    /// The store's paragraphs once the articles are in, and their index.
+    paragraphs: Vec<Paragraph>,
+    index: BTreeMap<ParagraphId, usize>,
+    /// Files to write: the copies of new or changed articles.
+    copies: Vec<(PathBuf, &'a [u8])>,
+}
+
+/// The report of ingesting `article`, whose stored blocks are `old` (none if new), as
+/// `incoming` (its distinct blocks; `duplicates` repeats dropped); `decisions` are every
+/// current label, for counting those orphaned.
+fn compare_article(
+    article: &ArticleId,
+    old: &[Paragraph],
+    incoming: &[Paragraph],
+    duplicates: usize,
+    decisions: &[&Decision],
+) -> IngestReport {
+    let status = if old.is_empty() {
+        IngestStatus::New
+    } else if old == incoming {
+        IngestStatus::Unchanged
+    } else {
+        let old_ids: BTreeSet<&ParagraphId> = old.iter().map(Paragraph::id).collect();
+        let new_ids: BTreeSet<&ParagraphId> = incoming.iter().map(Paragraph::id).collect();
+        let kept = old_ids.intersection(&new_ids).count();
+        IngestStatus::Changed {
+            kept,
+            added: new_ids.len() - kept,
+            removed: old_ids.len() - kept,
+        }
+    };
+    let labelable_ids = |ps: &[Paragraph]| -> BTreeSet<ParagraphId> {
+        ps.iter()
+            .filter(|p| p.is_labelable())
+            .map(|p| p.id().clone())
+            .collect()
+    };
+    let leaving: BTreeSet<ParagraphId> = labelable_ids(old)
+        .difference(&labelable_ids(incoming))
+        .cloned()
+        .collect();
+    let orphaned = if leaving.is_empty() {
+        0
+    } else {
+        decisions
+            .iter()
+            .filter(|decision| leaving.contains(decision.paragraph()))
+            .count()
+    };
+    let count = |kind| incoming.iter().filter(|p| p.kind() == kind).count();
+    IngestReport {
+        article: article.clone(),
+        status,
+        paragraphs: count(BlockKind::Paragraph),
+        headings: count(BlockKind::Heading),
+        bylines: count(BlockKind::Byline),
+        duplicates,
+        orphaned,
     }
 }
 

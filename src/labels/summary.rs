@@ -2,8 +2,8 @@
 //! between every pair of annotators who labelled the same paragraphs.
 
 use super::Store;
+use super::agreement::{Agreement, cohen_kappa};
 use crate::corpus::ArticleId;
-use crate::stats::agreement::{Agreement, cohen_kappa};
 
 /// Label counts of one annotator on one article (or on all articles, `article: None`).
 #[derive(Debug, Clone, PartialEq, Eq)]

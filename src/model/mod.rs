@@ -317,58 +317,6 @@ pub trait Classifier {
     ) -> Result<FittedModel, ModelError>;
 }
 
-impl Classifier for ModelConfig {
-    fn fit(
-        &self,
-        x: ArrayView2<f64>,
-        y: &[usize],
-        n_classes: usize,
-    ) -> Result<FittedModel, ModelError> {
-        self.fit_checked(&solvers::TrainingSet::new(x.view(), y, n_classes)?, None)
-    }
-
-    fn fit_csr_from(
-        &self,
-        x: &CsrMatrix,
-        y: &[usize],
-        n_classes: usize,
-        start: Option<&FittedModel>,
-    ) -> Result<FittedModel, ModelError> {
-        let data = solvers::TrainingSet::from_csr(x, y, n_classes)?;
-        if let Some(start) = start {
-            let (_, n_features) = data.shape();
-            if start.n_features() != n_features || start.classes() != data.classes() {
-                return Err(ModelError::InvalidParts(format!(
-                    "a warm start must have the training matrix's {n_features} features and \
-                     its classes {:?}; it has {} features and classes {:?}",
-                    data.classes(),
-                    start.n_features(),
-                    start.classes()
-                )));
-            }
-        }
-        self.fit_checked(&data, start)
-    }
-}
-
-impl ModelConfig {
-    fn fit_checked(
-        &self,
-        data: &solvers::TrainingSet,
-        start: Option<&FittedModel>,
-    ) -> Result<FittedModel, ModelError> {
-        let (n_rows, n_features) = data.shape();
-        match self
-            .solver
-            .for_training(data.n_present(), n_rows, n_features, data.nnz())
-        {
-            Solver::Linfa => solvers::fit_linfa(self, data),
-            Solver::Lbfgs => Ok(solvers::fit_lbfgs(self, data, start)),
-            Solver::Newton => Ok(solvers::fit_newton(self, data, start)),
-        }
-    }
-}
-
 /// Whether the solver reached the gradient tolerance, and what it had reached when it stopped.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Convergence {

@@ -1,5 +1,6 @@
-//! The two ways of fitting: checked training data in, a [`FittedModel`] out, with the
-//! convergence verdict computed by us from the gradient at the returned solution.
+//! Fitting, behind [`Classifier`]: checked training data in, a [`FittedModel`] out (from
+//! linfa-logistic, our L-BFGS or our truncated Newton), with the convergence verdict
+//! computed by us from the gradient at the returned solution.
 
 use linfa::DatasetBase;
 use linfa::traits::Fit as _;
@@ -12,7 +13,60 @@ use super::lbfgs::{self, Norm};
 use super::newton;
 use super::objective::{GradientNorms, Link, Objective, SparseRows};
 use super::row_space::{self, RowSpace};
-use super::{Convergence, FittedModel, ModelConfig, ModelError, ModelParts, Solver};
+use super::{Classifier, Convergence, FittedModel, ModelConfig, ModelError, ModelParts, Solver};
+
+/// The one way into fitting: checked data, then the solver `[model] solver` picks for it.
+impl Classifier for ModelConfig {
+    fn fit(
+        &self,
+        x: ArrayView2<f64>,
+        y: &[usize],
+        n_classes: usize,
+    ) -> Result<FittedModel, ModelError> {
+        self.fit_checked(&TrainingSet::new(x.view(), y, n_classes)?, None)
+    }
+
+    fn fit_csr_from(
+        &self,
+        x: &CsrMatrix,
+        y: &[usize],
+        n_classes: usize,
+        start: Option<&FittedModel>,
+    ) -> Result<FittedModel, ModelError> {
+        let data = TrainingSet::from_csr(x, y, n_classes)?;
+        if let Some(start) = start {
+            let (_, n_features) = data.shape();
+            if start.n_features() != n_features || start.classes() != data.classes() {
+                return Err(ModelError::InvalidParts(format!(
+                    "a warm start must have the training matrix's {n_features} features and \
+                     its classes {:?}; it has {} features and classes {:?}",
+                    data.classes(),
+                    start.n_features(),
+                    start.classes()
+                )));
+            }
+        }
+        self.fit_checked(&data, start)
+    }
+}
+
+impl ModelConfig {
+    fn fit_checked(
+        &self,
+        data: &TrainingSet,
+        start: Option<&FittedModel>,
+    ) -> Result<FittedModel, ModelError> {
+        let (n_rows, n_features) = data.shape();
+        match self
+            .solver
+            .for_training(data.n_present(), n_rows, n_features, data.nnz())
+        {
+            Solver::Linfa => fit_linfa(self, data),
+            Solver::Lbfgs => Ok(fit_lbfgs(self, data, start)),
+            Solver::Newton => Ok(fit_newton(self, data, start)),
+        }
+    }
+}
 
 /// Curvature pairs our L-BFGS keeps (scipy's L-BFGS-B default, as scikit-learn uses it).
 const LBFGS_HISTORY: usize = 10;

@@ -1,7 +1,6 @@
-//! Statistics for small hand-labelled data: agreement between annotators, intervals,
-//! permutation and paired tests. Pure functions over slices; no I/O, no model fitting.
+//! Statistics for small hand-labelled data: intervals, permutation and paired tests,
+//! proportions. Pure functions over slices; no I/O, no model fitting.
 
-pub mod agreement;
 pub mod interval;
 pub mod paired;
 pub mod permutation;

@@ -1,0 +1,245 @@
+//! One run of an experiment: select the labels, cross-validate, score with intervals, test
+//! against chance; the results ([`RunOutput`]) and what the user must know to read them.
+
+use std::time::Instant;
+
+use crate::cv::{self, SchemeKind};
+use crate::metrics::Metric;
+use crate::stats::permutation::SEQUENTIAL_BATCH;
+
+use super::cross_validate::{FoldResult, cross_validate};
+use super::evaluate::{self, Evaluation, IntervalSpec};
+use super::permutation::{self, PermutationOutcome};
+use super::{Dataset, Experiment, PermutationStopping, Progress, RunError};
+
+/// Choices made at run time, not in the experiment file.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Replace `[stats] permutations` (0 skips the permutation test).
+    pub permutations: Option<usize>,
+}
+
+/// Everything one run produced, before it becomes a record.
+#[derive(Debug, Clone)]
+pub struct RunOutput {
+    pub dataset: Dataset,
+    pub metric: Metric,
+    pub folds: Vec<FoldResult>,
+    pub evaluation: Evaluation,
+    pub permutation: Option<PermutationOutcome>,
+    pub permutations_undefined: usize,
+    pub warnings: Vec<String>,
+    pub started_at: jiff::Timestamp,
+    pub seconds_cv: f64,
+    /// Scoring with bootstrap intervals.
+    pub seconds_bootstrap: f64,
+    pub seconds_permutation: f64,
+    pub seconds_total: f64,
+}
+
+/// Run one experiment: select the labels, cross-validate, score with intervals and test
+/// against chance.
+pub fn run(
+    experiment: &Experiment,
+    options: &RunOptions,
+    progress: &dyn Progress,
+) -> Result<RunOutput, RunError> {
+    let started_at = jiff::Timestamp::now();
+    let clock = Instant::now();
+    let dataset = Dataset::load(experiment.data())?;
+    let metric = experiment.stats().metric();
+    let texts = dataset.texts();
+    let labels = dataset.labels();
+    let groups = dataset.groups();
+    let n_classes = dataset.classes().len();
+
+    let splits =
+        cv::splits(experiment.cv(), dataset.classes(), &labels, &groups).map_err(RunError::Cv)?;
+    progress.stage("cross-validation", splits.len() as u64);
+    let corpus = experiment.features().analyze_corpus(&texts);
+    let folds = cross_validate(&corpus, experiment.model(), &labels, n_classes, &splits)?;
+    progress.tick();
+    let seconds_cv = clock.elapsed().as_secs_f64();
+
+    let stats = experiment.stats();
+    let intervals = IntervalSpec::of(experiment);
+    let bootstrap_clock = Instant::now();
+    let evaluation = evaluate::evaluate(&folds, &labels, &groups, n_classes, &intervals, metric)?;
+    let seconds_bootstrap = bootstrap_clock.elapsed().as_secs_f64();
+
+    let permutation_clock = Instant::now();
+    let n_permutations = options.permutations.unwrap_or(stats.permutations());
+    let observed = evaluation
+        .model_value(metric)
+        .and_then(|value| value.pooled);
+    let (permutation, permutations_undefined) = match observed {
+        Some(observed) if n_permutations > 0 => {
+            let sequential_level = (stats.permutation_stopping()
+                == PermutationStopping::Sequential)
+                .then(|| 1.0 - stats.level().get());
+            progress.note(&permutation_estimate(
+                n_permutations,
+                splits.len(),
+                seconds_cv,
+                sequential_level,
+            ));
+            progress.stage("permutation test", n_permutations as u64);
+            let inputs = permutation::PermutationInputs {
+                corpus: &corpus,
+                model: experiment.model(),
+                scheme: experiment.cv(),
+                labels: &labels,
+                groups: &groups,
+                class_names: dataset.classes(),
+                n_classes,
+                metric,
+                seed: experiment.cv().seed(),
+            };
+            permutation::permutation_test(
+                &inputs,
+                observed,
+                n_permutations,
+                sequential_level,
+                &|| progress.tick(),
+            )?
+        }
+        _ => (None, 0),
+    };
+    let seconds_permutation = permutation_clock.elapsed().as_secs_f64();
+
+    let warnings = warnings(
+        experiment,
+        &dataset,
+        &folds,
+        &evaluation,
+        permutation.as_ref(),
+        permutations_undefined,
+    );
+    Ok(RunOutput {
+        dataset,
+        metric,
+        folds,
+        evaluation,
+        permutation,
+        permutations_undefined,
+        warnings,
+        started_at,
+        seconds_cv,
+        seconds_bootstrap,
+        seconds_permutation,
+        seconds_total: clock.elapsed().as_secs_f64(),
+    })
+}
+
+/// The permutation test's size and how long it should take at the pace of the
+/// cross-validation just run (each shuffle re-runs it; shuffles run in parallel).
+fn permutation_estimate(
+    n_permutations: usize,
+    n_folds: usize,
+    seconds_cv: f64,
+    sequential_level: Option<f64>,
+) -> String {
+    let threads = rayon::current_num_threads().max(1);
+    let per_shuffle = seconds_cv;
+    let total = per_shuffle * n_permutations as f64 / threads.min(n_permutations) as f64;
+    let mut note = format!(
+        "permutation test: up to {n_permutations} shuffles × {n_folds} folds = {} fits; at the \
+         cross-validation's pace ({}) that is up to {} on {threads} thread{}",
+        n_permutations * n_folds,
+        duration(per_shuffle),
+        duration(total),
+        if threads == 1 { "" } else { "s" },
+    );
+    if let Some(level) = sequential_level {
+        let first = SEQUENTIAL_BATCH.min(n_permutations);
+        note.push_str(&format!(
+            "; it stops early once p is clearly above or below {} (checked every {first} \
+             shuffles: about {} for the first check)",
+            (level * 1e6).round() / 1e6,
+            duration(per_shuffle * first as f64 / threads.min(first) as f64)
+        ));
+    }
+    note
+}
+
+/// Seconds as the user reads them.
+fn duration(seconds: f64) -> String {
+    if seconds < 60.0 {
+        format!("{seconds:.1} s")
+    } else if seconds < 3600.0 {
+        format!("{:.1} min", seconds / 60.0)
+    } else {
+        format!("{:.1} h", seconds / 3600.0)
+    }
+}
+
+/// What the user must know to read the numbers right.
+fn warnings(
+    experiment: &Experiment,
+    dataset: &Dataset,
+    folds: &[FoldResult],
+    evaluation: &Evaluation,
+    permutation: Option<&PermutationOutcome>,
+    permutations_undefined: usize,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let unconverged: Vec<&FoldResult> = folds.iter().filter(|f| !f.convergence.converged).collect();
+    if let Some(worst) = unconverged.iter().max_by(|a, b| {
+        a.convergence
+            .gradient_norm
+            .total_cmp(&b.convergence.gradient_norm)
+    }) {
+        warnings.push(format!(
+            "{} of {} folds did not converge (worst: repeat {}, fold {}: {}); raise [model] max_iterations or alpha",
+            unconverged.len(),
+            folds.len(),
+            worst.split.repeat(),
+            worst.split.fold(),
+            worst.convergence.message
+        ));
+    }
+    for (m, &metric) in evaluation.metrics.iter().enumerate() {
+        let undefined = evaluation
+            .folds
+            .iter()
+            .filter(|f| f.values[m].is_none())
+            .count();
+        if undefined > 0 {
+            warnings.push(format!(
+                "{} is undefined in {undefined} of {} folds (a test fold with a single class); its mean is over the others",
+                metric.key(dataset.classes()),
+                evaluation.folds.len()
+            ));
+        }
+    }
+    let predicted = evaluation.confusion_columns_used();
+    if predicted.len() == 1 {
+        warnings.push(format!(
+            "the model predicts `{}` for every paragraph: it has learnt nothing beyond the class balance (the penalty may be too strong for these features: try a smaller [model] alpha)",
+            dataset.classes()[predicted[0]]
+        ));
+    }
+    if experiment.cv().kind() == SchemeKind::LeaveOneGroupOut && dataset.articles().len() < 5 {
+        warnings.push(format!(
+            "leave-one-article-out with {} articles: each fold tests one article, so the spread across folds rests on {} numbers",
+            dataset.articles().len(),
+            dataset.articles().len()
+        ));
+    }
+    if permutations_undefined > 0 {
+        warnings.push(format!(
+            "{permutations_undefined} permutations gave an undefined {} and were left out of the test",
+            experiment.stats().metric().key(dataset.classes())
+        ));
+    }
+    if let Some(outcome) = permutation
+        && outcome.stopped.is_none()
+        && outcome.result.n_permutations < 100
+    {
+        warnings.push(format!(
+            "only {} permutations: the smallest attainable p-value is {:.3}",
+            outcome.result.n_permutations, outcome.result.resolution
+        ));
+    }
+    warnings
+}
