@@ -43,6 +43,7 @@ mod hashing;
 mod select;
 mod stop_words;
 mod tokenize;
+mod union;
 mod vocabulary;
 mod weighting;
 mod word_classes;
@@ -56,6 +57,7 @@ pub use config::{
 pub use fitted::FittedFeatures;
 pub use fitter::Fitter;
 pub use tokenize::Analyzer;
+pub use union::{AnalyzedUnion, FeatureUnion, UnionColumns, hstack};
 pub use vocabulary::Vocabulary;
 
 pub(crate) use select::select_terms;
