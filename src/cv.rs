@@ -22,7 +22,9 @@ use crate::rng::seeded;
 ///
 /// - `scheme`: `"stratified_kfold"` (default), `"repeated_stratified_kfold"`,
 ///   `"stratified_group_kfold"` (folds of whole groups, i.e. articles, with class balance as
-///   even as the groups allow), or `"leave_one_group_out"` (one fold per group);
+///   even as the groups allow), `"leave_one_group_out"` (one fold per group), or
+///   `"holdout"` (one split: fit on the training paragraphs, score the `test_split` ones);
+/// - `test_split`: the split held out (holdout only, and required there);
 /// - `folds`: number of folds, at least 2 (default 5); not allowed with leave-one-group-out;
 /// - `repeats`: independent reshuffles (default 1); above 1 only with the repeated scheme
 ///   and the stratified group scheme;
@@ -38,6 +40,8 @@ pub struct RawCvConfig {
     pub repeats: Option<usize>,
     #[serde(default = "default_seed")]
     pub seed: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_split: Option<String>,
 }
 
 const DEFAULT_FOLDS: usize = 5;
@@ -54,6 +58,7 @@ impl Default for RawCvConfig {
             folds: None,
             repeats: None,
             seed: DEFAULT_SEED,
+            test_split: None,
         }
     }
 }
@@ -70,6 +75,7 @@ pub enum SchemeKind {
     #[serde(rename = "stratified_group_kfold")]
     StratifiedGroupKFold,
     LeaveOneGroupOut,
+    Holdout,
 }
 
 impl SchemeKind {
@@ -79,6 +85,7 @@ impl SchemeKind {
             SchemeKind::RepeatedStratifiedKFold => "repeated_stratified_kfold",
             SchemeKind::StratifiedGroupKFold => "stratified_group_kfold",
             SchemeKind::LeaveOneGroupOut => "leave_one_group_out",
+            SchemeKind::Holdout => "holdout",
         }
     }
 
@@ -111,15 +118,26 @@ impl RawCvConfig {
         }
         let folds = match (kind, self.folds) {
             (SchemeKind::LeaveOneGroupOut, Some(_)) => return Err(CvConfigError::FoldsWithGroups),
-            (SchemeKind::LeaveOneGroupOut, None) => None,
+            (SchemeKind::Holdout, Some(_)) => return Err(CvConfigError::FoldsWithHoldout),
+            (SchemeKind::LeaveOneGroupOut | SchemeKind::Holdout, None) => None,
             (_, Some(folds)) if folds < 2 => return Err(CvConfigError::TooFewFolds { folds }),
             (_, folds) => Some(folds.unwrap_or(DEFAULT_FOLDS)),
+        };
+        let test_split = match (kind, &self.test_split) {
+            (SchemeKind::Holdout, None) => return Err(CvConfigError::NoTestSplit),
+            (SchemeKind::Holdout, Some(split)) if split.trim().is_empty() => {
+                return Err(CvConfigError::NoTestSplit);
+            }
+            (SchemeKind::Holdout, Some(split)) => Some(split.clone()),
+            (_, Some(_)) => return Err(CvConfigError::TestSplitWithoutHoldout { scheme: kind }),
+            (_, None) => None,
         };
         Ok(CvConfig {
             kind,
             folds,
             repeats,
             seed: self.seed,
+            test_split,
         })
     }
 }
@@ -140,13 +158,27 @@ pub enum CvConfigError {
         "`folds` does not apply to scheme = \"leave_one_group_out\", which has one fold per group"
     )]
     FoldsWithGroups,
+    #[error("`folds` does not apply to scheme = \"holdout\", which has one split")]
+    FoldsWithHoldout,
+    #[error("scheme = \"holdout\" needs `test_split`, the split it scores (e.g. \"test\")")]
+    NoTestSplit,
+    #[error(
+        "`test_split` applies to scheme = \"holdout\", not \"{}\"",
+        scheme.as_str()
+    )]
+    TestSplitWithoutHoldout { scheme: SchemeKind },
 }
 
 impl CvConfigError {
     /// The offending key of the `[cv]` table.
     pub fn key(&self) -> &'static str {
         match self {
-            CvConfigError::TooFewFolds { .. } | CvConfigError::FoldsWithGroups => "folds",
+            CvConfigError::TooFewFolds { .. }
+            | CvConfigError::FoldsWithGroups
+            | CvConfigError::FoldsWithHoldout => "folds",
+            CvConfigError::NoTestSplit | CvConfigError::TestSplitWithoutHoldout { .. } => {
+                "test_split"
+            }
             CvConfigError::NoRepeats | CvConfigError::RepeatsNeedRepeatedScheme { .. } => "repeats",
         }
     }
@@ -156,19 +188,25 @@ impl CvConfigError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CvConfig {
     kind: SchemeKind,
-    /// `None` for leave-one-group-out.
+    /// `None` for leave-one-group-out and holdout.
     folds: Option<usize>,
     repeats: usize,
     seed: u64,
+    /// Holdout only.
+    test_split: Option<String>,
 }
 
 impl CvConfig {
     pub fn kind(&self) -> SchemeKind {
         self.kind
     }
-    /// Number of folds; `None` for leave-one-group-out (one per group).
+    /// Number of folds; `None` for leave-one-group-out (one per group) and holdout.
     pub fn folds(&self) -> Option<usize> {
         self.folds
+    }
+    /// The split holdout scores; `None` for the other schemes.
+    pub fn test_split(&self) -> Option<&str> {
+        self.test_split.as_deref()
     }
     pub fn repeats(&self) -> usize {
         self.repeats
@@ -186,6 +224,9 @@ impl CvConfig {
         } else {
             ""
         };
+        if let Some(split) = &self.test_split {
+            return format!("held-out split `{split}` (fitted once on the rest)");
+        }
         match (self.folds, self.repeats) {
             (None, _) => format!("leave-one-article-out ({n_groups} folds)"),
             (Some(folds), 1) => format!("stratified {folds}-fold{whole}, seed {}", self.seed),
@@ -205,6 +246,7 @@ impl CvConfig {
             folds: self.folds,
             repeats: Some(self.repeats),
             seed: self.seed,
+            test_split: self.test_split.clone(),
         }
     }
 }
@@ -232,6 +274,15 @@ impl Split {
         &self.test
     }
 
+    /// The same split with its test rows numbered as `test` (the same rows, counted among
+    /// the tested rows only: scoring a holdout split on its test rows).
+    pub fn with_test(&self, test: Vec<usize>) -> Split {
+        Split {
+            test,
+            ..self.clone()
+        }
+    }
+
     /// The same split trained on `train` only, a subset of its training rows (learning
     /// curves; see [`subsample_train`]).
     pub fn with_train(&self, train: Vec<usize>) -> Split {
@@ -240,6 +291,24 @@ impl Split {
             ..self.clone()
         }
     }
+}
+
+/// The one split of holdout: rows with `in_test[i]` are tested, the others train. Both
+/// sides must hold rows.
+pub fn holdout(in_test: &[bool]) -> Result<Split, CvError> {
+    let (test, train): (Vec<usize>, Vec<usize>) = (0..in_test.len()).partition(|&i| in_test[i]);
+    if test.is_empty() {
+        return Err(CvError::EmptyHoldout { side: "test" });
+    }
+    if train.is_empty() {
+        return Err(CvError::EmptyHoldout { side: "training" });
+    }
+    Ok(Split {
+        repeat: 0,
+        fold: 0,
+        train,
+        test,
+    })
 }
 
 /// Why rows could not be split.
@@ -263,6 +332,14 @@ pub enum CvError {
     GroupCount { rows: usize, groups: usize },
     #[error("leave-one-group-out needs at least 2 groups (articles), found {groups}")]
     TooFewGroups { groups: usize },
+    #[error(
+        "{rows} training paragraphs cannot be split into {folds} inner folds (lower [search] inner_folds)"
+    )]
+    TooFewForInnerFolds { rows: usize, folds: usize },
+    #[error("holdout: the {side} split has no paragraphs")]
+    EmptyHoldout { side: &'static str },
+    #[error("holdout takes its split from the data, not from the labels")]
+    HoldoutFromLabels,
     #[error(
         "{folds} folds of whole articles need at least {folds} articles, found {groups}; use folds = {groups} or fewer"
     )]
@@ -367,6 +444,7 @@ pub fn splits<S: AsRef<str>>(
                 .flat_map(|repeat| stratified(&members, y.len(), folds, scheme.seed, repeat))
                 .collect())
         }
+        None if scheme.kind == SchemeKind::Holdout => Err(CvError::HoldoutFromLabels),
         None => leave_one_group_out(y.len(), groups),
     }
 }
@@ -396,7 +474,18 @@ fn stratified(
     seed: u64,
     repeat: usize,
 ) -> Vec<Split> {
-    let mut rng = seeded(seed, repeat as u64);
+    stratified_on_stream(members, n_rows, folds, seed, repeat as u64, repeat)
+}
+
+fn stratified_on_stream(
+    members: &[Vec<usize>],
+    n_rows: usize,
+    folds: usize,
+    seed: u64,
+    stream: u64,
+    repeat: usize,
+) -> Vec<Split> {
+    let mut rng = seeded(seed, stream);
     let mut fold_of = vec![0; n_rows];
     let mut dealt = 0;
     for rows in members {
@@ -562,6 +651,51 @@ fn leave_one_group_out(n_rows: usize, groups: &[usize]) -> Result<Vec<Split>, Cv
             }
         })
         .collect())
+}
+
+/// Streams of `seeded` used by the inner folds of a search: the two bits below the top one
+/// set, so they meet neither the fold streams `0..repeats`, the training subsets' nor the
+/// permutations'.
+pub const INNER_STREAMS: u64 = 3 << 61;
+
+/// The stream of the inner folds of a search on all labels (`stance train`).
+pub const TRAINING_INNER_STREAM: u64 = INNER_STREAMS - 1;
+
+/// The stream of the inner folds of outer `repeat`, `fold` and group `group` (0 without
+/// groups).
+pub fn inner_stream(repeat: usize, fold: usize, group: usize) -> u64 {
+    INNER_STREAMS
+        + ((repeat as u64) << 44)
+        + ((fold as u64 & 0xf_ffff) << 24)
+        + (group as u64 & 0xff_ffff)
+}
+
+/// Stratified k-fold of rows `0..y.len()` for a search's inner cross-validation, shuffled on
+/// `stream` of `seed`: as [`splits`]' stratified folds, but a class with fewer rows than
+/// folds is allowed (some training folds then lack it, as scikit-learn's `StratifiedKFold`
+/// allows with a warning); at least `folds` rows are needed.
+pub fn inner_splits(
+    y: &[usize],
+    folds: usize,
+    seed: u64,
+    stream: u64,
+) -> Result<Vec<Split>, CvError> {
+    if y.len() < folds {
+        return Err(CvError::TooFewForInnerFolds {
+            rows: y.len(),
+            folds,
+        });
+    }
+    let n_classes = y.iter().max().map_or(0, |&c| c + 1);
+    let members = members_by_class(n_classes, y)?;
+    Ok(stratified_on_stream(
+        &members,
+        y.len(),
+        folds,
+        seed,
+        stream,
+        0,
+    ))
 }
 
 /// Streams of `seeded` used for training subsets: top bit set, so they never meet the fold
@@ -876,6 +1010,7 @@ mod tests {
             folds: Some(folds),
             repeats: Some(repeats),
             seed,
+            test_split: None,
         }
         .check()
         .unwrap()
@@ -1052,6 +1187,7 @@ mod tests {
                     folds: Some(case.folds),
                     repeats: None,
                     seed,
+                    test_split: None,
                 }
                 .check()
                 .unwrap();
@@ -1160,6 +1296,7 @@ mod tests {
                 folds: Some(folds),
                 repeats: Some(repeats),
                 seed,
+                test_split: None,
             }
             .check()
             .unwrap();

@@ -373,6 +373,7 @@ mod tests {
                 text: text.to_owned(),
                 class,
                 low_confidence: false,
+                split: None,
             })
             .collect();
         let dataset = Dataset::from_items(

@@ -55,6 +55,12 @@ pub struct Record {
     pub by_article: Vec<ArticleScore>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub learning_curve: Option<Vec<CurvePoint>>,
+    /// Every metric of each group's paragraphs (one model per group, or holdout).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<GroupScore>>,
+    /// A tuned experiment's nested search: its candidates and what each fold chose.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<SearchRecord>,
     pub folds: Vec<FoldRecord>,
     pub predictions: Vec<Prediction>,
     pub warnings: Vec<String>,
@@ -111,6 +117,44 @@ pub struct Permutation {
     /// permutations gave it (counts sum to `n_permutations`). Absent from older records.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub null_distribution: Option<Vec<NullCount>>,
+}
+
+/// One group's paragraphs scored on their own (pooled predictions, mean over repeats).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupScore {
+    pub group: String,
+    pub paragraphs: usize,
+    pub per_class: BTreeMap<String, usize>,
+    pub metrics: BTreeMap<String, Option<f64>>,
+}
+
+/// A nested search: the candidates, in order, and the choice of every model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchRecord {
+    /// The metric candidates were chosen by, on their inner out-of-fold predictions.
+    pub metric: String,
+    pub inner_folds: usize,
+    /// Each candidate's searched settings.
+    pub candidates: Vec<serde_json::Value>,
+    /// How many models chose each candidate, in candidate order.
+    pub wins: Vec<usize>,
+    pub choices: Vec<ChoiceRecord>,
+}
+
+/// What one model (of a fold, and of a group with one model per group) chose.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChoiceRecord {
+    pub repeat: usize,
+    pub fold: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// Index into `candidates`.
+    pub candidate: usize,
+    /// Every candidate's inner score, in candidate order.
+    pub inner_scores: Vec<Option<f64>>,
 }
 
 /// One distinct value of a permutation test's null distribution.

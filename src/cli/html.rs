@@ -48,7 +48,8 @@ pub struct ReportArgs {
 struct Gathered {
     record: Record,
     paragraphs: BTreeMap<String, ParagraphText>,
-    terms: Vec<ClassTerms>,
+    /// `None` when the experiment cannot be trained into one model file.
+    terms: Option<Vec<ClassTerms>>,
 }
 
 pub fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
@@ -87,7 +88,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
         .map(|g| ExperimentInputs {
             record: &g.record,
             paragraphs: &g.paragraphs,
-            terms: Some(&g.terms),
+            terms: g.terms.as_deref(),
         })
         .collect();
     let page = html::render(&inputs, comparison.as_ref())?;
@@ -128,7 +129,17 @@ fn gather(experiment: &Experiment, top: usize) -> anyhow::Result<Gathered> {
         })
         .collect();
 
-    let model = experiment::train_on(experiment, &dataset).with_context(context)?;
+    // A model file's terms need one feature set and one model (no union, no model per group).
+    let model = match experiment::train_on(experiment, &dataset) {
+        Err(experiment::TrainError::Unsupported(_)) => {
+            return Ok(Gathered {
+                record,
+                paragraphs,
+                terms: None,
+            });
+        }
+        model => model.with_context(context)?,
+    };
     let folds = experiment::fit_folds(experiment, &dataset).with_context(context)?;
     let terms = model
         .classes()
@@ -155,6 +166,6 @@ fn gather(experiment: &Experiment, top: usize) -> anyhow::Result<Gathered> {
     Ok(Gathered {
         record,
         paragraphs,
-        terms,
+        terms: Some(terms),
     })
 }

@@ -111,6 +111,72 @@ pub fn render(record: &Record) -> String {
     }
     out.push_str(&confusion.render("  "));
 
+    if let Some(groups) = &record.groups {
+        let metric = record.config["stats"]["metric"]
+            .as_str()
+            .and_then(|key| Metric::parse(key, classes))
+            .map_or("macro_f1".to_owned(), |m| m.key(classes));
+        let mut keys = vec!["accuracy".to_owned(), "macro_f1".to_owned()];
+        if !keys.contains(&metric) {
+            keys.push(metric);
+        }
+        let _ = writeln!(
+            out,
+            "\nby group (its own paragraphs' predictions, scored alone):"
+        );
+        let mut table = Table::new(
+            ["group", "paragraphs", "labels"]
+                .into_iter()
+                .map(str::to_owned)
+                .chain(keys.iter().cloned()),
+        );
+        for group in groups {
+            let labels: Vec<String> = classes
+                .iter()
+                .filter_map(|c| {
+                    let n = group.per_class.get(c).copied().filter(|&n| n > 0)?;
+                    Some(format!("{n} {c}"))
+                })
+                .collect();
+            table.row(
+                [
+                    group.group.clone(),
+                    group.paragraphs.to_string(),
+                    labels.join(", "),
+                ]
+                .into_iter()
+                .chain(
+                    keys.iter()
+                        .map(|k| number(group.metrics.get(k).copied().flatten())),
+                ),
+            );
+        }
+        out.push_str(&table.render("  "));
+    }
+
+    if let Some(search) = &record.search {
+        let _ = writeln!(
+            out,
+            "\nsearch: {} candidates, chosen by {} on inner stratified {}-fold of each training set; wins:",
+            search.candidates.len(),
+            search.metric,
+            search.inner_folds
+        );
+        let mut table = Table::new(["candidate", "settings", "chosen"]);
+        for (i, (settings, wins)) in search.candidates.iter().zip(&search.wins).enumerate() {
+            table.row([(i + 1).to_string(), settings.to_string(), wins.to_string()]);
+        }
+        out.push_str(&table.render("  "));
+    }
+
+    if record.by_article.len() > MAX_ARTICLE_ROWS {
+        let _ = writeln!(
+            out,
+            "\nby article: {} articles (each one's accuracy is in the record)",
+            record.by_article.len()
+        );
+        return finish(out, record);
+    }
     let _ = writeln!(
         out,
         "\nby article (accuracy of the out-of-fold predictions on its paragraphs):"
@@ -132,7 +198,14 @@ pub fn render(record: &Record) -> String {
         ]);
     }
     out.push_str(&articles.render("  "));
+    finish(out, record)
+}
 
+/// Articles listed one per row up to this many.
+const MAX_ARTICLE_ROWS: usize = 40;
+
+/// The learning curve and the warnings, after the tables.
+fn finish(mut out: String, record: &Record) -> String {
     if let Some(curve) = &record.learning_curve {
         out.push('\n');
         out.push_str(&render_curve(record, curve));

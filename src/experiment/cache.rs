@@ -109,10 +109,14 @@ pub fn run_repeated(
         return Err(RunError::Repeats("--repeats must be at least 1".to_owned()));
     }
     let cv = experiment.cv();
-    if cv.kind() == SchemeKind::LeaveOneGroupOut {
+    if matches!(
+        cv.kind(),
+        SchemeKind::LeaveOneGroupOut | SchemeKind::Holdout
+    ) {
         return Err(RunError::Repeats(format!(
-            "--repeats applies to stratified k-fold; {} uses leave-one-group-out",
-            experiment.path().display()
+            "--repeats applies to stratified k-fold; {} uses {}",
+            experiment.path().display(),
+            cv.kind().as_str().replace('_', "-")
         )));
     }
     // Folds of whole articles stay so, reshuffled.
@@ -125,6 +129,7 @@ pub fn run_repeated(
         folds: cv.folds(),
         repeats: Some(repeats),
         seed: cv.seed(),
+        test_split: None,
     };
     let scheme = raw
         .check()

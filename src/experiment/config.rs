@@ -11,11 +11,13 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::cv::{CvConfig, RawCvConfig};
-use crate::features::{FeatureConfig, RawFeatureConfig};
+use crate::features::{FeatureConfig, FeatureUnion, RawFeatureConfig};
 use crate::metrics::Metric;
 use crate::model::{ModelConfig, RawModelConfig};
 use crate::persist::hex_sha256;
 use crate::stats::interval::ConfidenceLevel;
+
+use super::search::{SearchConfig, check_search};
 
 /// A bad experiment file. Printed as `FILE:LINE: key `KEY`: MESSAGE`.
 #[derive(Debug, thiserror::Error)]
@@ -67,13 +69,66 @@ struct RawExperiment {
     #[serde(default)]
     data: RawDataConfig,
     #[serde(default)]
-    features: RawFeatureConfig,
+    features: RawFeatures,
     #[serde(default)]
     model: RawModelConfig,
     #[serde(default)]
     cv: RawCvConfig,
     #[serde(default)]
     stats: RawStatsConfig,
+    #[serde(default)]
+    search: Option<toml::Table>,
+}
+
+/// `[features]` (one table) or `[[features]]` (an array of tables: a feature union).
+#[derive(Debug, Clone)]
+enum RawFeatures {
+    One(RawFeatureConfig),
+    Union(Vec<RawFeatureConfig>),
+}
+
+impl Default for RawFeatures {
+    fn default() -> Self {
+        RawFeatures::One(RawFeatureConfig::default())
+    }
+}
+
+impl<'de> Deserialize<'de> for RawFeatures {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Either;
+        impl<'de> serde::de::Visitor<'de> for Either {
+            type Value = RawFeatures;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a [features] table or [[features]] tables")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<RawFeatures, A::Error> {
+                RawFeatureConfig::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(RawFeatures::One)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> Result<RawFeatures, A::Error> {
+                Vec::<RawFeatureConfig>::deserialize(serde::de::value::SeqAccessDeserializer::new(
+                    seq,
+                ))
+                .map(RawFeatures::Union)
+            }
+        }
+        deserializer.deserialize_any(Either)
+    }
+}
+
+impl RawFeatures {
+    fn parts(&self) -> &[RawFeatureConfig] {
+        match self {
+            RawFeatures::One(one) => std::slice::from_ref(one),
+            RawFeatures::Union(parts) => parts,
+        }
+    }
 }
 
 /// The `[data]` table: which labels an experiment uses.
@@ -88,6 +143,13 @@ pub struct RawDataConfig {
     pub annotator: String,
     /// Leave out paragraphs whose label is marked low-confidence.
     pub drop_low_confidence: bool,
+    /// Only these groups (articles; an imported group by the name its file gave it, or by
+    /// its article id); all when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+    /// Only paragraphs imported into this split (with holdout, also the `test_split` ones).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub split: Option<String>,
 }
 
 impl Default for RawDataConfig {
@@ -97,6 +159,8 @@ impl Default for RawDataConfig {
             classes: vec!["fracturing".to_owned(), "stable".to_owned()],
             annotator: "annotator-1".to_owned(),
             drop_low_confidence: false,
+            groups: Vec::new(),
+            split: None,
         }
     }
 }
@@ -161,6 +225,9 @@ pub struct DataConfig {
     classes: Vec<String>,
     annotator: String,
     drop_low_confidence: bool,
+    groups: Vec<String>,
+    split: Option<String>,
+    test_split: Option<String>,
 }
 
 impl DataConfig {
@@ -176,6 +243,18 @@ impl DataConfig {
     }
     pub fn drop_low_confidence(&self) -> bool {
         self.drop_low_confidence
+    }
+    /// The groups selected by name; all when empty.
+    pub fn groups(&self) -> &[String] {
+        &self.groups
+    }
+    /// The split selected (training split under holdout); all paragraphs when `None`.
+    pub fn split(&self) -> Option<&str> {
+        self.split.as_deref()
+    }
+    /// Holdout's test split, selected beside `split`.
+    pub fn test_split(&self) -> Option<&str> {
+        self.test_split.as_deref()
     }
 }
 
@@ -226,10 +305,11 @@ pub struct Experiment {
     path: PathBuf,
     description: Option<String>,
     data: DataConfig,
-    features: FeatureConfig,
+    features: FeatureUnion,
     model: ModelConfig,
     cv: CvConfig,
     stats: StatsConfig,
+    search: Option<SearchConfig>,
     resolved: serde_json::Value,
 }
 
@@ -270,13 +350,35 @@ impl Experiment {
                     "the experiment file has no name".to_owned(),
                 )
             })?;
-        let data =
-            check_data(&raw.data, path).map_err(|(key, message)| invalid("data", key, message))?;
-        let features = raw
-            .features
-            .clone()
-            .check()
-            .map_err(|err| invalid("features", err.key(), err.message().to_owned()))?;
+        let test_split = raw.cv.test_split.as_deref();
+        let data = check_data(&raw.data, path, test_split)
+            .map_err(|(key, message)| invalid("data", key, message))?;
+        let features = match &raw.features {
+            RawFeatures::One(one) => FeatureUnion::single(
+                one.clone()
+                    .check()
+                    .map_err(|err| invalid("features", err.key(), err.message().to_owned()))?,
+            ),
+            RawFeatures::Union(parts) => {
+                let checked = parts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, part)| {
+                        part.clone().check().map_err(|err| {
+                            let message = format!("part {} of the union: {}", i + 1, err.message());
+                            invalid("features", err.key(), message)
+                        })
+                    })
+                    .collect::<Result<Vec<FeatureConfig>, _>>()?;
+                FeatureUnion::of(checked).ok_or_else(|| {
+                    invalid(
+                        "features",
+                        "",
+                        "a feature union needs at least one [[features]] table".to_owned(),
+                    )
+                })?
+            }
+        };
         let model = raw
             .model
             .check()
@@ -287,15 +389,44 @@ impl Experiment {
             .map_err(|err| invalid("cv", err.key(), err.to_string()))?;
         let stats = check_stats(&raw.stats, data.classes())
             .map_err(|(key, message)| invalid("stats", key, message))?;
+        let search = match &raw.search {
+            Some(table) => Some(
+                check_search(
+                    table,
+                    raw.features.parts(),
+                    matches!(raw.features, RawFeatures::Union(_)),
+                    model.alpha(),
+                )
+                .map_err(|(key, message)| invalid("search", &key, message))?,
+            ),
+            None => None,
+        };
+        if model.per_group() && cv.kind().keeps_groups_whole() {
+            return Err(invalid(
+                "model",
+                "per_group",
+                format!(
+                    "one model per group cannot be tested on folds of whole groups (scheme = \"{}\"): a test group would have no training paragraphs",
+                    cv.kind().as_str()
+                ),
+            ));
+        }
 
-        let resolved = serde_json::json!({
+        let mut resolved = serde_json::json!({
             "description": raw.description,
             "data": raw.data,
-            "features": features.to_raw(),
+            "features": features.to_raw_json(),
             "model": model.to_raw(),
             "cv": cv.to_raw(),
             "stats": raw.stats,
         });
+        if let Some(table) = &raw.search {
+            let mut written = serde_json::to_value(table).unwrap_or_default();
+            if let (Some(object), Some(search)) = (written.as_object_mut(), &search) {
+                object.insert("inner_folds".to_owned(), search.inner_folds().into());
+            }
+            resolved["search"] = written;
+        }
         Ok(Experiment {
             name,
             path: path.to_owned(),
@@ -305,6 +436,7 @@ impl Experiment {
             model,
             cv,
             stats,
+            search,
             resolved,
         })
     }
@@ -321,8 +453,13 @@ impl Experiment {
     pub fn data(&self) -> &DataConfig {
         &self.data
     }
-    pub fn features(&self) -> &FeatureConfig {
+    /// The feature set, or the union of several (`[[features]]`).
+    pub fn features(&self) -> &FeatureUnion {
         &self.features
+    }
+    /// The `[search]` of a tuned experiment.
+    pub fn search(&self) -> Option<&SearchConfig> {
+        self.search.as_ref()
     }
     pub fn model(&self) -> &ModelConfig {
         &self.model
@@ -359,7 +496,11 @@ impl Experiment {
     }
 }
 
-fn check_data(raw: &RawDataConfig, path: &Path) -> Result<DataConfig, (&'static str, String)> {
+fn check_data(
+    raw: &RawDataConfig,
+    path: &Path,
+    test_split: Option<&str>,
+) -> Result<DataConfig, (&'static str, String)> {
     if raw.store.trim().is_empty() {
         return Err(("store", "must name the label store directory".to_owned()));
     }
@@ -378,12 +519,34 @@ fn check_data(raw: &RawDataConfig, path: &Path) -> Result<DataConfig, (&'static 
     if raw.annotator.trim().is_empty() {
         return Err(("annotator", "must name an annotator".to_owned()));
     }
+    let mut seen = std::collections::BTreeSet::new();
+    for group in &raw.groups {
+        if !seen.insert(group.as_str()) {
+            return Err(("groups", format!("group `{group}` is listed twice")));
+        }
+    }
+    if let Some(split) = &raw.split {
+        if split.trim().is_empty() {
+            return Err(("split", "must name a split (e.g. \"train\")".to_owned()));
+        }
+        if Some(split.as_str()) == test_split {
+            return Err((
+                "split",
+                format!(
+                    "`{split}` is also [cv] test_split: the training and test paragraphs must differ"
+                ),
+            ));
+        }
+    }
     let base = path.parent().unwrap_or(Path::new(""));
     Ok(DataConfig {
         store: base.join(&raw.store),
         classes: raw.classes.clone(),
         annotator: raw.annotator.clone(),
         drop_low_confidence: raw.drop_low_confidence,
+        groups: raw.groups.clone(),
+        split: raw.split.clone(),
+        test_split: test_split.map(str::to_owned),
     })
 }
 
@@ -544,7 +707,7 @@ mod tests {
         );
         check_error(
             "[modle]\nalpha = 1\n",
-            "experiments/x.toml:1: unknown field `modle`, expected one of `description`, `data`, `features`, `model`, `cv`, `stats`",
+            "experiments/x.toml:1: unknown field `modle`, expected one of `description`, `data`, `features`, `model`, `cv`, `stats`, `search`",
         );
     }
 

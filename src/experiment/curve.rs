@@ -9,10 +9,10 @@
 
 use crate::cv::{self, Split};
 
-use super::cross_validate::{FoldResult, cross_validate};
+use super::cross_validate::{FoldResult, Learner, cross_validate};
 use super::data::Dataset;
-use super::evaluate::{IntervalSpec, MetricValue, evaluate_one};
-use super::{Experiment, Progress, RunError};
+use super::evaluate::{IntervalSpec, MetricValue, evaluate_one, tested_view};
+use super::{Experiment, Progress, RunError, splits_for};
 
 /// One point of the curve.
 #[derive(Debug, Clone)]
@@ -37,19 +37,19 @@ pub fn learning_curve(
     }
     let labels = dataset.labels();
     let groups = dataset.groups();
-    let corpus = experiment.features().analyze_corpus(&dataset.texts());
     let n_classes = dataset.classes().len();
+    let learner = Learner::of_experiment(experiment, &dataset.texts(), &groups, n_classes);
     let seed = experiment.cv().seed();
     let stats = experiment.stats();
     let intervals = IntervalSpec::of(experiment);
-    let splits =
-        cv::splits(experiment.cv(), dataset.classes(), &labels, &groups).map_err(RunError::Cv)?;
+    let splits = splits_for(experiment.cv(), dataset, &labels, &groups).map_err(RunError::Cv)?;
     progress.stage("learning curve", stats.curve_fractions().len() as u64);
     let point = |fraction: f64, folds: &[FoldResult], subsets: &[Split]| {
+        let (folds, tested_labels, tested_groups) = tested_view(folds, &labels, &groups);
         let value = evaluate_one(
-            folds,
-            &labels,
-            &groups,
+            &folds,
+            &tested_labels,
+            &tested_groups,
             n_classes,
             &intervals,
             stats.metric(),
@@ -84,7 +84,7 @@ pub fn learning_curve(
                 .collect::<Result<Vec<Split>, _>>()
                 .map_err(RunError::Curve)?
         };
-        let folds = cross_validate(&corpus, experiment.model(), &labels, n_classes, &subsets)?;
+        let folds = cross_validate(&learner, &labels, &subsets)?;
         points.push(point(fraction, &folds, &subsets)?);
         progress.tick();
     }

@@ -18,6 +18,14 @@ pub enum DataError {
     Store(#[from] StoreError),
     #[error("class `{class}` is not in the label store's schema (it has: {known})")]
     UnknownClass { class: String, known: String },
+    #[error("group `{group}` is not in the label store (it has: {known})")]
+    UnknownGroup { group: String, known: String },
+    #[error("split `{split}` has no labelled paragraphs of these classes by `{annotator}` in {store}", store = store.display())]
+    EmptySplit {
+        split: String,
+        annotator: String,
+        store: std::path::PathBuf,
+    },
     #[error("class `{class}` has no labels by `{annotator}`{low} in {store}", store = store.display())]
     EmptyClass {
         class: String,
@@ -35,6 +43,8 @@ pub struct Item {
     pub text: String,
     pub class: usize,
     pub low_confidence: bool,
+    /// The split it was imported into, if any.
+    pub split: Option<String>,
 }
 
 /// The paragraphs of one experiment, in store order.
@@ -63,7 +73,43 @@ impl Dataset {
                 });
             }
         }
+        // Groups by the name an import gave them, or by article id.
+        let known_groups: BTreeMap<&str, &str> = store
+            .paragraphs()
+            .iter()
+            .flat_map(|p| {
+                [
+                    (p.group_name(), p.article().as_str()),
+                    (p.article().as_str(), p.article().as_str()),
+                ]
+            })
+            .collect();
+        let mut wanted_articles = std::collections::BTreeSet::new();
+        for group in spec.groups() {
+            match known_groups.get(group.as_str()) {
+                Some(article) => {
+                    wanted_articles.insert(*article);
+                }
+                None => {
+                    let mut names: Vec<&str> =
+                        store.paragraphs().iter().map(|p| p.group_name()).collect();
+                    names.sort_unstable();
+                    names.dedup();
+                    return Err(DataError::UnknownGroup {
+                        group: group.clone(),
+                        known: names.join(", "),
+                    });
+                }
+            }
+        }
+        let in_splits = |split: Option<&str>| match spec.split() {
+            None => true,
+            Some(wanted) => {
+                split == Some(wanted) || (split.is_some() && split == spec.test_split())
+            }
+        };
         let mut articles: Vec<String> = Vec::new();
+        let mut article_index: BTreeMap<String, usize> = BTreeMap::new();
         let mut items = Vec::new();
         for labelled in store.labelled(spec.annotator()) {
             let Some(class) = spec.classes().iter().position(|c| c == labelled.label()) else {
@@ -72,20 +118,39 @@ impl Dataset {
             if spec.drop_low_confidence() && labelled.low_confidence() {
                 continue;
             }
-            let article_name = labelled.article().as_str();
-            let article = match articles.iter().position(|a| a == article_name) {
-                Some(index) => index,
-                None => {
-                    articles.push(article_name.to_owned());
+            if !wanted_articles.is_empty() && !wanted_articles.contains(labelled.article().as_str())
+            {
+                continue;
+            }
+            let paragraph = labelled.paragraph();
+            if !in_splits(paragraph.split()) {
+                continue;
+            }
+            let group_name = paragraph.group_name();
+            let article = *article_index
+                .entry(group_name.to_owned())
+                .or_insert_with(|| {
+                    articles.push(group_name.to_owned());
                     articles.len() - 1
-                }
-            };
+                });
             items.push(Item {
                 id: labelled.id().as_str().to_owned(),
                 article,
                 text: labelled.text().to_owned(),
                 class,
                 low_confidence: labelled.low_confidence(),
+                split: paragraph.split().map(str::to_owned),
+            });
+        }
+        if let Some(split) = spec.split()
+            && !items
+                .iter()
+                .any(|item| item.split.as_deref() == Some(split))
+        {
+            return Err(DataError::EmptySplit {
+                split: split.to_owned(),
+                annotator: spec.annotator().to_owned(),
+                store: spec.store().to_owned(),
             });
         }
         let dataset = Dataset {
@@ -160,19 +225,32 @@ impl Dataset {
             .collect()
     }
 
+    /// Whether each paragraph is in `split`.
+    pub fn in_split(&self, split: &str) -> Vec<bool> {
+        self.items
+            .iter()
+            .map(|item| item.split.as_deref() == Some(split))
+            .collect()
+    }
+
     /// SHA-256 over the classes and every selected paragraph's id, article, label,
-    /// confidence and text: any change to the labels an experiment uses changes it.
+    /// confidence, text and (for imported paragraphs that have one) split: any change to the
+    /// labels an experiment uses changes it.
     pub fn hash(&self) -> String {
         let mut text = format!("classes\t{}\n", self.classes.join("\t"));
         for item in &self.items {
             text.push_str(&format!(
-                "{}\t{}\t{}\t{}\t{}\n",
+                "{}\t{}\t{}\t{}\t{}",
                 item.id,
                 self.articles[item.article],
                 self.classes[item.class],
                 if item.low_confidence { "low" } else { "high" },
                 item.text
             ));
+            if let Some(split) = &item.split {
+                text.push_str(&format!("\tsplit={split}"));
+            }
+            text.push('\n');
         }
         hex_sha256(text.as_bytes())
     }

@@ -86,6 +86,15 @@ pub struct ArticleAccuracy {
     pub per_class: Vec<usize>,
 }
 
+/// Every metric of one group's paragraphs, on their pooled predictions (mean over repeats).
+#[derive(Debug, Clone)]
+pub struct GroupScores {
+    pub group: usize,
+    pub paragraphs: usize,
+    /// In the order of [`Evaluation::metrics`].
+    pub values: Vec<Option<f64>>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Evaluation {
     pub metrics: Vec<Metric>,
@@ -95,6 +104,8 @@ pub struct Evaluation {
     pub confusion: ConfusionMatrix,
     pub folds: Vec<FoldScores>,
     pub by_article: Vec<ArticleAccuracy>,
+    /// Every metric per group, when asked for (one model per group, or holdout).
+    pub by_group: Vec<GroupScores>,
     pub oof: OutOfFold,
     pub interval: IntervalSpec,
 }
@@ -120,8 +131,40 @@ pub enum EvaluateError {
     TooFewArticles { articles: usize, minimum: usize },
 }
 
+/// The rows the folds tested (every row, except under holdout) and the folds renumbered
+/// over them, with their labels and groups: what is scored.
+pub fn tested_view(
+    folds: &[FoldResult],
+    labels: &[usize],
+    groups: &[usize],
+) -> (Vec<FoldResult>, Vec<usize>, Vec<usize>) {
+    let mut tested: Vec<usize> = folds
+        .iter()
+        .filter(|f| f.split.repeat() == 0)
+        .flat_map(|f| f.split.test().iter().copied())
+        .collect();
+    tested.sort_unstable();
+    tested.dedup();
+    if tested.len() == labels.len() {
+        return (folds.to_vec(), labels.to_vec(), groups.to_vec());
+    }
+    let position = |row: &usize| tested.binary_search(row).unwrap_or(0);
+    let renumbered = folds
+        .iter()
+        .map(|fold| FoldResult {
+            split: fold
+                .split
+                .with_test(fold.split.test().iter().map(position).collect()),
+            ..fold.clone()
+        })
+        .collect();
+    let pick = |values: &[usize]| tested.iter().map(|&i| values[i]).collect::<Vec<usize>>();
+    (renumbered, pick(labels), pick(groups))
+}
+
 /// Score fold results on every metric of [`Metric::all_and`] `chosen` (the experiment's
-/// `[stats] metric`). `labels` and `groups` are indexed by paragraph.
+/// `[stats] metric`), and per group when `per_group`. `labels` and `groups` are indexed by
+/// paragraph, and every paragraph was tested ([`tested_view`]).
 pub fn evaluate(
     folds: &[FoldResult],
     labels: &[usize],
@@ -129,6 +172,7 @@ pub fn evaluate(
     n_classes: usize,
     intervals: &IntervalSpec,
     chosen: Metric,
+    per_group: bool,
 ) -> Result<Evaluation, EvaluateError> {
     let metrics = Metric::all_and(n_classes, chosen);
     let resampler = Resampler::new(intervals, groups)?;
@@ -175,11 +219,16 @@ pub fn evaluate(
     );
 
     let n_articles = groups.iter().max().map_or(0, |&g| g + 1);
-    let by_article = (0..n_articles)
-        .map(|article| {
-            let members: Vec<usize> = (0..labels.len())
-                .filter(|&i| groups[i] == article)
-                .collect();
+    let mut members_of = vec![Vec::new(); n_articles];
+    for (i, &group) in groups.iter().enumerate() {
+        members_of[group].push(i);
+    }
+    let by_article = members_of
+        .iter()
+        .enumerate()
+        .filter(|(_, members)| !members.is_empty())
+        .map(|(article, members)| {
+            let members = members.clone();
             let mut per_class = vec![0; n_classes];
             for &i in &members {
                 per_class[labels[i]] += 1;
@@ -195,6 +244,32 @@ pub fn evaluate(
         })
         .collect();
 
+    let by_group = if per_group {
+        members_of
+            .iter()
+            .enumerate()
+            .filter(|(_, members)| !members.is_empty())
+            .map(|(group, members)| {
+                let mut values = vec![None; metrics.len()];
+                pooled(
+                    &oof.model,
+                    labels,
+                    members,
+                    n_classes,
+                    &metrics,
+                    &mut values,
+                );
+                GroupScores {
+                    group,
+                    paragraphs: members.len(),
+                    values,
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+
     Ok(Evaluation {
         metrics,
         model,
@@ -202,6 +277,7 @@ pub fn evaluate(
         confusion,
         folds: fold_scores,
         by_article,
+        by_group,
         oof,
         interval: *intervals,
     })

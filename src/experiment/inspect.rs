@@ -3,7 +3,7 @@
 //! the heaviest terms with their document frequency and how often each weight keeps its sign
 //! from fold to fold out. A term whose sign flips between folds is noise.
 //!
-//! Fold fits come from [`fit_on_rows`], as every fold of cross-validation does.
+//! Fold fits come from the experiment's [`Learner`], as every fold of cross-validation does.
 
 use rayon::prelude::*;
 
@@ -12,9 +12,9 @@ use crate::features::FittedFeatures;
 use crate::model::FittedModel;
 use crate::trained::TrainedModel;
 
-use super::cross_validate::fit_on_rows;
-use super::train::TrainError;
-use super::{Dataset, Experiment};
+use super::cross_validate::Learner;
+use super::train::{TrainError, check_trainable};
+use super::{Dataset, Experiment, splits_for};
 
 /// A featurizer and model fitted on the training paragraphs of one split.
 #[derive(Debug, Clone)]
@@ -55,36 +55,34 @@ pub struct TermWeight {
     pub stability: Option<SignStability>,
 }
 
-/// Fit on the training rows of every split of the experiment's cross-validation scheme.
+/// Fit on the training rows of every split of the experiment's cross-validation scheme (a
+/// tuned experiment choosing on each split's training rows, as its cross-validation does).
 pub fn fit_folds(experiment: &Experiment, dataset: &Dataset) -> Result<Vec<FoldFit>, TrainError> {
+    check_trainable(experiment)?;
     let labels = dataset.labels();
-    let splits = cv::splits(
-        experiment.cv(),
-        dataset.classes(),
-        &labels,
-        &dataset.groups(),
-    )?;
-    let corpus = experiment.features().analyze_corpus(&dataset.texts());
+    let groups = dataset.groups();
+    let splits = splits_for(experiment.cv(), dataset, &labels, &groups)?;
+    let n_classes = dataset.classes().len();
+    let learner = Learner::of_experiment(experiment, &dataset.texts(), &groups, n_classes);
     splits
         .into_par_iter()
         .map(|split| {
-            let n_classes = dataset.classes().len();
-            let (columns, model) = fit_on_rows(
-                &corpus,
-                experiment.model(),
-                &labels,
-                n_classes,
-                split.train(),
-            )
-            .map_err(|source| TrainError::Fold {
-                repeat: split.repeat(),
-                fold: split.fold(),
-                source,
-            })?;
+            let stream = cv::inner_stream(split.repeat(), split.fold(), 0);
+            let fit = learner
+                .fit_rows(&labels, split.train(), stream, None)
+                .map_err(|source| TrainError::Fold {
+                    repeat: split.repeat(),
+                    fold: split.fold(),
+                    source,
+                })?;
             Ok(FoldFit {
-                features: corpus.fitted_features(&columns),
+                features: learner
+                    .corpus(fit.features)
+                    .fitted_features(&fit.columns)
+                    .pop()
+                    .expect("one feature set"),
                 split,
-                model,
+                model: fit.model,
             })
         })
         .collect()

@@ -3,7 +3,8 @@
 //! `config` reads the TOML; `data` selects labelled paragraphs from the store; `run` is one
 //! run: `cross_validate` fits featurizer and model per fold (`fit_on_rows`, the one place
 //! folds meet features), `evaluate` scores the out-of-fold predictions with intervals,
-//! `permutation` tests against chance; `curve` draws the learning curve; `report` turns
+//! `permutation` tests against chance; `search` holds a tuned experiment's candidates;
+//! `curve` draws the learning curve; `report` turns
 //! results into the on-disk record; `cache` reuses and writes records; `compare` and
 //! `verify` work on records; `train` fits a model on all labels and `inspect` lists the
 //! terms that carry each class. This file holds only what they share: [`RunError`] and
@@ -21,8 +22,11 @@ mod data;
 mod evaluate;
 mod inspect;
 mod permutation;
+#[cfg(test)]
+mod protocol_tests;
 mod report;
 mod run;
+mod search;
 mod train;
 mod verify;
 
@@ -38,17 +42,20 @@ pub use config::{
     RawStatsConfig, StatsConfig, key_line, load_feature_config,
 };
 pub use cross_validate::{
-    FitError, FoldError, FoldResult, OutOfFold, cross_validate, fit_fold, fit_on_rows,
+    Choice, FitError, FoldError, FoldResult, Learner, OutOfFold, cross_validate, fit_on_rows,
 };
 pub use curve::{CurvePoint, learning_curve};
 pub use data::{DataError, Dataset, Item};
 pub use evaluate::{
-    ArticleAccuracy, EvaluateError, Evaluation, FoldScores, IntervalSpec, MetricValue,
+    ArticleAccuracy, EvaluateError, Evaluation, FoldScores, GroupScores, IntervalSpec, MetricValue,
+    tested_view,
 };
 pub use inspect::{FoldFit, SignStability, TermWeight, fit_folds, top_terms};
 pub use permutation::PermutationOutcome;
 pub use report::record_of;
+pub(crate) use run::splits_for;
 pub use run::{RunOptions, RunOutput, run};
+pub use search::{Candidate, SearchConfig};
 pub use train::{TrainError, train, train_on};
 pub use verify::{Difference, Verification, verify_record};
 

@@ -4,24 +4,24 @@
 //!
 //! Permutation `i` shuffles with stream `i` of the experiment's seed, and permutations run
 //! in parallel but are collected in order: the p-value does not depend on the thread count.
-//! Under leave-one-article-out, labels are shuffled within each article only, so every
-//! article keeps its mix of labels and the test asks whether the words, not the article,
-//! carry the label.
+//! Under leave-one-article-out, and with one model per group, labels are shuffled within
+//! each article (group) only, so every article keeps its mix of labels and the test asks
+//! whether the words, not the article, carry the label. Under holdout only the training
+//! labels are shuffled: the model is re-fitted on them and scored once more on the test
+//! paragraphs' true labels.
 
 use rayon::prelude::*;
 
-use crate::cv::{self, CvConfig, SchemeKind};
-use crate::features::AnalyzedCorpus;
+use crate::cv::{self, CvConfig, SchemeKind, Split};
 use crate::metrics::Metric;
-use crate::model::Classifier;
 use crate::stats::permutation::{
     PermutationResult, SEQUENTIAL_BATCH, Sequential, at_least_as_good, permutation_p_value,
     permuted_labels, sequential_verdict,
 };
 
 use super::RunError;
-use super::cross_validate::{OutOfFold, fit_fold};
-use super::evaluate::pooled_metric;
+use super::cross_validate::{Learner, OutOfFold};
+use super::evaluate::{pooled_metric, tested_view};
 
 /// The observed metric ranked among its values under shuffled labels.
 #[derive(Debug, Clone)]
@@ -38,14 +38,14 @@ pub struct PermutationOutcome {
     pub stopped: Option<Sequential>,
 }
 
-pub struct PermutationInputs<'a, C> {
-    pub corpus: &'a AnalyzedCorpus,
-    pub model: &'a C,
+pub struct PermutationInputs<'a> {
+    pub learner: &'a Learner,
     pub scheme: &'a CvConfig,
+    /// Holdout's split: kept, its training labels alone shuffled.
+    pub holdout: Option<&'a Split>,
     pub labels: &'a [usize],
     pub groups: &'a [usize],
     pub class_names: &'a [String],
-    pub n_classes: usize,
     pub metric: Metric,
     pub seed: u64,
 }
@@ -56,14 +56,15 @@ pub struct PermutationInputs<'a, C> {
 /// clearly on one side of that level ([`sequential_verdict`]), so where they stop depends on
 /// the seed alone. Also returns how many permutations left the metric undefined (they are
 /// not counted).
-pub fn permutation_test<C: Classifier + Sync>(
-    inputs: &PermutationInputs<'_, C>,
+pub fn permutation_test(
+    inputs: &PermutationInputs<'_>,
     observed: f64,
     n_permutations: usize,
     sequential_level: Option<f64>,
     tick: &(dyn Fn() + Sync),
 ) -> Result<(Option<PermutationOutcome>, usize), RunError> {
-    let within_articles = inputs.scheme.kind() == SchemeKind::LeaveOneGroupOut;
+    let within_articles =
+        inputs.scheme.kind() == SchemeKind::LeaveOneGroupOut || inputs.learner.per_group();
     let higher_is_better = inputs.metric.higher_is_better();
     let batch = if sequential_level.is_some() {
         SEQUENTIAL_BATCH
@@ -117,33 +118,45 @@ pub fn permutation_test<C: Classifier + Sync>(
     ))
 }
 
-fn shuffled_metric<C: Classifier>(
-    inputs: &PermutationInputs<'_, C>,
+fn shuffled_metric(
+    inputs: &PermutationInputs<'_>,
     within_articles: bool,
     index: u64,
 ) -> Result<Option<f64>, RunError> {
     let groups = within_articles.then_some(inputs.groups);
-    let labels = permuted_labels(inputs.labels, groups, inputs.seed, index)
-        .map_err(RunError::Permutation)?;
-    let splits = cv::splits(inputs.scheme, inputs.class_names, &labels, inputs.groups)
-        .map_err(RunError::Cv)?;
+    let (labels, splits) = match inputs.holdout {
+        Some(split) => {
+            let pick = |values: &[usize]| -> Vec<usize> {
+                split.train().iter().map(|&i| values[i]).collect()
+            };
+            let train_groups = groups.map(pick);
+            let shuffled = permuted_labels(
+                &pick(inputs.labels),
+                train_groups.as_deref(),
+                inputs.seed,
+                index,
+            )
+            .map_err(RunError::Permutation)?;
+            let mut labels = inputs.labels.to_vec();
+            for (&row, label) in split.train().iter().zip(shuffled) {
+                labels[row] = label;
+            }
+            (labels, vec![split.clone()])
+        }
+        None => {
+            let labels = permuted_labels(inputs.labels, groups, inputs.seed, index)
+                .map_err(RunError::Permutation)?;
+            let splits = cv::splits(inputs.scheme, inputs.class_names, &labels, inputs.groups)
+                .map_err(RunError::Cv)?;
+            (labels, splits)
+        }
+    };
     let folds = splits
         .iter()
-        .map(|split| {
-            fit_fold(
-                inputs.corpus,
-                inputs.model,
-                &labels,
-                inputs.n_classes,
-                split,
-            )
-        })
+        .map(|split| inputs.learner.fit_split(&labels, split))
         .collect::<Result<Vec<_>, _>>()?;
-    let oof = OutOfFold::assemble(&folds, labels.len(), inputs.n_classes);
-    Ok(pooled_metric(
-        &oof.model,
-        &labels,
-        inputs.n_classes,
-        inputs.metric,
-    ))
+    let (folds, labels, _) = tested_view(&folds, &labels, inputs.groups);
+    let n_classes = inputs.learner.n_classes();
+    let oof = OutOfFold::assemble(&folds, labels.len(), n_classes);
+    Ok(pooled_metric(&oof.model, &labels, n_classes, inputs.metric))
 }

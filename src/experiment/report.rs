@@ -63,6 +63,8 @@ pub fn record_of(
         learning_curve: curve
             .filter(|points| !points.is_empty())
             .map(|points| record_of_curve(experiment, points)),
+        groups: group_scores(output),
+        search: search_record(experiment, output),
         folds: fold_records(output),
         predictions: prediction_records(output),
         warnings: output.warnings.clone(),
@@ -75,6 +77,76 @@ pub fn record_of(
             seconds_curve: None,
         },
     }
+}
+
+/// Each group's own metrics, when they were scored (one model per group, or holdout); the
+/// labels counted are those of its tested paragraphs.
+fn group_scores(output: &RunOutput) -> Option<Vec<record::GroupScore>> {
+    let (dataset, evaluation) = (&output.dataset, &output.evaluation);
+    let classes = dataset.classes();
+    if evaluation.by_group.is_empty() {
+        return None;
+    }
+    let mut tested_per_class = vec![vec![0usize; classes.len()]; dataset.articles().len()];
+    for fold in output.folds.iter().filter(|f| f.split.repeat() == 0) {
+        for &i in fold.split.test() {
+            let item = &dataset.items()[i];
+            tested_per_class[item.article][item.class] += 1;
+        }
+    }
+    Some(
+        evaluation
+            .by_group
+            .iter()
+            .map(|group| record::GroupScore {
+                group: dataset.articles()[group.group].clone(),
+                paragraphs: group.paragraphs,
+                per_class: classes
+                    .iter()
+                    .cloned()
+                    .zip(tested_per_class[group.group].iter().copied())
+                    .collect(),
+                metrics: evaluation
+                    .metrics
+                    .iter()
+                    .zip(&group.values)
+                    .map(|(&m, &v)| (m.key(classes), v))
+                    .collect(),
+            })
+            .collect(),
+    )
+}
+
+/// A tuned experiment's candidates, every model's choice and how often each candidate won.
+fn search_record(experiment: &Experiment, output: &RunOutput) -> Option<record::SearchRecord> {
+    let search = experiment.search()?;
+    let dataset = &output.dataset;
+    let choices: Vec<record::ChoiceRecord> = output
+        .folds
+        .iter()
+        .flat_map(|fold| {
+            fold.choices.iter().map(|choice| record::ChoiceRecord {
+                repeat: fold.split.repeat(),
+                fold: fold.split.fold(),
+                group: choice.group.map(|g| dataset.articles()[g].clone()),
+                candidate: choice.candidate,
+                inner_scores: choice.inner_scores.clone(),
+            })
+        })
+        .collect();
+    let mut wins = vec![0; search.candidates().len()];
+    for choice in &choices {
+        wins[choice.candidate] += 1;
+    }
+    Some(record::SearchRecord {
+        metric: experiment.stats().metric().key(dataset.classes()),
+        inner_folds: search.inner_folds(),
+        candidates: (0..search.candidates().len())
+            .map(|i| search.settings_json(i))
+            .collect(),
+        wins,
+        choices,
+    })
 }
 
 /// Which labels the run used.

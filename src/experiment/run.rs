@@ -3,12 +3,12 @@
 
 use std::time::Instant;
 
-use crate::cv::{self, SchemeKind};
+use crate::cv::{self, CvConfig, CvError, SchemeKind, Split};
 use crate::metrics::Metric;
 use crate::stats::permutation::SEQUENTIAL_BATCH;
 
-use super::cross_validate::{FoldResult, cross_validate};
-use super::evaluate::{self, Evaluation, IntervalSpec};
+use super::cross_validate::{FoldResult, Learner, cross_validate};
+use super::evaluate::{self, Evaluation, IntervalSpec, tested_view};
 use super::permutation::{self, PermutationOutcome};
 use super::{Dataset, Experiment, PermutationStopping, Progress, RunError};
 
@@ -53,18 +53,26 @@ pub fn run(
     let groups = dataset.groups();
     let n_classes = dataset.classes().len();
 
-    let splits =
-        cv::splits(experiment.cv(), dataset.classes(), &labels, &groups).map_err(RunError::Cv)?;
+    let splits = splits_for(experiment.cv(), &dataset, &labels, &groups).map_err(RunError::Cv)?;
     progress.stage("cross-validation", splits.len() as u64);
-    let corpus = experiment.features().analyze_corpus(&texts);
-    let folds = cross_validate(&corpus, experiment.model(), &labels, n_classes, &splits)?;
+    let learner = Learner::of_experiment(experiment, &texts, &groups, n_classes);
+    let folds = cross_validate(&learner, &labels, &splits)?;
     progress.tick();
     let seconds_cv = clock.elapsed().as_secs_f64();
 
     let stats = experiment.stats();
     let intervals = IntervalSpec::of(experiment);
     let bootstrap_clock = Instant::now();
-    let evaluation = evaluate::evaluate(&folds, &labels, &groups, n_classes, &intervals, metric)?;
+    let (tested_folds, tested_labels, tested_groups) = tested_view(&folds, &labels, &groups);
+    let evaluation = evaluate::evaluate(
+        &tested_folds,
+        &tested_labels,
+        &tested_groups,
+        n_classes,
+        &intervals,
+        metric,
+        scores_per_group(experiment),
+    )?;
     let seconds_bootstrap = bootstrap_clock.elapsed().as_secs_f64();
 
     let permutation_clock = Instant::now();
@@ -85,13 +93,12 @@ pub fn run(
             ));
             progress.stage("permutation test", n_permutations as u64);
             let inputs = permutation::PermutationInputs {
-                corpus: &corpus,
-                model: experiment.model(),
+                learner: &learner,
                 scheme: experiment.cv(),
+                holdout: holdout_split(&splits, experiment.cv()),
                 labels: &labels,
                 groups: &groups,
                 class_names: dataset.classes(),
-                n_classes,
                 metric,
                 seed: experiment.cv().seed(),
             };
@@ -129,6 +136,31 @@ pub fn run(
         seconds_permutation,
         seconds_total: clock.elapsed().as_secs_f64(),
     })
+}
+
+/// The splits of an experiment over `dataset`: holdout's one split from the paragraphs'
+/// splits (the labels play no part), else the folds of `cv` over the labels.
+pub(crate) fn splits_for(
+    cv: &CvConfig,
+    dataset: &Dataset,
+    labels: &[usize],
+    groups: &[usize],
+) -> Result<Vec<Split>, CvError> {
+    match cv.test_split() {
+        Some(test_split) => Ok(vec![cv::holdout(&dataset.in_split(test_split))?]),
+        None => cv::splits(cv, dataset.classes(), labels, groups),
+    }
+}
+
+/// Holdout's one split, which permutations keep (shuffling the training labels only).
+fn holdout_split<'a>(splits: &'a [Split], cv: &CvConfig) -> Option<&'a Split> {
+    (cv.kind() == SchemeKind::Holdout).then(|| &splits[0])
+}
+
+/// Whether each group's own metrics are worth a record: with one model per group, or a
+/// held-out split (SemEval's per-target scores).
+pub(crate) fn scores_per_group(experiment: &Experiment) -> bool {
+    experiment.model().per_group() || experiment.cv().kind() == SchemeKind::Holdout
 }
 
 /// The permutation test's size and how long it should take at the pace of the
@@ -171,6 +203,43 @@ fn duration(seconds: f64) -> String {
     } else {
         format!("{:.1} h", seconds / 3600.0)
     }
+}
+
+/// When every article of two or more paragraphs has one label for all of them (labels given
+/// per article, as AllSides' bias is) and the folds put paragraphs of one article on both
+/// sides, a model can learn to recognise articles instead of stances: say so.
+fn labels_follow_groups(dataset: &Dataset, folds: &[FoldResult]) -> Option<String> {
+    let items = dataset.items();
+    let mut labels_of: Vec<Vec<usize>> = vec![Vec::new(); dataset.articles().len()];
+    for item in items {
+        labels_of[item.article].push(item.class);
+    }
+    let multi: Vec<&Vec<usize>> = labels_of
+        .iter()
+        .filter(|labels| labels.len() >= 2)
+        .collect();
+    let constant = multi
+        .iter()
+        .all(|labels| labels.iter().all(|&l| l == labels[0]));
+    if multi.is_empty() || !constant {
+        return None;
+    }
+    let split_groups = folds.iter().any(|fold| {
+        let mut in_test = vec![false; labels_of.len()];
+        for &i in fold.split.test() {
+            in_test[items[i].article] = true;
+        }
+        fold.split
+            .train()
+            .iter()
+            .any(|&i| in_test[items[i].article])
+    });
+    split_groups.then(|| {
+        format!(
+            "every article's paragraphs share one label ({} articles of 2 or more paragraphs), and the folds put paragraphs of one article on both sides: a model can recognise the article rather than the stance, so these scores are optimistic (use [cv] scheme = \"stratified_group_kfold\")",
+            multi.len()
+        )
+    })
 }
 
 /// What the user must know to read the numbers right.
@@ -218,6 +287,9 @@ fn warnings(
             "the model predicts `{}` for every paragraph: it has learnt nothing beyond the class balance (the penalty may be too strong for these features: try a smaller [model] alpha)",
             dataset.classes()[predicted[0]]
         ));
+    }
+    if let Some(warning) = labels_follow_groups(dataset, folds) {
+        warnings.push(warning);
     }
     if experiment.cv().kind() == SchemeKind::LeaveOneGroupOut && dataset.articles().len() < 5 {
         warnings.push(format!(

@@ -28,7 +28,7 @@ pub mod session;
 mod store;
 mod summary;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 
 use std::path::PathBuf;
 

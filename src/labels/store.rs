@@ -37,6 +37,11 @@ impl<'s> LabelledParagraph<'s> {
         self.paragraph.id()
     }
 
+    /// The paragraph as the store keeps it (its group name and split, for imported ones).
+    pub fn paragraph(&self) -> &'s Paragraph {
+        self.paragraph
+    }
+
     pub fn article(&self) -> &'s ArticleId {
         self.paragraph.article()
     }

@@ -75,6 +75,11 @@ pub struct RawModelConfig {
     /// Fit an unpenalised intercept per coefficient set.
     pub fit_intercept: bool,
     pub solver: SolverChoice,
+    /// One model per group (article) instead of one for all: a setting of the experiment
+    /// (`experiment` fits each group's model on its own rows); this module fits whatever
+    /// rows it is given.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub per_group: bool,
 }
 
 impl Default for RawModelConfig {
@@ -85,6 +90,7 @@ impl Default for RawModelConfig {
             gradient_tolerance: 1e-4,
             fit_intercept: true,
             solver: SolverChoice::Auto,
+            per_group: false,
         }
     }
 }
@@ -201,6 +207,7 @@ impl RawModelConfig {
             gradient_tolerance: self.gradient_tolerance,
             fit_intercept: self.fit_intercept,
             solver: self.solver,
+            per_group: self.per_group,
         })
     }
 }
@@ -235,11 +242,24 @@ pub struct ModelConfig {
     gradient_tolerance: f64,
     fit_intercept: bool,
     solver: SolverChoice,
+    per_group: bool,
 }
 
 impl ModelConfig {
     pub fn alpha(&self) -> f64 {
         self.alpha
+    }
+    /// Whether the experiment fits one model per group.
+    pub fn per_group(&self) -> bool {
+        self.per_group
+    }
+    /// The same settings with another penalty (a candidate of a search; `alpha` must be
+    /// finite and at least 0, as `check` requires).
+    pub fn with_alpha(&self, alpha: f64) -> ModelConfig {
+        ModelConfig {
+            alpha,
+            ..self.clone()
+        }
     }
     pub fn max_iterations(&self) -> u64 {
         self.max_iterations
@@ -262,6 +282,7 @@ impl ModelConfig {
             gradient_tolerance: self.gradient_tolerance,
             fit_intercept: self.fit_intercept,
             solver: self.solver,
+            per_group: self.per_group,
         }
     }
 }
@@ -275,6 +296,7 @@ impl Default for ModelConfig {
             gradient_tolerance: raw.gradient_tolerance,
             fit_intercept: raw.fit_intercept,
             solver: raw.solver,
+            per_group: raw.per_group,
         }
     }
 }

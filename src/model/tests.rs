@@ -72,6 +72,7 @@ fn keys_parse_and_round_trip() {
             gradient_tolerance: 1e-6,
             fit_intercept: false,
             solver: SolverChoice::Lbfgs,
+            per_group: false,
         }
     );
     assert_eq!(parse(&toml::to_string(&raw).unwrap()).unwrap(), raw);
@@ -191,6 +192,7 @@ fn params(
         gradient_tolerance: tolerance,
         fit_intercept,
         solver: choice(solver),
+        per_group: false,
     }
     .check()
     .unwrap()

@@ -163,7 +163,12 @@ fn predicting_the_training_paragraphs_gives_the_in_memory_models_probabilities()
     let dataset = Dataset::load(experiment.data()).unwrap();
     let texts = dataset.texts();
     // Fitted on the text here, where `stance train` fits on the analysed paragraphs.
-    let (features, matrix) = experiment.features().fit_transform(&texts).unwrap();
+    let (features, matrix) = experiment
+        .features()
+        .as_single()
+        .unwrap()
+        .fit_transform(&texts)
+        .unwrap();
     let model = experiment
         .model()
         .fit_csr(&matrix, &dataset.labels(), dataset.classes().len())
