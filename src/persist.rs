@@ -21,6 +21,7 @@
 //!   is an error like any other.
 
 use std::borrow::Cow;
+use std::ffi::OsStr;
 use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
@@ -37,8 +38,41 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 
 /// Replace `path` with what `write` writes (buffered), atomically; for files too large to
 /// build in memory. The directory is created if needed.
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    write_atomic_checked(path, write, || Ok(()))
+}
+
+/// [`write_atomic_with`], calling `check` once the new content is written and synced, just
+/// before it replaces `path`: an error from `check` leaves `path` as it is (for a rule about
+/// the file being replaced, checked as late as it can be).
+pub fn write_atomic_checked(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    check: impl FnOnce() -> io::Result<()>,
+) -> io::Result<()> {
+    let (dir, name) = dir_and_name(path)?;
+    fs::create_dir_all(dir)?;
+    remove_stale_temporaries(dir, |target| target == name);
+    // Dropped on any error below: the temporary file is removed.
+    let temporary = create_temporary(dir, name)?;
+    keep_permissions(path, temporary.as_file())?;
+    let mut out = BufWriter::with_capacity(1 << 20, temporary);
+    write(&mut out)?;
+    let temporary = out.into_inner().map_err(|err| err.into_error())?;
+    temporary.as_file().sync_all()?;
+    check()?;
+    temporary.persist(path).map_err(|err| err.error)?;
+    sync_dir(dir);
+    Ok(())
+}
+
 /// Replaces several files as [`write_atomic`] does, but syncs once for all of them: each is
-/// written to a temporary file beside its target (and closed: thousands may be written), one
+/// written to a temporary file beside its target (and closed: thousands may be written, so
+/// unlike [`write_atomic`]'s they are not locked while waiting; the caller's own lock, the
+/// label store's, keeps other writers of these files away), one
 /// sync of the file system (Linux's `syncfs`; elsewhere each file's own fsync) makes them
 /// all durable, then they are renamed into place in the order given, and each directory
 /// involved is synced once for the renames. On an error before the renames, no target has
@@ -46,24 +80,23 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 pub fn write_all_atomic(files: &[(PathBuf, &[u8])]) -> io::Result<()> {
     let mut written = Vec::with_capacity(files.len());
     let mut dirs: Vec<&Path> = Vec::new();
-    for (path, bytes) in files {
-        let dir = match path.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent,
-            _ => Path::new("."),
-        };
+    for (path, _) in files {
+        let (dir, _) = dir_and_name(path)?;
         if !dirs.contains(&dir) {
             fs::create_dir_all(dir)?;
+            let names: std::collections::BTreeSet<&OsStr> = files
+                .iter()
+                .filter(|(other, _)| other.parent() == path.parent())
+                .filter_map(|(other, _)| other.file_name())
+                .collect();
+            remove_stale_temporaries(dir, |target| names.contains(target));
             dirs.push(dir);
         }
-        let name = path
-            .file_name()
-            .ok_or_else(|| io::Error::other(format!("{} is not a file path", path.display())))?;
-        let prefix = format!(".{}.", name.to_string_lossy());
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(&prefix).suffix(".tmp");
-        #[cfg(unix)]
-        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-        let mut temporary = builder.tempfile_in(dir)?;
+    }
+    for (path, bytes) in files {
+        let (dir, name) = dir_and_name(path)?;
+        let mut temporary = create_temporary(dir, name)?;
+        keep_permissions(path, temporary.as_file())?;
         temporary.write_all(bytes)?;
         #[cfg(not(target_os = "linux"))]
         temporary.as_file().sync_all()?;
@@ -76,11 +109,282 @@ pub fn write_all_atomic(files: &[(PathBuf, &[u8])]) -> io::Result<()> {
         temporary.persist(path).map_err(|err| err.error)?;
     }
     for dir in dirs {
-        if let Ok(handle) = File::open(dir) {
-            let _ = handle.sync_all();
-        }
+        sync_dir(dir);
     }
     Ok(())
+}
+
+/// Replaces the directory `dir` with one that `fill` fills, as a whole: a reader sees the old
+/// files or the new ones, never some of each, whenever the writer is stopped. `fill` writes
+/// into a fresh temporary directory beside `dir`; its files are synced, and it takes the
+/// place of `dir` by one rename (on Linux, an exchange with the old `dir`, which is then
+/// removed). `dir` may not exist yet; if it does, it may hold only files named in `owned`
+/// (what an earlier replacement wrote), never anyone else's, since all of it is replaced.
+pub fn replace_dir_atomic(
+    dir: &Path,
+    owned: &[&str],
+    fill: impl FnOnce(&Path) -> io::Result<()>,
+) -> io::Result<()> {
+    let (parent, name) = dir_and_name(dir)?;
+    if let Ok(entries) = fs::read_dir(dir) {
+        let mut foreign: Vec<String> = entries
+            .flatten()
+            .map(|entry| entry.file_name().to_string_lossy().into_owned())
+            .filter(|name| !owned.contains(&name.as_str()))
+            .collect();
+        if !foreign.is_empty() {
+            foreign.sort();
+            return Err(io::Error::other(format!(
+                "{} holds files this command did not write ({}); it replaces the whole \
+                 directory, so give it a new or empty one",
+                dir.display(),
+                foreign.join(", ")
+            )));
+        }
+    } else if dir.symlink_metadata().is_ok() {
+        return Err(io::Error::other(format!(
+            "{} exists and is not a directory",
+            dir.display()
+        )));
+    }
+    fs::create_dir_all(parent)?;
+    remove_stale_temporaries(parent, |target| target == name);
+    // Dropped on every way out: before the rename it removes the new files, after an
+    // exchange the old ones, after a plain rename nothing.
+    let (temporary, _lock) = create_temporary_dir(parent, name)?;
+    fill(temporary.path())?;
+    for entry in fs::read_dir(temporary.path())?.flatten() {
+        File::open(entry.path())?.sync_all()?;
+    }
+    File::open(temporary.path())?.sync_all()?;
+    if dir.exists() {
+        exchange(temporary.path(), dir)?;
+    } else {
+        fs::rename(temporary.path(), dir)?;
+    }
+    sync_dir(parent);
+    Ok(())
+}
+
+/// Swaps two directories: each takes the other's name at once (Linux's `renameat2` with
+/// `RENAME_EXCHANGE`). Elsewhere, or on a file system without it, `old` is moved beside
+/// and `new` into its place: a reader may then briefly find neither, never a mix.
+fn exchange(new: &Path, old: &Path) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::ffi::CString;
+        use std::os::unix::ffi::OsStrExt as _;
+        let c_path = |path: &Path| {
+            CString::new(path.as_os_str().as_bytes())
+                .map_err(|_| io::Error::other(format!("{} holds a NUL byte", path.display())))
+        };
+        let (c_new, c_old) = (c_path(new)?, c_path(old)?);
+        // SAFETY: both are NUL-terminated paths that live for the whole call.
+        let status = unsafe {
+            libc::renameat2(
+                libc::AT_FDCWD,
+                c_new.as_ptr(),
+                libc::AT_FDCWD,
+                c_old.as_ptr(),
+                libc::RENAME_EXCHANGE,
+            )
+        };
+        if status == 0 {
+            return Ok(());
+        }
+        let err = io::Error::last_os_error();
+        if !matches!(err.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) {
+            return Err(err);
+        }
+    }
+    // The old directory goes aside under a temporary's name (onto an empty directory made
+    // for it), so that a leftover is recognised and removed like any other.
+    let (parent, name) = dir_and_name(old)?;
+    let aside = tempfile::Builder::new()
+        .prefix(&format!(".{}.", name.to_string_lossy()))
+        .suffix(TEMPORARY_SUFFIX)
+        .tempdir_in(parent)?
+        .keep();
+    fs::rename(old, &aside)?;
+    fs::rename(new, old)?;
+    fs::rename(&aside, new)
+}
+
+/// The bytes of `path`, refused with an error saying so if there are more than `limit`
+/// (a file that never ends, `/dev/zero`, or one far larger than any real input).
+pub fn read_at_most(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let file = File::open(path)?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(io::Error::new(
+            io::ErrorKind::FileTooLarge,
+            format!(
+                "it is larger than {}, the limit for such a file",
+                Bytes(limit)
+            ),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// A size for messages: `64 MiB`.
+#[derive(Debug, Clone, Copy)]
+pub struct Bytes(pub u64);
+
+impl fmt::Display for Bytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const UNITS: [&str; 4] = ["bytes", "KiB", "MiB", "GiB"];
+        let mut value = self.0;
+        let mut unit = 0;
+        while unit + 1 < UNITS.len() && value >= 1024 && value.is_multiple_of(1024) {
+            value /= 1024;
+            unit += 1;
+        }
+        write!(f, "{value} {}", UNITS[unit])
+    }
+}
+
+/// The directory a file is written in (`.` for a bare name) and its name.
+fn dir_and_name(path: &Path) -> io::Result<(&Path, &OsStr)> {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::other(format!("{} is not a file path", path.display())))?;
+    Ok((dir, name))
+}
+
+/// A new temporary file for `name` in `dir`: `.NAME.XXXXXX.tmp`, a random name created
+/// exclusively (`O_EXCL`: never an existing file, never through a symbolic link), removed when
+/// dropped, and locked (`flock`) for as long as this process holds it open, so that
+/// [`remove_stale_temporaries`] can tell a leftover of a killed run from a file being written.
+fn create_temporary(dir: &Path, name: &OsStr) -> io::Result<tempfile::NamedTempFile> {
+    let prefix = format!(".{}.", name.to_string_lossy());
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(TEMPORARY_SUFFIX);
+    // As `File::create` would: readable by others unless the umask says otherwise (the
+    // temporary file's default is private to its owner).
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let temporary = builder.tempfile_in(dir)?;
+    // Best effort: a file system without locks still gets its atomic replacement.
+    let _ = temporary.as_file().try_lock();
+    Ok(temporary)
+}
+
+/// A file that replaces `path` keeps its permissions (a store shared by a group stays
+/// writable by the group); a new file gets `File::create`'s.
+fn keep_permissions(path: &Path, temporary: &File) -> io::Result<()> {
+    match fs::metadata(path) {
+        Ok(meta) if meta.is_file() => temporary.set_permissions(meta.permissions()),
+        _ => Ok(()),
+    }
+}
+
+/// A fresh temporary directory for `name` in `dir` (`.NAME.XXXXXX.tmp`), locked as
+/// [`create_temporary`]'s files are; removed with its content when dropped.
+fn create_temporary_dir(dir: &Path, name: &OsStr) -> io::Result<(tempfile::TempDir, File)> {
+    let prefix = format!(".{}.", name.to_string_lossy());
+    let temporary = tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(TEMPORARY_SUFFIX)
+        .tempdir_in(dir)?;
+    let handle = File::open(temporary.path())?;
+    let _ = handle.try_lock();
+    Ok((temporary, handle))
+}
+
+/// What every temporary file or directory of [`write_atomic`] and its kin ends with.
+const TEMPORARY_SUFFIX: &str = ".tmp";
+
+/// A temporary this old, and not locked by a live process, is a leftover. (The age only
+/// guards the instant between a temporary's creation and its lock.)
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The target a temporary file name stands for: `NAME` of `.NAME.XXXXXX.tmp` (this build's
+/// temporaries) or of `.NAME.tmp12345` (those of builds before it, named by process id).
+pub fn temporary_target(file_name: &str) -> Option<&str> {
+    let inner = file_name.strip_prefix('.')?;
+    if let Some(stem) = inner.strip_suffix(TEMPORARY_SUFFIX) {
+        let (target, random) = stem.rsplit_once('.')?;
+        let random_ok = random.len() == 6 && random.bytes().all(|b| b.is_ascii_alphanumeric());
+        return (random_ok && !target.is_empty()).then_some(target);
+    }
+    let (target, pid) = inner.rsplit_once(".tmp")?;
+    let pid_ok = !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit());
+    (pid_ok && !target.is_empty()).then_some(target)
+}
+
+/// The temporaries in `dir` ([`temporary_target`]) whose target `wanted` accepts and that no
+/// live process holds: leftovers of a run killed while it wrote. With `min_age`, only those
+/// not modified for that long.
+pub fn leftover_temporaries(
+    dir: &Path,
+    wanted: impl Fn(&OsStr) -> bool,
+    min_age: Option<std::time::Duration>,
+) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(target) = name.to_str().and_then(temporary_target) else {
+            continue;
+        };
+        if !wanted(OsStr::new(target)) {
+            continue;
+        }
+        // Never a symbolic link: this module makes none, so one of that name is not ours.
+        let Ok(meta) = entry.path().symlink_metadata() else {
+            continue;
+        };
+        if meta.file_type().is_symlink() {
+            continue;
+        }
+        if let Some(min_age) = min_age {
+            let age = meta.modified().ok().and_then(|time| time.elapsed().ok());
+            if age.is_none_or(|age| age < min_age) {
+                continue;
+            }
+        }
+        // Held by a live writer: its lock says so.
+        let free = File::open(entry.path()).is_ok_and(|handle| handle.try_lock().is_ok());
+        if free {
+            found.push(entry.path());
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Removes [`leftover_temporaries`] of the targets `wanted` accepts, older than a few
+/// seconds; best effort (a leftover that cannot be removed stays). Returns what it removed.
+pub fn remove_stale_temporaries(dir: &Path, wanted: impl Fn(&OsStr) -> bool) -> Vec<PathBuf> {
+    let mut removed = leftover_temporaries(dir, wanted, Some(STALE_AFTER));
+    removed.retain(|path| remove_temporary(path).is_ok());
+    removed
+}
+
+/// Removes a temporary file, or a temporary directory and its content.
+pub fn remove_temporary(path: &Path) -> io::Result<()> {
+    if path.symlink_metadata()?.is_dir() {
+        fs::remove_dir_all(path)
+    } else {
+        fs::remove_file(path)
+    }
+}
+
+/// Syncs a directory, so that renames in it survive a crash. Not every platform can open a
+/// directory to sync it; the rename is done either way.
+fn sync_dir(dir: &Path) {
+    if let Ok(handle) = File::open(dir) {
+        let _ = handle.sync_all();
+    }
 }
 
 /// Makes every file written on the file system that holds `dir` durable: one `syncfs` on
@@ -102,39 +406,6 @@ fn sync_file_system(dir: &Path) -> io::Result<()> {
         let _ = dir;
         Ok(())
     }
-}
-
-pub fn write_atomic_with(
-    path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    fs::create_dir_all(dir)?;
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::other(format!("{} is not a file path", path.display())))?;
-    let prefix = format!(".{}.", name.to_string_lossy());
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(&prefix).suffix(".tmp");
-    // As `File::create` would: readable by others unless the umask says otherwise (the
-    // temporary file's default is private to its owner).
-    #[cfg(unix)]
-    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-    // Dropped on any error below: the temporary file is removed.
-    let temporary = builder.tempfile_in(dir)?;
-    let mut out = BufWriter::with_capacity(1 << 20, temporary);
-    write(&mut out)?;
-    let temporary = out.into_inner().map_err(|err| err.into_error())?;
-    temporary.as_file().sync_all()?;
-    temporary.persist(path).map_err(|err| err.error)?;
-    // Not every platform can open a directory to sync it; the rename is done either way.
-    if let Ok(handle) = File::open(dir) {
-        let _ = handle.sync_all();
-    }
-    Ok(())
 }
 
 /// SHA-256 of `bytes` in lower-case hex: the hash of configurations and of label selections.
@@ -636,5 +907,176 @@ mod tests {
         let err = parse_line::<Thing>("{\"format\": \"x\"").unwrap_err();
         assert_eq!(err.to_string(), "it ends early, at column 14");
         assert!(err.truncated);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_replaced_file_keeps_its_permissions() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shared.jsonl");
+        fs::write(&path, "old").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o664)).unwrap();
+        write_atomic(&path, b"new").unwrap();
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o664);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_planted_at_a_predictable_temporary_name_is_not_followed() {
+        // Earlier builds wrote `.NAME.tmp<PID>` with `File::create`, following a symbolic
+        // link planted there by anyone who could write the directory.
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim.txt");
+        fs::write(&victim, "precious").unwrap();
+        let path = dir.path().join("out.json");
+        let planted = dir
+            .path()
+            .join(format!(".out.json.tmp{}", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &planted).unwrap();
+        write_atomic(&path, b"result").unwrap();
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
+        assert_eq!(fs::read_to_string(&path).unwrap(), "result");
+        // Nor is a planted link at a name of the present shape ever removed as a leftover.
+        assert!(planted.symlink_metadata().is_ok());
+    }
+
+    /// Makes `path` look `seconds` old.
+    fn age(path: &Path, seconds: u64) {
+        let then = std::time::SystemTime::now() - std::time::Duration::from_secs(seconds);
+        File::options()
+            .write(true)
+            .open(path)
+            .or_else(|_| File::open(path))
+            .unwrap()
+            .set_modified(then)
+            .unwrap();
+    }
+
+    #[test]
+    fn leftovers_of_a_killed_writer_are_removed_by_the_next_write_of_the_same_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.json");
+        let stale = [".out.json.a1b2C3.tmp", ".out.json.tmp4242"].map(|n| dir.path().join(n));
+        let other = dir.path().join(".other.json.a1b2C3.tmp");
+        let fresh = dir.path().join(".out.json.q9w8e7.tmp");
+        let held = dir.path().join(".out.json.HeLd00.tmp");
+        for file in stale.iter().chain([&other, &fresh, &held]) {
+            fs::write(file, "half").unwrap();
+        }
+        for file in stale.iter().chain([&other, &held]) {
+            age(file, 60);
+        }
+        // A writer still at work holds its temporary's lock.
+        let writer = File::open(&held).unwrap();
+        writer.lock().unwrap();
+        write_atomic(&path, b"done").unwrap();
+        assert!(stale.iter().all(|file| !file.exists()));
+        // Another target's, one just made (its writer may not have locked it yet), and a
+        // held one stay.
+        assert!(other.exists() && fresh.exists() && held.exists());
+        assert_eq!(temporary_target(".out.json.a1b2C3.tmp"), Some("out.json"));
+        assert_eq!(temporary_target(".out.json.tmp123"), Some("out.json"));
+        for not_ours in [
+            "out.json",
+            ".out.json",
+            ".out.json.tmp",
+            ".a.b.tmp",
+            ".x.abcdefg.tmp",
+            "x.tmp",
+        ] {
+            assert_eq!(temporary_target(not_ours), None, "{not_ours}");
+        }
+    }
+
+    #[test]
+    fn a_check_that_fails_at_the_replacement_keeps_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("record.json");
+        fs::write(&path, "someone's notes").unwrap();
+        let err = write_atomic_checked(
+            &path,
+            |out| out.write_all(b"record"),
+            || Err(io::Error::other("not a record: refusing to overwrite it")),
+        )
+        .unwrap_err();
+        assert_eq!(err.to_string(), "not a record: refusing to overwrite it");
+        assert_eq!(fs::read_to_string(&path).unwrap(), "someone's notes");
+        assert_eq!(names(dir.path()), ["record.json"]);
+    }
+
+    #[test]
+    fn a_directory_is_replaced_as_a_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let owned = ["a.txt", "b.txt"];
+        let fill = |a: &'static str, b: &'static str| {
+            move |into: &Path| -> io::Result<()> {
+                fs::write(into.join("a.txt"), a)?;
+                fs::write(into.join("b.txt"), b)
+            }
+        };
+        replace_dir_atomic(&out, &owned, fill("a1", "b1")).unwrap();
+        replace_dir_atomic(&out, &owned, fill("a2", "b2")).unwrap();
+        let read = || {
+            (
+                fs::read_to_string(out.join("a.txt")).unwrap(),
+                fs::read_to_string(out.join("b.txt")).unwrap(),
+            )
+        };
+        assert_eq!(read(), ("a2".into(), "b2".into()));
+        assert_eq!(names(dir.path()), ["out"]);
+
+        // A failure half way leaves the old pair and no temporary.
+        let err = replace_dir_atomic(&out, &owned, |into: &Path| {
+            fs::write(into.join("a.txt"), "a3")?;
+            Err(io::Error::other("disk full"))
+        })
+        .unwrap_err();
+        assert_eq!(err.to_string(), "disk full");
+        assert_eq!(read(), ("a2".into(), "b2".into()));
+        assert_eq!(names(dir.path()), ["out"]);
+
+        // Someone else's file in the directory: refused, nothing changes.
+        fs::write(out.join("notes.md"), "mine").unwrap();
+        let err = replace_dir_atomic(&out, &owned, fill("a4", "b4")).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("holds files this command did not write (notes.md)"),
+            "{err}"
+        );
+        assert_eq!(read(), ("a2".into(), "b2".into()));
+        fs::remove_file(out.join("notes.md")).unwrap();
+
+        // An old directory left aside by a killed writer is removed by the next one.
+        let aside = dir.path().join(".out.Kill3d.tmp");
+        fs::create_dir(&aside).unwrap();
+        fs::write(aside.join("a.txt"), "old").unwrap();
+        age(&aside, 60);
+        replace_dir_atomic(&out, &owned, fill("a5", "b5")).unwrap();
+        assert_eq!(names(dir.path()), ["out"]);
+        assert_eq!(read(), ("a5".into(), "b5".into()));
+    }
+
+    #[test]
+    fn reading_stops_at_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x");
+        fs::write(&path, "12345").unwrap();
+        assert_eq!(read_at_most(&path, 5).unwrap(), b"12345");
+        let err = read_at_most(&path, 4).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "it is larger than 4 bytes, the limit for such a file"
+        );
+        #[cfg(unix)]
+        {
+            let err = read_at_most(Path::new("/dev/zero"), 1 << 20).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "it is larger than 1 MiB, the limit for such a file"
+            );
+        }
     }
 }
