@@ -87,6 +87,16 @@ pub enum InputError {
         "{path} looks like JSON Lines ({reason}): pass --field NAME to read each document from a field"
     )]
     LooksLikeJsonLines { path: PathBuf, reason: String },
+    #[error(
+        "{path}:{line}: the line is longer than {}, the most one document may hold (is this a \
+         file of text?)",
+        crate::persist::Bytes(*limit as u64)
+    )]
+    LineTooLong {
+        path: PathBuf,
+        line: u64,
+        limit: usize,
+    },
     #[error("standard input (`-`) can be read only once")]
     StdinTwice,
     #[error("{path}: its file name cannot be an article id")]
@@ -310,6 +320,8 @@ pub struct DocumentReader {
     at_end: bool,
     /// An uncompressed plain-text file, read by mapping it.
     mapped: Option<MappedFile>,
+    /// The longest line accepted ([`MAX_LINE`]).
+    max_line: usize,
 }
 
 /// A file read through one memory map per batch, from `position` to `len`.
@@ -333,6 +345,9 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 const READ_BUFFER: usize = 1 << 20;
 /// Plain lines are read at least this much at a time.
 const MIN_READ: usize = 64 << 10;
+/// The longest line (one document, or one JSON record) read: far beyond any text, it stops
+/// an input that never ends a line (`/dev/zero`, a binary file) before memory runs out.
+pub const MAX_LINE: usize = 64 << 20;
 
 impl DocumentReader {
     /// Open `path`, decompressing it if it starts with the gzip magic bytes.
@@ -411,7 +426,15 @@ impl DocumentReader {
             carry: Vec::new(),
             at_end: false,
             mapped: None,
+            max_line: MAX_LINE,
         }
+    }
+
+    /// The same reader with another limit on a line's length (for tests).
+    #[cfg(test)]
+    fn with_max_line(mut self, max_line: usize) -> DocumentReader {
+        self.max_line = max_line;
+        self
     }
 
     pub fn path(&self) -> &Path {
@@ -462,12 +485,27 @@ impl DocumentReader {
         bytes.append(&mut self.carry);
         // Cut after the first line end at or past `target` bytes.
         let mut searched = target - 1;
+        // The line that holds byte `target - 1` may be no longer than `max_line` from there.
+        let too_long = |bytes: &[u8], line_end: usize| {
+            let from = (target - 1).min(bytes.len());
+            (line_end - from > self.max_line).then(|| InputError::LineTooLong {
+                path: self.path.clone(),
+                line: self.line + memchr::memchr_iter(b'\n', &bytes[..from]).count() as u64 + 1,
+                limit: self.max_line,
+            })
+        };
         let cut = loop {
             if bytes.len() > searched {
                 if let Some(i) = memchr::memchr(b'\n', &bytes[searched..]) {
+                    if let Some(err) = too_long(&bytes, searched + i) {
+                        return Err(err);
+                    }
                     break searched + i + 1;
                 }
                 searched = bytes.len();
+            }
+            if let Some(err) = too_long(&bytes, bytes.len()) {
+                return Err(err);
             }
             if self.at_end {
                 break bytes.len();
@@ -538,7 +576,15 @@ impl DocumentReader {
             }
             .map_err(io_error)?;
             let from = (target - 1).min(window);
-            if let Some(i) = memchr::memchr(b'\n', &map[from..]) {
+            let line_end = memchr::memchr(b'\n', &map[from..]);
+            if line_end.unwrap_or(window - from) > self.max_line {
+                return Err(InputError::LineTooLong {
+                    path: self.path.clone(),
+                    line: self.line + memchr::memchr_iter(b'\n', &map[..from]).count() as u64 + 1,
+                    limit: self.max_line,
+                });
+            }
+            if let Some(i) = line_end {
                 break (map, from + i + 1);
             }
             if window == remaining {
@@ -562,8 +608,8 @@ impl DocumentReader {
     ) -> Result<(), InputError> {
         while batch.text_len() < target {
             self.buffer.clear();
-            let read = self
-                .source
+            let read = (&mut self.source)
+                .take(self.max_line as u64 + 1)
                 .read_until(b'\n', &mut self.buffer)
                 .map_err(|source| InputError::Io {
                     path: self.path.clone(),
@@ -573,6 +619,13 @@ impl DocumentReader {
                 break;
             }
             self.line += 1;
+            if read > self.max_line && !self.buffer.ends_with(b"\n") {
+                return Err(InputError::LineTooLong {
+                    path: self.path.clone(),
+                    line: self.line,
+                    limit: self.max_line,
+                });
+            }
             let mut line = self.buffer.as_slice();
             line = line.strip_suffix(b"\n").unwrap_or(line);
             line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -723,6 +776,70 @@ mod tests {
             });
         assert_eq!(from_file, from_memory, "from a file and from memory");
         from_memory
+    }
+
+    #[test]
+    fn a_line_that_never_ends_is_refused_naming_it() {
+        let mut bytes = b"short\nalso short\n".to_vec();
+        bytes.extend(std::iter::repeat_n(b'x', 1000));
+        bytes.extend_from_slice(b"\nafter\n");
+        let file = file_of(&bytes);
+        let jsonl = {
+            let mut text = b"{\"t\": \"a\"}\n{\"t\": \"b\"}\n{\"t\": \"".to_vec();
+            text.extend(std::iter::repeat_n(b'y', 1000));
+            text.extend_from_slice(b"\"}\n");
+            text
+        };
+        let readers = [
+            // A mapped file, a stream (as gzip or a pipe gives), JSON Lines.
+            DocumentReader::open(file.path(), InputFormat::Lines, Decoding::Strict).unwrap(),
+            DocumentReader::from_reader(
+                Path::new("in.txt"),
+                Box::new(io::Cursor::new(bytes.clone())),
+                InputFormat::Lines,
+                Decoding::Strict,
+            ),
+            DocumentReader::from_reader(
+                Path::new("in.txt"),
+                Box::new(io::Cursor::new(jsonl)),
+                jsonl_field("t"),
+                Decoding::Strict,
+            ),
+        ];
+        for reader in readers {
+            let mut reader = reader.with_max_line(100);
+            let mut batch = Batch::new();
+            let err = loop {
+                match reader.next_batch(&mut batch, 8) {
+                    Ok(true) => continue,
+                    Ok(false) => panic!("read to the end"),
+                    Err(err) => break err,
+                }
+            };
+            let message = err
+                .to_string()
+                .replace(&file.path().display().to_string(), "in.txt");
+            assert_eq!(
+                message,
+                "in.txt:3: the line is longer than 100 bytes, the most one document may hold (is \
+                 this a file of text?)"
+            );
+        }
+        // Lines up to the limit are read.
+        let ok = b"abc\n".repeat(10);
+        let reader = DocumentReader::from_reader(
+            Path::new("in.txt"),
+            Box::new(io::Cursor::new(ok)),
+            InputFormat::Lines,
+            Decoding::Strict,
+        );
+        assert_eq!(reader.with_max_line(4).read_all().unwrap().len(), 10);
+    }
+
+    fn jsonl_field(field: &str) -> InputFormat {
+        InputFormat::JsonLines {
+            field: field.to_owned(),
+        }
     }
 
     fn check_lines(bytes: &[u8], expected: &[&str]) {
