@@ -2,10 +2,10 @@
 //! `stance labels export`, the current labels as TSV on stdout.
 
 use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use stance::labels::{Store, Summary};
+use stance::labels::{Health, Store, Summary};
 
 use super::Outcome;
 
@@ -14,7 +14,11 @@ use super::Outcome;
     after_help = "Shows labels per class for each article and annotator (with how many are low-confidence and how many paragraphs are still unlabelled), labels \
     orphaned by re-ingesting an edited article, and for every two annotators who labelled \
     the same paragraphs, their percent agreement and Cohen's kappa.\n\n\
-    `stance labels export` prints the current labels as TSV instead."
+    `stance labels export` prints the current labels as TSV instead.\n\n\
+    It also reports what an interrupted write (a killed `stance`, a full disk, a crash) may \
+    leave: a torn last line of annotations.jsonl, which every other command refuses until it \
+    is removed, and leftover temporary files. `stance labels repair` removes both; it never \
+    touches a complete line."
 )]
 pub struct LabelsArgs {
     #[command(subcommand)]
@@ -30,18 +34,94 @@ enum LabelsCommand {
     /// Print the current labels as TSV: `id article label confidence annotator text`, one row
     /// per labelled paragraph and annotator, in store order then by annotator.
     Export,
+    /// Remove what interrupted writes left: the torn last line of annotations.jsonl (printed
+    /// first; complete lines are never touched) and leftover temporary files.
+    Repair,
 }
 
 pub fn run(args: LabelsArgs) -> anyhow::Result<Outcome> {
-    let store = Store::open(&args.store)?;
+    if let Some(LabelsCommand::Repair) = args.command {
+        return repair(&args.store);
+    }
+    let (store, health) = Store::open_reporting(&args.store)?;
+    if let Some(LabelsCommand::Export) = args.command {
+        // Exported labels must be the store's whole truth: refuse as every reader does.
+        if health.torn.is_some() {
+            Store::open(&args.store)?;
+        }
+    }
     let stdout = std::io::stdout().lock();
     let mut out = BufWriter::new(stdout);
     match args.command {
         Some(LabelsCommand::Export) => store.export_tsv(&mut out),
-        None => summarise(&store, &mut out),
+        _ => summarise(&store, &mut out).and_then(|()| report_health(&store, &health, &mut out)),
     }
     .and_then(|()| out.flush())
     .context("cannot write to stdout")?;
+    if let Some(torn) = &health.torn {
+        eprintln!(
+            "warning: {}:{}: the last line is incomplete ({} bytes left by an interrupted write); \
+             every other command refuses the store until `stance labels repair --store {}` \
+             removes it",
+            store.annotations_path().display(),
+            torn.line,
+            torn.bytes,
+            store.dir().display()
+        );
+    }
+    Ok(Outcome::Success)
+}
+
+/// What an interrupted write left, if anything, after the summary.
+fn report_health(store: &Store, health: &Health, out: &mut impl Write) -> std::io::Result<()> {
+    writeln!(out)?;
+    match &health.torn {
+        None => writeln!(out, "torn lines: none")?,
+        Some(torn) => writeln!(
+            out,
+            "torn line: {}:{} is incomplete ({} bytes, starting `{}`), left by an interrupted \
+             write; it is not a decision (a decision is saved once its line is whole). \
+             `stance labels repair` removes it",
+            store.annotations_path().display(),
+            torn.line,
+            torn.bytes,
+            torn.start.escape_debug()
+        )?,
+    }
+    if health.leftovers.is_empty() {
+        writeln!(out, "leftover temporary files: none")?;
+    } else {
+        writeln!(
+            out,
+            "leftover temporary files: {} (from interrupted writes; `stance labels repair` removes them)",
+            health.leftovers.len()
+        )?;
+        for path in &health.leftovers {
+            writeln!(out, "  {}", path.display())?;
+        }
+    }
+    Ok(())
+}
+
+fn repair(dir: &Path) -> anyhow::Result<Outcome> {
+    let repair = Store::repair(dir)?;
+    let annotations = dir.join("annotations.jsonl");
+    match &repair.torn {
+        Some(torn) => outln!(
+            "removed the incomplete last line {} of {} ({} bytes: `{}`); every line before it is as it was",
+            torn.line,
+            annotations.display(),
+            torn.bytes,
+            torn.start.escape_debug()
+        )?,
+        None => outln!("{}: no torn line", annotations.display())?,
+    }
+    for path in &repair.leftovers {
+        outln!("removed leftover temporary file {}", path.display())?;
+    }
+    if repair.leftovers.is_empty() {
+        outln!("no leftover temporary files")?;
+    }
     Ok(Outcome::Success)
 }
 

@@ -11,7 +11,12 @@
 //! - `articles/<article_id>.txt`: a copy of each ingested article;
 //! - `paragraphs.jsonl`: every block of every article, rewritten atomically on ingest;
 //! - `annotations.jsonl`: the decisions, **append-only**, one per line, each synced to disk as
-//!   it is made; an undo appends a retraction.
+//!   it is made; an undo appends a retraction. An import's decisions go in all together or
+//!   not at all (a copy of the log with them, renamed over it).
+//!
+//! Every writer holds the store lock ([`lock`]) while it writes, so concurrent writers take
+//! turns. A last line of the log torn by an interrupted write is reported, never read as a
+//! decision, and removed on request ([`Store::repair`]); no complete line is ever touched.
 //!
 //! This module never rewrites or deletes an annotation, never drops a label whose paragraph
 //! has gone (it reports it as orphaned), and knows nothing about terminals, features or
@@ -21,6 +26,7 @@ pub mod agreement;
 pub mod annotations;
 mod export;
 mod import;
+mod lock;
 mod paragraph;
 mod records;
 pub mod schema;
@@ -36,7 +42,9 @@ pub use annotations::{Annotation, Annotator, AnnotatorError, Confidence, Decisio
 pub use import::ImportReport;
 pub use paragraph::{Origin, Paragraph};
 pub use schema::{Class, ClassIdx, Schema, SchemaError};
-pub use store::{IngestReport, IngestStatus, LabelledParagraph, Orphan, Store};
+pub use store::{
+    Health, IngestReport, IngestStatus, LabelledParagraph, Orphan, Repair, Store, TornLine,
+};
 pub use summary::{CountRow, PairAgreement, Summary};
 
 use crate::corpus::{BlockKind, CorpusError};
@@ -63,6 +71,36 @@ pub enum StoreError {
         path: PathBuf,
         #[source]
         source: std::io::Error,
+    },
+    #[error(
+        "the label store {} is busy: another stance process is writing to it and has not \
+         finished in {} s; try again when it has",
+        dir.display(),
+        waited.as_secs()
+    )]
+    Busy {
+        dir: PathBuf,
+        waited: std::time::Duration,
+    },
+    #[error("cannot lock the label store {}", dir.display())]
+    Lock {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The log's last line was cut off by an interrupted write (a kill, a full disk, a crash).
+    #[error(
+        "{}:{line}: the last line is incomplete ({bytes} bytes without an end, left by an \
+         interrupted write); every line before it is intact. `stance labels repair --store {}` \
+         removes it",
+        path.display(),
+        store.display()
+    )]
+    TornLine {
+        path: PathBuf,
+        store: PathBuf,
+        line: usize,
+        bytes: u64,
     },
     #[error("{} is read-only: no labels can be added (make it writable to label)", path.display())]
     ReadOnly { path: PathBuf },

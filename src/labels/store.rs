@@ -1,9 +1,10 @@
 //! The store directory: opening it, ingesting articles, appending annotations, and the
 //! read-side queries the rest of `stance` uses.
 //!
-//! Writes are of two kinds only: `paragraphs.jsonl` and the article copies are replaced
-//! atomically (temporary file, sync, rename); `annotations.jsonl` is only ever appended to,
-//! one `write` followed by `sync_data` per batch of decisions.
+//! Writes are of two kinds only, each under the store lock: `paragraphs.jsonl` and the
+//! article copies are replaced atomically (temporary file, sync, rename); `annotations.jsonl`
+//! only ever grows: one decision by one `write` and `sync_data` (cut back on an error), a
+//! batch by a copy of the log with the batch after it, renamed over it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, OpenOptions};
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 
 use super::annotations::{Annotation, Confidence, Decision, Ledger};
+use super::lock::StoreLock;
 use super::paragraph::Paragraph;
 use super::records;
 use super::schema::{ClassIdx, Schema};
@@ -143,15 +145,128 @@ pub struct Store {
     ledger: Ledger,
 }
 
+/// The last line of `annotations.jsonl` when an interrupted write cut it off: bytes after the
+/// last newline that are not a whole JSON line (they end inside a value or a character).
+/// Nothing before it is affected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TornLine {
+    /// Its one-based line number.
+    pub line: usize,
+    /// Where it starts: the length of the log without it.
+    pub offset: u64,
+    /// How long it is.
+    pub bytes: u64,
+    /// Its first characters (invalid UTF-8 replaced), to recognise it by.
+    pub start: String,
+}
+
+/// What is amiss in a store that can still be read: found by [`Store::open_reporting`],
+/// mended by [`Store::repair`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Health {
+    /// The log's torn last line, if any; [`Store::open`] refuses the store until it is removed.
+    pub torn: Option<TornLine>,
+    /// Temporary files of writes that were interrupted (a killed `stance`), no longer held by
+    /// any process.
+    pub leftovers: Vec<PathBuf>,
+}
+
+/// What [`Store::repair`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Repair {
+    /// The torn last line it removed from `annotations.jsonl`.
+    pub torn: Option<TornLine>,
+    /// The leftover temporary files it removed.
+    pub leftovers: Vec<PathBuf>,
+}
+
 impl Store {
-    /// Opens an existing store, reading and checking every file.
+    /// Opens an existing store, reading and checking every file. A log whose last line was
+    /// torn by an interrupted write is refused, naming the command that repairs it.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let (store, health) = Store::open_reporting(dir)?;
+        match health.torn {
+            Some(torn) => Err(store.torn_error(&torn)),
+            None => Ok(store),
+        }
+    }
+
+    /// Opens an existing store as [`open`](Store::open) does, but reads a log with a torn last
+    /// line (without that line) and says what is amiss instead of refusing: for `stance
+    /// labels`, which reports it.
+    pub fn open_reporting(dir: &Path) -> Result<(Store, Health), StoreError> {
+        Store::check_exists(dir)?;
+        let (store, torn) = {
+            let _lock = StoreLock::shared(dir)?;
+            Store::read_unlocked(dir)?
+        };
+        let health = Health {
+            torn,
+            leftovers: leftovers(dir),
+        };
+        Ok((store, health))
+    }
+
+    /// Removes what interrupted writes left in the store at `dir`: a torn last line of
+    /// `annotations.jsonl` (only that line; every complete line stays as it is) and leftover
+    /// temporary files. Holds the store lock, so no write is under way meanwhile.
+    pub fn repair(dir: &Path) -> Result<Repair, StoreError> {
+        Store::check_exists(dir)?;
+        let _lock = StoreLock::exclusive(dir)?;
+        let path = dir.join(ANNOTATIONS_FILE);
+        let bytes = fs::read(&path).map_err(|source| StoreError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let torn = torn_line(&bytes);
+        if let Some(torn) = &torn {
+            let truncate = || -> std::io::Result<()> {
+                let file = OpenOptions::new().write(true).open(&path)?;
+                file.set_len(torn.offset)?;
+                file.sync_all()
+            };
+            truncate().map_err(|source| StoreError::Write {
+                path: path.clone(),
+                source,
+            })?;
+        }
+        let mut removed = Vec::new();
+        for leftover in leftovers(dir) {
+            crate::persist::remove_temporary(&leftover).map_err(|source| StoreError::Write {
+                path: leftover.clone(),
+                source,
+            })?;
+            removed.push(leftover);
+        }
+        Ok(Repair {
+            torn,
+            leftovers: removed,
+        })
+    }
+
+    fn check_exists(dir: &Path) -> Result<(), StoreError> {
         let files = [SCHEMA_FILE, PARAGRAPHS_FILE, ANNOTATIONS_FILE].map(|name| dir.join(name));
         if !dir.is_dir() || files.iter().all(|path| !path.exists()) {
             return Err(StoreError::Missing {
                 dir: dir.to_path_buf(),
             });
         }
+        Ok(())
+    }
+
+    fn torn_error(&self, torn: &TornLine) -> StoreError {
+        StoreError::TornLine {
+            path: self.annotations_path(),
+            store: self.dir.clone(),
+            line: torn.line,
+            bytes: torn.bytes,
+        }
+    }
+
+    /// Reads every file of the store; the caller holds the lock. A torn last line of the log
+    /// is left out and handed back.
+    fn read_unlocked(dir: &Path) -> Result<(Store, Option<TornLine>), StoreError> {
+        let files = [SCHEMA_FILE, PARAGRAPHS_FILE, ANNOTATIONS_FILE].map(|name| dir.join(name));
         let [schema_path, paragraphs_path, annotations_path] = files;
         let schema_text = read_store_file(&schema_path, "the label schema")?;
         let schema = Schema::from_toml(&schema_text).map_err(|source| StoreError::Schema {
@@ -181,7 +296,12 @@ impl Store {
         }
 
         let mut ledger = Ledger::default();
-        let text = read_store_file(&annotations_path, "the annotations")?;
+        let mut bytes = read_store_bytes(&annotations_path, "the annotations")?;
+        let torn = torn_line(&bytes);
+        if let Some(torn) = &torn {
+            bytes.truncate(torn.offset as usize);
+        }
+        let text = utf8(&annotations_path, bytes)?;
         for (line_no, line) in jsonl_lines(&text) {
             let at = |source| StoreError::Line {
                 path: annotations_path.clone(),
@@ -194,13 +314,14 @@ impl Store {
                 .map_err(|err| at(EntryError::NothingToRetract(err)))?;
         }
 
-        Ok(Store {
+        let store = Store {
             dir: dir.to_path_buf(),
             schema,
             paragraphs,
             index,
             ledger,
-        })
+        };
+        Ok((store, torn))
     }
 
     /// Opens the store, or creates an empty one (default schema, no paragraphs, no
@@ -213,10 +334,14 @@ impl Store {
                 path: dir.to_path_buf(),
                 source,
             })?;
-            let [schema_path, paragraphs_path, annotations_path] = files;
-            write_atomically(&schema_path, Schema::default_schema().to_toml().as_bytes())?;
-            write_atomically(&paragraphs_path, b"")?;
-            write_atomically(&annotations_path, b"")?;
+            let _lock = StoreLock::exclusive(dir)?;
+            // Another process may have created it while this one waited.
+            if files.iter().all(|path| !path.exists()) {
+                let [schema_path, paragraphs_path, annotations_path] = files;
+                write_atomically(&schema_path, Schema::default_schema().to_toml().as_bytes())?;
+                write_atomically(&paragraphs_path, b"")?;
+                write_atomically(&annotations_path, b"")?;
+            }
         }
         Store::open(dir)
     }
@@ -334,7 +459,12 @@ impl Store {
     }
 
     /// Appends annotations to the log: all are checked first (paragraph labelable,
-    /// retraction has something to retract), then written with one `write` and synced.
+    /// retraction has something to retract), then written and synced under the store lock,
+    /// all or nothing. One annotation (a decision in the labelling session) is appended in
+    /// place with one `write`; on an error the log is cut back to its length before it.
+    /// Several (an import) go into a copy of the log that replaces it atomically, so that a
+    /// kill, a full disk or a crash leaves all of them or none. Either way a log whose last
+    /// line is torn is not written to until it is repaired.
     pub fn append(&mut self, annotations: &[Annotation]) -> Result<(), StoreError> {
         let mut ledger = self.ledger.clone();
         let mut bytes = String::new();
@@ -350,7 +480,18 @@ impl Store {
         if bytes.is_empty() {
             return Ok(());
         }
-        append_synced(&self.annotations_path(), bytes.as_bytes())?;
+        let _lock = StoreLock::exclusive(&self.dir)?;
+        let path = self.annotations_path();
+        let written = if annotations.len() == 1 {
+            append_in_place(&path, bytes.as_bytes())
+        } else {
+            append_by_replacing(&path, bytes.as_bytes())
+        };
+        match written {
+            Ok(()) => {}
+            Err(Append::Torn(torn)) => return Err(self.torn_error(&torn)),
+            Err(Append::Store(err)) => return Err(err),
+        }
         self.ledger = ledger;
         Ok(())
     }
@@ -373,7 +514,16 @@ impl Store {
     /// left untouched; one whose text changed has its blocks replaced in place, and labels on
     /// paragraphs that left are reported as orphaned (never removed). Nothing is written
     /// unless every article is accepted.
+    ///
+    /// The store lock is held throughout, and the store is read again under it: what another
+    /// process ingested since this one opened the store is kept.
     pub fn ingest(&mut self, articles: &[Article]) -> Result<Vec<IngestReport>, StoreError> {
+        let _lock = StoreLock::exclusive(&self.dir)?;
+        let (current, torn) = Store::read_unlocked(&self.dir)?;
+        if let Some(torn) = torn {
+            return Err(current.torn_error(&torn));
+        }
+        *self = current;
         let plan = self.plan_ingest(articles)?;
         self.apply_ingest(plan)
     }
@@ -578,14 +728,24 @@ fn jsonl_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
 }
 
 fn read_store_file(path: &Path, what: &'static str) -> Result<String, StoreError> {
-    read_utf8(path).map_err(|err| match err {
-        StoreError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+    let bytes = read_store_bytes(path, what)?;
+    utf8(path, bytes)
+}
+
+/// A store file's bytes; a missing one is named as such.
+fn read_store_bytes(path: &Path, what: &'static str) -> Result<Vec<u8>, StoreError> {
+    fs::read(path).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
             StoreError::MissingFile {
                 path: path.to_path_buf(),
                 what,
             }
+        } else {
+            StoreError::Read {
+                path: path.to_path_buf(),
+                source,
+            }
         }
-        other => other,
     })
 }
 
@@ -595,10 +755,50 @@ pub(super) fn read_utf8(path: &Path) -> Result<String, StoreError> {
         path: path.to_path_buf(),
         source,
     })?;
+    utf8(path, bytes)
+}
+
+fn utf8(path: &Path, bytes: Vec<u8>) -> Result<String, StoreError> {
     String::from_utf8(bytes).map_err(|err| StoreError::NotUtf8 {
         path: path.to_path_buf(),
         offset: err.utf8_error().valid_up_to(),
     })
+}
+
+/// The torn last line of a log's `bytes`, if an interrupted write left one: bytes after the
+/// last newline that stop inside a JSON value or inside a character. A last line that is
+/// whole but lacks its newline (an edit by hand) is not torn, nor is one that is wrong in
+/// some other way (that is an error of its line, as anywhere else).
+pub(super) fn torn_line(bytes: &[u8]) -> Option<TornLine> {
+    if bytes.is_empty() || bytes.ends_with(b"\n") {
+        return None;
+    }
+    let start = memchr::memrchr(b'\n', bytes).map_or(0, |newline| newline + 1);
+    let tail = &bytes[start..];
+    let torn = match std::str::from_utf8(tail) {
+        // Cut inside a character.
+        Err(err) => err.error_len().is_none(),
+        Ok(text) if text.trim().is_empty() => false,
+        Ok(text) => crate::persist::parse_line::<serde::de::IgnoredAny>(text)
+            .is_err_and(|err| err.truncated),
+    };
+    torn.then(|| TornLine {
+        line: bytes[..start].iter().filter(|&&b| b == b'\n').count() + 1,
+        offset: start as u64,
+        bytes: tail.len() as u64,
+        start: String::from_utf8_lossy(&tail[..tail.len().min(60)]).into_owned(),
+    })
+}
+
+/// Temporary files that interrupted writes left in the store directory or its `articles/`.
+fn leftovers(dir: &Path) -> Vec<PathBuf> {
+    let mut found = crate::persist::leftover_temporaries(dir, |_| true, None);
+    found.extend(crate::persist::leftover_temporaries(
+        &dir.join(ARTICLES_DIR),
+        |_| true,
+        None,
+    ));
+    found
 }
 
 /// Replaces `path` with `bytes` atomically ([`crate::persist`]).
@@ -609,9 +809,21 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     })
 }
 
-/// Appends `bytes` to the log with one `write`, then flushes and syncs. A file whose last
-/// line lacks its newline (edited by hand) gets one first, so records never run together.
-fn append_synced(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+/// Why an append did not happen.
+enum Append {
+    /// The log ends in a torn line: nothing is written after it until it is repaired.
+    Torn(TornLine),
+    Store(StoreError),
+}
+
+impl From<StoreError> for Append {
+    fn from(err: StoreError) -> Append {
+        Append::Store(err)
+    }
+}
+
+/// The log's metadata, refusing a missing or read-only log.
+fn writable_log(path: &Path) -> Result<fs::Metadata, StoreError> {
     let meta = fs::metadata(path).map_err(|source| {
         if source.kind() == std::io::ErrorKind::NotFound {
             StoreError::MissingFile {
@@ -631,26 +843,114 @@ fn append_synced(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
             path: path.to_path_buf(),
         });
     }
-    let write = || -> std::io::Result<()> {
-        let mut file = OpenOptions::new().read(true).append(true).open(path)?;
-        let mut buf = Vec::with_capacity(bytes.len() + 1);
-        if meta.len() > 0 {
-            let mut last = [0u8];
-            file.seek(SeekFrom::Start(meta.len() - 1))?;
-            file.read_exact(&mut last)?;
-            if last[0] != b'\n' {
-                buf.push(b'\n');
-            }
-        }
-        buf.extend_from_slice(bytes);
-        file.write_all(&buf)?;
-        file.flush()?;
-        file.sync_data()
+    Ok(meta)
+}
+
+/// Appends `bytes` to the log with one `write`, then syncs; on any error the log is cut back
+/// to its length before, so that no part of `bytes` stays. A log whose last line lacks its
+/// newline but is whole (edited by hand) gets one first, so records never run together. The
+/// caller holds the store lock.
+fn append_in_place(path: &Path, bytes: &[u8]) -> Result<(), Append> {
+    writable_log(path)?;
+    let failed = |source| {
+        Append::Store(StoreError::Write {
+            path: path.to_path_buf(),
+            source,
+        })
     };
-    write().map_err(|source| StoreError::Write {
+    let mut file = OpenOptions::new()
+        .read(true)
+        .append(true)
+        .open(path)
+        .map_err(failed)?;
+    let length = file.metadata().map_err(failed)?.len();
+    let mut buf = Vec::with_capacity(bytes.len() + 1);
+    if length > 0 && !ends_with_newline(&mut file, length).map_err(failed)? {
+        let tail = last_line(&mut file, length).map_err(failed)?;
+        let mut whole = vec![b'\n'; 1];
+        whole.extend_from_slice(&tail);
+        if let Some(mut torn) = torn_line(&whole) {
+            torn.offset = length - torn.bytes;
+            torn.line = count_lines(&mut file, torn.offset).map_err(failed)?;
+            return Err(Append::Torn(torn));
+        }
+        buf.push(b'\n');
+    }
+    buf.extend_from_slice(bytes);
+    let written = file.write_all(&buf).and_then(|()| file.sync_data());
+    if let Err(err) = written {
+        // Best effort: the error that matters is the write's.
+        let _ = file.set_len(length).and_then(|()| file.sync_data());
+        return Err(failed(err));
+    }
+    Ok(())
+}
+
+/// Writes the log with `bytes` after it to a temporary file and renames it over the log: all
+/// of `bytes` or none, however the process ends. The caller holds the store lock, so no other
+/// append falls between the copy and the rename.
+fn append_by_replacing(path: &Path, bytes: &[u8]) -> Result<(), Append> {
+    writable_log(path)?;
+    let old = fs::read(path).map_err(|source| StoreError::Read {
         path: path.to_path_buf(),
         source,
+    })?;
+    if let Some(torn) = torn_line(&old) {
+        return Err(Append::Torn(torn));
+    }
+    let separator: &[u8] = if old.is_empty() || old.ends_with(b"\n") {
+        b""
+    } else {
+        b"\n"
+    };
+    crate::persist::write_atomic_with(path, |out| {
+        out.write_all(&old)?;
+        out.write_all(separator)?;
+        out.write_all(bytes)
     })
+    .map_err(|source| {
+        Append::Store(StoreError::Write {
+            path: path.to_path_buf(),
+            source,
+        })
+    })
+}
+
+fn ends_with_newline(file: &mut fs::File, length: u64) -> std::io::Result<bool> {
+    let mut last = [0u8];
+    file.seek(SeekFrom::Start(length - 1))?;
+    file.read_exact(&mut last)?;
+    Ok(last[0] == b'\n')
+}
+
+/// The bytes after the last newline of the first `length` bytes of `file`.
+fn last_line(file: &mut fs::File, length: u64) -> std::io::Result<Vec<u8>> {
+    const CHUNK: u64 = 64 * 1024;
+    let mut tail = Vec::new();
+    let mut end = length;
+    while end > 0 {
+        let start = end.saturating_sub(CHUNK);
+        let mut chunk = vec![0u8; (end - start) as usize];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(&mut chunk)?;
+        if let Some(newline) = memchr::memrchr(b'\n', &chunk) {
+            chunk.drain(..=newline);
+            chunk.extend_from_slice(&tail);
+            return Ok(chunk);
+        }
+        chunk.extend_from_slice(&tail);
+        tail = chunk;
+        end = start;
+    }
+    Ok(tail)
+}
+
+/// The one-based number of the line that starts at byte `offset` of `file`.
+fn count_lines(file: &mut fs::File, offset: u64) -> std::io::Result<usize> {
+    file.seek(SeekFrom::Start(0))?;
+    let mut head = Vec::new();
+    file.take(offset).read_to_end(&mut head)?;
+    Ok(memchr::memchr_iter(b'\n', &head).count() + 1)
 }
 
 #[cfg(test)]
@@ -848,5 +1148,164 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, StoreError::DuplicateArticle { .. }));
         assert!(store.paragraphs().is_empty());
+    }
+
+    /// A store with three paragraphs and `x`'s decisions on the first two, the second with a
+    /// note in several scripts (so that a cut may fall inside a character).
+    fn logged() -> (tempfile::TempDir, Store, Vec<u8>) {
+        let (dir, mut store) = store();
+        store.ingest(&[article("a", "One.\nTwo.\nThree.")]).unwrap();
+        let first = decide(&store, "One.", "stable", "x");
+        store.append(&[first]).unwrap();
+        let Annotation::Decision(second) = decide(&store, "Two.", "fracturing", "x") else {
+            unreachable!()
+        };
+        let second = second.with_note(Some("Kim’s “ally” — 北京".to_owned()));
+        store.append(&[Annotation::Decision(second)]).unwrap();
+        let log = fs::read(store.annotations_path()).unwrap();
+        (dir, store, log)
+    }
+
+    #[test]
+    fn a_torn_last_line_is_found_wherever_the_cut_falls() {
+        let (_dir, _store, log) = logged();
+        let second_start = log[..log.len() - 1]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .unwrap()
+            + 1;
+        for cut in 0..=log.len() {
+            let torn = torn_line(&log[..cut]);
+            let expected = if cut == log.len() || cut == log.len() - 1 {
+                None // whole, or whole but for its newline
+            } else if cut > second_start {
+                Some((2, second_start as u64))
+            } else if cut == second_start || cut == second_start - 1 || cut == 0 {
+                None
+            } else {
+                Some((1, 0))
+            };
+            assert_eq!(
+                torn.as_ref().map(|torn| (torn.line, torn.offset)),
+                expected,
+                "cut at {cut}"
+            );
+            if let Some(torn) = torn {
+                assert_eq!(torn.offset + torn.bytes, cut as u64);
+            }
+        }
+        // A last line wrong in another way is the line's own error, not a torn line.
+        assert_eq!(torn_line(b"{\"a\":1}\n{\"a\" 2}"), None);
+        assert_eq!(torn_line(b"{\"a\":1}\n\xff\xfe{"), None);
+    }
+
+    #[test]
+    fn a_torn_last_line_is_refused_reported_and_repaired_without_touching_the_rest() {
+        let (_dir, mut store, log) = logged();
+        let path = store.annotations_path();
+        let torn = b"{\"paragraph\":\"0123456789ab\",\"label\":\"sta";
+        let mut with_torn = log.clone();
+        with_torn.extend_from_slice(torn);
+        fs::write(&path, &with_torn).unwrap();
+
+        let err = Store::open(store.dir()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}:3: the last line is incomplete ({} bytes without an end, left by an \
+                 interrupted write); every line before it is intact. `stance labels repair \
+                 --store {}` removes it",
+                path.display(),
+                torn.len(),
+                store.dir().display()
+            )
+        );
+        let (read, health) = Store::open_reporting(store.dir()).unwrap();
+        assert_eq!(labels_of(&read, "x").len(), 2);
+        let found = health.torn.clone().unwrap();
+        assert_eq!(
+            (found.line, found.offset, found.bytes),
+            (3, log.len() as u64, torn.len() as u64)
+        );
+
+        // Nothing is written after a torn line, by any writer.
+        let third = decide(&store, "Three.", "neither", "x");
+        assert!(matches!(
+            store.append(std::slice::from_ref(&third)),
+            Err(StoreError::TornLine { line: 3, .. })
+        ));
+        let both = [third.clone(), decide(&store, "One.", "neither", "y")];
+        assert!(matches!(
+            store.append(&both),
+            Err(StoreError::TornLine { .. })
+        ));
+        assert!(matches!(
+            store.ingest(&[article("b", "Four.")]),
+            Err(StoreError::TornLine { .. })
+        ));
+        assert_eq!(fs::read(&path).unwrap(), with_torn);
+
+        let repair = Store::repair(store.dir()).unwrap();
+        assert_eq!(repair.torn, health.torn);
+        assert_eq!(fs::read(&path).unwrap(), log);
+        let mut store = Store::open(store.dir()).unwrap();
+        store.append(&[third]).unwrap();
+        assert_eq!(labels_of(&store, "x").len(), 3);
+        assert_eq!(Store::repair(store.dir()).unwrap(), Repair::default());
+    }
+
+    #[test]
+    fn a_batch_is_appended_whole_after_a_line_without_its_newline() {
+        let (_dir, mut store, log) = logged();
+        let path = store.annotations_path();
+        fs::write(&path, &log[..log.len() - 1]).unwrap();
+        let batch = [
+            decide(&store, "Three.", "neither", "x"),
+            decide(&store, "One.", "neither", "y"),
+        ];
+        store.append(&batch).unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(
+            text.starts_with(std::str::from_utf8(&log).unwrap()),
+            "{text}"
+        );
+        assert_eq!(text.lines().count(), 4);
+        assert_eq!(Store::open(store.dir()).unwrap().labelled("x").len(), 3);
+    }
+
+    #[test]
+    fn leftover_temporaries_are_reported_and_repair_removes_only_them() {
+        let (_dir, store) = store();
+        let stale = [
+            store.dir().join(".paragraphs.jsonl.a1B2c3.tmp"),
+            store.dir().join(".annotations.jsonl.tmp4242"),
+            store.dir().join("articles/.a.txt.zZ9yY8.tmp"),
+        ];
+        for path in &stale {
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, "half").unwrap();
+        }
+        let kept = store.dir().join("notes.tmp");
+        fs::write(&kept, "mine").unwrap();
+        let (_, health) = Store::open_reporting(store.dir()).unwrap();
+        let mut expected = stale.to_vec();
+        expected.sort();
+        let mut found = health.leftovers.clone();
+        found.sort();
+        assert_eq!(found, expected);
+
+        // One still held by a writer is neither reported nor removed.
+        let held = store.dir().join(".schema.toml.q1w2e3.tmp");
+        fs::write(&held, "writing").unwrap();
+        let handle = fs::File::open(&held).unwrap();
+        handle.lock().unwrap();
+        let (_, health) = Store::open_reporting(store.dir()).unwrap();
+        assert!(!health.leftovers.contains(&held));
+        let repair = Store::repair(store.dir()).unwrap();
+        let mut removed = repair.leftovers.clone();
+        removed.sort();
+        assert_eq!(removed, expected);
+        assert!(stale.iter().all(|path| !path.exists()));
+        assert!(held.exists() && kept.exists());
     }
 }

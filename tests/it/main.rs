@@ -8,4 +8,5 @@ mod experiments;
 mod features;
 mod predict;
 mod report;
+mod safety;
 mod setup;

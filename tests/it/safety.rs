@@ -1,0 +1,350 @@
+//! What a hostile user, a kill, a full disk or a second process can do to `stance`, and what
+//! they must not: one test (at least) per way that once lost work or ended without the
+//! promised message. Kill loops are in `crash.rs`, fuzzing in `fuzz.rs`.
+
+use std::fs;
+use std::os::unix::process::CommandExt as _;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::util::{Sandbox, repo_root};
+
+const SEEDS: [&str; 2] = ["000_f5ae0c5afab919db.txt", "002_77d38c7356dc9391.txt"];
+
+/// Long enough for any of these commands in a debug build on a busy machine; a command that
+/// runs away (or spins) meets it.
+const PATIENCE: Duration = Duration::from_secs(120);
+
+/// A sandbox whose `labels/` store holds the two seed articles.
+fn ingested() -> Sandbox {
+    let sandbox = Sandbox::new();
+    for name in SEEDS {
+        let text = fs::read(repo_root().join("tests/fixtures/corpus").join(name)).unwrap();
+        sandbox.write(name, text);
+    }
+    sandbox
+        .stance()
+        .args(["ingest", SEEDS[0], SEEDS[1]])
+        .assert()
+        .success();
+    sandbox
+}
+
+/// A sandbox holding a copy of the shipped label store and experiments.
+fn with_labels() -> Sandbox {
+    let sandbox = Sandbox::new();
+    copy_dir(&repo_root().join("labels"), &sandbox.join("labels"));
+    for name in ["baseline.toml", "tfidf.toml"] {
+        fs::create_dir_all(sandbox.join("experiments")).unwrap();
+        fs::copy(
+            repo_root().join("experiments").join(name),
+            sandbox.join("experiments").join(name),
+        )
+        .unwrap();
+    }
+    sandbox
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Ids of the labelable paragraphs, in store order.
+fn labelable_ids(sandbox: &Sandbox) -> Vec<String> {
+    sandbox
+        .read("labels/paragraphs.jsonl")
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .filter(|record| record["kind"] == "paragraph")
+        .map(|record| record["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// `stance ARGS` in the sandbox, given up on after [`PATIENCE`].
+fn stance(sandbox: &Sandbox, args: &[&str]) -> Output {
+    sandbox
+        .stance()
+        .args(args)
+        .timeout(PATIENCE)
+        .output()
+        .unwrap()
+}
+
+/// `stance ARGS` exits 2, its message holding every fragment, without a panic.
+fn check_refused(sandbox: &Sandbox, args: &[&str], fragments: &[&str]) {
+    let output = stance(sandbox, args);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr: String = stderr.chars().take(2000).collect();
+    assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+    for fragment in fragments {
+        assert!(
+            stderr.contains(fragment),
+            "{args:?}: {fragment:?} not in {stderr}"
+        );
+    }
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// `stance ARGS` run with writes limited to files of `limit` bytes, as a full disk would stop
+/// them (SIGXFSZ ignored, so a write past the limit fails with EFBIG instead of killing).
+fn with_file_size_limit(sandbox: &Sandbox, args: &[&str], limit: u64) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_stance"));
+    command.current_dir(sandbox.path()).args(args);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let rlimit = libc::rlimit {
+                rlim_cur: limit,
+                rlim_max: limit,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &rlimit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    command.stdin(Stdio::null()).output().unwrap()
+}
+
+/// The names in `dir`, sorted, hidden ones included.
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+// 1. `label --import` tore `annotations.jsonl`; a torn last line bricked the store.
+
+#[test]
+fn a_torn_last_line_is_reported_refused_and_repaired_without_touching_the_rest() {
+    let sandbox = ingested();
+    let ids = labelable_ids(&sandbox);
+    sandbox.write(
+        "x.tsv",
+        format!("{}\tstable\n{}\tfracturing\n", ids[0], ids[1]),
+    );
+    stance(
+        &sandbox,
+        &["label", "--annotator", "x", "--import", "x.tsv"],
+    );
+    let whole = fs::read(sandbox.join("labels/annotations.jsonl")).unwrap();
+    let mut torn = whole.clone();
+    torn.extend_from_slice(format!("{{\"paragraph\":\"{}\",\"label\":\"neit", ids[2]).as_bytes());
+    fs::write(sandbox.join("labels/annotations.jsonl"), &torn).unwrap();
+
+    // `stance labels` reports it (and still summarises the complete lines)...
+    let output = stance(&sandbox, &["labels"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stdout.contains("torn line: labels/annotations.jsonl:3 is incomplete"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("`stance labels repair` removes it"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("warning: labels/annotations.jsonl:3"),
+        "{stderr}"
+    );
+    // ...every other reader and writer refuses it, saying how to repair it...
+    let remedy = "`stance labels repair --store labels` removes it";
+    check_refused(
+        &sandbox,
+        &["labels", "export"],
+        &["annotations.jsonl:3", remedy],
+    );
+    sandbox.write("y.tsv", format!("{}\tstable\n", ids[3]));
+    check_refused(
+        &sandbox,
+        &["label", "--annotator", "y", "--import", "y.tsv"],
+        &[remedy],
+    );
+    assert_eq!(
+        fs::read(sandbox.join("labels/annotations.jsonl")).unwrap(),
+        torn
+    );
+    // ...and the documented command removes that line alone.
+    let output = stance(&sandbox, &["labels", "repair"]);
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("removed the incomplete last line 3"),
+        "{stdout}"
+    );
+    assert_eq!(
+        fs::read(sandbox.join("labels/annotations.jsonl")).unwrap(),
+        whole
+    );
+    stance(
+        &sandbox,
+        &["label", "--annotator", "y", "--import", "y.tsv"],
+    );
+    let stdout = String::from_utf8_lossy(&stance(&sandbox, &["labels"]).stdout).into_owned();
+    assert!(stdout.contains("torn lines: none"), "{stdout}");
+}
+
+/// An import file of `lines` decisions on the store's paragraphs, each with a note of
+/// `note_bytes` (distinct, so none is skipped as unchanged).
+fn big_import(sandbox: &Sandbox, lines: usize, note_bytes: usize) -> String {
+    let ids = labelable_ids(sandbox);
+    let mut tsv = String::new();
+    for i in 0..lines {
+        let label = ["stable", "fracturing", "neither"][i % 3];
+        let note = format!("{i:06} {}", "n".repeat(note_bytes));
+        tsv.push_str(&format!("{}\t{label}\thigh\t{note}\n", ids[i % ids.len()]));
+    }
+    tsv
+}
+
+#[test]
+fn an_import_that_fills_the_disk_leaves_the_log_as_it_was() {
+    let sandbox = ingested();
+    let ids = labelable_ids(&sandbox);
+    sandbox.write("first.tsv", format!("{}\tstable\n", ids[0]));
+    stance(
+        &sandbox,
+        &["label", "--annotator", "x", "--import", "first.tsv"],
+    );
+    let before = fs::read(sandbox.join("labels/annotations.jsonl")).unwrap();
+    let limit = before.len() as u64 + 50_000;
+
+    // A batch of 200 decisions (about 2 MB), and a single decision larger than the room left.
+    sandbox.write("batch.tsv", big_import(&sandbox, 200, 9_000));
+    sandbox.write(
+        "one.tsv",
+        format!("{}\tneither\tlow\t{}\n", ids[1], "z".repeat(200_000)),
+    );
+    for file in ["batch.tsv", "one.tsv"] {
+        let output = with_file_size_limit(
+            &sandbox,
+            &["label", "--annotator", "x", "--import", file],
+            limit,
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{file}: {stderr}");
+        assert!(stderr.contains("cannot write"), "{stderr}");
+        assert_eq!(
+            fs::read(sandbox.join("labels/annotations.jsonl")).unwrap(),
+            before,
+            "{file}"
+        );
+        assert_eq!(
+            names(&sandbox.join("labels")),
+            [
+                "annotations.jsonl",
+                "articles",
+                "paragraphs.jsonl",
+                "schema.toml"
+            ]
+        );
+    }
+    stance(&sandbox, &["labels"]);
+    assert_eq!(stance(&sandbox, &["labels"]).status.code(), Some(0));
+}
+
+// 2. Two `stance ingest` at once lost an article.
+
+#[test]
+fn an_ingest_waits_for_the_store_lock_and_keeps_what_the_holder_wrote() {
+    let sandbox = ingested();
+    sandbox.write(
+        "new.txt",
+        "A paragraph that arrives while the store is locked.\n",
+    );
+    let before = fs::read(sandbox.join("labels/paragraphs.jsonl")).unwrap();
+    let lock = fs::File::open(sandbox.join("labels")).unwrap();
+    lock.lock().unwrap();
+    let mut ingest = Command::new(env!("CARGO_BIN_EXE_stance"))
+        .current_dir(sandbox.path())
+        .args(["ingest", "new.txt"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        ingest.try_wait().unwrap().is_none(),
+        "ingest did not wait for the lock"
+    );
+    assert_eq!(
+        fs::read(sandbox.join("labels/paragraphs.jsonl")).unwrap(),
+        before
+    );
+    drop(lock);
+    assert!(ingest.wait().unwrap().success());
+    let after = sandbox.read("labels/paragraphs.jsonl");
+    assert!(after.starts_with(std::str::from_utf8(&before).unwrap()));
+    assert!(after.contains("arrives while the store is locked"));
+}
+
+// 4. Temporary files: a killed run's leftovers.
+
+#[test]
+fn leftovers_of_a_killed_write_are_reported_and_removed() {
+    let sandbox = ingested();
+    let leftovers = [
+        "labels/.paragraphs.jsonl.Ab3dE9.tmp",
+        "labels/.annotations.jsonl.tmp31337",
+        "labels/articles/.000_f5ae0c5afab919db.txt.x7Yq2w.tmp",
+    ];
+    for path in leftovers {
+        sandbox.write(path, "half written");
+    }
+    let output = stance(&sandbox, &["labels"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("leftover temporary files: 3"), "{stdout}");
+    for path in leftovers {
+        assert!(stdout.contains(path), "{path} not in {stdout}");
+    }
+    let output = stance(&sandbox, &["labels", "repair"]);
+    assert_eq!(output.status.code(), Some(0));
+    assert!(leftovers.iter().all(|path| !sandbox.join(path).exists()));
+    let stdout = String::from_utf8_lossy(&stance(&sandbox, &["labels"]).stdout).into_owned();
+    assert!(
+        stdout.contains("leftover temporary files: none"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_stale_temporary_beside_a_record_is_removed_by_the_next_run() {
+    let sandbox = with_labels();
+    sandbox.write(
+        "experiments/quick.toml",
+        "[stats]\npermutations = 0\nresamples = 100\ncurve_fractions = []\n",
+    );
+    let stale = sandbox.write("experiments/results/.quick.json.Zz9Yy8.tmp", "{\"half");
+    let a_minute_ago = std::time::SystemTime::now() - Duration::from_secs(60);
+    fs::File::options()
+        .write(true)
+        .open(&stale)
+        .unwrap()
+        .set_modified(a_minute_ago)
+        .unwrap();
+    let output = stance(&sandbox, &["run", "experiments/quick.toml"]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(names(&sandbox.join("experiments/results")), ["quick.json"]);
+}
