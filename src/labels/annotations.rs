@@ -89,8 +89,99 @@ impl fmt::Display for Confidence {
     }
 }
 
+/// How the paragraph of a decision came to be offered: in the store's order, at random, or
+/// because the model was least sure of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Order {
+    /// Article by article, paragraph by paragraph, as the store holds them.
+    Article,
+    /// A seeded random permutation of the store's paragraphs.
+    Random,
+    /// Smallest margin between the two most probable classes first (Lewis & Gale, 1994).
+    Uncertainty,
+}
+
+impl Order {
+    pub const ALL: [Order; 3] = [Order::Article, Order::Random, Order::Uncertainty];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Order::Article => "article",
+            Order::Random => "random",
+            Order::Uncertainty => "uncertainty",
+        }
+    }
+
+    /// The inverse of [`Order::as_str`].
+    pub fn from_name(name: &str) -> Option<Order> {
+        Order::ALL.into_iter().find(|order| order.as_str() == name)
+    }
+}
+
+impl fmt::Display for Order {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a model said about a paragraph when it was offered: which experiment's model, how
+/// many labels it was trained on, and its probability for each of the experiment's classes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shown {
+    experiment: String,
+    trained_on: usize,
+    probabilities: Vec<(String, f64)>,
+}
+
+impl Shown {
+    /// `probabilities` in the experiment's class order.
+    pub fn new(experiment: String, trained_on: usize, probabilities: Vec<(String, f64)>) -> Shown {
+        Shown {
+            experiment,
+            trained_on,
+            probabilities,
+        }
+    }
+
+    pub fn experiment(&self) -> &str {
+        &self.experiment
+    }
+
+    /// Labelled paragraphs the model was trained on.
+    pub fn trained_on(&self) -> usize {
+        self.trained_on
+    }
+
+    /// Class name and probability, in the experiment's class order.
+    pub fn probabilities(&self) -> &[(String, f64)] {
+        &self.probabilities
+    }
+}
+
+/// How a paragraph was offered for labelling, kept with the decision for later analysis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Offered {
+    order: Order,
+    shown: Option<Shown>,
+}
+
+impl Offered {
+    pub fn new(order: Order, shown: Option<Shown>) -> Offered {
+        Offered { order, shown }
+    }
+
+    pub fn order(&self) -> Order {
+        self.order
+    }
+
+    /// The model's view at the time, when a model chose the paragraph.
+    pub fn shown(&self) -> Option<&Shown> {
+        self.shown.as_ref()
+    }
+}
+
 /// One labelling decision.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
     paragraph: ParagraphId,
     class: ClassIdx,
@@ -98,6 +189,7 @@ pub struct Decision {
     confidence: Confidence,
     time: Timestamp,
     note: Option<String>,
+    offered: Option<Offered>,
 }
 
 impl Decision {
@@ -115,7 +207,14 @@ impl Decision {
             confidence,
             time,
             note: None,
+            offered: None,
         }
+    }
+
+    /// The same decision with how its paragraph was offered (none for imported TSV labels).
+    pub fn with_offered(mut self, offered: Option<Offered>) -> Decision {
+        self.offered = offered;
+        self
     }
 
     /// The same decision with a free-text note (empty notes are dropped).
@@ -146,6 +245,10 @@ impl Decision {
 
     pub fn note(&self) -> Option<&str> {
         self.note.as_deref()
+    }
+
+    pub fn offered(&self) -> Option<&Offered> {
+        self.offered.as_ref()
     }
 }
 
@@ -180,7 +283,7 @@ impl Retraction {
 }
 
 /// One line of the annotations log.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Annotation {
     Decision(Decision),
     Retraction(Retraction),
@@ -211,7 +314,7 @@ pub struct NothingToRetract {
 }
 
 /// Every annotator's decision stacks, replayed from the log in order.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Ledger {
     stacks: BTreeMap<Annotator, BTreeMap<ParagraphId, Vec<Decision>>>,
 }

@@ -1,4 +1,11 @@
-//! Importing labels from a TSV file: `paragraph_id<TAB>label[<TAB>low|high[<TAB>note]]`.
+//! Importing labels from a file, in one of two formats told apart by the first line that is
+//! not blank or a `#` comment:
+//!
+//! - TSV: `paragraph_id<TAB>label[<TAB>low|high[<TAB>note]]`;
+//! - JSON Lines (the first such line starts with `{`): lines of the labelling queue
+//!   (`stance label --queue`) with a `label` added, and optionally `confidence` and `note`;
+//!   the `order` and `shown` they carry go into the decisions. A line's `article` and `text`,
+//!   when present, must be the paragraph's, so a label cannot land on another paragraph.
 //!
 //! `#` comments and blank lines are allowed. Every line is checked before anything is
 //! written (unknown id, heading or byline, unknown label, malformed line: the error names
@@ -11,8 +18,8 @@ use std::path::Path;
 
 use jiff::Timestamp;
 
-use super::annotations::{Annotation, Annotator, Confidence, Decision};
-use super::records::resolve_label;
+use super::annotations::{Annotation, Annotator, Confidence, Decision, Offered};
+use super::records::{self, resolve_label};
 use super::{EntryError, Store, StoreError};
 use crate::corpus::ParagraphId;
 
@@ -34,21 +41,28 @@ impl Store {
         time: Timestamp,
     ) -> Result<ImportReport, StoreError> {
         let text = super::store::read_utf8(path)?;
+        let lines = || {
+            text.split('\n')
+                .enumerate()
+                .map(|(i, line)| (i + 1, line.strip_suffix('\r').unwrap_or(line)))
+                .filter(|(_, line)| !line.trim().is_empty() && !line.trim_start().starts_with('#'))
+        };
+        let json_lines = lines()
+            .next()
+            .is_some_and(|(_, line)| line.trim_start().starts_with('{'));
 
         let mut decisions = Vec::new();
-        for (i, line) in text.split('\n').enumerate() {
-            let line = line.strip_suffix('\r').unwrap_or(line);
-            if line.trim().is_empty() || line.trim_start().starts_with('#') {
-                continue;
-            }
-            let decision = self
-                .parse_import_line(line, annotator, time)
-                .map_err(|source| StoreError::Line {
-                    path: path.to_path_buf(),
-                    line: i + 1,
-                    source,
-                })?;
-            decisions.push(decision);
+        for (number, line) in lines() {
+            let decision = if json_lines {
+                self.parse_answer_line(line, annotator, time)
+            } else {
+                self.parse_import_line(line, annotator, time)
+            };
+            decisions.push(decision.map_err(|source| StoreError::Line {
+                path: path.to_path_buf(),
+                line: number,
+                source,
+            })?);
         }
 
         // Compare each line with the label it would replace, earlier lines included.
@@ -84,6 +98,57 @@ impl Store {
             appended: fresh.len(),
             unchanged,
         })
+    }
+
+    /// A line of the labelling queue with its answer.
+    fn parse_answer_line(
+        &self,
+        line: &str,
+        annotator: &Annotator,
+        time: Timestamp,
+    ) -> Result<Decision, EntryError> {
+        let answer = records::parse_answer(line, self.schema())?;
+        let paragraph = self.check_labelable(&answer.id)?;
+        if let Some(article) = &answer.article
+            && article != paragraph.article().as_str()
+        {
+            return Err(EntryError::Malformed(format!(
+                "paragraph {} is in article `{}`, not `{article}`",
+                answer.id,
+                paragraph.article()
+            )));
+        }
+        if answer
+            .text
+            .as_deref()
+            .is_some_and(|text| text != paragraph.text())
+        {
+            return Err(EntryError::Malformed(format!(
+                "the text given for paragraph {} is not the store's text of that paragraph",
+                answer.id
+            )));
+        }
+        Ok(Decision::new(
+            answer.id,
+            answer.class,
+            annotator.clone(),
+            answer.confidence,
+            time,
+        )
+        .with_note(answer.note)
+        .with_offered(answer.offered))
+    }
+
+    /// The labelling queue's lines for `offers` (paragraphs of this store to label, in order),
+    /// each with its newline; ids not in the store are left out.
+    pub fn queue_lines(&self, offers: &[(ParagraphId, Offered)]) -> Result<String, StoreError> {
+        offers
+            .iter()
+            .filter_map(|(id, offered)| {
+                let paragraph = self.paragraph(id)?;
+                Some(records::queue_line(paragraph, offered).map_err(StoreError::Entry))
+            })
+            .collect()
     }
 
     fn parse_import_line(

@@ -38,7 +38,9 @@ pub(crate) mod test_support;
 
 use std::path::PathBuf;
 
-pub use annotations::{Annotation, Annotator, AnnotatorError, Confidence, Decision, Retraction};
+pub use annotations::{
+    Annotation, Annotator, AnnotatorError, Confidence, Decision, Offered, Order, Retraction, Shown,
+};
 pub use import::ImportReport;
 pub use paragraph::{Origin, Paragraph};
 pub use schema::{Class, ClassIdx, Schema, SchemaError};

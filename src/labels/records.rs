@@ -10,12 +10,34 @@
 //! {"paragraph":"3f9a0c1d2e4b","label":"stable","annotator":"annotator-1","confidence":"low","time":"2024-11-23T12:00:00.000Z","note":"…"}
 //! {"retract":"3f9a0c1d2e4b","annotator":"annotator-1","time":"2024-11-23T12:00:05.000Z"}
 //! ```
+//!
+//! A decision made by `stance label` also says how its paragraph was offered (`order`) and,
+//! when a model chose it, what the model said then (`shown`); lines without them (older ones,
+//! TSV imports) read as before:
+//!
+//! ```text
+//! {"paragraph":"…","label":"stable",…,"order":"uncertainty","shown":{"experiment":"baseline","trained_on":40,"probabilities":{"fracturing":0.48,"stable":0.52}}}
+//! ```
+//!
+//! The labelling queue (`stance label --queue N`) prints one line per paragraph to label, and
+//! `stance label --import` takes them back with a `label` added:
+//!
+//! ```text
+//! {"id":"3f9a0c1d2e4b","article":"…","text":"…","order":"uncertainty","shown":{…}}
+//! {"id":"3f9a0c1d2e4b","article":"…","text":"…","order":"uncertainty","shown":{…},"label":"stable","confidence":"low","note":"…"}
+//! ```
+
+use std::fmt;
 
 use jiff::Timestamp;
-use serde::{Deserialize, Serialize};
+use serde::de::{MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::EntryError;
-use super::annotations::{Annotation, Annotator, Confidence, Decision, Retraction};
+use super::annotations::{
+    Annotation, Annotator, Confidence, Decision, Offered, Order, Retraction, Shown,
+};
 use super::paragraph::{Origin, Paragraph};
 use super::schema::Schema;
 use crate::corpus::{ArticleId, Block, BlockKind, ParagraphId};
@@ -50,6 +72,62 @@ struct DecisionRecord<'a> {
     time: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     note: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    order: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shown: Option<ShownRecord>,
+}
+
+/// `shown` of a decision or a queue line: the model's view when the paragraph was offered.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShownRecord {
+    experiment: String,
+    trained_on: usize,
+    probabilities: ClassProbabilities,
+}
+
+/// Probabilities by class name, as a JSON object whose keys keep the experiment's class order.
+#[derive(Debug)]
+struct ClassProbabilities(Vec<(String, f64)>);
+
+impl Serialize for ClassProbabilities {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (class, probability) in &self.0 {
+            map.serialize_entry(class, probability)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for ClassProbabilities {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct InOrder;
+
+        impl<'de> Visitor<'de> for InOrder {
+            type Value = ClassProbabilities;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of class names and probabilities")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut entries: Vec<(String, f64)> = Vec::new();
+                while let Some((class, probability)) = map.next_entry::<String, f64>()? {
+                    if entries.iter().any(|(seen, _)| *seen == class) {
+                        return Err(serde::de::Error::custom(format_args!(
+                            "class `{class}` appears twice"
+                        )));
+                    }
+                    entries.push((class, probability));
+                }
+                Ok(ClassProbabilities(entries))
+            }
+        }
+
+        deserializer.deserialize_map(InOrder)
+    }
 }
 
 /// A retraction as written to `annotations.jsonl`.
@@ -71,6 +149,51 @@ struct AnnotationRecord {
     time: String,
     note: Option<String>,
     retract: Option<String>,
+    order: Option<String>,
+    shown: Option<ShownRecord>,
+}
+
+/// A line of the labelling queue, as printed.
+#[derive(Debug, Serialize)]
+struct QueueRecord<'a> {
+    id: &'a str,
+    article: &'a str,
+    text: &'a str,
+    order: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shown: Option<ShownRecord>,
+}
+
+/// A line of the labelling queue with its answer, as imported.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AnsweredRecord {
+    id: String,
+    #[serde(default)]
+    article: Option<String>,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    order: Option<String>,
+    #[serde(default)]
+    shown: Option<ShownRecord>,
+    label: String,
+    #[serde(default)]
+    confidence: Option<String>,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+/// A labelled queue line, checked against the schema (not yet against the store).
+#[derive(Debug)]
+pub(super) struct Answer {
+    pub id: ParagraphId,
+    pub article: Option<String>,
+    pub text: Option<String>,
+    pub class: super::schema::ClassIdx,
+    pub confidence: Confidence,
+    pub note: Option<String>,
+    pub offered: Option<Offered>,
 }
 
 /// The JSON line (with its newline) for a paragraph.
@@ -136,6 +259,11 @@ pub(super) fn annotation_line(
             confidence: decision.confidence().as_str(),
             time: format!("{:.3}", decision.time()),
             note: decision.note(),
+            order: decision.offered().map(|offered| offered.order().as_str()),
+            shown: decision
+                .offered()
+                .and_then(Offered::shown)
+                .map(shown_record),
         }),
         Annotation::Retraction(retraction) => to_line(&RetractionRecord {
             retract: retraction.paragraph().as_str(),
@@ -160,6 +288,8 @@ pub(super) fn parse_annotation(line: &str, schema: &Schema) -> Result<Annotation
             label: None,
             confidence: None,
             note: None,
+            order: None,
+            shown: None,
             ..
         } => Ok(Annotation::Retraction(Retraction::new(
             ParagraphId::parse(&retract)?,
@@ -172,23 +302,116 @@ pub(super) fn parse_annotation(line: &str, schema: &Schema) -> Result<Annotation
             label: Some(label),
             confidence: Some(confidence),
             note,
+            order,
+            shown,
             ..
         } => {
             let paragraph = ParagraphId::parse(&paragraph)?;
             let class = resolve_label(schema, &label)?;
-            let confidence = Confidence::from_name(&confidence).ok_or_else(|| {
-                EntryError::Malformed(format!(
-                    "confidence must be \"high\" or \"low\", not `{confidence}`"
-                ))
-            })?;
+            let confidence = parse_confidence(&confidence)?;
+            let offered = parse_offered(order, shown, schema)?;
             let decision = Decision::new(paragraph, class, annotator, confidence, time);
-            Ok(Annotation::Decision(decision.with_note(note)))
+            Ok(Annotation::Decision(
+                decision.with_note(note).with_offered(offered),
+            ))
         }
         _ => Err(EntryError::Malformed(
             "a record is either a decision (paragraph, label, confidence) or a retraction (retract), not a mix"
                 .to_owned(),
         )),
     }
+}
+
+fn parse_confidence(confidence: &str) -> Result<Confidence, EntryError> {
+    Confidence::from_name(confidence).ok_or_else(|| {
+        EntryError::Malformed(format!(
+            "confidence must be \"high\" or \"low\", not `{confidence}`"
+        ))
+    })
+}
+
+fn shown_record(shown: &Shown) -> ShownRecord {
+    ShownRecord {
+        experiment: shown.experiment().to_owned(),
+        trained_on: shown.trained_on(),
+        probabilities: ClassProbabilities(shown.probabilities().to_vec()),
+    }
+}
+
+/// `order` and `shown` as read: `shown` needs an `order`, names the schema's classes, each
+/// once, with probabilities that sum to 1.
+fn parse_offered(
+    order: Option<String>,
+    shown: Option<ShownRecord>,
+    schema: &Schema,
+) -> Result<Option<Offered>, EntryError> {
+    let Some(order) = order else {
+        return match shown {
+            Some(_) => Err(EntryError::Malformed(
+                "`shown` needs the `order` the paragraph was offered in".to_owned(),
+            )),
+            None => Ok(None),
+        };
+    };
+    let order = Order::from_name(&order).ok_or_else(|| {
+        EntryError::Malformed(format!(
+            "order must be \"article\", \"random\" or \"uncertainty\", not `{order}`"
+        ))
+    })?;
+    let shown = match shown {
+        None => None,
+        Some(ShownRecord {
+            experiment,
+            trained_on,
+            probabilities: ClassProbabilities(probabilities),
+        }) => {
+            for (class, probability) in &probabilities {
+                resolve_label(schema, class)?;
+                if !(0.0..=1.0).contains(probability) {
+                    return Err(EntryError::Malformed(format!(
+                        "shown probability of `{class}` is {probability}, not in [0, 1]"
+                    )));
+                }
+            }
+            let total: f64 = probabilities.iter().map(|(_, p)| p).sum();
+            if probabilities.len() < 2 || (total - 1.0).abs() > 1e-6 {
+                return Err(EntryError::Malformed(format!(
+                    "shown probabilities must be of two classes or more and sum to 1, not {total}"
+                )));
+            }
+            Some(Shown::new(experiment, trained_on, probabilities))
+        }
+    };
+    Ok(Some(Offered::new(order, shown)))
+}
+
+/// The JSON line (with its newline) offering a paragraph of the labelling queue.
+pub(super) fn queue_line(paragraph: &Paragraph, offered: &Offered) -> Result<String, EntryError> {
+    to_line(&QueueRecord {
+        id: paragraph.id().as_str(),
+        article: paragraph.article().as_str(),
+        text: paragraph.text(),
+        order: offered.order().as_str(),
+        shown: offered.shown().map(shown_record),
+    })
+}
+
+/// Parses a queue line with its answer (`label`, optional `confidence` and `note`).
+pub(super) fn parse_answer(line: &str, schema: &Schema) -> Result<Answer, EntryError> {
+    let record: AnsweredRecord = persist::parse_line(line).map_err(EntryError::Json)?;
+    let confidence = match record.confidence.as_deref() {
+        None => Confidence::High,
+        Some(confidence) => parse_confidence(confidence)?,
+    };
+    Ok(Answer {
+        id: ParagraphId::parse(&record.id)?,
+        article: record.article,
+        text: record.text,
+        class: resolve_label(schema, &record.label)?,
+        confidence,
+        note: record.note,
+        offered: parse_offered(record.order, record.shown, schema)?,
+    })
 }
 
 /// The class index of `label`, or an error listing the schema's classes.
@@ -245,6 +468,57 @@ mod tests {
             Ok(
                 r#"{"paragraph":"0123456789ab","label":"neither","annotator":"a","confidence":"high","time":"2024-11-23T12:00:00.000Z"}"#,
             ),
+        );
+    }
+
+    #[test]
+    fn how_a_paragraph_was_offered_round_trips_and_is_checked() {
+        let shown = r#"{"paragraph":"0123456789ab","label":"stable","annotator":"a","confidence":"high","time":"2024-11-23T12:00:00.000Z","order":"uncertainty","shown":{"experiment":"baseline","trained_on":40,"probabilities":{"stable":0.25,"fracturing":0.75}}}"#;
+        // Probabilities keep their class order.
+        check(shown, Ok(shown));
+        let random = r#"{"paragraph":"0123456789ab","label":"stable","annotator":"a","confidence":"high","time":"2024-11-23T12:00:00.000Z","order":"random"}"#;
+        check(random, Ok(random));
+        let with = |order: &str, shown: &str| {
+            format!(
+                r#"{{"paragraph":"0123456789ab","label":"stable","annotator":"a","confidence":"high","time":"2024-11-23T12:00:00Z"{order}{shown}}}"#
+            )
+        };
+        let probabilities = |p: &str| {
+            format!(r#","shown":{{"experiment":"x","trained_on":4,"probabilities":{p}}}"#)
+        };
+        check(
+            &with(r#","order":"sideways""#, ""),
+            Err("order must be \"article\", \"random\" or \"uncertainty\", not `sideways`"),
+        );
+        check(
+            &with("", &probabilities(r#"{"stable":0.5,"fracturing":0.5}"#)),
+            Err("`shown` needs the `order`"),
+        );
+        let uncertainty = r#","order":"uncertainty""#;
+        check(
+            &with(uncertainty, &probabilities(r#"{"stable":0.5,"maybe":0.5}"#)),
+            Err("unknown label `maybe`"),
+        );
+        check(
+            &with(
+                uncertainty,
+                &probabilities(r#"{"stable":0.5,"fracturing":0.6}"#),
+            ),
+            Err("shown probabilities must be of two classes or more and sum to 1, not 1.1"),
+        );
+        check(
+            &with(
+                uncertainty,
+                &probabilities(r#"{"stable":1.5,"fracturing":-0.5}"#),
+            ),
+            Err("shown probability of `stable` is 1.5, not in [0, 1]"),
+        );
+        check(
+            &with(
+                uncertainty,
+                &probabilities(r#"{"stable":0.5,"stable":0.5}"#),
+            ),
+            Err("not valid JSON: class `stable` appears twice"),
         );
     }
 

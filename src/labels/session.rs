@@ -1,9 +1,13 @@
 //! The labelling session as a state machine: keys in, annotations to append and a view to
 //! show out.
 //!
-//! [`Session`] starts at the first paragraph the annotator has not labelled, moves to the
-//! next unlabelled one after each decision (wrapping round, so skipped paragraphs come back),
-//! and undoes this session's decisions one by one. It does no I/O and knows nothing about
+//! [`Session`] offers the paragraphs the annotator has not labelled in an order: the store's
+//! (article by article), or one handed in as offers ([`Session::with_offers`], replaced at any
+//! time by [`Session::set_offers`]: a model retrained in the background re-ranks what comes
+//! next, never the paragraph on screen). It moves to the next unlabelled paragraph after each
+//! decision (wrapping round, so skipped paragraphs come back), and undoes this session's
+//! decisions one by one. Each decision carries how its paragraph was offered ([`Offered`]) at
+//! the moment it was shown. It does no I/O and knows nothing about
 //! terminals: the caller reads keys, calls [`Session::apply`], writes the returned
 //! annotation *before* taking the next key, and draws [`Session::view`]. If the write fails,
 //! the caller must end the session (the state has already moved on).
@@ -13,7 +17,7 @@ use std::fmt;
 
 use jiff::Timestamp;
 
-use super::annotations::{Annotation, Annotator, Confidence, Decision, Retraction};
+use super::annotations::{Annotation, Annotator, Confidence, Decision, Offered, Order, Retraction};
 use super::schema::ClassIdx;
 use super::store::Store;
 use crate::corpus::{ArticleId, ParagraphId};
@@ -45,7 +49,7 @@ pub enum Action {
 }
 
 /// What the caller must do after an action.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Step {
     /// Redraw and read the next key.
     Continue,
@@ -154,6 +158,8 @@ pub struct ParagraphView<'s> {
     pub text: &'s str,
     /// The next decision will be low-confidence.
     pub low: bool,
+    /// How this paragraph was offered.
+    pub order: Option<Order>,
 }
 
 /// How a session went, for the line printed on leaving.
@@ -208,7 +214,16 @@ pub struct Session {
     items: Vec<Item>,
     /// Whether the annotator has a current label on each item.
     labelled: Vec<bool>,
+    /// The items in the order they are offered, and each item's place in it.
+    sequence: Vec<usize>,
+    place: Vec<usize>,
+    /// How each item would be offered now.
+    offered: Vec<Option<Offered>>,
+    /// The next item is looked for from the start of `sequence` (it was just replaced).
+    from_start: bool,
     cursor: Option<usize>,
+    /// How the item at the cursor was offered when it was shown.
+    shown: Option<Offered>,
     low: bool,
     /// Items decided in this session and the class given, for undo.
     history: Vec<(usize, ClassIdx)>,
@@ -252,20 +267,70 @@ impl Session {
             .iter()
             .map(|item| store.current(annotator.as_str(), &item.id).is_some())
             .collect();
+        let n = items.len();
         let mut session = Session {
             annotator,
             classes,
             items,
             labelled,
+            sequence: (0..n).collect(),
+            place: (0..n).collect(),
+            offered: vec![Some(Offered::new(Order::Article, None)); n],
+            from_start: false,
             cursor: None,
+            shown: None,
             low: false,
             history: Vec::new(),
             notice: None,
             saved: 0,
             undone: 0,
         };
-        session.cursor = session.labelled.iter().position(|&done| !done);
+        let first = session.labelled.iter().position(|&done| !done);
+        session.move_to(first);
         Ok(session)
+    }
+
+    /// A session that offers paragraphs in the order of `offers` (ids of the store's
+    /// paragraphs to label, each with how it is offered), starting at the first unlabelled
+    /// one; paragraphs not among them come after, in store order.
+    pub fn with_offers(
+        store: &Store,
+        annotator: Annotator,
+        offers: Vec<(ParagraphId, Offered)>,
+    ) -> Result<Session, SessionError> {
+        let mut session = Session::new(store, annotator)?;
+        session.set_offers(offers);
+        let first = session.next_from_start(None);
+        session.move_to(first);
+        Ok(session)
+    }
+
+    /// Replaces the order of what comes next (the paragraph on screen stays, with how it was
+    /// offered when it was shown). The next paragraph is the first unlabelled one of `offers`.
+    pub fn set_offers(&mut self, offers: Vec<(ParagraphId, Offered)>) {
+        let index: BTreeMap<&ParagraphId, usize> = self
+            .items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| (&item.id, i))
+            .collect();
+        let mut listed = vec![false; self.items.len()];
+        let mut sequence = Vec::with_capacity(self.items.len());
+        for (id, offered) in offers {
+            if let Some(&item) = index.get(&id)
+                && !listed[item]
+            {
+                listed[item] = true;
+                sequence.push(item);
+                self.offered[item] = Some(offered);
+            }
+        }
+        sequence.extend((0..self.items.len()).filter(|&item| !listed[item]));
+        for (place, &item) in sequence.iter().enumerate() {
+            self.place[item] = place;
+        }
+        self.sequence = sequence;
+        self.from_start = true;
     }
 
     pub fn annotator(&self) -> &Annotator {
@@ -339,15 +404,19 @@ impl Session {
             label: self.class_name(class).to_owned(),
             low: self.low,
         });
+        let offered = self.shown.take();
         let next = self.next_unlabelled(cursor);
         self.move_to(next);
-        Step::Append(Annotation::Decision(Decision::new(
-            self.items[cursor].id.clone(),
-            class,
-            self.annotator.clone(),
-            confidence,
-            now,
-        )))
+        Step::Append(Annotation::Decision(
+            Decision::new(
+                self.items[cursor].id.clone(),
+                class,
+                self.annotator.clone(),
+                confidence,
+                now,
+            )
+            .with_offered(offered),
+        ))
     }
 
     fn undo(&mut self, now: Timestamp) -> Step {
@@ -371,15 +440,36 @@ impl Session {
         if cursor != self.cursor {
             self.low = false;
         }
+        if cursor != self.cursor || self.shown.is_none() {
+            self.shown = cursor.and_then(|item| self.offered[item].clone());
+        }
         self.cursor = cursor;
     }
 
-    /// The first unlabelled item after `after`, wrapping round (possibly `after` itself).
-    fn next_unlabelled(&self, after: usize) -> Option<usize> {
+    /// The unlabelled item that follows `after` in the offer order, wrapping round (possibly
+    /// `after` itself); from the start of the order if it was just replaced.
+    fn next_unlabelled(&mut self, after: usize) -> Option<usize> {
+        if std::mem::take(&mut self.from_start) {
+            return self.next_from_start(Some(after));
+        }
         let n = self.items.len();
+        let place = self.place[after];
         (1..=n)
-            .map(|k| (after + k) % n)
+            .map(|k| self.sequence[(place + k) % n])
             .find(|&i| !self.labelled[i])
+    }
+
+    /// The first unlabelled item of the offer order other than `besides`, or `besides` if it
+    /// is the only one.
+    fn next_from_start(&mut self, besides: Option<usize>) -> Option<usize> {
+        self.from_start = false;
+        let unlabelled = |&i: &usize| !self.labelled[i];
+        self.sequence
+            .iter()
+            .copied()
+            .filter(unlabelled)
+            .find(|&i| Some(i) != besides)
+            .or(besides.filter(|&i| !self.labelled[i]))
     }
 
     fn class_name(&self, class: ClassIdx) -> &str {
@@ -410,6 +500,7 @@ impl Session {
             total: self.items.len(),
             text: &item.text,
             low: self.low,
+            order: self.shown.as_ref().map(Offered::order),
         })
     }
 
@@ -630,6 +721,95 @@ mod tests {
         check(&[], "F^f", &["One. fracturing high"], "Two.", true);
     }
 
+    /// Offers in the order of `texts`, as `random`.
+    fn offers(store: &Store, texts: &[&str]) -> Vec<(ParagraphId, Offered)> {
+        texts
+            .iter()
+            .map(|text| {
+                let paragraph = store
+                    .paragraphs()
+                    .iter()
+                    .find(|p| p.text() == *text)
+                    .unwrap();
+                (paragraph.id().clone(), Offered::new(Order::Random, None))
+            })
+            .collect()
+    }
+
+    /// The text shown and the order it was offered in.
+    fn shown(session: &Session) -> (String, Option<Order>) {
+        match session.view() {
+            View::Paragraph(view) => (view.text.to_owned(), view.order),
+            View::Done { .. } => ("done".to_owned(), None),
+        }
+    }
+
+    fn press(session: &mut Session, key: char) -> Option<Decision> {
+        let action = session.action(Key::Char(key)).unwrap();
+        match session.apply(action, Timestamp::UNIX_EPOCH) {
+            Step::Append(Annotation::Decision(decision)) => Some(decision),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn offers_set_the_order_and_decisions_say_how_they_were_offered() {
+        let (_dir, store) = store_with(&[("Two.", "stable")]);
+        let annotator = Annotator::new("ann").unwrap();
+        let order = offers(&store, &["Three.", "Two.", "One."]);
+        let mut session = Session::with_offers(&store, annotator.clone(), order).unwrap();
+        assert_eq!(shown(&session), ("Three.".into(), Some(Order::Random)));
+        let decision = press(&mut session, 'f').unwrap();
+        assert_eq!(decision.offered().map(Offered::order), Some(Order::Random));
+        assert_eq!(shown(&session), ("One.".into(), Some(Order::Random)));
+
+        // Store order says how it was offered too.
+        let mut session = Session::new(&store, annotator).unwrap();
+        let decision = press(&mut session, 's').unwrap();
+        assert_eq!(decision.offered().map(Offered::order), Some(Order::Article));
+    }
+
+    #[test]
+    fn new_offers_change_what_comes_next_not_what_is_on_screen() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open_or_create(&dir.path().join("labels")).unwrap();
+        let text = "P1.\nP2.\nP3.\nP4.\nP5.";
+        let article = Article::new(ArticleId::new("art").unwrap(), text.to_owned()).unwrap();
+        store.ingest(&[article]).unwrap();
+        let annotator = Annotator::new("ann").unwrap();
+        let mut session =
+            Session::with_offers(&store, annotator, offers(&store, &["P2.", "P4.", "P1."]))
+                .unwrap();
+        assert_eq!(shown(&session).0, "P2.");
+        // Re-ranked while P2 is on screen: P2 stays, and keeps how it was offered.
+        let uncertain = |text: &str| {
+            let id = store
+                .paragraphs()
+                .iter()
+                .find(|p| p.text() == text)
+                .unwrap()
+                .id()
+                .clone();
+            (id, Offered::new(Order::Uncertainty, None))
+        };
+        session.set_offers(vec![uncertain("P5."), uncertain("P3."), uncertain("P2.")]);
+        assert_eq!(shown(&session), ("P2.".into(), Some(Order::Random)));
+        let decision = press(&mut session, 'n').unwrap();
+        assert_eq!(decision.offered().map(Offered::order), Some(Order::Random));
+        // Then the new order from its start; paragraphs it does not list come last.
+        assert_eq!(shown(&session), ("P5.".into(), Some(Order::Uncertainty)));
+        press(&mut session, 'n');
+        assert_eq!(shown(&session).0, "P3.");
+        press(&mut session, ' ');
+        assert_eq!(shown(&session), ("P1.".into(), Some(Order::Random)));
+        press(&mut session, 'n');
+        assert_eq!(shown(&session).0, "P4.");
+        // A skip right after new offers goes to their first paragraph that is not on screen.
+        session.set_offers(vec![uncertain("P4."), uncertain("P3.")]);
+        press(&mut session, ' ');
+        assert_eq!(shown(&session), ("P3.".into(), Some(Order::Uncertainty)));
+    }
+
     #[test]
     fn view_reports_position_and_progress() {
         let (_dir, store) = store_with(&[("Two.", "neither")]);
@@ -644,6 +824,7 @@ mod tests {
             ),
             ("One.", 1, 3, 2, 3, true)
         );
+        assert_eq!(view.order, Some(Order::Article));
         let summary = session.summary();
         assert_eq!(
             summary.to_string(),
