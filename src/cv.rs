@@ -767,7 +767,7 @@ pub fn subsample_train(
 
 /// Fisher–Yates with our own bounded draw, so the permutation depends on ChaCha8's output
 /// only, not on how a version of `rand` maps it to a range.
-fn shuffle<R: Rng>(rows: &mut [usize], rng: &mut R) {
+pub(crate) fn shuffle<R: Rng>(rows: &mut [usize], rng: &mut R) {
     for i in (1..rows.len()).rev() {
         let j = below(rng, i as u64 + 1) as usize;
         rows.swap(i, j);

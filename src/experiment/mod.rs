@@ -13,6 +13,7 @@
 //!
 //! [`record::Record`]: crate::record::Record
 
+mod active;
 mod cache;
 mod compare;
 mod config;
@@ -27,11 +28,16 @@ mod protocol_tests;
 mod report;
 mod run;
 mod search;
+mod simulate;
 mod train;
 mod verify;
 
 use std::path::PathBuf;
 
+pub use active::{
+    LabelState, LabellingOrder, MIN_PER_CLASS, OrderError, by_margin, fit_and_predict, margin,
+    permutation,
+};
 pub use cache::{rerun_like, run_and_record, run_repeated, up_to_date_record};
 pub(crate) use compare::flatten;
 pub use compare::{
@@ -56,6 +62,9 @@ pub use report::record_of;
 pub(crate) use run::splits_for;
 pub use run::{RunOptions, RunOutput, run};
 pub use search::{Candidate, SearchConfig};
+pub use simulate::{
+    Curve, Estimate, Pairing, RawSimulation, SimulateError, Simulation, SimulationSpec, simulate,
+};
 pub use train::{TrainError, train, train_on};
 pub use verify::{Difference, Verification, verify_record};
 
