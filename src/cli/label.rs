@@ -1,15 +1,19 @@
-//! `stance label`: label paragraphs in the terminal, or import labels from a TSV file.
+//! `stance label`: label paragraphs in the terminal, print the next ones to label for another
+//! tool (`--queue`), or import labels from a file.
 //!
-//! The session's logic lives in `stance::labels::session`; this file only draws its view
-//! (crossterm, alternate screen, raw mode), turns key presses into session keys, and
-//! appends what the session returns before reading the next key. The terminal is restored
-//! on every way out: errors, panics, and SIGTERM or SIGHUP (which end the session as `q`
-//! does, then exit with status 2).
+//! The session's logic lives in `stance::labels::session` and the labelling order in
+//! `stance::experiment::LabellingOrder`; this file only draws the session's view (crossterm,
+//! alternate screen, raw mode), turns key presses into session keys, appends what the
+//! session returns before reading the next key, and retrains the order's model on a thread
+//! of its own every `--retrain-every` decisions. The terminal is restored on every way out:
+//! errors, panics, and SIGTERM or SIGHUP (which end the session as `q` does, then exit with
+//! status 2).
 
 use std::io::{IsTerminal, Stdout, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, TryRecvError};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -18,16 +22,23 @@ use crossterm::style::{Attribute, Print, SetAttribute};
 use crossterm::terminal::{self, ClearType};
 use crossterm::{cursor, execute, queue};
 use jiff::Timestamp;
+use stance::corpus::ParagraphId;
+use stance::experiment::{Experiment, LabellingOrder};
 use stance::labels::session::{Key, ParagraphView, Session, Step, View};
-use stance::labels::{Annotator, Store};
+use stance::labels::{Annotation, Annotator, Offered, Order, Store};
 
 use super::Outcome;
 
 /// Used when the terminal does not report its size (some pseudo-terminals).
 const FALLBACK_SIZE: (u16, u16) = (80, 24);
 
-/// How often waiting for a key looks whether a signal asked the session to end.
+/// How often waiting for a key looks whether a signal asked the session to end, or a
+/// retrained model is ready.
 const SIGNAL_CHECK: Duration = Duration::from_millis(100);
+
+/// How long the next paragraph waits for a model being retrained before it is taken from
+/// the previous model's order: a blink.
+const BLINK: Duration = Duration::from_millis(200);
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -42,23 +53,63 @@ const SIGNAL_CHECK: Duration = Duration::from_millis(100);
     Each decision is appended to annotations.jsonl and synced to disk as you make it, so \
     quitting or losing the terminal loses nothing; undo appends a retraction and never \
     rewrites the file.\n\n\
-    With --import FILE.tsv, labels come from a file instead: one \
-    `paragraph_id<TAB>label[<TAB>low]` per line (`high` also accepted; a fourth field is kept \
-    as a note), `#` comments and blank lines allowed. Every line is checked before any is written; lines that match the current label are skipped."
+    Orders (--order): `article` (the store's order, the default), `random` (a permutation \
+    drawn from --seed), `uncertainty` (the --experiment's model, trained on your labels of its \
+    classes, offers first the paragraph it is least sure of: the smallest margin between its \
+    two most probable classes; random order until each class has two labels). The model is \
+    retrained in the background every --retrain-every decisions; the next paragraph waits for \
+    it a blink (0.2 s) at most, then comes from the previous model's order. Each decision \
+    records its order and, under uncertainty, the model's probabilities when it was shown.\n\n\
+    With --queue N, nothing is interactive: the next N paragraphs to label, in the order, are \
+    printed as JSON Lines (`id`, `article`, `text`, `order`, `shown`), after training on the \
+    labels so far. Label them in any tool by adding `label` (and optionally `confidence`: \
+    `low`, and `note`) to each line, then --import the file: the order and the model's \
+    probabilities go into the decisions. Queues of N behave as the interactive labeller \
+    retraining every N decisions.\n\n\
+    With --import FILE, labels come from a file instead: the queue's JSON Lines with labels \
+    added, or TSV, one `paragraph_id<TAB>label[<TAB>low]` per line (`high` also accepted; a \
+    fourth field is kept as a note), `#` comments and blank lines allowed. Every line is \
+    checked before any is written; lines that match the current label are skipped."
 )]
 pub struct LabelArgs {
     /// Who is labelling; recorded with every decision (required, e.g. `annotator-1`).
     #[arg(long, value_name = "NAME")]
     annotator: String,
 
-    /// Import labels from a TSV file (`paragraph_id<TAB>label[<TAB>low]`) instead of labelling
-    /// interactively.
-    #[arg(long, value_name = "FILE.tsv")]
+    /// Import labels from a file instead of labelling interactively: the queue's JSON Lines
+    /// with a `label` added, or TSV (`paragraph_id<TAB>label[<TAB>low]`).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["queue", "order", "experiment"])]
     import: Option<PathBuf>,
 
     /// The label store directory.
     #[arg(long, value_name = "DIR", default_value = "labels")]
     store: PathBuf,
+
+    /// The order paragraphs are offered in: article, random or uncertainty.
+    #[arg(long, value_name = "ORDER", default_value = "article", value_parser = parse_order)]
+    order: Order,
+
+    /// The experiment whose features, model and classes rank paragraphs under
+    /// `--order uncertainty`.
+    #[arg(long, value_name = "X.toml")]
+    experiment: Option<PathBuf>,
+
+    /// Seed of the random order (also the uncertainty order's until its model is trained).
+    #[arg(long, value_name = "N", default_value_t = 42)]
+    seed: u64,
+
+    /// Retrain the uncertainty order's model after every K decisions.
+    #[arg(long, value_name = "K", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    retrain_every: u64,
+
+    /// Print the next N paragraphs to label as JSON Lines instead of labelling here.
+    #[arg(long, value_name = "N")]
+    queue: Option<usize>,
+}
+
+fn parse_order(name: &str) -> Result<Order, String> {
+    Order::from_name(name)
+        .ok_or_else(|| format!("`{name}` is not an order (article, random or uncertainty)"))
 }
 
 pub fn run(args: LabelArgs) -> anyhow::Result<Outcome> {
@@ -76,14 +127,34 @@ pub fn run(args: LabelArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Success);
     }
 
+    let experiment = match &args.experiment {
+        Some(path) => Some(Experiment::load(path)?),
+        None => None,
+    };
+    if args.order != Order::Uncertainty && experiment.is_some() {
+        anyhow::bail!("--experiment ranks paragraphs under --order uncertainty only");
+    }
+    let order = Arc::new(LabellingOrder::new(
+        &store,
+        args.order,
+        experiment.as_ref(),
+        args.seed,
+    )?);
+    if let Some(n) = args.queue {
+        return print_queue(&store, &order, &annotator, n);
+    }
+
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
         anyhow::bail!(
-            "`stance label` needs a terminal to read keys from; to add labels from a file or \
-             script, use `stance label --import FILE.tsv --annotator NAME`"
+            "`stance label` needs a terminal to read keys from; to label in another tool, \
+             print the next paragraphs with `stance label --queue N --annotator NAME` and add \
+             them back with `stance label --import FILE --annotator NAME`"
         );
     }
     store.check_writable()?;
-    let mut session = Session::new(&store, annotator)?;
+    let offers = order.offers(&order.state(&store, annotator.as_str()))?;
+    let mut session = Session::with_offers(&store, annotator, offers)?;
+    let mut retraining = Retraining::new(order, args.retrain_every);
     // A signal only sets the flag; the loop sees it, and leaves as `q` does.
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
@@ -92,7 +163,13 @@ pub fn run(args: LabelArgs) -> anyhow::Result<Outcome> {
     }
     let ended = {
         let mut screen = Screen::enter().context("cannot set up the terminal")?;
-        label_loop(&mut screen, &mut store, &mut session, &stop)?
+        label_loop(
+            &mut screen,
+            &mut store,
+            &mut session,
+            &mut retraining,
+            &stop,
+        )?
     };
     outln!("{}", session.summary())?;
     match ended {
@@ -100,6 +177,155 @@ pub fn run(args: LabelArgs) -> anyhow::Result<Outcome> {
         Ended::Signalled => {
             anyhow::bail!("stopped by a signal; every decision made before it is saved")
         }
+    }
+}
+
+/// `--queue N`: the next `n` paragraphs of the order, as JSON Lines on stdout, and what was
+/// done on stderr.
+fn print_queue(
+    store: &Store,
+    order: &LabellingOrder,
+    annotator: &Annotator,
+    n: usize,
+) -> anyhow::Result<Outcome> {
+    let state = order.state(store, annotator.as_str());
+    let offers = order.offers(&state)?;
+    let queued: Vec<(ParagraphId, Offered)> = offers.into_iter().take(n).collect();
+    out!("{}", store.queue_lines(&queued)?)?;
+    let how = match queued.first().map(|(_, offered)| offered) {
+        Some(offered) => match offered.shown() {
+            Some(shown) => format!(
+                "{} order, model of `{}` trained on {} labels",
+                offered.order(),
+                shown.experiment(),
+                shown.trained_on()
+            ),
+            None if order.order() == Order::Uncertainty => format!(
+                "random order until each class has {} labels",
+                stance::experiment::MIN_PER_CLASS
+            ),
+            None => format!("{} order", offered.order()),
+        },
+        None => "every paragraph is labelled".to_owned(),
+    };
+    eprintln!(
+        "queued {} paragraph{} for {annotator} ({how})",
+        queued.len(),
+        if queued.len() == 1 { "" } else { "s" }
+    );
+    Ok(Outcome::Success)
+}
+
+/// The new order, or why there is none.
+type Retrained = Result<Vec<(ParagraphId, Offered)>, String>;
+
+/// The uncertainty order's model, retrained on a thread of its own every `every` decisions.
+struct Retraining {
+    order: Arc<LabellingOrder>,
+    every: u64,
+    decisions: u64,
+    running: Option<Receiver<Retrained>>,
+    /// What the running retraining sent, once received.
+    received: Option<Retrained>,
+    /// A retraining fell due while another ran: start it when that one is done.
+    due: bool,
+    /// What the last retraining did, for the screen.
+    status: Option<String>,
+}
+
+impl Retraining {
+    fn new(order: Arc<LabellingOrder>, every: u64) -> Retraining {
+        Retraining {
+            order,
+            every,
+            decisions: 0,
+            running: None,
+            received: None,
+            due: false,
+            status: None,
+        }
+    }
+
+    /// Counts a decision; starts a retraining every `every` of them. Returns whether one
+    /// was started.
+    fn decided(&mut self, store: &Store, session: &Session) -> bool {
+        self.decisions += 1;
+        if self.order.order() != Order::Uncertainty || !self.decisions.is_multiple_of(self.every) {
+            return false;
+        }
+        if self.running.is_some() {
+            self.due = true;
+            return false;
+        }
+        self.start(store, session);
+        true
+    }
+
+    fn start(&mut self, store: &Store, session: &Session) {
+        let state = self.order.state(store, session.annotator().as_str());
+        let order = Arc::clone(&self.order);
+        let (sender, receiver) = mpsc::channel();
+        std::thread::spawn(move || {
+            // The receiver may be gone (the session ended): nothing to tell then.
+            let _ = sender.send(
+                order
+                    .offers(&state)
+                    .map_err(|err| format!("{:#}", anyhow::Error::from(err))),
+            );
+        });
+        self.running = Some(receiver);
+        self.due = false;
+    }
+
+    /// The new order, if the retraining is done (waiting up to `wait`).
+    fn finished(
+        &mut self,
+        wait: Duration,
+        store: &Store,
+        session: &Session,
+    ) -> Option<Vec<(ParagraphId, Offered)>> {
+        let receiver = self.running.as_ref()?;
+        let result = match self.received.take() {
+            Some(result) => result,
+            None => match receiver.recv_timeout(wait) {
+                Ok(result) => result,
+                Err(RecvTimeoutError::Timeout) => return None,
+                Err(RecvTimeoutError::Disconnected) => Err("it stopped unexpectedly".to_owned()),
+            },
+        };
+        self.running = None;
+        if self.due {
+            self.start(store, session);
+        }
+        match result {
+            Ok(offers) => {
+                self.status = offers
+                    .first()
+                    .and_then(|(_, offered)| offered.shown())
+                    .map(|shown| format!("model retrained on {} labels", shown.trained_on()));
+                Some(offers)
+            }
+            Err(err) => {
+                self.status = Some(format!("retraining failed ({err}); order unchanged"));
+                None
+            }
+        }
+    }
+
+    /// Whether a retraining is done, without waiting.
+    fn ready(&mut self) -> bool {
+        if self.received.is_some() {
+            return true;
+        }
+        let Some(receiver) = &self.running else {
+            return false;
+        };
+        self.received = match receiver.try_recv() {
+            Ok(result) => Some(result),
+            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::Disconnected) => Some(Err("it stopped unexpectedly".to_owned())),
+        };
+        self.received.is_some()
     }
 }
 
@@ -115,11 +341,12 @@ fn label_loop(
     screen: &mut Screen,
     store: &mut Store,
     session: &mut Session,
+    retraining: &mut Retraining,
     stop: &AtomicBool,
 ) -> anyhow::Result<Ended> {
     loop {
         screen
-            .draw(session)
+            .draw(session, retraining.status.as_deref())
             .context("cannot draw to the terminal")?;
         const CANNOT_READ: &str = "cannot read from the terminal";
         loop {
@@ -128,6 +355,15 @@ fn label_loop(
             }
             if event::poll(SIGNAL_CHECK).context(CANNOT_READ)? {
                 break;
+            }
+            // A model finished while a paragraph is on screen: it orders what comes next.
+            if retraining.ready() {
+                if let Some(offers) = retraining.finished(Duration::ZERO, store, session) {
+                    session.set_offers(offers);
+                }
+                screen
+                    .draw(session, retraining.status.as_deref())
+                    .context("cannot draw to the terminal")?;
             }
         }
         let Event::Key(press) = event::read().context(CANNOT_READ)? else {
@@ -151,7 +387,19 @@ fn label_loop(
         match session.apply(action, Timestamp::now()) {
             Step::Continue => {}
             Step::Quit => return Ok(Ended::Quit),
-            Step::Append(annotation) => store.append(&[annotation])?,
+            Step::Append(annotation) => {
+                let decision = matches!(annotation, Annotation::Decision(_));
+                store.append(&[annotation])?;
+                // The next paragraph has not been shown yet: a model ready within a blink
+                // chooses it, as a queue of `--retrain-every` would.
+                if decision
+                    && retraining.decided(store, session)
+                    && let Some(offers) = retraining.finished(BLINK, store, session)
+                {
+                    session.set_offers(offers);
+                    session.restart();
+                }
+            }
         }
     }
 }
@@ -179,12 +427,17 @@ impl Screen {
         Ok(screen)
     }
 
-    fn draw(&mut self, session: &Session) -> std::io::Result<()> {
+    fn draw(&mut self, session: &Session, status: Option<&str>) -> std::io::Result<()> {
         let (width, height) = match terminal::size() {
             Ok((w, h)) if w > 0 && h > 0 => (w, h),
             _ => FALLBACK_SIZE,
         };
-        let lines = render(session, usize::from(width.max(20)), usize::from(height));
+        let lines = render(
+            session,
+            status,
+            usize::from(width.max(20)),
+            usize::from(height),
+        );
         queue!(self.out, terminal::Clear(ClearType::All))?;
         for (row, line) in lines.iter().enumerate() {
             queue!(self.out, cursor::MoveTo(0, row as u16))?;
@@ -235,8 +488,9 @@ enum Line {
 }
 
 /// The screen as lines of at most `width` columns and `height` rows. When rows run short,
-/// the class definitions shrink to one line each first, then the paragraph is cut.
-fn render(session: &Session, width: usize, height: usize) -> Vec<Line> {
+/// the class definitions shrink to one line each first, then the paragraph is cut. `status`
+/// says what the labelling order's model last did.
+fn render(session: &Session, status: Option<&str>, width: usize, height: usize) -> Vec<Line> {
     let keys: Vec<String> = session
         .classes()
         .iter()
@@ -246,10 +500,15 @@ fn render(session: &Session, width: usize, height: usize) -> Vec<Line> {
         "{} label · l low confidence · space/→ skip · u undo · q quit",
         keys.join("/")
     );
-    let notice = session
-        .notice()
-        .map(|notice| fit(&notice.to_string(), width))
-        .unwrap_or_default();
+    let notice = [
+        session.notice().map(ToString::to_string),
+        status.map(str::to_owned),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" · ");
+    let notice = fit(&notice, width);
 
     let view = match session.view() {
         View::Paragraph(view) => view,
@@ -381,8 +640,12 @@ fn fit(text: &str, width: usize) -> String {
 }
 
 fn header(view: &ParagraphView<'_>) -> String {
+    let order = match view.order {
+        Some(order) if order != Order::Article => format!(" · {order} order"),
+        _ => String::new(),
+    };
     format!(
-        "{} · paragraph {} of {} · {}",
+        "{} · paragraph {} of {} · {}{order}",
         view.article, view.nth, view.of, view.id
     )
 }
@@ -418,7 +681,7 @@ mod tests {
         let article = Article::new(ArticleId::new("a").unwrap(), text.to_owned()).unwrap();
         store.ingest(&[article]).unwrap();
         let session = Session::new(&store, Annotator::new("ann").unwrap()).unwrap();
-        render(&session, width, height)
+        render(&session, None, width, height)
             .iter()
             .map(|line| line.text().to_owned())
             .collect()

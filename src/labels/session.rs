@@ -305,6 +305,14 @@ impl Session {
         Ok(session)
     }
 
+    /// Moves to the first unlabelled paragraph of the order, for a caller whose last
+    /// [`Session::set_offers`] came before the paragraph at the cursor was ever shown.
+    pub fn restart(&mut self) {
+        let first = self.next_from_start(None);
+        self.shown = None;
+        self.move_to(first);
+    }
+
     /// Replaces the order of what comes next (the paragraph on screen stays, with how it was
     /// offered when it was shown). The next paragraph is the first unlabelled one of `offers`.
     pub fn set_offers(&mut self, offers: Vec<(ParagraphId, Offered)>) {
@@ -804,6 +812,10 @@ mod tests {
         assert_eq!(shown(&session), ("P1.".into(), Some(Order::Random)));
         press(&mut session, 'n');
         assert_eq!(shown(&session).0, "P4.");
+        // Restarting takes the new order's first paragraph, and how it is offered now.
+        session.set_offers(vec![uncertain("P4.")]);
+        session.restart();
+        assert_eq!(shown(&session), ("P4.".into(), Some(Order::Uncertainty)));
         // A skip right after new offers goes to their first paragraph that is not on screen.
         session.set_offers(vec![uncertain("P4."), uncertain("P3.")]);
         press(&mut session, ' ');

@@ -392,7 +392,7 @@ fn label_needs_a_terminal_or_an_import_file() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
-            "`stance label` needs a terminal to read keys from; to add labels from a file or script, use `stance label --import FILE.tsv --annotator NAME`",
+            "`stance label` needs a terminal to read keys from; to label in another tool, print the next paragraphs with `stance label --queue N --annotator NAME` and add them back with `stance label --import FILE --annotator NAME`",
         ));
     check_error(
         &sandbox,
@@ -681,4 +681,267 @@ fn a_termination_signal_ends_the_session_and_restores_the_terminal() {
         .collect();
     let stable = |i: usize| (ids[i].clone(), "stable".to_owned());
     assert_eq!(labels, [stable(0), stable(1)]);
+}
+
+/// A sandbox with the seeds ingested, `ann`'s labels on the first four paragraphs (two of
+/// each class of the experiment), and `experiments/order.toml`, whose model ranks the rest.
+fn ready_for_uncertainty() -> (Sandbox, Vec<String>) {
+    let sandbox = ingested();
+    let ids = labelable_ids(&sandbox);
+    let tsv = format!(
+        "{}\tfracturing\n{}\tstable\n{}\tfracturing\n{}\tstable\n",
+        ids[0], ids[1], ids[2], ids[3]
+    );
+    import(&sandbox, "ann", &tsv).success();
+    sandbox.write("experiments/order.toml", "[model]\nalpha = 0.5\n");
+    (sandbox, ids)
+}
+
+const UNCERTAINTY: [&str; 4] = [
+    "--order",
+    "uncertainty",
+    "--experiment",
+    "experiments/order.toml",
+];
+
+/// `stance label --queue n` with `args`, as parsed JSON lines.
+fn queue(sandbox: &Sandbox, annotator: &str, n: usize, args: &[&str]) -> Vec<Value> {
+    let output = sandbox
+        .stance()
+        .args(["label", "--annotator", annotator, "--queue", &n.to_string()])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+fn ids_of(lines: &[Value]) -> Vec<String> {
+    lines
+        .iter()
+        .map(|line| line["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The annotation log's decisions as parsed JSON.
+fn decisions(sandbox: &Sandbox) -> Vec<Value> {
+    sandbox
+        .read("labels/annotations.jsonl")
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .filter(|line| line.get("paragraph").is_some())
+        .collect()
+}
+
+#[test]
+fn queue_and_import_carry_the_order_and_what_the_model_said() {
+    let (sandbox, _) = ready_for_uncertainty();
+    let first = queue(&sandbox, "ann", 3, &UNCERTAINTY);
+    assert_eq!(first.len(), 3);
+    for line in &first {
+        assert_eq!(line["order"], "uncertainty");
+        assert_eq!(line["shown"]["experiment"], "order");
+        assert_eq!(line["shown"]["trained_on"], 4);
+        let p = &line["shown"]["probabilities"];
+        let (f, s) = (
+            p["fracturing"].as_f64().unwrap(),
+            p["stable"].as_f64().unwrap(),
+        );
+        assert!((f + s - 1.0).abs() < 1e-12, "{line}");
+    }
+    // Smallest margin first.
+    let margin = |line: &Value| {
+        let p = &line["shown"]["probabilities"];
+        (p["fracturing"].as_f64().unwrap() - p["stable"].as_f64().unwrap()).abs()
+    };
+    assert!(margin(&first[0]) <= margin(&first[1]) && margin(&first[1]) <= margin(&first[2]));
+    // The same labels, the same queue.
+    assert_eq!(first, queue(&sandbox, "ann", 3, &UNCERTAINTY));
+
+    // Labelled elsewhere: a label, a low-confidence flag and a note added to each line.
+    let answers: String = first
+        .iter()
+        .zip(["fracturing", "stable", "neither"])
+        .map(|(line, label)| {
+            let mut line = line.clone();
+            line["label"] = label.into();
+            if label == "stable" {
+                line["confidence"] = "low".into();
+                line["note"] = "a quoted expert".into();
+            }
+            format!("{line}\n")
+        })
+        .collect();
+    sandbox.write("answers.jsonl", &answers);
+    let import = |file: &str| {
+        sandbox
+            .stance()
+            .args(["label", "--annotator", "ann", "--import", file])
+            .assert()
+    };
+    import("answers.jsonl")
+        .success()
+        .stdout("imported 3 labels for ann into labels/annotations.jsonl (0 unchanged)\n");
+    import("answers.jsonl")
+        .success()
+        .stdout(predicate::str::contains("(3 unchanged)"));
+    let imported = decisions(&sandbox);
+    let imported = &imported[imported.len() - 3..];
+    for (decision, line) in imported.iter().zip(&first) {
+        assert_eq!(decision["paragraph"], line["id"]);
+        assert_eq!(decision["order"], "uncertainty");
+        assert_eq!(decision["shown"], line["shown"]);
+    }
+    assert_eq!(imported[1]["confidence"], "low");
+    assert_eq!(imported[1]["note"], "a quoted expert");
+    assert_eq!(imported[2]["label"], "neither");
+
+    // The next queue's model has learnt the two new labels of its classes, not `neither`.
+    let next = queue(&sandbox, "ann", 1, &UNCERTAINTY);
+    assert_eq!(next[0]["shown"]["trained_on"], 6);
+    assert!(!ids_of(&first).contains(&ids_of(&next)[0]));
+
+    // A line whose text is not its paragraph's, or that misses its label, is refused whole.
+    let mut wrong = first[0].clone();
+    wrong["label"] = "stable".into();
+    wrong["text"] = "Another text.".into();
+    sandbox.write("wrong.jsonl", format!("{wrong}\n"));
+    import("wrong.jsonl")
+        .code(2)
+        .stderr(predicate::str::contains(
+            "wrong.jsonl:1: the text given for paragraph",
+        ));
+    sandbox.write("unlabelled.jsonl", format!("{}\n", first[1]));
+    import("unlabelled.jsonl")
+        .code(2)
+        .stderr(predicate::str::contains(
+            "unlabelled.jsonl:1: not valid JSON: missing field `label`",
+        ));
+}
+
+#[test]
+fn uncertainty_is_random_until_each_class_has_two_labels() {
+    let sandbox = ingested();
+    sandbox.write("experiments/order.toml", "");
+    let ids = labelable_ids(&sandbox);
+    import(
+        &sandbox,
+        "ann",
+        &format!("{}\tfracturing\n{}\tstable\n", ids[0], ids[1]),
+    )
+    .success();
+    let lines = queue(&sandbox, "ann", 26, &UNCERTAINTY);
+    assert_eq!(
+        ids_of(&lines),
+        ids_of(&queue(&sandbox, "ann", 26, &["--order", "random"]))
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|line| line["order"] == "random" && line.get("shown").is_none())
+    );
+    // Another seed, another order.
+    assert_ne!(
+        ids_of(&lines),
+        ids_of(&queue(
+            &sandbox,
+            "ann",
+            26,
+            &["--order", "random", "--seed", "7"]
+        ))
+    );
+    check_error(
+        &sandbox,
+        &[
+            "label",
+            "--annotator",
+            "ann",
+            "--queue",
+            "1",
+            "--order",
+            "uncertainty",
+        ],
+        "--order uncertainty needs an experiment",
+    );
+}
+
+/// `stance label` with `args` in a pseudo-terminal.
+fn spawn_label_with(sandbox: &Sandbox, args: &[&str]) -> PtySession {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_stance"));
+    command
+        .current_dir(sandbox.path())
+        .args(["label", "--annotator", "ann"])
+        .args(args);
+    rexpect::session::spawn_command(command, Some(30_000)).expect("spawn stance in a pty")
+}
+
+#[test]
+fn uncertainty_order_through_a_pty_retrains_as_queues_do() {
+    let (sandbox, _) = ready_for_uncertainty();
+    // What a queue would offer now; a copy of the store to compare with later.
+    let expected_first = ids_of(&queue(&sandbox, "ann", 3, &UNCERTAINTY));
+    copy_dir(&sandbox.join("labels"), &sandbox.join("before"));
+
+    let mut args = UNCERTAINTY.to_vec();
+    args.extend(["--retrain-every", "2"]);
+    let mut session = spawn_label_with(&sandbox, &args);
+    session.exp_string(&expected_first[0]).unwrap();
+    session.exp_string("uncertainty order").unwrap();
+    send(&mut session, "f");
+    session.exp_string(&expected_first[1]).unwrap();
+    send(&mut session, "s");
+    // Two decisions: the model is retrained on six labels.
+    session.exp_string("model retrained on 6 labels").unwrap();
+    send(&mut session, "f");
+    session.exp_string("saved: fracturing").unwrap();
+    send(&mut session, "q");
+    session.exp_string("ann: 3 decisions saved").unwrap();
+    session.exp_eof().unwrap();
+
+    let log = decisions(&sandbox);
+    let new = &log[log.len() - 3..];
+    for (decision, id) in new[..2].iter().zip(&expected_first) {
+        assert_eq!(decision["paragraph"].as_str().unwrap(), id);
+        assert_eq!(decision["order"], "uncertainty");
+        assert_eq!(decision["shown"]["trained_on"], 4);
+    }
+    // The third paragraph: a queue of two after the first two decisions offers it first,
+    // when the new model was ready within a blink (as on any machine not starved of CPU);
+    // the previous model's third otherwise. The decision says which.
+    let before = Sandbox::new();
+    copy_dir(&sandbox.join("before"), &before.join("labels"));
+    before.write("experiments/order.toml", "[model]\nalpha = 0.5\n");
+    let tsv = format!(
+        "{}\tfracturing\n{}\tstable\n",
+        expected_first[0], expected_first[1]
+    );
+    import(&before, "ann", &tsv).success();
+    let after_two = ids_of(&queue(&before, "ann", 1, &UNCERTAINTY));
+    let third = &new[2];
+    eprintln!(
+        "third paragraph ranked by the model of {}",
+        third["shown"]["trained_on"]
+    );
+    match third["shown"]["trained_on"].as_u64() {
+        Some(6) => assert_eq!(third["paragraph"].as_str().unwrap(), after_two[0]),
+        Some(4) => assert_eq!(third["paragraph"].as_str().unwrap(), expected_first[2]),
+        other => panic!("trained on {other:?}"),
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), target).unwrap();
+        }
+    }
 }
