@@ -1,5 +1,5 @@
-//! Results on disk: the JSON record of one experiment, written atomically through
-//! [`persist`](crate::persist).
+//! Results on disk: the JSON record of one experiment, and of one simulation of labelling
+//! orders ([`SimulationRecord`]), written atomically through [`persist`](crate::persist).
 //!
 //! Takes the plain record types below (filled in by `experiment` from its internal results)
 //! and hands back bytes on disk or a parsed record. Only this module defines the layout of
@@ -251,6 +251,124 @@ impl Record {
     /// Write the record to `path` atomically.
     pub fn write(&self, path: &Path) -> Result<(), DocumentError> {
         DOCUMENT.write(path, self)
+    }
+}
+
+/// The layout version of a simulation's record (`stance simulate`).
+pub const SIMULATION_FORMAT: &str = "stance-simulation/1";
+
+/// Simulation records as documents of [`persist`].
+pub const SIMULATION_DOCUMENT: DocumentKind = DocumentKind {
+    noun: "simulation",
+    description: "a stance simulation",
+    format: SIMULATION_FORMAT,
+    remedy: "re-run `stance simulate` to rewrite it",
+};
+
+/// What `stance simulate` found: a function of the experiment, its labels and the settings,
+/// except `timings`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulationRecord {
+    pub format: String,
+    pub experiment: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The experiment's resolved configuration.
+    pub config: serde_json::Value,
+    pub config_hash: String,
+    pub data_hash: String,
+    pub version: Version,
+    pub classes: Vec<String>,
+    /// The metric of every curve (`[stats] metric`).
+    pub metric: String,
+    pub settings: SimulationSettings,
+    pub data: SimulationData,
+    /// How every `ci_low`/`ci_high` was computed.
+    pub interval: String,
+    /// Labelled paragraphs at each point of every curve.
+    pub sizes: Vec<usize>,
+    pub curves: Vec<SimulatedCurve>,
+    pub pairings: Vec<SimulatedPairing>,
+    pub timings: SimulationTimings,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulationSettings {
+    pub orders: Vec<String>,
+    /// Replicates, each with its own held-out part, seed set and random order.
+    pub seeds: usize,
+    pub seed: u64,
+    /// Labelled paragraphs at the end, seed set included.
+    pub budget: usize,
+    pub step: usize,
+    pub initial: usize,
+    /// Fraction of each class held out.
+    pub held_out: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulationData {
+    pub annotator: String,
+    pub paragraphs: usize,
+    pub per_class: BTreeMap<String, usize>,
+    /// Held out for scoring in every replicate.
+    pub held_out: usize,
+}
+
+/// A mean over replicates with its interval (none with one replicate).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulatedValue {
+    pub mean: f64,
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulatedCurve {
+    pub order: String,
+    /// One per size.
+    pub points: Vec<SimulatedValue>,
+    /// The area under the curve over the labels spanned (the mean score over the budget).
+    pub area: SimulatedValue,
+    /// Per replicate, the score at each size.
+    pub per_seed: Vec<Vec<f64>>,
+    pub area_per_seed: Vec<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulatedPairing {
+    pub order: String,
+    pub against: String,
+    /// Area of `order` minus area of `against`, paired by replicate.
+    pub area_difference: SimulatedValue,
+    /// `against`'s mean score at the budget.
+    pub target: f64,
+    /// The fewest labels at which `order`'s mean curve reaches `target`; null if it never
+    /// does within the budget.
+    pub labels_to_reach: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulationTimings {
+    pub started_at: String,
+    pub seconds_total: f64,
+}
+
+impl SimulationRecord {
+    pub fn read(path: &Path) -> Result<SimulationRecord, DocumentError> {
+        SIMULATION_DOCUMENT.read(path)
+    }
+
+    /// Write the record to `path` atomically.
+    pub fn write(&self, path: &Path) -> Result<(), DocumentError> {
+        SIMULATION_DOCUMENT.write(path, self)
     }
 }
 

@@ -35,6 +35,7 @@ mod predict;
 mod progress;
 mod report;
 mod run;
+mod simulate;
 mod table;
 mod train;
 mod verify;
@@ -75,6 +76,8 @@ enum Command {
     Report(html::ReportArgs),
     /// Learning curve: the metric at increasing numbers of training paragraphs.
     Curve(curve::CurveArgs),
+    /// Does choosing what to label pay? Learning curves of labelling orders on labelled data.
+    Simulate(simulate::SimulateArgs),
     /// Fit a model on all selected labels and save it.
     Train(train::TrainArgs),
     /// Classify new paragraphs with a saved model, optionally explaining each decision.
@@ -118,6 +121,7 @@ pub fn run() -> anyhow::Result<Outcome> {
         Command::Verify(args) => verify::run(args),
         Command::Report(args) => html::run(args),
         Command::Curve(args) => curve::run(args),
+        Command::Simulate(args) => simulate::run(args),
         Command::Train(args) => train::run(args),
         Command::Predict(args) => predict::run(args),
         Command::Inspect(args) => inspect::run(args),

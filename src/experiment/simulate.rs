@@ -27,6 +27,8 @@ use statrs::distribution::{ContinuousCDF as _, StudentsT};
 
 use crate::labels::Order;
 use crate::metrics::{Metric, MetricsError, score};
+use crate::persist::Version;
+use crate::record;
 use crate::rng::seeded;
 use crate::stats::summary::{mean, sample_std};
 
@@ -335,6 +337,85 @@ pub fn simulate(
         curves,
         pairings,
     })
+}
+
+impl Simulation {
+    /// The on-disk record of this simulation of `experiment` on `dataset`, run with `spec`.
+    pub fn to_record(
+        &self,
+        experiment: &Experiment,
+        dataset: &Dataset,
+        spec: &SimulationSpec,
+        timings: record::SimulationTimings,
+    ) -> record::SimulationRecord {
+        let value = |estimate: &Estimate| record::SimulatedValue {
+            mean: estimate.mean,
+            ci_low: estimate.low,
+            ci_high: estimate.high,
+        };
+        record::SimulationRecord {
+            format: record::SIMULATION_FORMAT.to_owned(),
+            experiment: experiment.name().to_owned(),
+            description: experiment.description().map(str::to_owned),
+            config: experiment.resolved().clone(),
+            config_hash: experiment.config_hash(),
+            data_hash: dataset.hash(),
+            version: Version::of_this_build(),
+            classes: self.classes.clone(),
+            metric: self.metric.key(&self.classes),
+            settings: record::SimulationSettings {
+                orders: spec.orders.iter().map(|o| o.as_str().to_owned()).collect(),
+                seeds: spec.replicates,
+                seed: spec.seed,
+                budget: self.sizes.last().copied().unwrap_or(spec.initial),
+                step: spec.step,
+                initial: spec.initial,
+                held_out: spec.held_out,
+            },
+            data: record::SimulationData {
+                annotator: experiment.data().annotator().to_owned(),
+                paragraphs: self.paragraphs,
+                per_class: dataset.per_class(),
+                held_out: self.held_out,
+            },
+            interval: self.describe_interval(),
+            sizes: self.sizes.clone(),
+            curves: self
+                .curves
+                .iter()
+                .map(|curve| record::SimulatedCurve {
+                    order: curve.order.as_str().to_owned(),
+                    points: curve.points.iter().map(value).collect(),
+                    area: value(&curve.area),
+                    per_seed: curve.per_replicate.clone(),
+                    area_per_seed: curve.area_per_replicate.clone(),
+                })
+                .collect(),
+            pairings: self
+                .pairings
+                .iter()
+                .map(|pairing| record::SimulatedPairing {
+                    order: pairing.order.as_str().to_owned(),
+                    against: pairing.against.as_str().to_owned(),
+                    area_difference: value(&pairing.area_difference),
+                    target: pairing.target,
+                    labels_to_reach: pairing.labels_to_reach,
+                })
+                .collect(),
+            timings,
+        }
+    }
+
+    /// What the intervals are, in one line.
+    pub fn describe_interval(&self) -> String {
+        format!(
+            "{:.0}% t-interval of the mean over the {} seeds (mean ± t·s/√n); differences paired by seed",
+            self.level * 100.0,
+            self.curves
+                .first()
+                .map_or(0, |curve| curve.per_replicate.len())
+        )
+    }
 }
 
 /// What every curve of a simulation shares.

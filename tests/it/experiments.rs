@@ -659,3 +659,79 @@ fn the_permutation_test_stops_once_p_is_clearly_above_the_level() {
     );
     assert!(all["timings"]["seconds_curve"].is_number());
 }
+
+#[test]
+fn simulate_writes_a_reproducible_record_and_prints_the_curves() {
+    let sandbox = with_labels();
+    let path = experiment(&sandbox, "base", "");
+    let args = [
+        "simulate",
+        &path,
+        "--strategies",
+        "random,uncertainty",
+        "--seeds",
+        "3",
+        "--initial",
+        "4",
+        "--step",
+        "4",
+        "--budget",
+        "12",
+    ];
+    let run = |threads: &str| {
+        let output = sandbox
+            .stance()
+            .args(["--threads", threads])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        let text = sandbox.read("experiments/results/simulations/base.json");
+        (String::from_utf8(output.stdout).unwrap(), text)
+    };
+    let (stdout, text) = run("1");
+    for expected in [
+        "base: 22 labelled paragraphs, 6 held out for scoring in each of 3 seeds; balanced_accuracy",
+        "labels",
+        "random",
+        "uncertainty",
+        "area under the curve",
+        "labels to reach it",
+        "record: experiments/results/simulations/base.json",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "{expected:?} missing from\n{stdout}"
+        );
+    }
+    let record: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(record["format"], "stance-simulation/1");
+    assert_eq!(record["sizes"], serde_json::json!([4, 8, 12]));
+    assert_eq!(
+        record["settings"]["orders"],
+        serde_json::json!(["random", "uncertainty"])
+    );
+    assert_eq!(record["curves"][0]["per_seed"].as_array().unwrap().len(), 3);
+    // The same seed set for every order: the curves start together, seed by seed.
+    for seed in 0..3 {
+        assert_eq!(
+            record["curves"][0]["per_seed"][seed][0],
+            record["curves"][1]["per_seed"][seed][0]
+        );
+    }
+    assert_eq!(record["pairings"].as_array().unwrap().len(), 2);
+    // Byte for byte the same on two threads, timings apart.
+    let (_, again) = run("2");
+    assert_eq!(without_timings(&text), without_timings(&again));
+
+    check_error(
+        &sandbox,
+        &["simulate", &path, "--strategies", "random,sideways"],
+        &["`sideways` is not an order"],
+    );
+    check_error(
+        &sandbox,
+        &["simulate", &path, "--budget", "40"],
+        &["--budget 40 is more than the 16 paragraphs outside the held-out part (6 of 22)"],
+    );
+}
