@@ -52,6 +52,9 @@ pub mod stats;
 // A run's results on disk.
 pub mod record;
 
+// One line per run, kept beside the records.
+pub mod history;
+
 // A model for new text.
 pub mod trained;
 

@@ -15,8 +15,8 @@
 //!   file beside the target (a random name, created exclusively: `.NAME.XXXXXX.tmp`), is
 //!   synced, renamed over the target, and the directory is synced so that the rename itself
 //!   survives a crash. A reader sees the old version or the new one, never half of either; on
-//!   an error the temporary file is removed. Append-only files (annotations) are the label
-//!   store's business.
+//!   an error the temporary file is removed. Append-only files: the label store appends its
+//!   annotations itself; [`append_line`] appends a line to any other log (the run history).
 //! - Serialising never panics and never writes an empty file in place of a value: a failure
 //!   is an error like any other.
 
@@ -641,6 +641,30 @@ impl<'de> Visitor<'de> for FormatProbe {
         }
         Ok(format)
     }
+}
+
+/// Append `line` (one line, with its newline) to `path`, creating it, in one `write`, then
+/// sync it. A last line left without its end (a crash mid-append) is ended first, so that
+/// the new line is not glued to it.
+pub fn append_line(path: &Path, line: &str) -> io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = fs::OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .open(path)?;
+    let mut bytes = Vec::with_capacity(line.len() + 1);
+    if file.metadata()?.len() > 0 {
+        let mut last = [0u8];
+        file.seek(SeekFrom::End(-1))?;
+        file.read_exact(&mut last)?;
+        if last[0] != b'\n' {
+            bytes.push(b'\n');
+        }
+    }
+    bytes.extend_from_slice(line.as_bytes());
+    file.write_all(&bytes)?;
+    file.sync_data()
 }
 
 /// The JSON line (with its newline) of `value`: compact, as in `annotations.jsonl`.

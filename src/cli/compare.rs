@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use stance::experiment::{self, Comparison, Experiment, RunOptions};
+use stance::experiment::{self, Comparison, Experiment, RecordPolicy, RunOptions};
 use stance::record::Record;
 
 use super::Outcome;
@@ -69,7 +69,13 @@ pub fn run(args: CompareArgs) -> anyhow::Result<Outcome> {
             let record = match args.repeats {
                 Some(repeats) => experiment::run_repeated(experiment, repeats, &bar)?,
                 None => {
-                    experiment::run_and_record(experiment, &RunOptions::default(), false, &bar)?
+                    experiment::run_and_record(
+                        experiment,
+                        &RunOptions::default(),
+                        RecordPolicy::default(),
+                        &bar,
+                    )?
+                    .record
                 }
             };
             bar.finish();

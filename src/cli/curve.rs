@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use stance::experiment::{self, Experiment, RunOptions};
+use stance::experiment::{self, Experiment, RecordPolicy, RunOptions};
 
 use super::Outcome;
 use super::progress::Bar;
@@ -36,8 +36,13 @@ pub fn run(args: CurveArgs) -> anyhow::Result<Outcome> {
         Some(record) if record.learning_curve.is_some() => record,
         _ => {
             let bar = Bar::new();
-            let record =
-                experiment::run_and_record(&experiment, &RunOptions::default(), false, &bar)?;
+            let record = experiment::run_and_record(
+                &experiment,
+                &RunOptions::default(),
+                RecordPolicy::default(),
+                &bar,
+            )?
+            .record;
             bar.finish();
             record
         }

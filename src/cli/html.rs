@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use stance::experiment::{self, Dataset, Experiment, RunOptions};
+use stance::experiment::{self, Dataset, Experiment, RecordPolicy, RunOptions};
 use stance::html::{self, ClassTerms, ExperimentInputs, ParagraphText, Stability, TermBar};
 use stance::record::Record;
 
@@ -110,8 +110,13 @@ fn gather(experiment: &Experiment, top: usize) -> anyhow::Result<Gathered> {
         Some(record) => record,
         None => {
             let bar = Bar::new();
-            let record =
-                experiment::run_and_record(experiment, &RunOptions::default(), false, &bar)?;
+            let record = experiment::run_and_record(
+                experiment,
+                &RunOptions::default(),
+                RecordPolicy::default(),
+                &bar,
+            )?
+            .record;
             bar.finish();
             record
         }

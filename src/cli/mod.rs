@@ -35,6 +35,7 @@ mod predict;
 mod progress;
 mod report;
 mod run;
+mod runs;
 mod simulate;
 mod table;
 mod train;
@@ -68,6 +69,8 @@ enum Command {
     Featurize(featurize::FeaturizeArgs),
     /// Run cross-validated experiments and record their results.
     Run(run::RunArgs),
+    /// List the run history: every run of each experiment, with its headline numbers.
+    Runs(runs::RunsArgs),
     /// Run several experiments on identical folds and compare them side by side.
     Compare(compare::CompareArgs),
     /// Re-run an experiment and check that its recorded results reproduce exactly.
@@ -117,6 +120,7 @@ pub fn run() -> anyhow::Result<Outcome> {
         Command::Labels(args) => labels::run(args),
         Command::Featurize(args) => featurize::run(args),
         Command::Run(args) => run::run(args),
+        Command::Runs(args) => runs::run(args),
         Command::Compare(args) => compare::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Report(args) => html::run(args),

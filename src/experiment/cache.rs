@@ -3,7 +3,9 @@
 //! A record written for the experiment file's current config and the current labels (same
 //! `config_hash` and `data_hash`) is up to date: `compare` and `curve` reuse it instead of
 //! running again. A run writes its record atomically, and never over a results file that
-//! exists but is not a readable record (it may be someone's work) unless forced. `verify`
+//! exists but is not a readable record (it may be someone's work) unless forced; it rewrites a
+//! record only when its results changed, never replaces a more careful run's record with a
+//! quicker one unless forced, and appends every run to the history (`history`). `verify`
 //! re-runs an experiment the way its record was made (its planned permutations, its curve); `compare --repeats` re-runs it in
 //! memory on repeated folds.
 
@@ -11,20 +13,60 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::cv::{RawCvConfig, SchemeKind};
+use crate::history::{self, RecordFate, RunLine};
 use crate::record::Record;
 
 use super::{Dataset, Experiment, Progress, RunError, RunOptions, learning_curve, record_of, run};
 
-/// Run `experiment` with its learning curve and write its record; the record is returned.
-/// A results file that is not a readable record is only replaced when `force` is set.
+/// What a run does with the experiment's record and the run history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordPolicy {
+    /// Write the record (as [`RecordFate`] says) and append the run to the history; `false`
+    /// writes nothing (`stance run --no-record`).
+    pub write: bool,
+    /// Replace a results file that is not a readable record, or a record of a more careful
+    /// run (more permutations or resamples asked for).
+    pub force: bool,
+}
+
+impl Default for RecordPolicy {
+    fn default() -> Self {
+        RecordPolicy {
+            write: true,
+            force: false,
+        }
+    }
+}
+
+/// A finished run and what became of its record.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    /// The run's results (those of the record on disk unless it was kept).
+    pub record: Record,
+    /// `None` when nothing was written.
+    pub fate: Option<RecordFate>,
+    /// Why a record was kept, or replaced only because forced: the careful run's size.
+    pub careful: Option<String>,
+}
+
+/// Run `experiment` with its learning curve; then, as `policy` says, write its record and
+/// append the run to the history (`results/runs.jsonl`). The record is written only when its
+/// results changed: a run that reproduces it (identical apart from its timings and the build
+/// that ran it) leaves the file as it is, so that re-running an experiment on a clean
+/// checkout changes no tracked file, and `stance verify` still checks the very record that
+/// was written. A record of a more careful run (more permutations or resamples asked for) is
+/// not replaced by a quicker one unless forced, nor is a results file that is not a readable
+/// record.
 pub fn run_and_record(
     experiment: &Experiment,
     options: &RunOptions,
-    force: bool,
+    policy: RecordPolicy,
     progress: &dyn Progress,
-) -> Result<Record, RunError> {
+) -> Result<Recorded, RunError> {
     let record_path = experiment.record_path();
-    refuse_to_clobber(&record_path, force)?;
+    if policy.write {
+        refuse_to_clobber(&record_path, policy.force)?;
+    }
     let record = in_experiment(experiment, || {
         let output = run(experiment, options, progress)?;
         // A handful of cross-validations, cheap beside the permutation test: every record
@@ -35,8 +77,79 @@ pub fn run_and_record(
         record.timings.seconds_curve = Some(clock.elapsed().as_secs_f64());
         Ok(record)
     })?;
-    record.write(&record_path)?;
-    Ok(record)
+    if !policy.write {
+        return Ok(Recorded {
+            record,
+            fate: None,
+            careful: None,
+        });
+    }
+    let existing = if record_path.exists() {
+        Record::read(&record_path).ok()
+    } else {
+        None
+    };
+    let careful = existing.as_ref().and_then(|old| more_careful(old, &record));
+    let fate = match &existing {
+        Some(old) if same_results(old, &record) => RecordFate::Unchanged,
+        Some(_) if careful.is_some() && !policy.force => RecordFate::Kept,
+        Some(_) if careful.is_some() => RecordFate::Forced,
+        _ => RecordFate::Written,
+    };
+    if matches!(fate, RecordFate::Written | RecordFate::Forced) {
+        record.write(&record_path)?;
+    }
+    let history = history::path_in(record_path.parent().unwrap_or(Path::new("")));
+    history::append(&history, &RunLine::of(&record, fate))?;
+    Ok(Recorded {
+        record,
+        fate: Some(fate),
+        careful,
+    })
+}
+
+/// Whether two records hold the same results: equal in everything but their timings and the
+/// build that ran them.
+fn same_results(a: &Record, b: &Record) -> bool {
+    let comparable = |record: &Record| {
+        let mut value = serde_json::to_value(record).ok()?;
+        let fields = value.as_object_mut()?;
+        fields.remove("timings");
+        fields.remove("version");
+        Some(value)
+    };
+    match (comparable(a), comparable(b)) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// Permutations asked for (not those run: the sequential test may stop early).
+fn permutations_requested(record: &Record) -> usize {
+    record
+        .permutation
+        .as_ref()
+        .map_or(0, |p| p.planned.unwrap_or(p.n_permutations))
+}
+
+/// How `old` was more careful than `new`, if it was: more permutations or bootstrap
+/// resamples asked for.
+fn more_careful(old: &Record, new: &Record) -> Option<String> {
+    let mut more = Vec::new();
+    let (old_permutations, new_permutations) =
+        (permutations_requested(old), permutations_requested(new));
+    if new_permutations < old_permutations {
+        more.push(format!(
+            "{old_permutations} permutations (this run: {new_permutations})"
+        ));
+    }
+    if new.interval.resamples < old.interval.resamples {
+        more.push(format!(
+            "{} bootstrap resamples (this run: {})",
+            old.interval.resamples, new.interval.resamples
+        ));
+    }
+    (!more.is_empty()).then(|| more.join(" and "))
 }
 
 /// A results file that exists but cannot be read as a record may be someone's work: say so

@@ -38,7 +38,9 @@ pub use active::{
     LabelState, LabellingOrder, MIN_PER_CLASS, OrderError, by_margin, fit_and_predict, margin,
     permutation,
 };
-pub use cache::{rerun_like, run_and_record, run_repeated, up_to_date_record};
+pub use cache::{
+    RecordPolicy, Recorded, rerun_like, run_and_record, run_repeated, up_to_date_record,
+};
 pub(crate) use compare::flatten;
 pub use compare::{
     Comparison, ComparisonRow, PairedTests, add_metric_from_predictions, compare_records,
@@ -95,6 +97,8 @@ pub enum RunError {
     WouldOverwrite { reason: String },
     #[error(transparent)]
     Record(#[from] DocumentError),
+    #[error(transparent)]
+    History(#[from] crate::history::HistoryError),
     /// Repeated cross-validation cannot be asked of this experiment.
     #[error("{0}")]
     Repeats(String),

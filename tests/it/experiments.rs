@@ -735,3 +735,147 @@ fn simulate_writes_a_reproducible_record_and_prints_the_curves() {
         &["--budget 40 is more than the 16 paragraphs outside the held-out part (6 of 22)"],
     );
 }
+
+/// The lines of the sandbox's run history, parsed.
+fn history(sandbox: &Sandbox) -> Vec<Value> {
+    let path = sandbox.join("experiments/results/runs.jsonl");
+    if !path.exists() {
+        return Vec::new();
+    }
+    sandbox
+        .read("experiments/results/runs.jsonl")
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+/// `stance run ARGS…` succeeds; its stdout.
+fn run_ok(sandbox: &Sandbox, args: &[&str]) -> String {
+    let output = sandbox.stance().arg("run").args(args).output().unwrap();
+    assert!(output.status.success(), "{args:?}: {output:?}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn every_run_is_in_the_history_and_a_careful_record_is_not_replaced() {
+    let sandbox = with_labels();
+    let path = experiment(&sandbox, "base", "");
+    let record_path = "experiments/results/base.json";
+
+    let out = run_ok(&sandbox, &[&path]);
+    assert!(
+        out.ends_with("\nrecord: experiments/results/base.json\n"),
+        "{out}"
+    );
+    let written = sandbox.read(record_path);
+
+    // The same results: the file is left as it is, timings and all.
+    let out = run_ok(&sandbox, &[&path]);
+    assert!(out.contains("(unchanged: the same results; the run is in the history)"));
+    assert_eq!(sandbox.read(record_path), written);
+
+    // A quicker run does not replace a more careful one.
+    let out = run_ok(&sandbox, &["--permutations", "0", &path]);
+    assert!(
+        out.contains(
+            "record: experiments/results/base.json kept: it holds a more careful run, of 20 \
+             permutations (this run: 0); --force replaces it"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("better than chance?"), "{out}");
+    assert_eq!(sandbox.read(record_path), written);
+
+    // A look writes nothing at all.
+    let out = run_ok(&sandbox, &["--no-record", "--permutations", "0", &path]);
+    assert!(out.contains("record: not written (--no-record)"), "{out}");
+    assert_eq!(history(&sandbox).len(), 3);
+
+    // Fewer resamples count as less careful too; --force replaces.
+    let quick = "experiments/base.toml";
+    sandbox.write(quick, "[stats]\npermutations = 20\nresamples = 100\n");
+    let out = run_ok(&sandbox, &[quick]);
+    assert!(
+        out.contains("of 200 bootstrap resamples (this run: 100)"),
+        "{out}"
+    );
+    assert_eq!(sandbox.read(record_path), written);
+    let out = run_ok(&sandbox, &["--force", quick]);
+    assert!(
+        out.contains("(replaced with --force; it held 200 bootstrap resamples (this run: 100))"),
+        "{out}"
+    );
+    assert_eq!(record(&sandbox, "base")["interval"]["resamples"], 100);
+
+    let lines = history(&sandbox);
+    let fates: Vec<&str> = lines
+        .iter()
+        .map(|l| l["record"].as_str().unwrap())
+        .collect();
+    assert_eq!(fates, ["written", "unchanged", "kept", "kept", "forced"]);
+    let first = &lines[0];
+    assert_eq!(first["format"], "stance-run/1");
+    assert_eq!(first["experiment"], "base");
+    assert_eq!(first["paragraphs"], 22);
+    assert_eq!(first["permutation"]["requested"], 20);
+    let recorded: Value = serde_json::from_str(&written).unwrap();
+    assert_eq!(first["config_hash"], recorded["config_hash"]);
+    assert_eq!(first["data_hash"], recorded["data_hash"]);
+    assert_eq!(first["started_at"], recorded["timings"]["started_at"]);
+    assert_eq!(
+        first["metrics"]["balanced_accuracy"]["value"],
+        recorded["metrics"]["balanced_accuracy"]["pooled"]
+    );
+    assert_eq!(
+        first["metrics"]["accuracy"]["ci_low"],
+        recorded["metrics"]["accuracy"]["ci_low"]
+    );
+    assert!(lines[2].get("permutation").is_none());
+    assert_ne!(lines[3]["config_hash"], lines[2]["config_hash"]);
+
+    // `stance runs`: one row per run, the changes between them, what became of the record.
+    let output = sandbox.stance().args(["runs", "base"]).output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let listing = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        listing.starts_with(
+            "experiments/results/runs.jsonl (times in UTC, oldest first)\n\nbase: 5 runs\n"
+        ),
+        "{listing}"
+    );
+    let rows: Vec<&str> = listing.lines().skip(4).collect();
+    assert_eq!(rows.len(), 5, "{listing}");
+    let tail = |row: &str, n: usize| -> Vec<String> {
+        let words: Vec<&str> = row.split_whitespace().collect();
+        words[words.len() - n..]
+            .iter()
+            .map(|w| w.to_string())
+            .collect()
+    };
+    assert_eq!(tail(rows[0], 3), ["0.333", "20", "written"], "{listing}");
+    assert_eq!(tail(rows[1], 2), ["20", "unchanged"], "{listing}");
+    assert_eq!(tail(rows[2], 3), ["–", "0", "kept"], "{listing}");
+    assert_eq!(tail(rows[3], 3), ["20", "config", "kept"], "{listing}");
+    assert_eq!(tail(rows[4], 2), ["20", "forced"], "{listing}");
+    assert!(
+        listing.lines().all(|line| line.chars().count() <= 80),
+        "{listing}"
+    );
+    let output = sandbox
+        .stance()
+        .args(["runs", "--last", "2", "experiments/base.toml"])
+        .output()
+        .unwrap();
+    let listing = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        listing.contains("  … 3 earlier runs (--last N shows more)\n"),
+        "{listing}"
+    );
+    let json = sandbox.stance().args(["runs", "--json"]).output().unwrap();
+    assert_eq!(String::from_utf8(json.stdout).unwrap().lines().count(), 5);
+    check_error(
+        &sandbox,
+        &["runs", "other"],
+        &["no runs of other in experiments/results/runs.jsonl; it has runs of base"],
+    );
+}

@@ -346,5 +346,9 @@ fn a_stale_temporary_beside_a_record_is_removed_by_the_next_run() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert_eq!(names(&sandbox.join("experiments/results")), ["quick.json"]);
+    // The temporary is gone; the record and the run history stay.
+    assert_eq!(
+        names(&sandbox.join("experiments/results")),
+        ["quick.json", "runs.jsonl"]
+    );
 }
