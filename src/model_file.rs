@@ -474,7 +474,12 @@ mod tests {
         );
         check(
             |_| "[1, 2]".to_owned(),
-            "model m.json is corrupt at line 1, column 0: invalid type: sequence, expected a stance model file (a JSON object)",
+            "model m.json is not a stance model file: it is JSON but not an object (it starts `[1, 2]`)",
+        );
+        check(
+            |_| "description = \"unigram counts\"\n\n[data]\n".to_owned(),
+            "model m.json is not a stance model file: it looks like TOML (an experiment file?), \
+             not JSON: it starts `description = \"unigram counts\"`",
         );
         let misspelt = text.replacen("\"data_hash\"", "\"data_hsh\"", 1);
         let (line, column) = position_after(&misspelt, "\"data_hsh\"");

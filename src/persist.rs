@@ -483,6 +483,14 @@ pub enum DocumentError {
         column: usize,
         message: String,
     },
+    /// Not even a JSON object: another kind of file (an experiment file passed as a model).
+    #[error("{noun} {} is not {description}: {why}", path.display())]
+    NotADocument {
+        noun: &'static str,
+        path: PathBuf,
+        description: &'static str,
+        why: String,
+    },
     #[error(
         "{noun} {} has format `{found}`, this stance reads `{expected}`: {remedy}",
         path.display()
@@ -553,6 +561,17 @@ impl DocumentKind {
     /// Parse `text` as the document at `path` (which only names it in errors): its `format`
     /// first, then the whole.
     pub fn parse<T: DeserializeOwned>(&self, path: &Path, text: &str) -> Result<T, DocumentError> {
+        let start = text.trim_start_matches('\u{feff}').trim_start();
+        // A document is a JSON object: anything else is another kind of file, not a damaged
+        // one. (An empty file is a document cut short, below.)
+        if !start.is_empty() && !start.starts_with('{') {
+            return Err(DocumentError::NotADocument {
+                noun: self.noun,
+                path: path.to_owned(),
+                description: self.description,
+                why: not_an_object(path, start),
+            });
+        }
         let json_error = |err: serde_json::Error| {
             let JsonError {
                 line,
@@ -607,6 +626,28 @@ impl DocumentKind {
             key,
             message,
         }
+    }
+}
+
+/// What a file that does not start with `{` is instead.
+fn not_an_object(path: &Path, start: &str) -> String {
+    let first_line = start.lines().next().unwrap_or_default();
+    let shown: String = first_line.chars().take(40).collect();
+    let ellipsis = if shown.len() < first_line.len() {
+        "…"
+    } else {
+        ""
+    };
+    if serde_json::from_str::<IgnoredAny>(start).is_ok() {
+        return format!("it is JSON but not an object (it starts `{shown}{ellipsis}`)");
+    }
+    let toml_like = path.extension().is_some_and(|ext| ext == "toml")
+        || (first_line.starts_with('[') && first_line.trim_end().ends_with(']'))
+        || first_line.contains(" = ");
+    if toml_like {
+        format!("it looks like TOML (an experiment file?), not JSON: it starts `{shown}{ellipsis}`")
+    } else {
+        format!("it is not JSON: it starts `{shown}{ellipsis}`")
     }
 }
 
@@ -862,7 +903,7 @@ mod tests {
         );
         check(
             "[1, 2]",
-            "thing dir/x.json is corrupt at line 1, column 0: invalid type: sequence, expected a stance thing (a JSON object)",
+            "thing dir/x.json is not a stance thing: it is JSON but not an object (it starts `[1, 2]`)",
         );
     }
 

@@ -393,7 +393,11 @@ mod tests {
         );
         check(
             "[1, 2]",
-            "record results/x.json is corrupt at line 1, column 0: invalid type: sequence, expected a stance record (a JSON object)",
+            "record results/x.json is not a stance record: it is JSON but not an object (it starts `[1, 2]`)",
+        );
+        check(
+            "[data]\nclasses = [\"a\", \"b\"]\n",
+            "record results/x.json is not a stance record: it looks like TOML (an experiment file?), not JSON: it starts `[data]`",
         );
         let wrong_type = "{\"format\": \"stance-record/1\",\n\"experiment\": 5}";
         let err = Record::parse(Path::new("results/x.json"), wrong_type)

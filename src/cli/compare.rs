@@ -4,11 +4,12 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use stance::experiment::{self, Comparison, Experiment, RecordPolicy, RunOptions};
+use stance::experiment::{self, Comparison, RecordPolicy, RunOptions};
 use stance::record::Record;
 
 use super::Outcome;
 use super::progress::Bar;
+use super::report::{WIDTH, wrap};
 use super::table::{Table, number, p_value};
 
 /// Above this many experiments, differing config keys are listed instead of tabulated.
@@ -54,7 +55,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<Outcome> {
     let experiments = args
         .experiments
         .iter()
-        .map(|path| Experiment::load(path))
+        .map(|path| super::load_experiment(path))
         .collect::<Result<Vec<_>, _>>()?;
     let mut records = experiments
         .iter()
@@ -108,22 +109,34 @@ pub fn run(args: CompareArgs) -> anyhow::Result<Outcome> {
 }
 
 fn render(comparison: &Comparison, records: &[Record], markdown: bool) -> String {
-    let show = |table: &Table| {
+    // Tables fit the terminal, cut into several when too wide; Markdown keeps them whole.
+    let show = |table: &Table, together: usize| {
         if markdown {
             table.render_markdown()
         } else {
-            table.render("")
+            table.render_within("", WIDTH, together)
+        }
+    };
+    let prose = |text: &str, indent: &str| {
+        if markdown {
+            format!("{text}\n")
+        } else {
+            wrap(text, indent, indent)
         }
     };
     let mut out = String::new();
     let first = &records[0];
-    let _ = writeln!(
-        out,
-        "{} experiments; reference: {} ({} paragraphs); values on pooled out-of-fold predictions, Δ = experiment − reference\n",
-        records.len(),
-        first.experiment,
-        first.data.paragraphs
-    );
+    out.push_str(&prose(
+        &format!(
+            "{} experiments; reference: {} ({} paragraphs); values on pooled out-of-fold \
+             predictions, Δ = experiment − reference",
+            records.len(),
+            first.experiment,
+            first.data.paragraphs
+        ),
+        "",
+    ));
+    out.push('\n');
 
     let mut header = vec!["experiment".to_owned()];
     for column in &comparison.columns {
@@ -131,27 +144,53 @@ fn render(comparison: &Comparison, records: &[Record], markdown: bool) -> String
         header.push("Δ".to_owned());
     }
     let mut table = Table::new(header);
-    for row in &comparison.rows {
-        let mut cells = vec![row.experiment.clone()];
+    let mut other_classes = Vec::new();
+    for (row, record) in comparison.rows.iter().zip(records) {
+        let mut name = row.experiment.clone();
+        if !row.same_classes {
+            // Its values measure another task: no Δ.
+            name.push_str(" (other classes)");
+            other_classes.push(format!(
+                "{} ({})",
+                record.experiment,
+                record.classes.join(", ")
+            ));
+        }
+        let mut cells = vec![name];
         for (value, difference) in row.values.iter().zip(&row.differences) {
             cells.push(number(*value));
             cells.push(difference.map_or(String::new(), |d| format!("{d:+.3}")));
         }
         table.row(cells);
     }
-    out.push_str(&show(&table));
+    out.push_str(&show(&table, 2));
+    if !other_classes.is_empty() {
+        out.push_str(&prose(
+            &format!(
+                "other classes than {}'s ({}): {}; their values measure another task, so no Δ \
+                 and no paired test",
+                first.experiment,
+                first.classes.join(", "),
+                other_classes.join("; ")
+            ),
+            "  ",
+        ));
+    }
 
-    let _ = writeln!(
-        out,
-        "\npaired tests against {} on {}:",
-        first.experiment, comparison.metric
-    );
+    out.push('\n');
+    out.push_str(&prose(
+        &format!(
+            "paired tests against {} on {}:",
+            first.experiment, comparison.metric
+        ),
+        "",
+    ));
     let mut tests = Table::new([
         "experiment",
-        "Δ mean over folds",
-        "corrected t",
+        "Δ folds",
+        "t (df)",
         "p (t)",
-        "McNemar b / c",
+        "b / c",
         "p (McNemar)",
     ]);
     // Verdicts are usually the same sentence for every row: print each once, under the table.
@@ -168,7 +207,7 @@ fn render(comparison: &Comparison, records: &[Record], markdown: bool) -> String
             Some(Ok(paired)) => {
                 let (t, p) = match &paired.t_test {
                     Some(test) => (
-                        format!("{:.2} (df {})", test.t, test.df),
+                        format!("{:.2} ({})", test.t, test.df),
                         p_value(test.p_value),
                     ),
                     None => ("–".to_owned(), "–".to_owned()),
@@ -206,14 +245,18 @@ fn render(comparison: &Comparison, records: &[Record], markdown: bool) -> String
             None => {}
         }
     }
-    out.push_str(&show(&tests));
-    let _ = writeln!(
-        out,
-        "  b: paragraphs only {} got right; c: paragraphs only the other got right.",
-        first.experiment
-    );
+    out.push_str(&show(&tests, 1));
+    out.push_str(&prose(
+        &format!(
+            "Δ folds: the mean of the per-fold differences; t: the corrected resampled t-test \
+             (degrees of freedom); b: paragraphs only {} got right, c: paragraphs only the \
+             other got right (McNemar's exact test).",
+            first.experiment
+        ),
+        "  ",
+    ));
     for (index, note) in notes.iter().enumerate() {
-        let _ = writeln!(out, "  ({}) {note}", index + 1);
+        out.push_str(&prose(&format!("({}) {note}", index + 1), "  "));
     }
 
     if comparison.differing_keys.is_empty() {
@@ -226,7 +269,7 @@ fn render(comparison: &Comparison, records: &[Record], markdown: bool) -> String
         for (key, values) in &comparison.differing_keys {
             keys.row(std::iter::once(key.clone()).chain(values.iter().cloned()));
         }
-        out.push_str(&show(&keys));
+        out.push_str(&show(&keys, 1));
     } else {
         // Too many columns for a terminal: each key's values, with the experiments holding them.
         let _ = writeln!(out, "\nconfig keys that differ (value: experiments):");

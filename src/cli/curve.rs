@@ -2,11 +2,11 @@
 
 use std::path::PathBuf;
 
-use stance::experiment::{self, Experiment, RecordPolicy, RunOptions};
+use stance::experiment::{self, RecordPolicy, RunOptions};
 
 use super::Outcome;
 use super::progress::Bar;
-use super::report::render_curve;
+use super::report::{Style, render_curve};
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -24,7 +24,7 @@ pub struct CurveArgs {
 }
 
 pub fn run(args: CurveArgs) -> anyhow::Result<Outcome> {
-    let experiment = Experiment::load(&args.experiment)?;
+    let experiment = super::load_experiment(&args.experiment)?;
     if experiment.stats().curve_fractions().is_empty() {
         anyhow::bail!(
             "experiment {} has no learning curve: its `[stats] curve_fractions` is empty",
@@ -51,7 +51,9 @@ pub fn run(args: CurveArgs) -> anyhow::Result<Outcome> {
         "{}",
         render_curve(
             &record,
-            record.learning_curve.as_deref().unwrap_or_default()
+            record.learning_curve.as_deref().unwrap_or_default(),
+            false,
+            Style::default(),
         )
     )?;
     outln!("\nrecord: {}", experiment.record_path().display())?;

@@ -56,7 +56,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
     let experiments = args
         .experiments
         .iter()
-        .map(|path| Experiment::load(path))
+        .map(|path| super::load_experiment(path))
         .collect::<Result<Vec<_>, _>>()?;
     let gathered = experiments
         .iter()

@@ -23,7 +23,7 @@ use super::Outcome;
     deleted)."
 )]
 pub struct IngestArgs {
-    /// Article text files (UTF-8, one paragraph per line).
+    /// Article text files (UTF-8, one paragraph per line; gzip-compressed or not).
     #[arg(required = true, value_name = "ARTICLE.txt")]
     articles: Vec<PathBuf>,
 
@@ -60,18 +60,16 @@ pub fn run(args: IngestArgs) -> anyhow::Result<Outcome> {
     for report in &reports {
         writeln!(out, "{}", describe(report)).context("cannot write to stdout")?;
     }
-    let labelable = store
-        .paragraphs()
-        .iter()
-        .filter(|p| p.is_labelable())
-        .count();
+    let summary = store.summary();
     writeln!(
         out,
-        "store {}: {} article{}, {labelable} paragraph{} to label",
+        "store {}: {} article{}, {} paragraph{}, {} of them not labelled yet",
         store.dir().display(),
-        store.articles().len(),
-        plural(store.articles().len()),
-        plural(labelable),
+        summary.articles,
+        plural(summary.articles),
+        summary.labelable,
+        plural(summary.labelable),
+        summary.unlabelled,
     )
     .context("cannot write to stdout")?;
     Ok(Outcome::Success)

@@ -5,11 +5,12 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use stance::experiment::{self, Dataset, Experiment, FoldFit};
+use stance::experiment::{self, Dataset, FoldFit};
 use stance::model_file;
 use stance::trained::TrainedModel;
 
 use super::Outcome;
+use super::report::wrap;
 use super::table::Table;
 
 #[derive(Debug, clap::Args)]
@@ -20,8 +21,11 @@ use super::table::Table;
     `same sign` counts the folds whose vocabulary has it with a weight of the same sign as \
     in the full model, `flipped` the folds where the sign is the opposite (noise: the data \
     do not settle which way it points) and `absent` those that never saw it. A model file \
-    holds a single fit, so `--model` lists weights only. With two classes, the terms toward \
-    the second class have the most positive weights, those toward the first the most negative."
+    holds a single fit, so `--model` lists weights only. Each class's table lists the terms \
+    with the largest weights toward that class. With two classes the model has one weight \
+    per term, positive toward the second class and negative toward the first: the first \
+    class's table shows that weight with its sign turned, so both tables list positive weights \
+    (a term at 0.42 toward the first class has a model weight of -0.42)."
 )]
 pub struct InspectArgs {
     /// The experiment (TOML) to fit on all labels and per fold.
@@ -40,7 +44,7 @@ pub struct InspectArgs {
 pub fn run(args: InspectArgs) -> anyhow::Result<Outcome> {
     let (model, folds, scheme) = match (&args.experiment, &args.model) {
         (Some(path), _) => {
-            let experiment = Experiment::load(path)?;
+            let experiment = super::load_experiment(path)?;
             let dataset = Dataset::load(experiment.data())?;
             let context = || format!("inspecting {}", path.display());
             let model = experiment::train_on(&experiment, &dataset).with_context(context)?;
@@ -67,10 +71,14 @@ fn render(model: &TrainedModel, folds: &[FoldFit], scheme: Option<&str>, top: us
         })
         .collect();
     let paragraphs: usize = provenance.per_class.values().sum();
-    out.push_str(&format!(
-        "{}: top {top} terms per class by weight, fitted on {paragraphs} paragraphs ({})\n",
-        provenance.experiment,
-        per_class.join(", ")
+    out.push_str(&wrap(
+        &format!(
+            "{}: top {top} terms per class by weight, fitted on {paragraphs} paragraphs ({})",
+            provenance.experiment,
+            per_class.join(", ")
+        ),
+        "",
+        "  ",
     ));
     match scheme {
         Some(scheme) => {
@@ -78,24 +86,30 @@ fn render(model: &TrainedModel, folds: &[FoldFit], scheme: Option<&str>, top: us
                 .iter()
                 .filter(|fold| !fold.model.convergence().converged)
                 .count();
-            out.push_str(&format!(
+            let mut line = format!(
                 "signs checked on the {} training folds of {scheme}",
                 folds.len()
-            ));
+            );
             if unconverged > 0 {
-                out.push_str(&format!(" ({unconverged} of them did not converge)"));
+                line.push_str(&format!(" ({unconverged} of them did not converge)"));
             }
-            out.push('\n');
+            out.push_str(&wrap(&line, "", "  "));
         }
-        None => out.push_str(
+        None => out.push_str(&wrap(
             "no folds: a model file holds one fit; run `stance inspect EXPERIMENT.toml` to see \
-             how stable each sign is across folds\n",
-        ),
+             how stable each sign is across folds",
+            "",
+            "  ",
+        )),
     }
-    if !model.model().convergence().converged {
-        out.push_str(&format!(
-            "warning: the full fit {}\n",
-            model.model().convergence().message
+    let convergence = model.model().convergence();
+    if !convergence.converged {
+        // The solver's message starts "not converged: …".
+        let detail = convergence.message.trim_start_matches("not converged: ");
+        out.push_str(&wrap(
+            &format!("warning: the fit on all labels did not converge: {detail}"),
+            "",
+            "  ",
         ));
     }
 

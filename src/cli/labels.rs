@@ -127,15 +127,31 @@ fn repair(dir: &Path) -> anyhow::Result<Outcome> {
 
 fn summarise(store: &Store, out: &mut impl Write) -> std::io::Result<()> {
     let summary = store.summary();
+    let unlabelled = summary.blocks - summary.labelable;
     writeln!(
         out,
-        "label store {}: {} article{}, {} paragraph{} to label ({} headings and bylines not labelled)",
-        store.dir().display(),
-        summary.articles,
-        plural(summary.articles),
-        summary.labelable,
-        plural(summary.labelable),
-        summary.blocks - summary.labelable,
+        "{}",
+        super::report::wrap(
+            &format!(
+                "label store {}: {} article{}, {} paragraph{}, {} of them not labelled by anyone \
+                 yet; {} {} (never labelled)",
+                store.dir().display(),
+                summary.articles,
+                plural(summary.articles),
+                summary.labelable,
+                plural(summary.labelable),
+                summary.unlabelled,
+                unlabelled,
+                if unlabelled == 1 {
+                    "heading or byline"
+                } else {
+                    "headings and bylines"
+                },
+            ),
+            "",
+            "  "
+        )
+        .trim_end()
     )?;
     writeln!(out)?;
     if summary.counts.is_empty() {

@@ -41,9 +41,11 @@ mod table;
 mod train;
 mod verify;
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use stance::experiment::Experiment;
 
 /// Reproducible stance-classification experiments on paragraphs labelled by hand.
 #[derive(Debug, Parser)]
@@ -130,6 +132,52 @@ pub fn run() -> anyhow::Result<Outcome> {
         Command::Predict(args) => predict::run(args),
         Command::Inspect(args) => inspect::run(args),
     }
+}
+
+/// Read and check an experiment file; a directory or a bare name gets a message that says what
+/// to pass (`stance run experiments/`, `stance run baseline`).
+pub fn load_experiment(path: &Path) -> anyhow::Result<Experiment> {
+    if path.is_dir() {
+        let mut files: Vec<String> = std::fs::read_dir(path)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                    .filter(|name| name.ends_with(".toml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        let dir = path.display().to_string();
+        let dir = dir.trim_end_matches('/');
+        let listed = match files.len() {
+            0 => " (it holds none)".to_owned(),
+            1..=4 => format!(" ({})", files.join(", ")),
+            n => format!(" ({}, … {n} in all)", files[..3].join(", ")),
+        };
+        anyhow::bail!(
+            "{} is a directory: pass experiment files, such as {dir}/*.toml{listed}",
+            path.display()
+        );
+    }
+    if !path.exists() {
+        let with_toml = |p: &Path| match p.extension() {
+            Some(_) => p.to_owned(),
+            None => p.with_extension("toml"),
+        };
+        let candidates = [
+            with_toml(path),
+            with_toml(&Path::new("experiments").join(path)),
+        ];
+        if let Some(found) = candidates.iter().find(|c| c.is_file()) {
+            anyhow::bail!(
+                "no experiment file {}: did you mean {}?",
+                path.display(),
+                found.display()
+            );
+        }
+    }
+    Ok(Experiment::load(path)?)
 }
 
 /// Whether the error is a closed stdout (`stance labels export | head`): a clean exit, not a failure.

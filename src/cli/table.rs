@@ -18,9 +18,9 @@ impl Table {
         self.rows.push(cells.into_iter().map(Into::into).collect());
     }
 
-    pub fn render(&self, indent: &str) -> String {
+    fn widths(&self) -> Vec<usize> {
         let columns = self.rows.iter().map(Vec::len).max().unwrap_or(0);
-        let widths: Vec<usize> = (0..columns)
+        (0..columns)
             .map(|c| {
                 self.rows
                     .iter()
@@ -29,7 +29,56 @@ impl Table {
                     .max()
                     .unwrap_or(0)
             })
-            .collect();
+            .collect()
+    }
+
+    /// The table within `width` columns: as one table if it fits, else as several, each with
+    /// the first column and as many of the others as fit, taken `together` at a time (a value
+    /// and its difference), one after another with a blank line between.
+    pub fn render_within(&self, indent: &str, width: usize, together: usize) -> String {
+        let widths = self.widths();
+        let together = together.max(1);
+        let first = indent.chars().count() + widths.first().copied().unwrap_or(0);
+        let mut parts: Vec<Vec<usize>> = Vec::new();
+        let mut used = first;
+        for group in (1..widths.len()).collect::<Vec<_>>().chunks(together) {
+            let size: usize = group.iter().map(|&c| widths[c] + 2).sum();
+            match parts.last_mut() {
+                Some(part) if used + size <= width => part.extend(group),
+                _ => {
+                    parts.push(group.to_vec());
+                    used = first;
+                }
+            }
+            used += size;
+        }
+        if parts.len() <= 1 {
+            return self.render(indent);
+        }
+        let mut out = String::new();
+        for (index, part) in parts.iter().enumerate() {
+            if index > 0 {
+                out.push('\n');
+            }
+            let piece = Table {
+                rows: self
+                    .rows
+                    .iter()
+                    .map(|row| {
+                        std::iter::once(0)
+                            .chain(part.iter().copied())
+                            .map(|c| row.get(c).cloned().unwrap_or_default())
+                            .collect()
+                    })
+                    .collect(),
+            };
+            out.push_str(&piece.render(indent));
+        }
+        out
+    }
+
+    pub fn render(&self, indent: &str) -> String {
+        let widths = self.widths();
         let mut out = String::new();
         for row in &self.rows {
             let mut line = String::from(indent);
@@ -108,6 +157,19 @@ mod tests {
         assert_eq!(
             table.render(""),
             "metric    value\naccuracy  0.700\nf1        1.000\n"
+        );
+    }
+
+    #[test]
+    fn wide_tables_are_cut_into_tables_that_fit() {
+        let mut table = Table::new(["name", "a", "Δ", "b", "Δ"]);
+        table.row(["x", "0.500", "+0.100", "0.250", "-0.050"]);
+        // Fits in 40: one table.
+        assert_eq!(table.render_within("", 40, 2), table.render(""));
+        // Not in 20: each value keeps its difference.
+        assert_eq!(
+            table.render_within("", 20, 2),
+            "name      a       Δ\nx     0.500  +0.100\n\nname      b       Δ\nx     0.250  -0.050\n"
         );
     }
 

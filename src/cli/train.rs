@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use stance::experiment::{self, Experiment};
+use stance::experiment;
 use stance::model_file;
 
 use super::Outcome;
@@ -27,7 +27,7 @@ pub struct TrainArgs {
 }
 
 pub fn run(args: TrainArgs) -> anyhow::Result<Outcome> {
-    let experiment = Experiment::load(&args.experiment)?;
+    let experiment = super::load_experiment(&args.experiment)?;
     let model = experiment::train(&experiment)
         .with_context(|| format!("training {}", args.experiment.display()))?;
     model_file::save(&model, &args.out)?;

@@ -29,7 +29,7 @@ pub struct VerifyArgs {
 pub fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
     let mut outcome = Outcome::Success;
     for path in &args.experiments {
-        let experiment = Experiment::load(path)?;
+        let experiment = super::load_experiment(path)?;
         let record_path = experiment.record_path();
         anyhow::ensure!(
             record_path.exists(),

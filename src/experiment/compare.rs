@@ -32,8 +32,11 @@ pub struct ComparisonRow {
     /// Pooled value of each column, with its interval.
     pub values: Vec<Option<f64>>,
     pub intervals: Vec<Option<(f64, f64)>>,
-    /// This row minus the first, per column (`None` for the first row).
+    /// This row minus the first, per column (`None` for the first row, and for a row of
+    /// other classes: its values do not measure the same task).
     pub differences: Vec<Option<f64>>,
+    /// Whether its classes are the first experiment's.
+    pub same_classes: bool,
     /// Against the first experiment; `Err` says why the folds are not paired.
     pub paired: Option<Result<PairedTests, String>>,
 }
@@ -155,6 +158,7 @@ pub fn compare_records(records: &[Record], metric: &str) -> Comparison {
         .map(|(index, record)| {
             let first = &records[0];
             let value = |r: &Record, key: &str| r.metrics.get(key).and_then(|m| m.pooled);
+            let same_classes = record.classes == first.classes;
             ComparisonRow {
                 experiment: record.experiment.clone(),
                 values: columns.iter().map(|key| value(record, key)).collect(),
@@ -168,13 +172,14 @@ pub fn compare_records(records: &[Record], metric: &str) -> Comparison {
                 differences: columns
                     .iter()
                     .map(|key| {
-                        if index == 0 {
+                        if index == 0 || !same_classes {
                             None
                         } else {
                             Some(value(record, key)? - value(first, key)?)
                         }
                     })
                     .collect(),
+                same_classes,
                 paired: (index > 0).then(|| paired_tests(first, record, metric)),
             }
         })
@@ -188,11 +193,11 @@ pub fn compare_records(records: &[Record], metric: &str) -> Comparison {
 }
 
 fn paired_tests(first: &Record, other: &Record, metric: &str) -> Result<PairedTests, String> {
-    if first.data_hash != other.data_hash {
-        return Err("different labels (data_hash differs): not paired".to_owned());
-    }
     if first.classes != other.classes {
         return Err("different classes: not paired".to_owned());
+    }
+    if first.data_hash != other.data_hash {
+        return Err("different labels (data_hash differs): not paired".to_owned());
     }
     if first.config.get("cv") != other.config.get("cv") {
         return Err("different [cv] settings: folds are not identical, not paired".to_owned());
@@ -338,7 +343,7 @@ impl Comparison {
                         "mcnemar_note": paired.mcnemar_verdict.sentence,
                     }),
                 };
-                serde_json::json!({ "experiment": row.experiment, "metrics": metrics, "paired_tests": paired })
+                serde_json::json!({ "experiment": row.experiment, "same_classes": row.same_classes, "metrics": metrics, "paired_tests": paired })
             })
             .collect();
         let differing: serde_json::Map<String, serde_json::Value> = comparison
@@ -407,6 +412,31 @@ mod tests {
         assert!((mean("f1_mean:fracturing,stable") - expected).abs() < 1e-15);
         assert!(!add_metric_from_predictions(&mut record, "f1_mean:maybe"));
         assert!(!add_metric_from_predictions(&mut record, "roc_auc"));
+    }
+
+    #[test]
+    fn experiments_of_other_classes_get_no_difference() {
+        let records = [
+            shipped("baseline"),
+            shipped("three-class"),
+            shipped("binary"),
+        ];
+        let comparison = compare_records(&records, "balanced_accuracy");
+        let [_, three, binary] = &comparison.rows[..] else {
+            panic!("three rows");
+        };
+        assert!(!three.same_classes && binary.same_classes);
+        assert!(three.values.iter().any(Option::is_some));
+        assert!(three.differences.iter().all(Option::is_none));
+        assert!(binary.differences.iter().any(Option::is_some));
+        assert_eq!(
+            three.paired.as_ref().unwrap().as_ref().unwrap_err(),
+            "different classes: not paired"
+        );
+        assert_eq!(
+            comparison.to_json()["experiments"][1]["same_classes"],
+            false
+        );
     }
 
     #[test]

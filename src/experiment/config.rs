@@ -326,11 +326,8 @@ impl Experiment {
     /// Check `text` as if read from `path` (which only names the experiment, resolves the
     /// store and labels errors).
     pub fn parse(path: &Path, text: &str) -> Result<Experiment, ConfigError> {
-        let raw: RawExperiment = toml::from_str(text).map_err(|err| ConfigError::Syntax {
-            path: path.to_owned(),
-            line: err.span().map(|span| line_of(text, span.start)),
-            message: err.message().trim_end_matches('\n').to_owned(),
-        })?;
+        let raw: RawExperiment =
+            toml::from_str(text).map_err(|err| syntax_error(path, text, &err))?;
         let invalid = |section: &str, key: &str, message: String| ConfigError::Invalid {
             path: path.to_owned(),
             // A default that another key made invalid is not written: point at its table.
@@ -603,6 +600,90 @@ fn check_stats(
     })
 }
 
+/// A TOML or type error, located by line and, where a value is at fault, by key, in words
+/// rather than Rust's types: `expected f64` is "a number".
+fn syntax_error(path: &Path, text: &str, err: &toml::de::Error) -> ConfigError {
+    let message = err.message().trim_end_matches('\n');
+    let key = err.span().and_then(|span| key_at(text, span.start));
+    let message = match (plain_type_error(message), key) {
+        (Some(plain), Some(key)) => {
+            let hint = quoted_number(message)
+                .map(|n| {
+                    format!(
+                        " (without quotes: {} = {n})",
+                        key.rsplit('.').next().unwrap_or(&key)
+                    )
+                })
+                .unwrap_or_default();
+            format!("key `{key}`: {plain}{hint}")
+        }
+        (Some(plain), None) => plain,
+        (None, _) => message.to_owned(),
+    };
+    ConfigError::Syntax {
+        path: path.to_owned(),
+        line: err.span().map(|span| line_of(text, span.start)),
+        message,
+    }
+}
+
+/// serde's `invalid type: string "1", expected f64` as `expected a number, found the string
+/// "1"`; `None` for other messages.
+fn plain_type_error(message: &str) -> Option<String> {
+    let rest = message
+        .strip_prefix("invalid type: ")
+        .or_else(|| message.strip_prefix("invalid value: "))?;
+    let (found, expected) = rest.rsplit_once(", expected ")?;
+    let expected = match expected {
+        "f64" | "f32" => "a number",
+        "usize" | "u64" | "u32" | "u16" | "u8" => "a whole number, 0 or more",
+        "i64" | "i32" | "i16" | "i8" | "isize" => "a whole number",
+        other => other,
+    };
+    let found = if let Some(quoted) = found.strip_prefix("string ") {
+        format!("the string {quoted}")
+    } else if let Some(value) = found
+        .strip_prefix("integer ")
+        .or_else(|| found.strip_prefix("floating point "))
+    {
+        value.trim_matches('`').to_owned()
+    } else {
+        found.to_owned()
+    };
+    Some(format!("expected {expected}, found {found}"))
+}
+
+/// The number in `invalid type: string "1", …`, when the string holds one.
+fn quoted_number(message: &str) -> Option<&str> {
+    let quoted = message
+        .strip_prefix("invalid type: string \"")?
+        .split_once('"')?
+        .0;
+    quoted.parse::<f64>().is_ok().then_some(quoted)
+}
+
+/// The dotted key whose value is at byte `offset` of `text` (`model.alpha`), if any.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    fn find(table: &toml::de::DeTable<'_>, offset: usize, path: &mut Vec<String>) -> bool {
+        for (key, value) in table.iter() {
+            path.push(key.get_ref().to_string());
+            // A `[table]`'s own span is its header: look inside it whatever its span.
+            let found = match value.get_ref() {
+                toml::de::DeValue::Table(inner) => find(inner, offset, path),
+                _ => value.span().contains(&offset),
+            };
+            if found {
+                return true;
+            }
+            path.pop();
+        }
+        false
+    }
+    let document = toml::de::DeTable::parse(text).ok()?;
+    let mut path = Vec::new();
+    find(document.get_ref(), offset, &mut path).then(|| path.join("."))
+}
+
 /// 1-based line of byte `offset` in `text`.
 fn line_of(text: &str, offset: usize) -> usize {
     text.as_bytes()[..offset.min(text.len())]
@@ -627,11 +708,8 @@ pub fn load_feature_config(path: &Path) -> Result<FeatureConfig, ConfigError> {
         path: path.to_owned(),
         source,
     })?;
-    let parsed: FeaturesOnly = toml::from_str(&text).map_err(|err| ConfigError::Syntax {
-        path: path.to_owned(),
-        line: err.span().map(|span| line_of(&text, span.start)),
-        message: err.message().trim_end_matches('\n').to_owned(),
-    })?;
+    let parsed: FeaturesOnly =
+        toml::from_str(&text).map_err(|err| syntax_error(path, &text, &err))?;
     parsed
         .features
         .check()
@@ -728,6 +806,29 @@ mod tests {
         check_error(
             "\n[stats]\nmetric = \"accuracy\"\ncurve_fractions = [0.5, 0.2]\n",
             "experiments/x.toml:4: key `stats.curve_fractions`: must be strictly increasing fractions in (0, 1], got [0.5, 0.2]",
+        );
+    }
+
+    #[test]
+    fn wrong_types_are_named_in_words_with_their_key() {
+        check_error(
+            "[model]\nalpha = \"1\"\n",
+            "experiments/x.toml:2: key `model.alpha`: expected a number, found the string \"1\" \
+             (without quotes: alpha = 1)",
+        );
+        check_error(
+            "[stats]\npermutations = -3\n",
+            "experiments/x.toml:2: key `stats.permutations`: expected a whole number, 0 or more, \
+             found -3",
+        );
+        check_error(
+            "[cv]\nfolds = \"five\"\n",
+            "experiments/x.toml:2: key `cv.folds`: expected a whole number, 0 or more, found the \
+             string \"five\"",
+        );
+        check_error(
+            "[data]\ndrop_low_confidence = 1\n",
+            "experiments/x.toml:2: key `data.drop_low_confidence`: expected a boolean, found 1",
         );
     }
 

@@ -452,15 +452,20 @@ struct UnitFit {
     choice: Option<Choice>,
 }
 
-/// Fit and predict every split.
+/// Fit and predict every split, calling `on_fold` as each is done (for progress).
 pub fn cross_validate(
     learner: &Learner,
     labels: &[usize],
     splits: &[Split],
+    on_fold: &(dyn Fn() + Sync),
 ) -> Result<Vec<FoldResult>, FoldError> {
     splits
         .par_iter()
-        .map(|split| learner.fit_split(labels, split))
+        .map(|split| {
+            let fold = learner.fit_split(labels, split);
+            on_fold();
+            fold
+        })
         .collect()
 }
 

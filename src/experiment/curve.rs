@@ -43,7 +43,11 @@ pub fn learning_curve(
     let stats = experiment.stats();
     let intervals = IntervalSpec::of(experiment);
     let splits = splits_for(experiment.cv(), dataset, &labels, &groups).map_err(RunError::Cv)?;
-    progress.stage("learning curve", stats.curve_fractions().len() as u64);
+    // One step per fold fitted; the full size reuses the cross-validation's folds.
+    progress.stage(
+        "learning curve",
+        (stats.curve_fractions().len() * splits.len()) as u64,
+    );
     let point = |fraction: f64, folds: &[FoldResult], subsets: &[Split]| {
         let (folds, tested_labels, tested_groups) = tested_view(folds, &labels, &groups);
         let value = evaluate_one(
@@ -66,7 +70,7 @@ pub fn learning_curve(
     for &fraction in stats.curve_fractions() {
         if let (1.0, Some(folds)) = (fraction, full_folds) {
             points.push(point(fraction, folds, &splits)?);
-            progress.tick();
+            splits.iter().for_each(|_| progress.tick());
             continue;
         }
         let subsets = if fraction == 1.0 {
@@ -84,9 +88,8 @@ pub fn learning_curve(
                 .collect::<Result<Vec<Split>, _>>()
                 .map_err(RunError::Curve)?
         };
-        let folds = cross_validate(&learner, &labels, &subsets)?;
+        let folds = cross_validate(&learner, &labels, &subsets, &|| progress.tick())?;
         points.push(point(fraction, &folds, &subsets)?);
-        progress.tick();
     }
     Ok(points)
 }

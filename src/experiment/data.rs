@@ -18,6 +18,13 @@ pub enum DataError {
     Store(#[from] StoreError),
     #[error("class `{class}` is not in the label store's schema (it has: {known})")]
     UnknownClass { class: String, known: String },
+    #[error("annotator `{annotator}` has no labels in {store}; {known}", store = store.display())]
+    UnknownAnnotator {
+        annotator: String,
+        /// Who has: "labels by: a, b", or "it has no labels yet".
+        known: String,
+        store: std::path::PathBuf,
+    },
     #[error("group `{group}` is not in the label store (it has: {known})")]
     UnknownGroup { group: String, known: String },
     #[error("split `{split}` has no labelled paragraphs of these classes by `{annotator}` in {store}", store = store.display())]
@@ -72,6 +79,18 @@ impl Dataset {
                     known: known.join(", "),
                 });
             }
+        }
+        let annotators = store.annotators();
+        if !annotators.contains(&spec.annotator()) {
+            return Err(DataError::UnknownAnnotator {
+                annotator: spec.annotator().to_owned(),
+                known: if annotators.is_empty() {
+                    "it has no labels yet".to_owned()
+                } else {
+                    format!("labels by: {}", annotators.join(", "))
+                },
+                store: spec.store().to_owned(),
+            });
         }
         // Groups by the name an import gave them, or by article id.
         let known_groups: BTreeMap<&str, &str> = store

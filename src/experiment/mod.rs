@@ -117,6 +117,13 @@ pub trait Progress: Sync {
     fn tick(&self);
     /// Something the user should know before long work starts (its size, an estimate).
     fn note(&self, _message: &str) {}
+    /// Whether [`partial`](Progress::partial) is wanted (a record is built for it).
+    fn wants_partial(&self) -> bool {
+        false
+    }
+    /// The cross-validated results, as a record without its permutation test and learning
+    /// curve, before those start: shown then, they survive an interrupted run.
+    fn partial(&self, _record: &crate::record::Record) {}
 }
 
 /// Reports nothing.

@@ -50,8 +50,9 @@ pub struct PermutationInputs<'a> {
     pub seed: u64,
 }
 
-/// Run up to `n_permutations` shuffled cross-validations; `tick` is called once per
-/// permutation. With `sequential_level`, they run in batches of [`SEQUENTIAL_BATCH`] (each in
+/// Run up to `n_permutations` shuffled cross-validations; `tick` is called once per fold
+/// fitted (a permutation of a leave-one-out over 200 articles is 200 fits: a tick per
+/// permutation would leave a bar still for minutes). With `sequential_level`, they run in batches of [`SEQUENTIAL_BATCH`] (each in
 /// parallel, collected in order) and stop after the first batch whose p-value interval lies
 /// clearly on one side of that level ([`sequential_verdict`]), so where they stop depends on
 /// the seed alone. Also returns how many permutations left the metric undefined (they are
@@ -78,11 +79,7 @@ pub fn permutation_test(
         let end = (ran + batch).min(n_permutations);
         let values = (ran as u64..end as u64)
             .into_par_iter()
-            .map(|index| {
-                let value = shuffled_metric(inputs, within_articles, index);
-                tick();
-                value
-            })
+            .map(|index| shuffled_metric(inputs, within_articles, index, tick))
             .collect::<Result<Vec<Option<f64>>, RunError>>()?;
         // A shuffle whose metric is undefined says nothing about chance: it is left out.
         null.extend(values.into_iter().flatten());
@@ -122,6 +119,7 @@ fn shuffled_metric(
     inputs: &PermutationInputs<'_>,
     within_articles: bool,
     index: u64,
+    on_fold: &(dyn Fn() + Sync),
 ) -> Result<Option<f64>, RunError> {
     let groups = within_articles.then_some(inputs.groups);
     let (labels, splits) = match inputs.holdout {
@@ -153,7 +151,11 @@ fn shuffled_metric(
     };
     let folds = splits
         .iter()
-        .map(|split| inputs.learner.fit_split(&labels, split))
+        .map(|split| {
+            let fold = inputs.learner.fit_split(&labels, split);
+            on_fold();
+            fold
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let (folds, labels, _) = tested_view(&folds, &labels, inputs.groups);
     let n_classes = inputs.learner.n_classes();

@@ -10,7 +10,7 @@ use crate::stats::permutation::SEQUENTIAL_BATCH;
 use super::cross_validate::{FoldResult, Learner, cross_validate};
 use super::evaluate::{self, Evaluation, IntervalSpec, tested_view};
 use super::permutation::{self, PermutationOutcome};
-use super::{Dataset, Experiment, PermutationStopping, Progress, RunError};
+use super::{Dataset, Experiment, PermutationStopping, Progress, RunError, record_of};
 
 /// Choices made at run time, not in the experiment file.
 #[derive(Debug, Clone, Copy, Default)]
@@ -56,8 +56,7 @@ pub fn run(
     let splits = splits_for(experiment.cv(), &dataset, &labels, &groups).map_err(RunError::Cv)?;
     progress.stage("cross-validation", splits.len() as u64);
     let learner = Learner::of_experiment(experiment, &texts, &groups, n_classes);
-    let folds = cross_validate(&learner, &labels, &splits)?;
-    progress.tick();
+    let folds = cross_validate(&learner, &labels, &splits, &|| progress.tick())?;
     let seconds_cv = clock.elapsed().as_secs_f64();
 
     let stats = experiment.stats();
@@ -75,67 +74,73 @@ pub fn run(
     )?;
     let seconds_bootstrap = bootstrap_clock.elapsed().as_secs_f64();
 
-    let permutation_clock = Instant::now();
-    let n_permutations = options.permutations.unwrap_or(stats.permutations());
-    let observed = evaluation
-        .model_value(metric)
-        .and_then(|value| value.pooled);
-    let (permutation, permutations_undefined) = match observed {
-        Some(observed) if n_permutations > 0 => {
-            let sequential_level = (stats.permutation_stopping()
-                == PermutationStopping::Sequential)
-                .then(|| 1.0 - stats.level().get());
-            progress.note(&permutation_estimate(
-                n_permutations,
-                splits.len(),
-                seconds_cv,
-                sequential_level,
-            ));
-            progress.stage("permutation test", n_permutations as u64);
-            let inputs = permutation::PermutationInputs {
-                learner: &learner,
-                scheme: experiment.cv(),
-                holdout: holdout_split(&splits, experiment.cv()),
-                labels: &labels,
-                groups: &groups,
-                class_names: dataset.classes(),
-                metric,
-                seed: experiment.cv().seed(),
-            };
-            permutation::permutation_test(
-                &inputs,
-                observed,
-                n_permutations,
-                sequential_level,
-                &|| progress.tick(),
-            )?
-        }
-        _ => (None, 0),
-    };
-    let seconds_permutation = permutation_clock.elapsed().as_secs_f64();
-
-    let warnings = warnings(
-        experiment,
-        &dataset,
-        &folds,
-        &evaluation,
-        permutation.as_ref(),
-        permutations_undefined,
-    );
-    Ok(RunOutput {
+    let mut output = RunOutput {
+        warnings: warnings(experiment, &dataset, &folds, &evaluation, None, 0),
         dataset,
         metric,
         folds,
         evaluation,
-        permutation,
-        permutations_undefined,
-        warnings,
+        permutation: None,
+        permutations_undefined: 0,
         started_at,
         seconds_cv,
         seconds_bootstrap,
-        seconds_permutation,
+        seconds_permutation: 0.0,
         seconds_total: clock.elapsed().as_secs_f64(),
-    })
+    };
+    // The cross-validation's results before the long part, so that an interrupted run
+    // keeps them.
+    if progress.wants_partial() {
+        progress.partial(&record_of(experiment, &output, None));
+    }
+
+    let permutation_clock = Instant::now();
+    let n_permutations = options.permutations.unwrap_or(stats.permutations());
+    let observed = output
+        .evaluation
+        .model_value(metric)
+        .and_then(|value| value.pooled);
+    if let Some(observed) = observed.filter(|_| n_permutations > 0) {
+        let sequential_level = (stats.permutation_stopping() == PermutationStopping::Sequential)
+            .then(|| 1.0 - stats.level().get());
+        progress.note(&permutation_estimate(
+            n_permutations,
+            splits.len(),
+            seconds_cv,
+            sequential_level,
+        ));
+        progress.stage("permutation test", (n_permutations * splits.len()) as u64);
+        let inputs = permutation::PermutationInputs {
+            learner: &learner,
+            scheme: experiment.cv(),
+            holdout: holdout_split(&splits, experiment.cv()),
+            labels: &labels,
+            groups: &groups,
+            class_names: output.dataset.classes(),
+            metric,
+            seed: experiment.cv().seed(),
+        };
+        let (permutation, undefined) = permutation::permutation_test(
+            &inputs,
+            observed,
+            n_permutations,
+            sequential_level,
+            &|| progress.tick(),
+        )?;
+        output.permutation = permutation;
+        output.permutations_undefined = undefined;
+        output.warnings = warnings(
+            experiment,
+            &output.dataset,
+            &output.folds,
+            &output.evaluation,
+            output.permutation.as_ref(),
+            undefined,
+        );
+    }
+    output.seconds_permutation = permutation_clock.elapsed().as_secs_f64();
+    output.seconds_total = clock.elapsed().as_secs_f64();
+    Ok(output)
 }
 
 /// The splits of an experiment over `dataset`: holdout's one split from the paragraphs'
@@ -175,10 +180,13 @@ fn permutation_estimate(
     let per_shuffle = seconds_cv;
     let total = per_shuffle * n_permutations as f64 / threads.min(n_permutations) as f64;
     let mut note = format!(
-        "permutation test: up to {n_permutations} shuffles × {n_folds} folds = {} fits; at the \
-         cross-validation's pace ({}) that is up to {} on {threads} thread{}",
-        n_permutations * n_folds,
+        "permutation test: up to {} permutations × {} folds = {} fits; at the \
+         cross-validation's pace ({} for {} fits) that is up to {} on {threads} thread{}",
+        thousands(n_permutations),
+        thousands(n_folds),
+        thousands(n_permutations * n_folds),
         duration(per_shuffle),
+        thousands(n_folds),
         duration(total),
         if threads == 1 { "" } else { "s" },
     );
@@ -186,7 +194,7 @@ fn permutation_estimate(
         let first = SEQUENTIAL_BATCH.min(n_permutations);
         note.push_str(&format!(
             "; it stops early once p is clearly above or below {} (checked every {first} \
-             shuffles: about {} for the first check)",
+             permutations: about {} for the first check)",
             (level * 1e6).round() / 1e6,
             duration(per_shuffle * first as f64 / threads.min(first) as f64)
         ));
@@ -194,9 +202,24 @@ fn permutation_estimate(
     note
 }
 
+/// `1234567` as `1,234,567`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
 /// Seconds as the user reads them.
 fn duration(seconds: f64) -> String {
-    if seconds < 60.0 {
+    if seconds < 0.1 {
+        format!("{:.0} ms", (seconds * 1000.0).max(1.0))
+    } else if seconds < 60.0 {
         format!("{seconds:.1} s")
     } else if seconds < 3600.0 {
         format!("{:.1} min", seconds / 60.0)
@@ -314,4 +337,23 @@ fn warnings(
         ));
     }
     warnings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_durations_read_as_people_write_them() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(200_000), "200,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(duration(0.0001), "1 ms");
+        assert_eq!(duration(0.038), "38 ms");
+        assert_eq!(duration(2.25), "2.2 s");
+        assert_eq!(duration(150.0), "2.5 min");
+        assert_eq!(duration(7200.0), "2.0 h");
+    }
 }

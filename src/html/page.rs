@@ -935,20 +935,46 @@ fn comparison_section(
         for ((value, interval), difference) in
             row.values.iter().zip(&row.intervals).zip(&row.differences)
         {
+            // Another task's values: no Δ, a mark instead.
+            let difference = match difference {
+                _ if !row.same_classes => {
+                    " <span class=\"muted other-classes\">(other classes)</span>".to_owned()
+                }
+                Some(d) => format!(" <span class=\"muted\">({})</span>", signed(*d)),
+                None => String::new(),
+            };
             let _ = write!(
                 out,
-                "<td class=\"num\">{}{}<br/>{}</td>",
+                "<td class=\"num\">{}{difference}<br/>{}</td>",
                 number(*value),
-                difference.map_or(String::new(), |d| format!(
-                    " <span class=\"muted\">({})</span>",
-                    signed(d)
-                )),
                 ci(interval.map(|i| i.0), interval.map(|i| i.1)),
             );
         }
         out.push_str("</tr>\n");
     }
     out.push_str("</table>\n");
+    let other_classes: Vec<String> = comparison
+        .rows
+        .iter()
+        .zip(experiments)
+        .filter(|(row, _)| !row.same_classes)
+        .map(|(_, e)| {
+            format!(
+                "{} ({})",
+                escape(&e.record.experiment),
+                escape(&e.record.classes.join(", "))
+            )
+        })
+        .collect();
+    if !other_classes.is_empty() {
+        let _ = writeln!(
+            out,
+            "<p class=\"note\">Other classes than {}'s ({}): {}. Their values measure another task: no Δ, no paired test.</p>",
+            escape(&first.experiment),
+            escape(&first.classes.join(", ")),
+            other_classes.join("; ")
+        );
+    }
 
     // Forest plot and the paired tests behind it.
     let metric_column = comparison

@@ -337,3 +337,45 @@ fn repeated_names_get_distinct_anchors() {
     assert!(by_id(&document, "x-base-2").is_some());
     assert!(matches!(render(&[], None), Err(HtmlError::Empty)));
 }
+
+#[test]
+fn a_comparison_marks_experiments_of_other_classes_instead_of_a_difference() {
+    let first = record("base", "counts");
+    let mut three = record("three", "three classes");
+    three.classes = vec!["a".into(), "b".into(), "c".into()];
+    let records = [first, three];
+    let comparison = compare_records(&records, "balanced_accuracy");
+    let paragraphs = paragraphs();
+    let inputs: Vec<ExperimentInputs<'_>> = records
+        .iter()
+        .map(|record| ExperimentInputs {
+            record,
+            paragraphs: &paragraphs,
+            terms: None,
+        })
+        .collect();
+    let page = render(&inputs, Some(&comparison)).unwrap();
+    let document = parse(&page);
+    let table = document
+        .descendants()
+        .find(|n| n.has_tag_name("table") && n.attribute("class") == Some("comparison"))
+        .unwrap();
+    let rows: Vec<Node> = table.children().filter(|n| n.has_tag_name("tr")).collect();
+    let text = |row: &Node| -> String {
+        row.descendants()
+            .filter(|n| n.is_text())
+            .map(|n| n.text().unwrap())
+            .collect()
+    };
+    // Its values, each marked instead of differenced.
+    let other = text(&rows[2]);
+    assert!(other.contains("0.667 (other classes)"), "{other}");
+    assert_eq!(
+        other.matches("(other classes)").count(),
+        comparison.columns.len(),
+        "{other}"
+    );
+    assert!(!other.contains("(+") && !other.contains("(−"), "{other}");
+    assert!(page.contains("Other classes than base's (a, b): three (a, b, c)."));
+    assert!(page.contains("different classes: not paired"));
+}

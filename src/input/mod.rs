@@ -265,6 +265,16 @@ pub fn looks_like_json_lines(name: &Path, head: &[u8]) -> Option<String> {
     }
 }
 
+/// The whole file at `path`, decompressed if it starts with the gzip magic bytes: for inputs
+/// read whole (an article to ingest).
+pub fn read_decompressed(path: &Path) -> io::Result<Vec<u8>> {
+    let mut raw = BufReader::with_capacity(MIN_READ, File::open(path)?);
+    let gzipped = is_gzipped(&mut raw)?;
+    let mut bytes = Vec::new();
+    decompressed(raw, gzipped).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// Refuse to read `path` line by line when it looks like JSON Lines (`head`: its first bytes).
 fn refuse_json_lines(path: &Path, head: &[u8]) -> Result<(), InputError> {
     match looks_like_json_lines(path, head) {

@@ -110,6 +110,11 @@ pub enum StoreError {
     NotUtf8 { path: PathBuf, offset: usize },
     #[error("{}: the article is empty", path.display())]
     EmptyArticle { path: PathBuf },
+    #[error(
+        "{} looks like JSON Lines ({reason}): an article is plain text, a paragraph per line",
+        path.display()
+    )]
+    JsonLines { path: PathBuf, reason: String },
     #[error("{}: cannot name the article after the file", path.display())]
     ArticleName {
         path: PathBuf,

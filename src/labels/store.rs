@@ -348,7 +348,21 @@ impl Store {
 
     /// Reads an article file: UTF-8, not empty, named by `id` or else by the file stem.
     pub fn read_article(path: &Path, id: Option<ArticleId>) -> Result<Article, StoreError> {
-        let text = read_utf8(path)?;
+        // Gzipped or not, as every input is read; JSON Lines is not an article.
+        let bytes = crate::input::read_decompressed(path).map_err(|source| StoreError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if let Some(reason) = crate::input::looks_like_json_lines(path, &bytes) {
+            return Err(StoreError::JsonLines {
+                path: path.to_path_buf(),
+                reason,
+            });
+        }
+        let text = String::from_utf8(bytes).map_err(|err| StoreError::NotUtf8 {
+            path: path.to_path_buf(),
+            offset: err.utf8_error().valid_up_to(),
+        })?;
         let id = match id {
             Some(id) => id,
             None => {

@@ -34,6 +34,8 @@ pub struct Summary {
     pub blocks: usize,
     /// Blocks that are paragraphs to label.
     pub labelable: usize,
+    /// Of those, how many no annotator has labelled yet.
+    pub unlabelled: usize,
     /// Rows by article (ingest order) then annotator (sorted), then one total row per
     /// annotator.
     pub counts: Vec<CountRow>,
@@ -117,10 +119,17 @@ impl Store {
             }
         }
 
+        let unlabelled = self
+            .paragraphs()
+            .iter()
+            .filter(|p| p.is_labelable())
+            .filter(|p| annotators.iter().all(|a| self.current(a, p.id()).is_none()))
+            .count();
         Summary {
             articles: articles.len(),
             blocks: self.paragraphs().len(),
             labelable,
+            unlabelled,
             counts,
             agreements,
         }

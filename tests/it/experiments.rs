@@ -53,6 +53,11 @@ fn without_timings(text: &str) -> String {
     serde_json::to_string_pretty(&value).unwrap()
 }
 
+/// `text` with every run of whitespace (line breaks of wrapped prose) as one space.
+fn flat(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// `stance ARGS` fails with exit code 2 and a message containing every `fragment`.
 fn check_error(sandbox: &Sandbox, args: &[&str], fragments: &[&str]) {
     let output = sandbox.stance().args(args).output().unwrap();
@@ -81,7 +86,7 @@ fn run_prints_the_table_and_writes_a_reproducible_record() {
         .assert()
         .success()
         .stdout(predicate::str::contains("balanced_accuracy"))
-        .stdout(predicate::str::contains("majority baseline"))
+        .stdout(predicate::str::contains("baseline (the majority class)"))
         .stdout(predicate::str::contains("better than chance?"))
         .stdout(predicate::str::contains(
             "record: experiments/results/base.json",
@@ -304,7 +309,7 @@ fn data_errors_are_clear() {
     check_error(
         &sandbox,
         &["run", &nobody],
-        &["class `fracturing` has no labels by `annotator-9`"],
+        &["annotator `annotator-9` has no labels in experiments/../labels; labels by: annotator-1"],
     );
     let unknown = experiment(
         &sandbox,
@@ -321,6 +326,28 @@ fn data_errors_are_clear() {
         &sandbox,
         &["run", &missing],
         &["no label store at experiments/../nowhere"],
+    );
+    // What to pass, when it is not an experiment file.
+    check_error(
+        &sandbox,
+        &["run", "nobody"],
+        &["error: no experiment file nobody: did you mean experiments/nobody.toml?"],
+    );
+    check_error(
+        &sandbox,
+        &["run", "experiments/"],
+        &[
+            "error: experiments/ is a directory: pass experiment files, such as \
+             experiments/*.toml (missing.toml, nobody.toml, unknown.toml)",
+        ],
+    );
+    sandbox.write("experiments/typed.toml", "[model]\nalpha = \"0.5\"\n");
+    check_error(
+        &sandbox,
+        &["run", "experiments/typed.toml"],
+        &[
+            "experiments/typed.toml:2: key `model.alpha`: expected a number, found the string \"0.5\" (without quotes: alpha = 0.5)",
+        ],
     );
 }
 
@@ -452,19 +479,26 @@ fn compare_pairs_experiments_on_identical_folds() {
         .args(["compare", "--repeats", "3", &base, &binary])
         .assert()
         .success()
-        .stdout(predicate::str::contains("df 14"));
+        .stdout(predicate::str::contains(" (14)"));
 }
 
 #[test]
 fn curve_is_printed_and_written_into_the_record() {
     let sandbox = with_labels();
     let path = experiment(&sandbox, "base", "");
-    sandbox
-        .stance()
-        .args(["curve", &path])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("learning curve"));
+    let output = sandbox.stance().args(["curve", &path]).output().unwrap();
+    assert!(output.status.success());
+    let printed = String::from_utf8(output.stdout).unwrap();
+    // Alone, the curve says what its intervals are: nothing is "above".
+    assert!(
+        flat(&printed).starts_with(
+            "learning curve: balanced_accuracy against training paragraphs per fold (test \
+             folds unchanged; 95% interval: 95% percentile bootstrap over paragraphs"
+        ),
+        "{printed}"
+    );
+    assert!(!printed.contains("as above"), "{printed}");
+    check_fits_80_columns(&printed);
     let curve = record(&sandbox, "base")["learning_curve"]
         .as_array()
         .unwrap()
@@ -613,10 +647,13 @@ fn the_permutation_test_stops_once_p_is_clearly_above_the_level() {
             .args(["--threads", threads, "run", "experiments/seq.toml"])
             .assert()
             .success()
-            .stderr(predicate::str::contains(
-                "permutation test: up to 400 shuffles × 5 folds = 2000 fits",
-            ))
-            .stdout(predicate::str::contains("50 of 400 permutations: stopped"));
+            .stderr(predicate::function(|err: &str| {
+                flat(err)
+                    .contains("permutation test: up to 400 permutations × 5 folds = 2,000 fits")
+            }))
+            .stdout(predicate::function(|out: &str| {
+                flat(out).contains("50 of 400 permutations: stopped")
+            }));
         records.push(sandbox.read("experiments/results/seq.json"));
     }
     assert_eq!(without_timings(&records[0]), without_timings(&records[1]));
@@ -771,13 +808,13 @@ fn every_run_is_in_the_history_and_a_careful_record_is_not_replaced() {
 
     // The same results: the file is left as it is, timings and all.
     let out = run_ok(&sandbox, &[&path]);
-    assert!(out.contains("(unchanged: the same results; the run is in the history)"));
+    assert!(flat(&out).contains("(unchanged: the same results; the run is in the history)"));
     assert_eq!(sandbox.read(record_path), written);
 
     // A quicker run does not replace a more careful one.
     let out = run_ok(&sandbox, &["--permutations", "0", &path]);
     assert!(
-        out.contains(
+        flat(&out).contains(
             "record: experiments/results/base.json kept: it holds a more careful run, of 20 \
              permutations (this run: 0); --force replaces it"
         ),
@@ -796,13 +833,14 @@ fn every_run_is_in_the_history_and_a_careful_record_is_not_replaced() {
     sandbox.write(quick, "[stats]\npermutations = 20\nresamples = 100\n");
     let out = run_ok(&sandbox, &[quick]);
     assert!(
-        out.contains("of 200 bootstrap resamples (this run: 100)"),
+        flat(&out).contains("of 200 bootstrap resamples (this run: 100)"),
         "{out}"
     );
     assert_eq!(sandbox.read(record_path), written);
     let out = run_ok(&sandbox, &["--force", quick]);
     assert!(
-        out.contains("(replaced with --force; it held 200 bootstrap resamples (this run: 100))"),
+        flat(&out)
+            .contains("(replaced with --force; it held 200 bootstrap resamples (this run: 100))"),
         "{out}"
     );
     assert_eq!(record(&sandbox, "base")["interval"]["resamples"], 100);
@@ -877,5 +915,192 @@ fn every_run_is_in_the_history_and_a_careful_record_is_not_replaced() {
         &sandbox,
         &["runs", "other"],
         &["no runs of other in experiments/results/runs.jsonl; it has runs of base"],
+    );
+}
+
+/// Counts each stage's steps as the library reports them.
+#[derive(Default)]
+struct Steps {
+    stages: std::sync::Mutex<Vec<(String, u64, u64)>>,
+    partial: std::sync::Mutex<Option<stance::record::Record>>,
+}
+
+impl stance::experiment::Progress for Steps {
+    fn stage(&self, name: &str, total: u64) {
+        self.stages
+            .lock()
+            .unwrap()
+            .push((name.to_owned(), total, 0));
+    }
+    fn tick(&self) {
+        self.stages.lock().unwrap().last_mut().unwrap().2 += 1;
+    }
+    fn wants_partial(&self) -> bool {
+        true
+    }
+    fn partial(&self, record: &stance::record::Record) {
+        assert!(
+            self.stages.lock().unwrap().len() == 1,
+            "before the permutation test"
+        );
+        *self.partial.lock().unwrap() = Some(record.clone());
+    }
+}
+
+#[test]
+fn progress_ticks_once_per_fold_fitted_and_the_cross_validation_comes_first() {
+    let sandbox = with_labels();
+    let path = sandbox.write(
+        "experiments/p.toml",
+        "[stats]\npermutations = 60\npermutation_stopping = \"none\"\nresamples = 200\n\
+         curve_fractions = [0.5, 1.0]\n",
+    );
+    let experiment = stance::experiment::Experiment::load(&path).unwrap();
+    let steps = Steps::default();
+    let options = stance::experiment::RunOptions { permutations: None };
+    let output = stance::experiment::run(&experiment, &options, &steps).unwrap();
+    let dataset = &output.dataset;
+    stance::experiment::learning_curve(&experiment, dataset, Some(&output.folds), &steps).unwrap();
+    // 5 folds; 60 permutations of 5 folds each; the curve's half size (5 fits) and its full
+    // size (the cross-validation's own 5 folds, reused).
+    assert_eq!(
+        *steps.stages.lock().unwrap(),
+        [
+            ("cross-validation".to_owned(), 5, 5),
+            ("permutation test".to_owned(), 300, 300),
+            ("learning curve".to_owned(), 10, 10),
+        ]
+    );
+    // The cross-validation's results, without the test against chance, came first.
+    let partial = steps.partial.lock().unwrap().clone().unwrap();
+    assert!(partial.permutation.is_none() && partial.learning_curve.is_none());
+    assert_eq!(
+        partial.metrics,
+        stance::experiment::record_of(&experiment, &output, None).metrics
+    );
+}
+
+#[test]
+fn an_interrupted_run_has_printed_the_cross_validation_already() {
+    use std::io::{BufRead, BufReader};
+    let sandbox = with_labels();
+    sandbox.write(
+        "experiments/long.toml",
+        "[stats]\npermutations = 1000000\npermutation_stopping = \"none\"\nresamples = 200\n",
+    );
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_stance"))
+        .args(["run", "experiments/long.toml"])
+        .current_dir(sandbox.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut printed = String::new();
+    // The per-article table is the cross-validation report's last part.
+    while !printed.contains("002_77d38c7356dc9391") {
+        let mut line = String::new();
+        assert!(stdout.read_line(&mut line).unwrap() > 0, "{printed}");
+        printed.push_str(&line);
+    }
+    // Then the permutation test's size: a million permutations take hours, and the report
+    // came before them. Interrupt it.
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut noted = String::new();
+    while !noted.contains("thread") {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "{noted}");
+        noted.push_str(&line);
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(printed.contains("balanced_accuracy"), "{printed}");
+    assert!(printed.contains("confusion matrix"), "{printed}");
+    assert!(!printed.contains("better than chance?"), "{printed}");
+    assert!(
+        flat(&noted).contains("up to 1,000,000 permutations × 5 folds = 5,000,000 fits"),
+        "{noted}"
+    );
+    assert!(!sandbox.join("experiments/results/long.json").exists());
+}
+
+/// Every line of `text` fits 80 columns.
+fn check_fits_80_columns(text: &str) {
+    for line in text.lines() {
+        assert!(
+            line.chars().count() <= 80,
+            "{} columns: {line}\n{text}",
+            line.chars().count()
+        );
+    }
+}
+
+#[test]
+fn reports_fit_80_columns_cap_the_articles_and_come_as_markdown_or_json() {
+    let sandbox = with_labels();
+    sandbox.write(
+        "experiments/three.toml",
+        "[data]\nclasses = [\"fracturing\", \"stable\", \"neither\"]\n\
+         [stats]\nmetric = \"macro_f1\"\npermutations = 20\nresamples = 200\n",
+    );
+    let base = experiment(&sandbox, "base", "");
+    let text = run_ok(&sandbox, &["--no-record", "experiments/three.toml"]);
+    check_fits_80_columns(&text);
+    // Per-class metrics under their class.
+    assert!(text.contains("\nneither\n  precision "), "{text}");
+    assert!(text.contains("by article (accuracy"), "{text}");
+
+    // The per-article table is capped: the articles with the most paragraphs.
+    let text = run_ok(&sandbox, &["--no-record", "--top", "1", &base]);
+    check_fits_80_columns(&text);
+    assert!(
+        text.contains("by article, the 1 with the most paragraphs"),
+        "{text}"
+    );
+    assert!(text.contains("  002_77d38c7356dc9391  "), "{text}");
+    assert!(!text.contains("000_f5ae0c5afab919db"), "{text}");
+    assert!(
+        text.contains("  … and 1 more article (--top N lists more)\n"),
+        "{text}"
+    );
+
+    let output = sandbox
+        .stance()
+        .args(["run", "--format", "json", &base])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(printed, record(&sandbox, "base"));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("record: experiments/results/base.json")
+    );
+
+    let markdown = run_ok(&sandbox, &["--no-record", "--format", "markdown", &base]);
+    assert!(markdown.starts_with("### base\n"), "{markdown}");
+    assert!(markdown.contains("| metric | model |"), "{markdown}");
+    assert!(
+        markdown.contains("| article | paragraphs | fracturing | stable | accuracy |"),
+        "{markdown}"
+    );
+
+    // Experiments of other classes are marked, not differenced; tables are cut to fit.
+    let output = sandbox
+        .stance()
+        .args(["compare", &base, "experiments/three.toml"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let text = String::from_utf8(output.stdout).unwrap();
+    check_fits_80_columns(&text);
+    let row = text
+        .lines()
+        .find(|line| line.starts_with("three (other classes)"))
+        .unwrap();
+    assert!(!row.contains('+') && !row.contains("-0"), "{row}");
+    assert!(flat(&text).contains("their values measure another task, so no Δ and no paired test"));
+    assert!(
+        text.contains("three (1)") && text.contains("(1) different classes: not paired"),
+        "{text}"
     );
 }

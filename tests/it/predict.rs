@@ -454,6 +454,13 @@ fn bad_model_files_are_refused_with_exit_2() {
             n_terms - 1
         ),
     );
+    sandbox.write("experiment.toml", "[model]\nalpha = 1.0\n");
+    check_refused(
+        &sandbox,
+        &predict("experiment.toml"),
+        "error: model experiment.toml is not a stance model file: it looks like TOML (an \
+         experiment file?), not JSON: it starts `[model]`",
+    );
     check_refused(
         &sandbox,
         &predict("missing.json"),
@@ -646,6 +653,29 @@ fn inspect_lists_the_heaviest_terms_per_side_and_their_stability_across_folds() 
     let tables = inspected_terms(&from_file);
     assert_eq!(tables["stable"], toward_stable, "{from_file}");
     assert_eq!(tables["fracturing"], toward_fracturing, "{from_file}");
+    // As the help says: both tables list positive weights, the first class's being the model's
+    // weight with its sign turned.
+    let listed_weight = |term: &str| -> f64 {
+        let line = from_file
+            .lines()
+            .find(|line| line.split_whitespace().next() == Some(term))
+            .unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    };
+    let strongest = by_weight[0];
+    assert!(strongest.0 < 0.0);
+    assert_eq!(
+        format!("{:.4}", -strongest.0),
+        format!("{:.4}", listed_weight(strongest.1))
+    );
+    let help = stance(&sandbox, &["inspect", "--help"])
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        help.contains("the first class's table shows that weight with its sign turned, so both tables list positive weights"),
+        "{help}"
+    );
 
     let experiment = baseline();
     let experiment = experiment.to_str().unwrap();
