@@ -33,9 +33,7 @@ fn news_path() -> Option<PathBuf> {
 
 fn corpus() -> (String, Vec<String>) {
     if let Some(path) = news_path() {
-        let format = InputFormat::JsonLines {
-            field: "text".into(),
-        };
+        let format = InputFormat::json_lines("text");
         let mut reader =
             DocumentReader::open(&path, format, Decoding::Strict).expect("open news corpus");
         let mut batch = Batch::new();

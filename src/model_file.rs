@@ -18,7 +18,8 @@
 //! config          the experiment's resolved configuration; config_hash: SHA-256 of it
 //! data_hash       hash of the training paragraphs (as in experiment records)
 //! version         {crate, git_commit, git_dirty}
-//! trained_on      {per_class: {class: paragraphs}, articles}
+//! trained_on      {per_class: {class: paragraphs}, articles, longest_paragraph (optional:
+//!                  characters of the longest training paragraph)}
 //! classes         class names: the order of probabilities
 //! features        {n_documents, vocabulary (absent under hashing), document_frequencies}
 //! model           {solver, convergence: {converged, gradient_norm, tolerance, iterations,
@@ -72,6 +73,8 @@ struct ModelFile {
 struct TrainedOnFile {
     per_class: BTreeMap<String, usize>,
     articles: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    longest_paragraph: Option<usize>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -164,6 +167,7 @@ impl ModelFile {
             trained_on: TrainedOnFile {
                 per_class: provenance.per_class.clone(),
                 articles: provenance.articles,
+                longest_paragraph: provenance.longest_paragraph,
             },
             classes: classes.to_vec(),
             features: FeaturesFile {
@@ -216,6 +220,7 @@ impl ModelFile {
             version: self.version,
             per_class: self.trained_on.per_class,
             articles: self.trained_on.articles,
+            longest_paragraph: self.trained_on.longest_paragraph,
         };
         TrainedModel::new(features, model, self.classes, provenance)
             .map_err(|err| ("model", err.to_string()))

@@ -38,6 +38,9 @@ pub struct Provenance {
     pub per_class: BTreeMap<String, usize>,
     /// Articles the training paragraphs came from.
     pub articles: usize,
+    /// Characters of the longest training paragraph (unknown in older model files): inputs
+    /// far longer than it are far from what the model has seen.
+    pub longest_paragraph: Option<usize>,
 }
 
 /// A fitted featurizer and logistic regression with their class names.
@@ -166,6 +169,7 @@ pub(crate) mod tests {
             version: Version::of_this_build(),
             per_class: BTreeMap::new(),
             articles: 0,
+            longest_paragraph: None,
         }
     }
 

@@ -18,7 +18,7 @@ use std::io;
 use std::path::PathBuf;
 
 pub use featurize::{Featurized, featurize, write_featurized, write_matrix_market};
-pub use predict::{OutputFormat, PredictOptions, PredictSummary, predict};
+pub use predict::{FAR_LONGER, OutputFormat, PredictOptions, PredictSummary, predict};
 
 use crate::features::FeatureError;
 use crate::input::InputError;

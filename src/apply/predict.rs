@@ -5,12 +5,16 @@
 //! Two output formats, each line holding the paragraph's id, the predicted class and one
 //! probability per class, and with `explain` the explanation (see `model::predict`):
 //!
-//! - TSV, with a header: `id predicted p:CLASS… [explained versus logit intercept rest terms]`,
-//!   the terms as `term ±contribution` joined by `, `. Tabs and line breaks in a field become
-//!   spaces. Numbers are written as JSON writes them (the shortest form that reads back).
-//! - JSON Lines: `{"id", "predicted", "probabilities": {CLASS: p…}, "explanation": {"class",
-//!   "versus", "logit", "intercept", "terms": [{"term", "value", "weight",
+//! - TSV, with a header: `id KEPT… predicted p:CLASS… [explained versus logit intercept rest
+//!   terms]`, the terms as `term ±contribution` joined by `, `. Tabs and line breaks in a field
+//!   become spaces. Numbers are written as JSON writes them (the shortest form that reads
+//!   back); a kept field's string as it is, any other value as JSON, null as nothing.
+//! - JSON Lines: `{"id", KEPT…, "predicted", "probabilities": {CLASS: p…}, "explanation":
+//!   {"class", "versus", "logit", "intercept", "terms": [{"term", "value", "weight",
 //!   "contribution"}…], "rest", "note"?}}`.
+//!
+//! KEPT are the fields of JSON Lines input passed through (`ParagraphMode::kept`). With
+//! `digits`, probabilities are rounded to that many decimals first.
 //!
 //! A paragraph with no known term is predicted from the intercept alone, and says so.
 
@@ -41,11 +45,13 @@ pub enum OutputFormat {
 }
 
 /// What to write per paragraph.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PredictOptions {
     pub format: OutputFormat,
     /// Explain each prediction with this many columns toward each side.
     pub explain: Option<usize>,
+    /// Round probabilities to this many decimals.
+    pub digits: Option<u32>,
 }
 
 /// What was predicted.
@@ -54,7 +60,14 @@ pub struct PredictSummary {
     pub paragraphs: usize,
     /// Bytes of paragraph text.
     pub text_bytes: usize,
+    /// Paragraphs more than [`FAR_LONGER`] times as long as the longest the model was
+    /// trained on (none counted when the model file does not say how long that was).
+    pub far_longer: usize,
 }
+
+/// A paragraph this many times as long as the longest training paragraph is far from what
+/// the model has seen (whole articles given to a model of paragraphs, say).
+pub const FAR_LONGER: usize = 2;
 
 /// Predict every paragraph of `inputs` with `model`, writing a line per paragraph to `out` in
 /// input order. No paragraph at all is an error. On an error, the batches before the one
@@ -68,14 +81,21 @@ pub fn predict(
     let mut summary = PredictSummary {
         paragraphs: 0,
         text_bytes: 0,
+        far_longer: 0,
     };
+    let kept = inputs.mode().kept().to_vec();
+    let longest = model
+        .provenance()
+        .longest_paragraph
+        .map(|chars| chars * FAR_LONGER);
     pipelined(
         inputs,
-        |paragraphs: &Paragraphs| format_batch(model, paragraphs, options),
+        |paragraphs: &Paragraphs| format_batch(model, paragraphs, &kept, options),
         |paragraphs, lines| {
             // The header comes with the first lines: no paragraphs, no output.
             if summary.paragraphs == 0 && options.format == OutputFormat::Tsv {
-                out.write_all(tsv_header(model.classes(), options.explain.is_some()).as_bytes())
+                let header = tsv_header(model.classes(), &kept, options.explain.is_some());
+                out.write_all(header.as_bytes())
                     .map_err(ApplyError::Output)?;
             }
             for chunk in lines {
@@ -83,6 +103,14 @@ pub fn predict(
             }
             summary.paragraphs += paragraphs.len();
             summary.text_bytes += paragraphs.text_len();
+            if let Some(limit) = longest {
+                // Bytes bound characters from above: count characters only where needed.
+                summary.far_longer += paragraphs
+                    .texts()
+                    .iter()
+                    .filter(|text| text.len() > limit && text.chars().count() > limit)
+                    .count();
+            }
             Ok(())
         },
     )?;
@@ -100,49 +128,83 @@ pub fn predict(
 fn format_batch(
     model: &TrainedModel,
     paragraphs: &Paragraphs,
+    kept: &[String],
     options: &PredictOptions,
 ) -> Result<Vec<Vec<u8>>, ApplyError> {
     let texts = paragraphs.texts();
     let matrix = model.transform(&texts);
-    let scored = model.score(&matrix, options.explain)?;
-    scored
-        .par_chunks(ROWS_PER_TASK)
-        .zip(paragraphs.ids().par_chunks(ROWS_PER_TASK))
-        .zip(texts.par_chunks(ROWS_PER_TASK))
-        .map(|((scored, ids), texts)| {
-            let mut buffer = Vec::with_capacity(scored.len() * 64);
-            for ((id, scored), text) in ids.iter().zip(scored).zip(texts) {
-                write_row(&mut buffer, model, options.format, id, text, scored)?;
+    let mut scored = model.score(&matrix, options.explain)?;
+    if let Some(digits) = options.digits {
+        let scale = 10f64.powi(digits as i32);
+        for row in &mut scored {
+            for p in &mut row.probabilities {
+                *p = (*p * scale).round() / scale;
+            }
+        }
+    }
+    let starts: Vec<usize> = (0..scored.len()).step_by(ROWS_PER_TASK).collect();
+    starts
+        .par_iter()
+        .map(|&start| {
+            let end = (start + ROWS_PER_TASK).min(scored.len());
+            let mut buffer = Vec::with_capacity((end - start) * 64);
+            for i in start..end {
+                let row = Row {
+                    id: &paragraphs.ids()[i],
+                    kept: Kept {
+                        names: kept,
+                        values: paragraphs.kept(i),
+                    },
+                    scored: &scored[i],
+                };
+                write_row(&mut buffer, model, options.format, texts[i], &row)?;
             }
             Ok(buffer)
         })
         .collect()
 }
 
-/// The line of one paragraph (`text`, with id `id`) in `format`.
+/// What one line says: the paragraph's id, the fields kept beside it, its prediction.
+struct Row<'a> {
+    id: &'a str,
+    kept: Kept<'a>,
+    scored: &'a Scored,
+}
+
+/// Kept fields' names and one paragraph's values of them.
+#[derive(Clone, Copy)]
+struct Kept<'a> {
+    names: &'a [String],
+    values: &'a [serde_json::Value],
+}
+
+/// The line of one paragraph (`text`) in `format`.
 fn write_row(
     buffer: &mut Vec<u8>,
     model: &TrainedModel,
     format: OutputFormat,
-    id: &str,
     text: &str,
-    scored: &Scored,
+    row: &Row,
 ) -> Result<(), ApplyError> {
-    let names = match &scored.explanation {
+    let names = match &row.scored.explanation {
         Some(explanation) => model.term_names(text, explanation),
         None => Vec::new(),
     };
     match format {
         OutputFormat::Tsv => {
-            tsv_row(buffer, model.classes(), id, scored, &names);
+            tsv_row(buffer, model.classes(), row, &names);
             Ok(())
         }
-        OutputFormat::Jsonl => jsonl_row(buffer, model.classes(), id, scored, &names),
+        OutputFormat::Jsonl => jsonl_row(buffer, model.classes(), row, &names),
     }
 }
 
-fn tsv_header(classes: &[String], explain: bool) -> String {
-    let mut header = String::from("id\tpredicted");
+fn tsv_header(classes: &[String], kept: &[String], explain: bool) -> String {
+    let mut header = String::from("id");
+    for name in kept {
+        let _ = write!(header, "\t{}", tsv_field(name));
+    }
+    header.push_str("\tpredicted");
     for class in classes {
         let _ = write!(header, "\tp:{}", tsv_field(class));
     }
@@ -170,8 +232,17 @@ fn push_number(buffer: &mut Vec<u8>, value: f64) {
 }
 
 /// The TSV line of one paragraph; `names` are those of its explanation's terms.
-fn tsv_row(buffer: &mut Vec<u8>, classes: &[String], id: &str, scored: &Scored, names: &[String]) {
-    buffer.extend_from_slice(tsv_field(id).as_bytes());
+fn tsv_row(buffer: &mut Vec<u8>, classes: &[String], row: &Row, names: &[String]) {
+    let scored = row.scored;
+    buffer.extend_from_slice(tsv_field(row.id).as_bytes());
+    for value in row.kept.values {
+        buffer.push(b'\t');
+        match value {
+            serde_json::Value::Null => {}
+            serde_json::Value::String(text) => buffer.extend_from_slice(tsv_field(text).as_bytes()),
+            other => buffer.extend_from_slice(tsv_field(&other.to_string()).as_bytes()),
+        }
+    }
     buffer.push(b'\t');
     buffer.extend_from_slice(tsv_field(&classes[scored.predicted]).as_bytes());
     for &p in &scored.probabilities {
@@ -208,10 +279,22 @@ fn tsv_row(buffer: &mut Vec<u8>, classes: &[String], id: &str, scored: &Scored, 
 #[derive(Serialize)]
 struct JsonRow<'a> {
     id: &'a str,
+    #[serde(flatten)]
+    kept: Kept<'a>,
     predicted: &'a str,
     probabilities: ClassMap<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     explanation: Option<JsonExplanation<'a>>,
+}
+
+impl Serialize for Kept<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.names.len()))?;
+        for (name, value) in self.names.iter().zip(self.values) {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
 }
 
 /// Class name → probability, in class order.
@@ -280,12 +363,13 @@ fn json_explanation<'a>(
 fn jsonl_row(
     buffer: &mut Vec<u8>,
     classes: &[String],
-    id: &str,
-    scored: &Scored,
+    row: &Row,
     names: &[String],
 ) -> Result<(), ApplyError> {
+    let scored = row.scored;
     let row = JsonRow {
-        id,
+        id: row.id,
+        kept: row.kept,
         predicted: &classes[scored.predicted],
         probabilities: ClassMap {
             classes,
@@ -360,26 +444,75 @@ mod tests {
         }
     }
 
+    const NOTHING_KEPT: Kept = Kept {
+        names: &[],
+        values: &[],
+    };
+
+    fn row<'a>(id: &'a str, kept: Kept<'a>, scored: &'a Scored) -> Row<'a> {
+        Row { id, kept, scored }
+    }
+
     fn tsv(id: &str, scored: &Scored, names: &[String]) -> String {
+        tsv_kept(id, NOTHING_KEPT, scored, names)
+    }
+
+    fn tsv_kept(id: &str, kept: Kept, scored: &Scored, names: &[String]) -> String {
         let mut buffer = Vec::new();
-        tsv_row(&mut buffer, &classes(), id, scored, names);
+        tsv_row(&mut buffer, &classes(), &row(id, kept, scored), names);
         String::from_utf8(buffer).unwrap()
     }
 
     fn jsonl(id: &str, scored: &Scored, names: &[String]) -> String {
+        jsonl_kept(id, NOTHING_KEPT, scored, names)
+    }
+
+    fn jsonl_kept(id: &str, kept: Kept, scored: &Scored, names: &[String]) -> String {
         let mut buffer = Vec::new();
-        jsonl_row(&mut buffer, &classes(), id, scored, names).unwrap();
+        jsonl_row(&mut buffer, &classes(), &row(id, kept, scored), names).unwrap();
         String::from_utf8(buffer).unwrap()
+    }
+
+    #[test]
+    fn kept_fields_follow_the_id() {
+        let (mut scored, _) = explained();
+        scored.explanation = None;
+        let names = ["url".to_owned(), "n".to_owned(), "gone".to_owned()];
+        let values = [
+            serde_json::json!("http://x/a\tb"),
+            serde_json::json!(7),
+            serde_json::Value::Null,
+        ];
+        let kept = Kept {
+            names: &names,
+            values: &values,
+        };
+        assert_eq!(
+            tsv_header(&classes(), &names, false),
+            "id\turl\tn\tgone\tpredicted\tp:fracturing\tp:stable\n"
+        );
+        assert_eq!(
+            tsv_kept("a1", kept, &scored, &[]),
+            "a1\thttp://x/a b\t7\t\tstable\t0.25\t0.75\n"
+        );
+        assert_eq!(
+            jsonl_kept("a1", kept, &scored, &[]),
+            concat!(
+                r#"{"id":"a1","url":"http://x/a\tb","n":7,"gone":null,"predicted":"stable","#,
+                r#""probabilities":{"fracturing":0.25,"stable":0.75}}"#,
+                "\n"
+            )
+        );
     }
 
     #[test]
     fn tsv_has_a_header_and_a_line_per_paragraph() {
         assert_eq!(
-            tsv_header(&classes(), false),
+            tsv_header(&classes(), &[], false),
             "id\tpredicted\tp:fracturing\tp:stable\n"
         );
         assert_eq!(
-            tsv_header(&classes(), true),
+            tsv_header(&classes(), &[], true),
             "id\tpredicted\tp:fracturing\tp:stable\texplained\tversus\tlogit\tintercept\trest\tterms\n"
         );
         let (mut scored, names) = explained();

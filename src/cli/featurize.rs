@@ -44,7 +44,7 @@ pub fn run(args: FeaturizeArgs) -> anyhow::Result<Outcome> {
         None => default_feature_config()?,
     };
     let format = match args.field {
-        Some(field) => InputFormat::JsonLines { field },
+        Some(field) => InputFormat::json_lines(field),
         None => InputFormat::Lines,
     };
     let decoding = if args.lossy {

@@ -2,12 +2,13 @@
 //! ([`stance::apply::predict`]): flags in, predictions on stdout, warnings and `--stats` on
 //! stderr.
 
-use std::io::{self, BufWriter};
+use std::io::{self, BufWriter, IsTerminal};
 use std::path::PathBuf;
 use std::time::Instant;
 
 use stance::apply::{self, OutputFormat, PredictOptions};
 use stance::corpus::ArticleId;
+use stance::experiment::thousands;
 use stance::input::{Decoding, ParagraphInputs, ParagraphMode};
 use stance::model_file;
 
@@ -27,7 +28,9 @@ enum Format {
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Ids: a paragraph's id with --articles (the id `stance ingest` gives it), \
-    else FILE:LINE. Probabilities come one column (or key) per class. With --explain K, each \
+    the --id-field's value with --field, else FILE:LINE. --keep passes fields of JSON Lines \
+    input through, after the id (TSV: a string as it is, other values as JSON, a missing field \
+    empty). Probabilities come one column (or key) per class. With --explain K, each \
     prediction is explained against the other class (with three or more classes, against the \
     runner-up): `logit` is the log-odds of the predicted class against it, `intercept` plus \
     the contributions (weight × feature value) of the paragraph's terms; the K largest \
@@ -54,6 +57,24 @@ pub struct PredictArgs {
     /// Read JSON Lines, taking each paragraph from this field.
     #[arg(long, value_name = "NAME")]
     field: Option<String>,
+
+    /// With --field: each paragraph's id from this field (a string or a number) instead of
+    /// FILE:LINE.
+    #[arg(long, value_name = "NAME", requires = "field")]
+    id_field: Option<String>,
+
+    /// With --field: pass these fields of each record through to the output, after the id.
+    #[arg(
+        long,
+        value_name = "FIELD,…",
+        value_delimiter = ',',
+        requires = "field"
+    )]
+    keep: Vec<String>,
+
+    /// Round probabilities to N decimals (they are written in full, up to 17 digits).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=17))]
+    digits: Option<u32>,
 
     /// Output format.
     #[arg(long, value_enum, default_value = "tsv")]
@@ -97,7 +118,12 @@ pub fn run(args: PredictArgs) -> anyhow::Result<Outcome> {
         };
         ParagraphMode::Articles { id }
     } else if let Some(field) = args.field {
-        ParagraphMode::JsonLines { field }
+        check_kept(&args.keep)?;
+        ParagraphMode::JsonLines {
+            field,
+            id_field: args.id_field,
+            keep: args.keep,
+        }
     } else {
         ParagraphMode::Lines
     };
@@ -106,6 +132,13 @@ pub fn run(args: PredictArgs) -> anyhow::Result<Outcome> {
     } else {
         Decoding::Strict
     };
+    let reads_stdin = args.inputs.is_empty() || args.inputs.iter().any(|path| path == "-");
+    if reads_stdin && io::stdin().is_terminal() {
+        eprintln!(
+            "reading paragraphs from the terminal, one per line; end with Ctrl-D \
+             (or give files: stance predict --model MODEL.json FILE…)"
+        );
+    }
     let mut inputs = ParagraphInputs::new(args.inputs, mode, decoding, args.batch_bytes)?;
     let options = PredictOptions {
         format: match args.format {
@@ -113,6 +146,7 @@ pub fn run(args: PredictArgs) -> anyhow::Result<Outcome> {
             Format::Jsonl => OutputFormat::Jsonl,
         },
         explain: args.explain.map(|k| k as usize),
+        digits: args.digits,
     };
     let mut out = BufWriter::with_capacity(1 << 20, io::stdout().lock());
     let predicted = apply::predict(&model, &mut inputs, &options, &mut out);
@@ -120,6 +154,23 @@ pub fn run(args: PredictArgs) -> anyhow::Result<Outcome> {
         eprintln!("warning: {warning}");
     }
     let summary = predicted?;
+    if summary.far_longer > 0
+        && let Some(longest) = model.provenance().longest_paragraph
+    {
+        eprintln!(
+            "warning: {} of {} paragraphs are more than {} times as long as the longest the \
+             model was trained on ({} characters): its probabilities for them mean little{}",
+            thousands(summary.far_longer),
+            thousands(summary.paragraphs),
+            apply::FAR_LONGER,
+            thousands(longest),
+            if *inputs.mode() == ParagraphMode::Lines {
+                "; whole articles? split them with --articles"
+            } else {
+                ""
+            }
+        );
+    }
     if args.stats {
         let seconds = started.elapsed().as_secs_f64().max(1e-9);
         let megabytes = summary.text_bytes as f64 / 1e6;
@@ -133,4 +184,28 @@ pub fn run(args: PredictArgs) -> anyhow::Result<Outcome> {
         );
     }
     Ok(Outcome::Success)
+}
+
+/// Kept fields are written beside the prediction's own: in JSON Lines, a field named as one
+/// of them, or twice, would make two keys of one name.
+fn check_kept(keep: &[String]) -> anyhow::Result<()> {
+    const OWN: [&str; 4] = ["id", "predicted", "probabilities", "explanation"];
+    for (i, name) in keep.iter().enumerate() {
+        if name.is_empty() {
+            anyhow::bail!(
+                "--keep: an empty field name (write --keep a,b without spaces or a trailing comma)"
+            );
+        }
+        if OWN.contains(&name.as_str()) {
+            anyhow::bail!(
+                "--keep {name}: the output has its own `{name}`; keep other fields (the \
+                 output's are {})",
+                OWN.join(", ")
+            );
+        }
+        if keep[..i].contains(name) {
+            anyhow::bail!("--keep names `{name}` twice");
+        }
+    }
+    Ok(())
 }

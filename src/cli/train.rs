@@ -1,7 +1,7 @@
 //! `stance train`: fit an experiment's featurizer and model on every paragraph it selects and
 //! write the model file; print what it was trained on and whether the solver converged.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use stance::experiment;
@@ -24,9 +24,14 @@ pub struct TrainArgs {
     /// Where to write the model (JSON), atomically.
     #[arg(long, value_name = "MODEL.json")]
     out: PathBuf,
+
+    /// Replace --out even if it is not a model file.
+    #[arg(long)]
+    force: bool,
 }
 
 pub fn run(args: TrainArgs) -> anyhow::Result<Outcome> {
+    refuse_to_clobber(&args.out, args.force)?;
     let experiment = super::load_experiment(&args.experiment)?;
     let model = experiment::train(&experiment)
         .with_context(|| format!("training {}", args.experiment.display()))?;
@@ -68,4 +73,25 @@ pub fn run(args: TrainArgs) -> anyhow::Result<Outcome> {
     }
     outln!("model: {}", args.out.display())?;
     Ok(Outcome::Success)
+}
+
+/// A file at `--out` that is not a model may be someone's work: as `run` does with records,
+/// say so before training instead of replacing it, unless forced. A model is replaced.
+fn refuse_to_clobber(out: &Path, force: bool) -> anyhow::Result<()> {
+    if out.is_dir() {
+        anyhow::bail!(
+            "--out {} is a directory: name the model file, e.g. {}",
+            out.display(),
+            out.join("model.json").display()
+        );
+    }
+    if force || !out.exists() {
+        return Ok(());
+    }
+    match model_file::load(out) {
+        Ok(_) => Ok(()),
+        Err(err) => anyhow::bail!(
+            "{err}\nrefusing to overwrite it: move it away, or pass --force to replace it"
+        ),
+    }
 }

@@ -62,7 +62,7 @@ pub use inspect::{FoldFit, SignStability, TermWeight, fit_folds, top_terms};
 pub use permutation::PermutationOutcome;
 pub use report::record_of;
 pub(crate) use run::splits_for;
-pub use run::{RunOptions, RunOutput, run};
+pub use run::{RunOptions, RunOutput, run, thousands};
 pub use search::{Candidate, SearchConfig};
 pub use simulate::{
     Curve, Estimate, Pairing, RawSimulation, SimulateError, Simulation, SimulationSpec, simulate,

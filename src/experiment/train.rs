@@ -65,6 +65,11 @@ pub fn train_on(experiment: &Experiment, dataset: &Dataset) -> Result<TrainedMod
         version: Version::of_this_build(),
         per_class: dataset.per_class(),
         articles: dataset.articles().len(),
+        longest_paragraph: dataset
+            .texts()
+            .iter()
+            .map(|text| text.chars().count())
+            .max(),
     };
     let features = learner
         .corpus(fit.features)

@@ -41,8 +41,19 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visi
 pub enum InputFormat {
     /// The whole line is the document.
     Lines,
-    /// Each line is a JSON object; the document is the string in this field.
-    JsonLines { field: String },
+    /// Each line is a JSON object; the document is the string in `field`. The values of the
+    /// fields in `also` (null when absent) are kept beside it ([`Batch::also`]).
+    JsonLines { field: String, also: Vec<String> },
+}
+
+impl InputFormat {
+    /// JSON Lines with the document in `field`, and no other field kept.
+    pub fn json_lines(field: impl Into<String>) -> InputFormat {
+        InputFormat::JsonLines {
+            field: field.into(),
+            also: Vec::new(),
+        }
+    }
 }
 
 /// What to do with bytes that are not UTF-8.
@@ -81,6 +92,14 @@ pub enum InputError {
         line: u64,
         field: String,
     },
+    /// The id field (`--id-field`) holds no string or number: `found` is what it holds.
+    #[error("{path}:{line}: the id field `{field}` holds {found}, not a string or a number")]
+    NotAnId {
+        path: PathBuf,
+        line: u64,
+        field: String,
+        found: &'static str,
+    },
     /// Read as one document per line, the input looks like JSON Lines: its documents would
     /// be whole records, keys and all.
     #[error(
@@ -116,6 +135,9 @@ pub struct Batch {
     spans: Vec<(usize, usize)>,
     /// Line of the input where each document starts.
     lines: Vec<u64>,
+    /// JSON Lines: the values of the fields kept beside each document, `per_document` each.
+    also: Vec<serde_json::Value>,
+    per_document: usize,
     document_bytes: usize,
 }
 
@@ -172,6 +194,12 @@ impl Batch {
         (0..self.len()).map(|i| self.get(i))
     }
 
+    /// The values of the fields kept beside document `i` (`InputFormat::JsonLines`'s `also`,
+    /// in that order; null where a record lacks one). Empty for other formats.
+    pub fn also(&self, i: usize) -> &[serde_json::Value] {
+        &self.also[i * self.per_document..(i + 1) * self.per_document]
+    }
+
     /// The documents as a slice-friendly vector, for `FeatureConfig::fit` and friends.
     pub fn documents(&self) -> Vec<&str> {
         self.iter().collect()
@@ -186,6 +214,8 @@ impl Batch {
         self.text.owned().clear();
         self.spans.clear();
         self.lines.clear();
+        self.also.clear();
+        self.per_document = 0;
         self.document_bytes = 0;
     }
 
@@ -471,9 +501,10 @@ impl DocumentReader {
         batch.clear();
         match &self.format {
             InputFormat::Lines => self.next_lines(batch, target_bytes.max(1))?,
-            InputFormat::JsonLines { field } => {
-                let field = field.clone();
-                self.next_records(batch, target_bytes.max(1), &field)?
+            InputFormat::JsonLines { field, also } => {
+                let (field, also) = (field.clone(), also.clone());
+                batch.per_document = also.len();
+                self.next_records(batch, target_bytes.max(1), &field, &also)?
             }
         }
         Ok(!batch.is_empty())
@@ -615,6 +646,7 @@ impl DocumentReader {
         batch: &mut Batch,
         target: usize,
         field: &str,
+        also: &[String],
     ) -> Result<(), InputError> {
         while batch.text_len() < target {
             self.buffer.clear();
@@ -643,18 +675,21 @@ impl DocumentReader {
             if text.trim().is_empty() {
                 continue;
             }
-            let doc = extract_field(text.as_bytes(), field).map_err(|err| match err {
-                FieldError::Missing => InputError::MissingField {
-                    path: self.path.clone(),
-                    line: self.line,
-                    field: field.to_string(),
-                },
-                FieldError::Json(source) => InputError::Json {
-                    path: self.path.clone(),
-                    line: self.line,
-                    source,
-                },
-            })?;
+            let doc =
+                extract_fields(text.as_bytes(), field, also, &mut batch.also).map_err(|err| {
+                    match err {
+                        FieldError::Missing => InputError::MissingField {
+                            path: self.path.clone(),
+                            line: self.line,
+                            field: field.to_string(),
+                        },
+                        FieldError::Json(source) => InputError::Json {
+                            path: self.path.clone(),
+                            line: self.line,
+                            source,
+                        },
+                    }
+                })?;
             batch.push(&doc, self.line);
         }
         Ok(())
@@ -680,18 +715,33 @@ enum FieldError {
     Json(serde_json::Error),
 }
 
-/// The string in `field` of the JSON object `line`, without building the other fields.
-fn extract_field<'a>(line: &'a [u8], field: &str) -> Result<Cow<'a, str>, FieldError> {
+/// The string in `field` of the JSON object `line`, without building the other fields but
+/// those in `also`, whose values (null when absent) are appended to `kept` in that order.
+fn extract_fields<'a>(
+    line: &'a [u8],
+    field: &str,
+    also: &[String],
+    kept: &mut Vec<serde_json::Value>,
+) -> Result<Cow<'a, str>, FieldError> {
     let mut deserializer = serde_json::Deserializer::from_slice(line);
-    let found = FieldSeed { field }
-        .deserialize(&mut deserializer)
-        .and_then(|found| deserializer.end().map(|()| found))
-        .map_err(FieldError::Json)?;
-    found.ok_or(FieldError::Missing)
+    let mut values = vec![serde_json::Value::Null; also.len()];
+    let found = FieldSeed {
+        field,
+        also,
+        values: &mut values,
+    }
+    .deserialize(&mut deserializer)
+    .and_then(|found| deserializer.end().map(|()| found))
+    .map_err(FieldError::Json)?;
+    let found = found.ok_or(FieldError::Missing)?;
+    kept.extend(values);
+    Ok(found)
 }
 
 struct FieldSeed<'f> {
     field: &'f str,
+    also: &'f [String],
+    values: &'f mut [serde_json::Value],
 }
 
 impl<'de> DeserializeSeed<'de> for FieldSeed<'_> {
@@ -719,7 +769,13 @@ impl<'de> Visitor<'de> for FieldSeed<'_> {
                         self.field
                     )));
                 }
-                found = Some(map.next_value::<TextValue<'de>>()?.0);
+                let text = map.next_value::<TextValue<'de>>()?.0;
+                if let Some(i) = self.also.iter().position(|name| name == self.field) {
+                    self.values[i] = serde_json::Value::String(text.clone().into_owned());
+                }
+                found = Some(text);
+            } else if let Some(i) = self.also.iter().position(|name| *name == key) {
+                self.values[i] = map.next_value()?;
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -847,9 +903,7 @@ mod tests {
     }
 
     fn jsonl_field(field: &str) -> InputFormat {
-        InputFormat::JsonLines {
-            field: field.to_owned(),
-        }
+        InputFormat::json_lines(field)
     }
 
     fn check_lines(bytes: &[u8], expected: &[&str]) {
@@ -861,9 +915,7 @@ mod tests {
     }
 
     fn jsonl(field: &str) -> InputFormat {
-        InputFormat::JsonLines {
-            field: field.to_string(),
-        }
+        InputFormat::json_lines(field)
     }
 
     #[test]

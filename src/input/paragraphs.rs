@@ -4,8 +4,10 @@
 //! `stance ingest` splits it, headings and bylines left out); any of them gzip-compressed.
 //!
 //! Takes the inputs in order and hands on [`Paragraphs`], a batch of about a given size of
-//! text with an id per paragraph: `FILE:LINE`, or with articles the paragraph's id. An input
-//! that gives no paragraph is noted in [`ParagraphInputs::warnings`], not printed.
+//! text with an id per paragraph: `FILE:LINE`, with articles the paragraph's id, or from JSON
+//! Lines the value of an id field; JSON Lines may also keep other fields' values beside each
+//! paragraph. An input that gives no paragraph is noted in [`ParagraphInputs::warnings`], not
+//! printed.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -19,10 +21,34 @@ use crate::corpus::{ArticleId, BlockKind, split_article};
 pub enum ParagraphMode {
     /// A paragraph per line; blank lines are skipped.
     Lines,
-    /// JSON Lines, the paragraph in this field.
-    JsonLines { field: String },
+    /// JSON Lines, the paragraph in `field`; its id from `id_field` (a string, or a number
+    /// as written) instead of `FILE:LINE`; the values of the fields in `keep` kept beside it.
+    JsonLines {
+        field: String,
+        id_field: Option<String>,
+        keep: Vec<String>,
+    },
     /// Each input is an article, named by `id` or else by its file name without extension.
     Articles { id: Option<ArticleId> },
+}
+
+impl ParagraphMode {
+    /// JSON Lines with the paragraph in `field`, ids `FILE:LINE` and no field kept.
+    pub fn json_lines(field: impl Into<String>) -> ParagraphMode {
+        ParagraphMode::JsonLines {
+            field: field.into(),
+            id_field: None,
+            keep: Vec::new(),
+        }
+    }
+
+    /// The names of the fields kept beside each paragraph.
+    pub fn kept(&self) -> &[String] {
+        match self {
+            ParagraphMode::JsonLines { keep, .. } => keep,
+            _ => &[],
+        }
+    }
 }
 
 /// Paragraphs back to back in one buffer, with their ids; reused from batch to batch.
@@ -31,6 +57,9 @@ pub struct Paragraphs {
     text: String,
     ends: Vec<usize>,
     ids: Vec<String>,
+    /// The kept fields' values, `per_paragraph` for each paragraph.
+    kept: Vec<serde_json::Value>,
+    per_paragraph: usize,
 }
 
 impl Paragraphs {
@@ -38,6 +67,7 @@ impl Paragraphs {
         self.text.clear();
         self.ends.clear();
         self.ids.clear();
+        self.kept.clear();
     }
 
     fn push(&mut self, id: String, text: &str) {
@@ -62,6 +92,12 @@ impl Paragraphs {
     /// Each paragraph's id, in order.
     pub fn ids(&self) -> &[String] {
         &self.ids
+    }
+
+    /// The values of the fields kept beside paragraph `i` (`ParagraphMode::kept`, in that
+    /// order; null where its record lacks one).
+    pub fn kept(&self, i: usize) -> &[serde_json::Value] {
+        &self.kept[i * self.per_paragraph..(i + 1) * self.per_paragraph]
     }
 
     /// Each paragraph's text, in order.
@@ -163,8 +199,14 @@ impl ParagraphInputs {
 
     fn open(&self, path: &Path) -> Result<DocumentReader, InputError> {
         let format = match &self.mode {
-            ParagraphMode::JsonLines { field } => InputFormat::JsonLines {
+            ParagraphMode::JsonLines {
+                field,
+                id_field,
+                keep,
+            } => InputFormat::JsonLines {
                 field: field.clone(),
+                // The id first, then the kept fields.
+                also: id_field.iter().chain(keep).cloned().collect(),
             },
             ParagraphMode::Lines | ParagraphMode::Articles { .. } => InputFormat::Lines,
         };
@@ -179,6 +221,11 @@ impl ParagraphInputs {
     /// several inputs); `false` when the inputs are exhausted.
     fn fill(&mut self, out: &mut Paragraphs) -> Result<bool, InputError> {
         out.clear();
+        out.per_paragraph = self.mode.kept().len();
+        let id_field = match &self.mode {
+            ParagraphMode::JsonLines { id_field, .. } => id_field.clone(),
+            _ => None,
+        };
         while out.text.len() < self.batch_bytes {
             let Some((reader, name, given)) = &mut self.current else {
                 let Some(path) = self.pending.pop_front() else {
@@ -216,7 +263,31 @@ impl ParagraphInputs {
                 if skip_blank && text.trim().is_empty() {
                     continue;
                 }
-                out.push(format!("{name}:{}", self.raw.line(i)), text);
+                let also = self.raw.also(i);
+                let (id, kept) = match &id_field {
+                    Some(field) => (
+                        id_of(&also[0]).map_err(|found| {
+                            let (path, line, field) = (
+                                PathBuf::from(name.as_str()),
+                                self.raw.line(i),
+                                field.clone(),
+                            );
+                            match found {
+                                None => InputError::MissingField { path, line, field },
+                                Some(found) => InputError::NotAnId {
+                                    path,
+                                    line,
+                                    field,
+                                    found,
+                                },
+                            }
+                        })?,
+                        &also[1..],
+                    ),
+                    None => (format!("{name}:{}", self.raw.line(i)), also),
+                };
+                out.push(id, text);
+                out.kept.extend_from_slice(kept);
             }
             *given += out.len() - before;
             if !more {
@@ -236,6 +307,20 @@ impl BatchSource for ParagraphInputs {
 
     fn next_batch(&mut self, batch: &mut Paragraphs) -> Result<bool, InputError> {
         self.fill(batch)
+    }
+}
+
+/// A paragraph's id from its id field: a string as it is, a number as written. Otherwise
+/// what the field holds (`None`: nothing, the field is missing or null).
+fn id_of(value: &serde_json::Value) -> Result<String, Option<&'static str>> {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => Ok(text.clone()),
+        Value::Number(number) => Ok(number.to_string()),
+        Value::Null => Err(None),
+        Value::Bool(_) => Err(Some("a boolean")),
+        Value::Array(_) => Err(Some("a list")),
+        Value::Object(_) => Err(Some("an object")),
     }
 }
 
@@ -346,9 +431,7 @@ mod tests {
                 "x.jsonl",
                 "{\"text\": \"hello\"}\n\n{\"text\": \"world\", \"n\": 1}\n",
             )],
-            ParagraphMode::JsonLines {
-                field: "text".to_owned(),
-            },
+            ParagraphMode::json_lines("text"),
             1 << 20,
         );
         assert_eq!(

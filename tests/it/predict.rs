@@ -744,3 +744,176 @@ fn hashed_features_are_explained_by_column_and_the_words_hashed_there() {
         }
     }
 }
+
+#[test]
+fn json_lines_keep_their_ids_and_fields_and_probabilities_round() {
+    let sandbox = Sandbox::new();
+    train(&sandbox, &baseline());
+    sandbox.write(
+        "corpus.jsonl",
+        concat!(
+            "{\"doc\": \"a-1\", \"text\": \"Beijing and Moscow\", \"url\": \"http://x/1\", \"n\": 3}\n",
+            "{\"doc\": 17, \"text\": \"the alliance holds\", \"n\": [1, 2]}\n",
+        ),
+    );
+    let predict = |extra: &[&str]| {
+        let mut args = vec![
+            "predict",
+            "--model",
+            "model.json",
+            "--field",
+            "text",
+            "corpus.jsonl",
+        ];
+        args.extend_from_slice(extra);
+        stance(&sandbox, &args)
+    };
+    let full = jsonl(&predict(&["--format", "jsonl"]));
+    let text = predict(&[
+        "--format",
+        "jsonl",
+        "--id-field",
+        "doc",
+        "--keep",
+        "url,n",
+        "--digits",
+        "3",
+    ]);
+    // Kept fields come after the id, in the order asked for.
+    assert!(
+        text.starts_with(r#"{"id":"a-1","url":"http://x/1","n":3,"predicted":"#),
+        "{text}"
+    );
+    let kept = jsonl(&text);
+    assert_eq!(kept[0]["id"], "a-1");
+    assert_eq!(kept[1]["id"], "17");
+    assert_eq!(kept[0]["url"], "http://x/1");
+    assert_eq!(kept[0]["n"], 3);
+    assert_eq!(kept[1]["url"], Value::Null);
+    assert_eq!(kept[1]["n"], serde_json::json!([1, 2]));
+    for (rounded, full) in kept.iter().zip(&full) {
+        assert_eq!(rounded["predicted"], full["predicted"]);
+        for (class, p) in full["probabilities"].as_object().unwrap() {
+            let expected = (p.as_f64().unwrap() * 1e3).round() / 1e3;
+            assert_eq!(rounded["probabilities"][class].as_f64().unwrap(), expected);
+            // Written as that number, not to 17 digits.
+            let written = rounded["probabilities"][class].to_string();
+            assert!(written.len() <= "0.123".len(), "{written}");
+        }
+    }
+    let tsv = predict(&["--id-field", "doc", "--keep", "url,n"]);
+    let lines: Vec<&str> = tsv.lines().collect();
+    assert_eq!(lines[0], "id\turl\tn\tpredicted\tp:fracturing\tp:stable");
+    assert!(lines[1].starts_with("a-1\thttp://x/1\t3\t"), "{tsv}");
+    assert!(lines[2].starts_with("17\t\t[1,2]\t"), "{tsv}");
+}
+
+#[test]
+fn ids_and_kept_fields_that_cannot_be_are_refused() {
+    let sandbox = Sandbox::new();
+    train(&sandbox, &baseline());
+    sandbox.write(
+        "corpus.jsonl",
+        "{\"doc\": \"a\", \"text\": \"one\"}\n{\"text\": \"two\"}\n",
+    );
+    sandbox.write("odd.jsonl", "{\"doc\": {\"x\": 1}, \"text\": \"one\"}\n");
+    let base = ["predict", "--model", "model.json"];
+    let refused = |extra: &[&str], expected: &str| {
+        let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+        check_refused(&sandbox, &args, expected);
+    };
+    refused(
+        &["--field", "text", "--id-field", "doc", "corpus.jsonl"],
+        "corpus.jsonl:2: no field `doc`",
+    );
+    refused(
+        &["--field", "text", "--id-field", "doc", "odd.jsonl"],
+        "odd.jsonl:1: the id field `doc` holds an object, not a string or a number",
+    );
+    refused(
+        &["--field", "text", "--keep", "url,predicted", "corpus.jsonl"],
+        "--keep predicted: the output has its own `predicted`",
+    );
+    refused(
+        &["--field", "text", "--keep", "url,url", "corpus.jsonl"],
+        "--keep names `url` twice",
+    );
+    refused(
+        &["--id-field", "doc", "corpus.jsonl"],
+        "the following required arguments were not provided",
+    );
+    refused(&["--digits", "18", "x.txt"], "18 is not in 0..=17");
+}
+
+#[test]
+fn inputs_far_longer_than_the_training_paragraphs_are_warned_of() {
+    let sandbox = Sandbox::new();
+    train(&sandbox, &baseline());
+    let model: Value = serde_json::from_str(&sandbox.read("model.json")).unwrap();
+    let longest = model["trained_on"]["longest_paragraph"].as_u64().unwrap() as usize;
+    let dataset = Dataset::load(Experiment::load(&baseline()).unwrap().data()).unwrap();
+    let texts = dataset.texts();
+    assert_eq!(
+        longest,
+        texts.iter().map(|text| text.chars().count()).max().unwrap()
+    );
+    // The training paragraphs themselves: nothing to say.
+    sandbox.write("paragraphs.txt", texts.join("\n"));
+    let output = sandbox
+        .stance()
+        .args(["predict", "--model", "model.json", "paragraphs.txt"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert!(output.stderr.is_empty(), "{output:?}");
+    // Whole articles, one per line: three times the longest paragraph, and one short line.
+    let long = texts
+        .join(" ")
+        .chars()
+        .take(3 * longest)
+        .collect::<String>();
+    sandbox.write("articles.txt", format!("{long}\n{long}\nshort\n"));
+    let output = sandbox
+        .stance()
+        .args(["predict", "--model", "model.json", "articles.txt"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains(&format!(
+            "warning: 2 of 3 paragraphs are more than 2 times as long as the longest the \
+             model was trained on ({longest} characters)"
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("split them with --articles"), "{stderr}");
+}
+
+#[test]
+fn train_replaces_a_model_but_not_another_file_unless_forced() {
+    let sandbox = Sandbox::new();
+    train(&sandbox, &baseline());
+    // A model is replaced.
+    train(&sandbox, &baseline());
+    let experiment = baseline();
+    let experiment = experiment.to_str().unwrap();
+    sandbox.write("notes.toml", "[data]\nkeep = \"me\"\n");
+    check_refused(
+        &sandbox,
+        &["train", experiment, "--out", "notes.toml"],
+        "refusing to overwrite it: move it away, or pass --force to replace it",
+    );
+    assert_eq!(sandbox.read("notes.toml"), "[data]\nkeep = \"me\"\n");
+    std::fs::create_dir(sandbox.join("models")).unwrap();
+    check_refused(
+        &sandbox,
+        &["train", experiment, "--out", "models"],
+        "--out models is a directory: name the model file, e.g. models/model.json",
+    );
+    stance(
+        &sandbox,
+        &["train", experiment, "--out", "notes.toml", "--force"],
+    );
+    assert_eq!(sandbox.read("notes.toml"), sandbox.read("model.json"));
+}
