@@ -283,6 +283,22 @@ impl Split {
         }
     }
 
+    /// A split of exactly these rows, for tests that need particular folds.
+    #[cfg(test)]
+    pub(crate) fn of_rows(
+        repeat: usize,
+        fold: usize,
+        train: Vec<usize>,
+        test: Vec<usize>,
+    ) -> Split {
+        Split {
+            repeat,
+            fold,
+            train,
+            test,
+        }
+    }
+
     /// The same split trained on `train` only, a subset of its training rows (learning
     /// curves; see [`subsample_train`]).
     pub fn with_train(&self, train: Vec<usize>) -> Split {

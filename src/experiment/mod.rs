@@ -32,6 +32,9 @@ mod simulate;
 mod train;
 mod verify;
 
+#[cfg(test)]
+mod tests;
+
 use std::path::PathBuf;
 
 pub use active::{
