@@ -413,7 +413,8 @@ fn is_byline(text: &str) -> bool {
     }
 }
 
-/// An article after splitting: its id, its raw text and its blocks.
+/// An article after splitting: its id, its raw text, its blocks, and what its source said
+/// about it beside the text (a JSON Lines record's other fields: source, date, title …).
 ///
 /// Built by [`Article::new`], which refuses empty articles; the store ingests these.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -421,6 +422,7 @@ pub struct Article {
     id: ArticleId,
     text: String,
     blocks: Vec<Block>,
+    fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Why an article cannot be ingested.
@@ -437,7 +439,31 @@ impl Article {
         if blocks.is_empty() {
             return Err(ArticleError::Empty { id });
         }
-        Ok(Article { id, text, blocks })
+        Ok(Article {
+            id,
+            text,
+            blocks,
+            fields: serde_json::Map::new(),
+        })
+    }
+
+    /// The same article with the fields its record had beside the text (kept by the store
+    /// as `articles/<id>.json`).
+    pub fn with_fields(mut self, fields: serde_json::Map<String, serde_json::Value>) -> Article {
+        self.fields = fields;
+        self
+    }
+
+    /// Only the blocks `keep` accepts, each with its position and id unchanged; `None` when
+    /// none is left.
+    pub fn retain_blocks(mut self, keep: impl FnMut(&Block) -> bool) -> Option<Article> {
+        self.blocks.retain(keep);
+        (!self.blocks.is_empty()).then_some(self)
+    }
+
+    /// The fields of its record other than the text (empty for an article file).
+    pub fn fields(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.fields
     }
 
     pub fn id(&self) -> &ArticleId {

@@ -4,14 +4,15 @@
 //! declared before it (`scripts/module-deps.py` checks it). First the building blocks every
 //! stage may use: the seeded generator (`rng`), the sparse matrix handed between stages
 //! (`sparse`) and the way files reach the disk (`persist`). Then articles become paragraphs
-//! (`corpus`), documents are read from files (`input`), people label paragraphs (`labels`,
-//! or `import` labelled rows from other files), text becomes vectors (`features`), a
-//! logistic regression learns from them (`model`) inside cross-validation folds (`cv`),
-//! predictions are scored (`metrics`, `stats`) and written as a record (`record`); a model
-//! trained for new text (`trained`) is saved in a model file (`model_file`); an experiment
-//! ties it all together (`experiment`); a model or a feature set is applied to a corpus
-//! (`apply`) and records become a page (`html`). The command-line front end lives in the
-//! binary (`src/cli/`), which is the only place that knows clap or anyhow.
+//! (`corpus`) and the ones worth labelling are found (`candidates`), documents are read from
+//! files (`input`), people label paragraphs (`labels`, or `import` labelled rows from other
+//! files), text becomes vectors (`features`), a logistic regression learns from them
+//! (`model`) inside cross-validation folds (`cv`), predictions are scored (`metrics`,
+//! `stats`) and written as a record (`record`); a model trained for new text (`trained`) is
+//! saved in a model file (`model_file`); an experiment ties it all together (`experiment`); a
+//! model or a feature set is applied to a corpus (`apply`) and records become a page
+//! (`html`). The command-line front end lives in the binary (`src/cli/`), which is the only
+//! place that knows clap or anyhow.
 
 // Building blocks. The seeded generator every random choice goes through.
 pub mod rng;
@@ -24,6 +25,9 @@ pub mod persist;
 
 // The stages, in the order data flows through them. Articles → paragraphs.
 pub mod corpus;
+
+// Which paragraphs of a corpus are worth labelling.
+pub mod candidates;
 
 // Documents from files.
 pub mod input;

@@ -18,11 +18,14 @@
 //! Beside the reader: [`ParagraphInputs`] reads paragraphs to classify from several inputs
 //! (files or standard input; lines, JSON Lines or whole articles split as `stance ingest`
 //! splits them), and [`pipelined`] overlaps reading the next batch with work on the current
-//! one, for featurizing and predicting alike.
+//! one, for featurizing and predicting alike; [`scan_articles`] reads a corpus of articles in
+//! JSON Lines and keeps those with candidate paragraphs, for `stance ingest`.
 
+mod articles;
 mod paragraphs;
 mod pipeline;
 
+pub use articles::{ArticleFields, Scan, scan_articles};
 pub use paragraphs::{ParagraphInputs, ParagraphMode, Paragraphs};
 pub use pipeline::{BatchSource, Batches, pipelined};
 
@@ -115,6 +118,35 @@ pub enum InputError {
         path: PathBuf,
         line: u64,
         limit: usize,
+    },
+    #[error("{path}:{line}: the line is {found}, not a JSON object")]
+    NotAnObject {
+        path: PathBuf,
+        line: u64,
+        found: &'static str,
+    },
+    #[error("{path}:{line}: field `{field}` is {found}, not {expected}")]
+    WrongField {
+        path: PathBuf,
+        line: u64,
+        field: String,
+        found: &'static str,
+        expected: String,
+    },
+    #[error("{path}:{line}: field `{field}` cannot name an article")]
+    BadArticleId {
+        path: PathBuf,
+        line: u64,
+        field: String,
+        #[source]
+        source: crate::corpus::CorpusError,
+    },
+    #[error("{path}:{line}: article `{id}` was already read at line {first}")]
+    RepeatedArticle {
+        path: PathBuf,
+        line: u64,
+        id: String,
+        first: u64,
     },
     #[error("standard input (`-`) can be read only once")]
     StdinTwice,

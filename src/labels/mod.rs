@@ -111,7 +111,8 @@ pub enum StoreError {
     #[error("{}: the article is empty", path.display())]
     EmptyArticle { path: PathBuf },
     #[error(
-        "{} looks like JSON Lines ({reason}): an article is plain text, a paragraph per line",
+        "{} looks like JSON Lines ({reason}): an article is plain text, a paragraph per line \
+         (to read an article from each record, pass --text FIELD --id FIELD)",
         path.display()
     )]
     JsonLines { path: PathBuf, reason: String },

@@ -6,6 +6,7 @@
 //! only ever grows: one decision by one `write` and `sync_data` (cut back on an error), a
 //! batch by a copy of the log with the batch after it, renamed over it.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -566,7 +567,7 @@ impl Store {
         let mut replaced: BTreeMap<&ArticleId, Vec<Paragraph>> = BTreeMap::new();
         let mut added: Vec<Paragraph> = Vec::new();
         let mut reports = Vec::with_capacity(articles.len());
-        let mut copies: Vec<(PathBuf, &[u8])> = Vec::new();
+        let mut copies: Vec<(PathBuf, Cow<'a, [u8]>)> = Vec::new();
         let decisions: Vec<&Decision> = self.ledger.current_decisions().collect();
         for article in articles {
             let (blocks, duplicates) = distinct_blocks(article.blocks());
@@ -589,7 +590,14 @@ impl Store {
             reports.push(report);
             let copy = self.article_path(article.id());
             if fs::read(&copy).ok().as_deref() != Some(article.text().as_bytes()) {
-                copies.push((copy, article.text().as_bytes()));
+                copies.push((copy, Cow::Borrowed(article.text().as_bytes())));
+            }
+            if !article.fields().is_empty() {
+                let fields = fields_line(article)?;
+                let path = self.article_fields_path(article.id());
+                if fs::read(&path).ok().as_deref() != Some(fields.as_bytes()) {
+                    copies.push((path, Cow::Owned(fields.into_bytes())));
+                }
             }
         }
 
@@ -628,8 +636,15 @@ impl Store {
                 .iter()
                 .map(records::paragraph_line)
                 .collect::<Result<String, EntryError>>()?;
-            copies.push((self.dir.join(PARAGRAPHS_FILE), body.as_bytes()));
+            copies.push((
+                self.dir.join(PARAGRAPHS_FILE),
+                Cow::Borrowed(body.as_bytes()),
+            ));
         }
+        let copies: Vec<(PathBuf, &[u8])> = copies
+            .iter()
+            .map(|(path, bytes)| (path.clone(), bytes.as_ref()))
+            .collect();
         // Every file written, then one sync for all; `paragraphs.jsonl`, the store's index,
         // is renamed into place last.
         crate::persist::write_all_atomic(&copies).map_err(|source| StoreError::Write {
@@ -644,6 +659,39 @@ impl Store {
     fn article_path(&self, id: &ArticleId) -> PathBuf {
         self.dir.join(ARTICLES_DIR).join(format!("{id}.txt"))
     }
+
+    fn article_fields_path(&self, id: &ArticleId) -> PathBuf {
+        self.dir.join(ARTICLES_DIR).join(format!("{id}.json"))
+    }
+
+    /// The fields an article's record had beside its text (source, date, title …), as
+    /// `stance ingest` of JSON Lines kept them in `articles/<id>.json`; `None` for an article
+    /// ingested from a text file.
+    pub fn article_fields(
+        &self,
+        id: &ArticleId,
+    ) -> Result<Option<serde_json::Map<String, serde_json::Value>>, StoreError> {
+        let path = self.article_fields_path(id);
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(StoreError::Read { path, source }),
+        };
+        crate::persist::parse_line(text.trim_end())
+            .map(Some)
+            .map_err(|source| StoreError::Line {
+                path,
+                line: 1,
+                source: EntryError::Json(source),
+            })
+    }
+}
+
+/// The line kept in `articles/<id>.json`: the article's fields, keys in order.
+fn fields_line(article: &Article) -> Result<String, StoreError> {
+    let mut line = serde_json::to_string(article.fields()).map_err(EntryError::Serialize)?;
+    line.push('\n');
+    Ok(line)
 }
 
 /// What [`Store::plan_ingest`] decided.
@@ -652,8 +700,8 @@ struct IngestPlan<'a> {
     /// The store's paragraphs once the articles are in, and their index.
     paragraphs: Vec<Paragraph>,
     index: BTreeMap<ParagraphId, usize>,
-    /// Files to write: the copies of new or changed articles.
-    copies: Vec<(PathBuf, &'a [u8])>,
+    /// Files to write: the copies of new or changed articles, and their fields.
+    copies: Vec<(PathBuf, Cow<'a, [u8]>)>,
 }
 
 /// The report of ingesting `article`, whose stored blocks are `old` (none if new), as

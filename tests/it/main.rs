@@ -4,6 +4,7 @@
 mod labels;
 mod util;
 
+mod candidates;
 mod experiments;
 mod features;
 mod predict;
