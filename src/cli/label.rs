@@ -24,7 +24,7 @@ use crossterm::{cursor, execute, queue};
 use jiff::Timestamp;
 use stance::corpus::ParagraphId;
 use stance::experiment::{Experiment, LabellingOrder};
-use stance::labels::session::{Key, ParagraphView, Session, Step, View};
+use stance::labels::session::{Action, Key, ParagraphView, Scroll, Session, Step, View};
 use stance::labels::{Annotation, Annotator, Offered, Order, Store};
 
 use super::Outcome;
@@ -45,10 +45,14 @@ const BLINK: Duration = Duration::from_millis(200);
     after_help = "Shows one paragraph at a time with each class's definition, starting at the \
     first paragraph you have not labelled.\n\n\
     Keys:\n  \
-    f s n     label (the first letter of each class in schema.toml)\n  \
+    f s n     label (the first letter of each class in schema.toml, or its `key = \"…\"`)\n  \
+    1 2 3     label (the class's number in schema.toml)\n  \
     l         mark the next decision low-confidence (press before the label)\n  \
     space →   skip (skipped paragraphs come round again)\n  \
     u         undo this session's last decision\n  \
+    j k ↓ ↑   scroll a long paragraph a line; PgDn PgUp a page\n  \
+    Tab       fold the class definitions away, or show them\n  \
+    ?         show the keys\n  \
     q Esc     quit\n\n\
     Each decision is appended to annotations.jsonl and synced to disk as you make it, so \
     quitting or losing the terminal loses nothing; undo appends a retraction and never \
@@ -344,9 +348,11 @@ fn label_loop(
     retraining: &mut Retraining,
     stop: &AtomicBool,
 ) -> anyhow::Result<Ended> {
+    let mut display = Display::default();
     loop {
+        display.follow(session);
         screen
-            .draw(session, retraining.status.as_deref())
+            .draw(session, &mut display, retraining.status.as_deref())
             .context("cannot draw to the terminal")?;
         const CANNOT_READ: &str = "cannot read from the terminal";
         loop {
@@ -361,8 +367,9 @@ fn label_loop(
                 if let Some(offers) = retraining.finished(Duration::ZERO, store, session) {
                     session.set_offers(offers);
                 }
+                display.follow(session);
                 screen
-                    .draw(session, retraining.status.as_deref())
+                    .draw(session, &mut display, retraining.status.as_deref())
                     .context("cannot draw to the terminal")?;
             }
         }
@@ -379,11 +386,38 @@ fn label_loop(
             KeyCode::Char(c) => Key::Char(c),
             KeyCode::Right => Key::Right,
             KeyCode::Esc => Key::Escape,
+            KeyCode::Up => Key::Up,
+            KeyCode::Down => Key::Down,
+            KeyCode::PageUp => Key::PageUp,
+            KeyCode::PageDown => Key::PageDown,
+            KeyCode::Tab => Key::Tab,
             _ => continue,
         };
+        // Any key closes the keys' screen, and does nothing else: a label pressed there
+        // would label a paragraph out of sight.
+        if std::mem::take(&mut display.help) {
+            continue;
+        }
         let Some(action) = session.action(key) else {
+            session.unknown_key(key);
             continue;
         };
+        // Scrolling, folding and help change the screen, not the session.
+        match action {
+            Action::Scroll(scroll) => {
+                display.scroll(scroll);
+                continue;
+            }
+            Action::ToggleDefinitions => {
+                display.folded = !display.folded;
+                continue;
+            }
+            Action::Help => {
+                display.help = true;
+                continue;
+            }
+            _ => {}
+        }
         match session.apply(action, Timestamp::now()) {
             Step::Continue => {}
             Step::Quit => return Ok(Ended::Quit),
@@ -427,13 +461,19 @@ impl Screen {
         Ok(screen)
     }
 
-    fn draw(&mut self, session: &Session, status: Option<&str>) -> std::io::Result<()> {
+    fn draw(
+        &mut self,
+        session: &Session,
+        display: &mut Display,
+        status: Option<&str>,
+    ) -> std::io::Result<()> {
         let (width, height) = match terminal::size() {
             Ok((w, h)) if w > 0 && h > 0 => (w, h),
             _ => FALLBACK_SIZE,
         };
         let lines = render(
             session,
+            display,
             status,
             usize::from(width.max(20)),
             usize::from(height),
@@ -487,17 +527,66 @@ enum Line {
     Dim(String),
 }
 
+/// How the screen shows the session: where a long paragraph is scrolled to, whether the
+/// class definitions are folded away, whether the keys are shown. The session knows none
+/// of it.
+#[derive(Debug, Default)]
+struct Display {
+    /// The first line of the paragraph shown.
+    scroll: usize,
+    /// Lines of paragraph the last screen had room for (a page).
+    page: usize,
+    /// The most `scroll` can be for the paragraph on screen.
+    max_scroll: usize,
+    folded: bool,
+    help: bool,
+    /// The paragraph the scroll belongs to.
+    showing: Option<ParagraphId>,
+}
+
+impl Display {
+    /// A new paragraph starts at its top.
+    fn follow(&mut self, session: &Session) {
+        let now = match session.view() {
+            View::Paragraph(view) => Some(view.id.clone()),
+            View::Done { .. } => None,
+        };
+        if now != self.showing {
+            self.showing = now;
+            self.scroll = 0;
+        }
+    }
+
+    fn scroll(&mut self, scroll: Scroll) {
+        let page = self.page.saturating_sub(1).max(1);
+        self.scroll = match scroll {
+            Scroll::LineDown => self.scroll + 1,
+            Scroll::LineUp => self.scroll.saturating_sub(1),
+            Scroll::PageDown => self.scroll + page,
+            Scroll::PageUp => self.scroll.saturating_sub(page),
+        }
+        .min(self.max_scroll);
+    }
+}
+
 /// The screen as lines of at most `width` columns and `height` rows. When rows run short,
-/// the class definitions shrink to one line each first, then the paragraph is cut. `status`
-/// says what the labelling order's model last did.
-fn render(session: &Session, status: Option<&str>, width: usize, height: usize) -> Vec<Line> {
+/// the class definitions shrink to one line each first, then the paragraph scrolls (from
+/// `display.scroll`, which is kept within bounds, and with a line saying where it is).
+/// `status` says what the labelling order's model last did.
+fn render(
+    session: &Session,
+    display: &mut Display,
+    status: Option<&str>,
+    width: usize,
+    height: usize,
+) -> Vec<Line> {
     let keys: Vec<String> = session
         .classes()
         .iter()
         .map(|class| class.key().to_string())
         .collect();
     let legend = format!(
-        "{} label · l low confidence · space/→ skip · u undo · q quit",
+        "{} label · l low confidence · space/→ skip · u undo · ? keys · q quit",
         keys.join("/")
     );
     let notice = [
@@ -532,6 +621,42 @@ fn render(session: &Session, status: Option<&str>, width: usize, height: usize) 
         }
     };
 
+    if display.help {
+        let mut lines = vec![
+            Line::Bold(fit(
+                &format!("stance label · {} · keys", session.annotator()),
+                width,
+            )),
+            Line::Plain(String::new()),
+        ];
+        for class in session.classes() {
+            let number = match class.number() {
+                Some(number) if number != class.key() => format!(" or {number}"),
+                _ => String::new(),
+            };
+            lines.extend(wrap(
+                &format!("{}{number}  label {}", class.key(), class.name()),
+                width,
+                "  ",
+                "      ",
+            ));
+        }
+        for line in [
+            "l  mark the next label low-confidence",
+            "space or →  skip (it comes round again)",
+            "u  undo this session's last decision",
+            "j k or ↓ ↑  scroll a line · PgDn PgUp  a page",
+            "Tab  fold the definitions away, or show them",
+            "?  show or hide these keys · q or Esc  quit",
+        ] {
+            lines.extend(wrap(line, width, "  ", "      "));
+        }
+        lines.push(Line::Plain(String::new()));
+        lines.push(Line::Dim(fit("any key goes back to the paragraph", width)));
+        lines.truncate(height);
+        return lines;
+    }
+
     let top = vec![
         Line::Bold(fit(
             &format!(
@@ -561,11 +686,33 @@ fn render(session: &Session, status: Option<&str>, width: usize, height: usize) 
         .map(|class| class.name().chars().count())
         .max()
         .unwrap_or(0);
-    let class_lines = |full: bool| -> Vec<Line> {
+    // How much of the classes to show: definitions wrapped, cut to a line each, or folded
+    // away (names and keys only).
+    #[derive(PartialEq)]
+    enum Classes {
+        Full,
+        OneLine,
+        Folded,
+    }
+    let class_lines = |shown: Classes| -> Vec<Line> {
         let mut lines = vec![Line::Plain(String::new())];
+        if shown == Classes::Folded {
+            let names: Vec<String> = session
+                .classes()
+                .iter()
+                .map(|class| format!("{} {}", class.key(), class.name()))
+                .collect();
+            lines.extend(wrap(
+                &format!("{} · Tab shows the definitions", names.join(" · ")),
+                width,
+                "  ",
+                "  ",
+            ));
+            return lines;
+        }
         for class in session.classes() {
             let first = format!("  {}  {:<name_width$}  ", class.key(), class.name());
-            if full {
+            if shown == Classes::Full {
                 let hanging = " ".repeat(first.chars().count());
                 lines.extend(wrap(class.definition(), width, &first, &hanging));
             } else {
@@ -582,18 +729,45 @@ fn render(session: &Session, status: Option<&str>, width: usize, height: usize) 
     bottom.push(Line::Plain(notice));
 
     let fixed = top.len() + low.len() + bottom.len();
-    let mut classes = class_lines(true);
-    if fixed + body.len() + classes.len() > height {
-        classes = class_lines(false);
+    let fits = |classes: &[Line]| fixed + body.len() + classes.len() <= height;
+    // Below this many lines of paragraph, the definitions fold away of themselves.
+    const FEWEST_LINES: usize = 5;
+    let mut classes = if display.folded {
+        class_lines(Classes::Folded)
+    } else {
+        class_lines(Classes::Full)
+    };
+    if !fits(&classes) && !display.folded {
+        classes = class_lines(Classes::OneLine);
+        if !fits(&classes) && height.saturating_sub(fixed + classes.len()) < FEWEST_LINES {
+            classes = class_lines(Classes::Folded);
+        }
     }
     let room = height.saturating_sub(fixed + classes.len()).max(1);
     let mut body = body;
     if body.len() > room {
-        body.truncate(room.saturating_sub(1).max(1));
-        body.push(Line::Plain(fit(
-            "  … (enlarge the terminal to see the rest)",
+        // One line of the room says where the window is.
+        let window = room.saturating_sub(1).max(1);
+        let total = body.len();
+        display.page = window;
+        display.max_scroll = total - window;
+        display.scroll = display.scroll.min(display.max_scroll);
+        let first = display.scroll;
+        let last = first + window;
+        body = body.drain(first..last).collect();
+        let more = if last == total {
+            "the end, k/PgUp back".to_owned()
+        } else {
+            format!("j/PgDn for {} more", total - last)
+        };
+        body.push(Line::Dim(fit(
+            &format!("  ── lines {}–{last} of {total}: {more} ──", first + 1),
             width,
         )));
+    } else {
+        display.page = room;
+        display.max_scroll = 0;
+        display.scroll = 0;
     }
 
     let mut lines = top;
@@ -681,7 +855,7 @@ mod tests {
         let article = Article::new(ArticleId::new("a").unwrap(), text.to_owned()).unwrap();
         store.ingest(&[article]).unwrap();
         let session = Session::new(&store, Annotator::new("ann").unwrap()).unwrap();
-        render(&session, None, width, height)
+        render(&session, &mut Display::default(), None, width, height)
             .iter()
             .map(|line| line.text().to_owned())
             .collect()
@@ -717,9 +891,9 @@ mod tests {
                 "long-term",
                 "  f  fracturing  the alignment",
                 "played down as tactical",
-                "f/s/n label · l low confidence · space/→ skip · u undo · q quit",
+                "f/s/n label · l low confidence · space/→ skip · u undo · ? keys · q quit",
             ],
-            &["enlarge"],
+            &["lines 1–"],
         );
     }
 
@@ -734,9 +908,20 @@ mod tests {
                 "and quarrels.",
                 "  s  stable      the alignment holds or…",
             ],
-            &["enlarge"],
+            &["lines 1–"],
         );
-        check(40, 12, &["Although China", "enlarge", "q quit"], &[]);
+        check(
+            40,
+            12,
+            &[
+                "Although China",
+                "lines 1–",
+                "j/PgDn for",
+                "f fracturing · s stable",
+                "q quit",
+            ],
+            &[],
+        );
         check(20, 5, &["stance label"], &[]);
     }
 

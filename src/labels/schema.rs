@@ -37,18 +37,27 @@ struct RawSchema {
 struct RawClass {
     name: String,
     definition: String,
+    #[serde(default)]
+    key: Option<String>,
 }
 
-/// One class: a name and a one-line definition.
+/// One class: a name, a one-line definition, and the key `stance label` labels it with, if
+/// the schema sets one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Class {
     name: String,
     definition: String,
+    key: Option<char>,
 }
 
 impl Class {
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The key set in the schema (`key = "1"`): a lowercase letter or a digit.
+    pub fn key(&self) -> Option<char> {
+        self.key
     }
 
     pub fn definition(&self) -> &str {
@@ -88,6 +97,14 @@ pub enum SchemaError {
     Duplicate { name: String },
     #[error("class `{name}` needs a one-line definition")]
     BadDefinition { name: String },
+    #[error("class `{name}`: key = \"{key}\" is not one lowercase letter or digit")]
+    BadKey { name: String, key: String },
+    #[error("classes `{first}` and `{second}` both set key = \"{key}\"")]
+    DuplicateKey {
+        key: char,
+        first: String,
+        second: String,
+    },
 }
 
 impl Schema {
@@ -109,7 +126,12 @@ impl Schema {
             });
         }
         let mut classes: Vec<Class> = Vec::with_capacity(raw.class.len());
-        for RawClass { name, definition } in raw.class {
+        for RawClass {
+            name,
+            definition,
+            key,
+        } in raw.class
+        {
             let well_formed = name.starts_with(|c: char| c.is_ascii_lowercase())
                 && name
                     .chars()
@@ -124,7 +146,30 @@ impl Schema {
             if definition.is_empty() || definition.contains(['\n', '\r']) {
                 return Err(SchemaError::BadDefinition { name });
             }
-            classes.push(Class { name, definition });
+            let key = match key {
+                None => None,
+                Some(key) => {
+                    let mut chars = key.chars();
+                    match (chars.next(), chars.next()) {
+                        (Some(c), None) if c.is_ascii_lowercase() || c.is_ascii_digit() => Some(c),
+                        _ => return Err(SchemaError::BadKey { name, key }),
+                    }
+                }
+            };
+            if let Some(c) = key
+                && let Some(other) = classes.iter().find(|class| class.key == Some(c))
+            {
+                return Err(SchemaError::DuplicateKey {
+                    key: c,
+                    first: other.name.clone(),
+                    second: name,
+                });
+            }
+            classes.push(Class {
+                name,
+                definition,
+                key,
+            });
         }
         Ok(Schema { classes })
     }
@@ -136,6 +181,7 @@ impl Schema {
             .map(|&(name, definition)| Class {
                 name: name.to_owned(),
                 definition: definition.to_owned(),
+                key: None,
             })
             .collect();
         Schema { classes }
@@ -145,7 +191,8 @@ impl Schema {
     pub fn to_toml(&self) -> String {
         let mut out = String::from(
             "# The label classes of this store, in order, each with a one-line definition.\n\
-             # `stance label` gives each class the key of its first letter.\n\
+             # `stance label` labels a class with its first letter, or with the key set by\n\
+             # `key = \"1\"` (a lowercase letter or a digit); number keys 1-9 work too.\n\
              # Class names: lowercase letters, digits, `_` and `-`, starting with a letter.\n",
         );
         for class in &self.classes {
@@ -154,6 +201,9 @@ impl Schema {
                 "\n[[class]]\nname = \"{}\"\ndefinition = {definition}\n",
                 class.name
             ));
+            if let Some(key) = class.key {
+                out.push_str(&format!("key = \"{key}\"\n"));
+            }
         }
         out
     }
@@ -266,8 +316,33 @@ mod tests {
         );
         check(
             "[[class]]\nname = \"a\"\ndefinition = \"d\"\ncolour = 1\n",
-            Err("line 4: unknown field `colour`, expected `name` or `definition`"),
+            Err("line 4: unknown field `colour`, expected one of `name`, `definition`, `key`"),
         );
+        let keyed = |name: &str, key: &str| {
+            format!("[[class]]\nname = \"{name}\"\ndefinition = \"d\"\nkey = \"{key}\"\n")
+        };
+        check(
+            &format!("{}{}", keyed("left", "1"), keyed("right", "ab")),
+            Err("class `right`: key = \"ab\" is not one lowercase letter or digit"),
+        );
+        check(
+            &format!("{}{}", keyed("left", "L"), class("right")),
+            Err("class `left`: key = \"L\" is not one lowercase letter or digit"),
+        );
+        check(
+            &format!("{}{}", keyed("left", "1"), keyed("right", "1")),
+            Err("classes `left` and `right` both set key = \"1\""),
+        );
+    }
+
+    #[test]
+    fn keys_set_in_the_schema_round_trip() {
+        let text = "[[class]]\nname = \"left\"\ndefinition = \"d\"\nkey = \"1\"\n\
+                    [[class]]\nname = \"right\"\ndefinition = \"d\"\n";
+        let schema = Schema::from_toml(text).unwrap();
+        let keys: Vec<Option<char>> = schema.classes().iter().map(Class::key).collect();
+        assert_eq!(keys, [Some('1'), None]);
+        assert_eq!(Schema::from_toml(&schema.to_toml()), Ok(schema));
     }
 
     #[test]

@@ -26,6 +26,18 @@ use crate::corpus::{ArticleId, ParagraphId};
 const LOW_KEY: char = 'l';
 const UNDO_KEY: char = 'u';
 const QUIT_KEY: char = 'q';
+const DOWN_KEY: char = 'j';
+const UP_KEY: char = 'k';
+const HELP_KEY: char = '?';
+
+/// What each reserved letter does, for messages.
+const RESERVED: [(char, &str); 5] = [
+    (LOW_KEY, "low confidence"),
+    (UNDO_KEY, "undo"),
+    (QUIT_KEY, "quit"),
+    (DOWN_KEY, "scrolling down"),
+    (UP_KEY, "scrolling up"),
+];
 
 /// A key press, as far as the session cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +45,35 @@ pub enum Key {
     Char(char),
     Right,
     Escape,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Tab,
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Key::Char(c) => write!(f, "`{c}`"),
+            Key::Right => f.write_str("→"),
+            Key::Escape => f.write_str("Esc"),
+            Key::Up => f.write_str("↑"),
+            Key::Down => f.write_str("↓"),
+            Key::PageUp => f.write_str("PgUp"),
+            Key::PageDown => f.write_str("PgDn"),
+            Key::Tab => f.write_str("Tab"),
+        }
+    }
+}
+
+/// How far to scroll the paragraph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scroll {
+    LineDown,
+    LineUp,
+    PageDown,
+    PageUp,
 }
 
 /// What a key asks for.
@@ -46,6 +87,12 @@ pub enum Action {
     /// Retract this session's last decision and go back to its paragraph.
     Undo,
     Quit,
+    /// Scroll a long paragraph (the screen's business: the session does nothing).
+    Scroll(Scroll),
+    /// Fold the class definitions away, or show them again (the screen's business).
+    ToggleDefinitions,
+    /// Show the keys, or hide them (the screen's business).
+    Help,
 }
 
 /// What the caller must do after an action.
@@ -59,10 +106,14 @@ pub enum Step {
     Quit,
 }
 
-/// A class with its key, for the legend.
+/// A class with its keys, for the legend.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyedClass {
+    /// The key shown: the schema's `key`, else the first letter unless another class or an
+    /// action has it, else the number.
     key: char,
+    /// The class's number key (1-9, in schema order), unless a schema `key` took it.
+    number: Option<char>,
     class: ClassIdx,
     name: String,
     definition: String,
@@ -71,6 +122,11 @@ pub struct KeyedClass {
 impl KeyedClass {
     pub fn key(&self) -> char {
         self.key
+    }
+
+    /// Its number key, also shown when the key is a letter.
+    pub fn number(&self) -> Option<char> {
+        self.number
     }
 
     pub fn name(&self) -> &str {
@@ -86,15 +142,13 @@ impl KeyedClass {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SessionError {
     #[error(
-        "classes `{first}` and `{second}` both start with `{key}`; `stance label` keys each class by its first letter, so rename one in schema.toml"
+        "class `{class}` has no key: its first letter is taken and it has no number key (only \
+         classes 1-9 do); set one in schema.toml, e.g. key = \"x\""
     )]
-    AmbiguousKeys {
-        key: char,
-        first: String,
-        second: String,
-    },
+    NoKey { class: String },
     #[error(
-        "class `{class}` starts with `{key}`, the key for {action}; rename the class in schema.toml"
+        "class `{class}` sets key = \"{key}\", the key for {action}; choose another in \
+         schema.toml"
     )]
     ReservedKey {
         key: char,
@@ -119,6 +173,8 @@ pub enum Notice {
     /// Skipping came back to the same paragraph.
     OnlyOneLeft,
     AllLabelled,
+    /// A key that does nothing here.
+    UnknownKey(String),
 }
 
 impl fmt::Display for Notice {
@@ -130,6 +186,7 @@ impl fmt::Display for Notice {
             Notice::NothingToUndo => f.write_str("nothing to undo in this session"),
             Notice::OnlyOneLeft => f.write_str("this is the only paragraph left"),
             Notice::AllLabelled => f.write_str("every paragraph is labelled"),
+            Notice::UnknownKey(key) => write!(f, "{key} does nothing here: ? for the keys"),
         }
     }
 }
@@ -355,17 +412,30 @@ impl Session {
         match key {
             Key::Right | Key::Char(' ') => Some(Action::Skip),
             Key::Escape => Some(Action::Quit),
+            Key::Down => Some(Action::Scroll(Scroll::LineDown)),
+            Key::Up => Some(Action::Scroll(Scroll::LineUp)),
+            Key::PageDown => Some(Action::Scroll(Scroll::PageDown)),
+            Key::PageUp => Some(Action::Scroll(Scroll::PageUp)),
+            Key::Tab => Some(Action::ToggleDefinitions),
             Key::Char(c) => match c.to_ascii_lowercase() {
                 LOW_KEY => Some(Action::ToggleLow),
                 UNDO_KEY => Some(Action::Undo),
                 QUIT_KEY => Some(Action::Quit),
+                DOWN_KEY => Some(Action::Scroll(Scroll::LineDown)),
+                UP_KEY => Some(Action::Scroll(Scroll::LineUp)),
+                HELP_KEY => Some(Action::Help),
                 c => self
                     .classes
                     .iter()
-                    .find(|class| class.key == c)
+                    .find(|class| class.key == c || class.number == Some(c))
                     .map(|class| Action::Label(class.class)),
             },
         }
+    }
+
+    /// Says that `key` does nothing (the caller found no action for it).
+    pub fn unknown_key(&mut self, key: Key) {
+        self.notice = Some(Notice::UnknownKey(key.to_string()));
     }
 
     /// Carries out `action`; `now` stamps any annotation it produces.
@@ -374,6 +444,7 @@ impl Session {
         match action {
             Action::Quit => Step::Quit,
             Action::Undo => self.undo(now),
+            Action::Scroll(_) | Action::ToggleDefinitions | Action::Help => Step::Continue,
             Action::ToggleLow | Action::Skip | Action::Label(_) => {
                 let Some(cursor) = self.cursor else {
                     self.notice = Some(Notice::AllLabelled);
@@ -393,7 +464,7 @@ impl Session {
                         Step::Continue
                     }
                     Action::Label(class) => self.label(cursor, class, now),
-                    Action::Quit | Action::Undo => Step::Continue,
+                    _ => Step::Continue,
                 }
             }
         }
@@ -532,36 +603,61 @@ impl Session {
 /// control key.
 fn keyed_classes(store: &Store) -> Result<Vec<KeyedClass>, SessionError> {
     let schema = store.schema();
+    let reserved = |key: char| {
+        RESERVED
+            .iter()
+            .find(|(reserved, _)| *reserved == key)
+            .map(|(_, action)| *action)
+    };
+    // Keys set in the schema first: they are the user's choice, and take the number keys
+    // they name from the classes those would be the fallback of.
+    let mut taken: Vec<char> = Vec::new();
+    for class in schema.classes() {
+        if let Some(key) = class.key() {
+            if let Some(action) = reserved(key) {
+                return Err(SessionError::ReservedKey {
+                    key,
+                    class: class.name().to_owned(),
+                    action,
+                });
+            }
+            taken.push(key);
+        }
+    }
+    let numbers: Vec<Option<char>> = schema
+        .indices()
+        .map(|class| {
+            char::from_digit(class.index() as u32 + 1, 10)
+                .filter(|&digit| class.index() < 9 && !taken.contains(&digit))
+        })
+        .collect();
     let mut keyed: Vec<KeyedClass> = Vec::with_capacity(schema.len());
     for class in schema.indices() {
-        let name = schema.class(class).name();
+        let entry = schema.class(class);
+        let name = entry.name();
         // Schema names start with an ASCII lowercase letter.
-        let key = name.chars().next().unwrap_or('?');
-        let reserved = match key {
-            LOW_KEY => Some("low confidence"),
-            UNDO_KEY => Some("undo"),
-            QUIT_KEY => Some("quit"),
-            _ => None,
+        let letter = name.chars().next().filter(|&c| {
+            reserved(c).is_none() && !taken.contains(&c) && !numbers.contains(&Some(c))
+        });
+        let key = match (entry.key(), letter, numbers[class.index()]) {
+            (Some(key), _, _) => key,
+            (None, Some(letter), _) => {
+                taken.push(letter);
+                letter
+            }
+            (None, None, Some(number)) => number,
+            (None, None, None) => {
+                return Err(SessionError::NoKey {
+                    class: name.to_owned(),
+                });
+            }
         };
-        if let Some(action) = reserved {
-            return Err(SessionError::ReservedKey {
-                key,
-                class: name.to_owned(),
-                action,
-            });
-        }
-        if let Some(other) = keyed.iter().find(|k| k.key == key) {
-            return Err(SessionError::AmbiguousKeys {
-                key,
-                first: other.name.clone(),
-                second: name.to_owned(),
-            });
-        }
         keyed.push(KeyedClass {
             key,
+            number: numbers[class.index()],
             class,
             name: name.to_owned(),
-            definition: schema.class(class).definition().to_owned(),
+            definition: entry.definition().to_owned(),
         });
     }
     Ok(keyed)
@@ -876,30 +972,74 @@ mod tests {
         );
     }
 
-    #[test]
-    fn refuses_schemas_without_distinct_keys() {
+    /// The keys of the classes of `schema` (TOML `[[class]]` bodies), or the error.
+    fn keys_of(classes: &[&str]) -> Result<Vec<(char, Option<char>)>, String> {
         let dir = tempfile::tempdir().unwrap();
         let labels = dir.path().join("labels");
         Store::open_or_create(&labels).unwrap();
-        let check_schema = |classes: &[&str], message: &str| {
-            let body: String = classes
-                .iter()
-                .map(|name| format!("[[class]]\nname = \"{name}\"\ndefinition = \"d\"\n"))
-                .collect();
-            std::fs::write(labels.join("schema.toml"), body).unwrap();
-            let mut store = Store::open(&labels).unwrap();
-            let article = Article::new(ArticleId::new("a").unwrap(), "x.".into()).unwrap();
-            store.ingest(&[article]).unwrap();
-            let err = Session::new(&store, Annotator::new("ann").unwrap()).unwrap_err();
-            assert_eq!(err.to_string(), message);
+        let body: String = classes
+            .iter()
+            .map(|class| format!("[[class]]\ndefinition = \"d\"\n{class}\n"))
+            .collect();
+        std::fs::write(labels.join("schema.toml"), body).unwrap();
+        let mut store = Store::open(&labels).unwrap();
+        let article = Article::new(ArticleId::new("a").unwrap(), "x.".into()).unwrap();
+        store.ingest(&[article]).unwrap();
+        Session::new(&store, Annotator::new("ann").unwrap())
+            .map(|session| {
+                session
+                    .classes()
+                    .iter()
+                    .map(|class| (class.key(), class.number()))
+                    .collect()
+            })
+            .map_err(|err| err.to_string())
+    }
+
+    #[test]
+    fn classes_are_keyed_by_schema_key_first_letter_or_number() {
+        let check = |classes: &[&str], expected: &[(char, Option<char>)]| {
+            assert_eq!(keys_of(classes), Ok(expected.to_vec()), "{classes:?}");
         };
-        check_schema(
-            &["stable", "support"],
-            "classes `stable` and `support` both start with `s`; `stance label` keys each class by its first letter, so rename one in schema.toml",
+        check(
+            &[
+                "name = \"fracturing\"",
+                "name = \"stable\"",
+                "name = \"neither\"",
+            ],
+            &[('f', Some('1')), ('s', Some('2')), ('n', Some('3'))],
         );
-        check_schema(
-            &["stable", "unsure"],
-            "class `unsure` starts with `u`, the key for undo; rename the class in schema.toml",
+        // `left` starts with the low-confidence key: its number labels it.
+        check(
+            &["name = \"left\"", "name = \"center\"", "name = \"right\""],
+            &[('1', Some('1')), ('c', Some('2')), ('r', Some('3'))],
+        );
+        // Two classes of one letter: the first keeps it, the second gets its number.
+        check(
+            &["name = \"stable\"", "name = \"support\""],
+            &[('s', Some('1')), ('2', Some('2'))],
+        );
+        // A schema key wins, and takes its digit from the class it would number.
+        check(
+            &[
+                "name = \"left\"\nkey = \"2\"",
+                "name = \"center\"",
+                "name = \"right\"\nkey = \"e\"",
+            ],
+            &[('2', Some('1')), ('c', None), ('e', Some('3'))],
+        );
+        assert_eq!(
+            keys_of(&["name = \"stable\"", "name = \"other\"\nkey = \"u\""]),
+            Err(
+                "class `other` sets key = \"u\", the key for undo; choose another in schema.toml"
+                    .to_owned()
+            )
+        );
+        let many: Vec<String> = (0..10).map(|i| format!("name = \"same{i}\"")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert_eq!(
+            keys_of(&many),
+            Err("class `same9` has no key: its first letter is taken and it has no number key (only classes 1-9 do); set one in schema.toml, e.g. key = \"x\"".to_owned())
         );
     }
 

@@ -1011,3 +1011,87 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// About 1,400 characters of one paragraph, ending in words found nowhere else.
+fn long_paragraph() -> String {
+    let sentence = "Beijing and Moscow describe their partnership as without limits, \
+                    while officials in both capitals quietly hedge their bets. ";
+    let mut text = sentence.repeat(1400 / sentence.len());
+    text.push_str("The last words are these: zebra finale.");
+    text
+}
+
+#[test]
+fn a_long_paragraph_scrolls_at_80_by_24_and_keys_say_what_they_do() {
+    let sandbox = Sandbox::new();
+    sandbox.write("long.txt", format!("{}\n", long_paragraph()));
+    sandbox
+        .stance()
+        .args(["ingest", "long.txt"])
+        .assert()
+        .success();
+    // The pty reports no size: the labeller draws at 80 × 24. (The session reads bytes as
+    // Latin-1: expected strings are ASCII.)
+    let mut session = spawn_label(&sandbox, "ann");
+    session.exp_string("lines 1").unwrap();
+    session.exp_string("j/PgDn for 7 more").unwrap();
+    send(&mut session, "\x1b[6~"); // PgDn
+    session.exp_string("these: zebra").unwrap();
+    session.exp_string("the end, k/PgUp back").unwrap();
+    send(&mut session, "k");
+    session.exp_string("j/PgDn for 1 more").unwrap();
+    send(&mut session, "\t");
+    session.exp_string("Tab shows the definitions").unwrap();
+    send(&mut session, "x");
+    session
+        .exp_string("`x` does nothing here: ? for the keys")
+        .unwrap();
+    send(&mut session, "?");
+    session
+        .exp_string("any key goes back to the paragraph")
+        .unwrap();
+    // That key only closes the keys' screen: nothing is labelled.
+    send(&mut session, "f");
+    session.exp_string("1 of 1 left").unwrap();
+    send(&mut session, "q");
+    session
+        .exp_string("ann: 0 decisions saved; 0 of 1 paragraphs labelled, 1 left")
+        .unwrap();
+    session.exp_eof().unwrap();
+}
+
+#[test]
+fn classes_are_labelled_by_their_schema_key_or_number() {
+    let sandbox = ingested();
+    let ids = labelable_ids(&sandbox);
+    sandbox.write(
+        "labels/schema.toml",
+        "[[class]]\nname = \"left\"\ndefinition = \"to the left\"\n\
+         [[class]]\nname = \"center\"\ndefinition = \"in the middle\"\n\
+         [[class]]\nname = \"right\"\ndefinition = \"to the right\"\nkey = \"r\"\n",
+    );
+    let mut session = spawn_label(&sandbox, "ann");
+    // `left` starts with the low-confidence key: it is labelled by its number.
+    session.exp_string("1/c/r label").unwrap();
+    send(&mut session, "1");
+    session.exp_string("saved: left").unwrap();
+    send(&mut session, "2");
+    session.exp_string("saved: center").unwrap();
+    send(&mut session, "r");
+    session.exp_string("saved: right").unwrap();
+    send(&mut session, "q");
+    session.exp_eof().unwrap();
+    let labels: Vec<(String, String)> = log_of(&sandbox.join("labels/annotations.jsonl"))
+        .into_iter()
+        .map(|(_, id, label, _)| (id, label))
+        .collect();
+    let s = |x: &str| x.to_owned();
+    assert_eq!(
+        labels,
+        [
+            (ids[0].clone(), s("left")),
+            (ids[1].clone(), s("center")),
+            (ids[2].clone(), s("right")),
+        ]
+    );
+}
