@@ -6,14 +6,16 @@
 //! alternate screen, raw mode), turns key presses into session keys, appends what the
 //! session returns before reading the next key, and retrains the order's model on a thread
 //! of its own every `--retrain-every` decisions. The terminal is restored on every way out:
-//! errors, panics, and SIGTERM or SIGHUP (which end the session as `q` does, then exit with
-//! status 2).
+//! errors, panics, and SIGTERM, SIGHUP or SIGINT (which end the session as `q` does, then
+//! exit with status 2). A terminal that goes away (its window, tmux or ssh closed) ends the
+//! session as `q` does: it is watched here, since crossterm's reader spins on a terminal
+//! that has hung up instead of returning.
 
 use std::io::{IsTerminal, Stdout, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, TryRecvError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -39,6 +41,10 @@ const SIGNAL_CHECK: Duration = Duration::from_millis(100);
 /// How long the next paragraph waits for a model being retrained before it is taken from
 /// the previous model's order: a blink.
 const BLINK: Duration = Duration::from_millis(200);
+
+/// How long a session told to end (a signal, a terminal gone) may take to leave on its own
+/// before the watchdog ends the process.
+const GRACE: Duration = Duration::from_secs(2);
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -159,12 +165,19 @@ pub fn run(args: LabelArgs) -> anyhow::Result<Outcome> {
     let offers = order.offers(&order.state(&store, annotator.as_str()))?;
     let mut session = Session::with_offers(&store, annotator, offers)?;
     let mut retraining = Retraining::new(order, args.retrain_every);
-    // A signal only sets the flag; the loop sees it, and leaves as `q` does.
+    // A signal only sets the flag; the loop sees it, and leaves as `q` does. (In raw mode
+    // Ctrl-C is a key; SIGINT comes from `kill -INT`.)
     let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
+    for signal in [
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+        signal_hook::consts::SIGINT,
+    ] {
         signal_hook::flag::register(signal, Arc::clone(&stop))
             .context("cannot listen for termination signals")?;
     }
+    let appending = Arc::new(Mutex::new(()));
+    watchdog(Arc::clone(&stop), Arc::clone(&appending));
     let ended = {
         let mut screen = Screen::enter().context("cannot set up the terminal")?;
         label_loop(
@@ -173,13 +186,22 @@ pub fn run(args: LabelArgs) -> anyhow::Result<Outcome> {
             &mut session,
             &mut retraining,
             &stop,
+            &appending,
         )?
     };
-    outln!("{}", session.summary())?;
     match ended {
-        Ended::Quit => Ok(Outcome::Success),
+        Ended::Quit => {
+            outln!("{}", session.summary())?;
+            Ok(Outcome::Success)
+        }
         Ended::Signalled => {
+            outln!("{}", session.summary())?;
             anyhow::bail!("stopped by a signal; every decision made before it is saved")
+        }
+        Ended::TerminalGone => {
+            // Nobody is left to read it; the log has every decision already.
+            let _ = outln!("{}", session.summary());
+            Ok(Outcome::Success)
         }
     }
 }
@@ -337,6 +359,24 @@ impl Retraining {
 enum Ended {
     Quit,
     Signalled,
+    TerminalGone,
+}
+
+/// Ends the process if the session was told to end (`stop`, or the terminal gone) and has not
+/// left within [`GRACE`]: a reader stuck on a dead terminal must not spin for ever. It waits
+/// for `appending` first, so that it never cuts a decision short.
+fn watchdog(stop: Arc<AtomicBool>, appending: Arc<Mutex<()>>) {
+    std::thread::spawn(move || {
+        loop {
+            if stop.load(Ordering::Relaxed) || tty::hung_up(SIGNAL_CHECK) {
+                break;
+            }
+        }
+        std::thread::sleep(GRACE);
+        let _no_append = appending.lock();
+        restore_terminal();
+        std::process::exit(2);
+    });
 }
 
 /// Draws, reads a key, applies it, appends what it produced; until the session quits or
@@ -347,6 +387,7 @@ fn label_loop(
     session: &mut Session,
     retraining: &mut Retraining,
     stop: &AtomicBool,
+    appending: &Mutex<()>,
 ) -> anyhow::Result<Ended> {
     let mut display = Display::default();
     loop {
@@ -359,8 +400,13 @@ fn label_loop(
             if stop.load(Ordering::Relaxed) {
                 return Ok(Ended::Signalled);
             }
-            if event::poll(SIGNAL_CHECK).context(CANNOT_READ)? {
-                break;
+            // Only once the terminal has input (and has not hung up) is crossterm asked for it.
+            match tty::wait_for_input(SIGNAL_CHECK) {
+                tty::Input::Gone => return Ok(Ended::TerminalGone),
+                tty::Input::Ready if event::poll(tty::CROSSTERM_WAIT).context(CANNOT_READ)? => {
+                    break;
+                }
+                tty::Input::Ready | tty::Input::Nothing => {}
             }
             // A model finished while a paragraph is on screen: it orders what comes next.
             if retraining.ready() {
@@ -423,7 +469,10 @@ fn label_loop(
             Step::Quit => return Ok(Ended::Quit),
             Step::Append(annotation) => {
                 let decision = matches!(annotation, Annotation::Decision(_));
-                store.append(&[annotation])?;
+                {
+                    let _appending = appending.lock();
+                    store.append(&[annotation])?;
+                }
                 // The next paragraph has not been shown yet: a model ready within a blink
                 // chooses it, as a queue of `--retrain-every` would.
                 if decision
@@ -435,6 +484,76 @@ fn label_loop(
                 }
             }
         }
+    }
+}
+
+/// The terminal the keys come from (standard input), watched with `poll`: whether it has
+/// input, or has hung up (its other end closed), which crossterm does not report.
+mod tty {
+    use std::time::Duration;
+
+    pub enum Input {
+        Ready,
+        Gone,
+        Nothing,
+    }
+
+    /// Waits up to `timeout` for input on the terminal.
+    pub fn wait_for_input(timeout: Duration) -> Input {
+        match poll(libc_events::IN, timeout) {
+            Some(revents) if revents & libc_events::GONE != 0 => Input::Gone,
+            Some(revents) if revents & libc_events::IN != 0 => Input::Ready,
+            _ => Input::Nothing,
+        }
+    }
+
+    /// Waits up to `timeout` for the terminal to hang up; whether it did.
+    pub fn hung_up(timeout: Duration) -> bool {
+        match poll(0, timeout) {
+            Some(revents) => revents & libc_events::GONE != 0,
+            None => {
+                std::thread::sleep(timeout);
+                false
+            }
+        }
+    }
+
+    #[cfg(unix)]
+    mod libc_events {
+        pub const IN: i16 = libc::POLLIN;
+        pub const GONE: i16 = libc::POLLHUP | libc::POLLERR | libc::POLLNVAL;
+    }
+
+    /// The events `poll` reports for standard input, or `None` on a timeout or an error.
+    #[cfg(unix)]
+    fn poll(events: i16, timeout: Duration) -> Option<i16> {
+        let mut watched = libc::pollfd {
+            fd: libc::STDIN_FILENO,
+            events,
+            revents: 0,
+        };
+        let millis = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
+        // SAFETY: one valid `pollfd`, borrowed for the call alone.
+        let ready = unsafe { libc::poll(&mut watched, 1, millis) };
+        (ready > 0).then_some(watched.revents)
+    }
+
+    #[cfg(not(unix))]
+    mod libc_events {
+        pub const IN: i16 = 1;
+        pub const GONE: i16 = 2;
+    }
+
+    /// How long crossterm is given to deliver an input said to be ready.
+    #[cfg(unix)]
+    pub const CROSSTERM_WAIT: Duration = Duration::ZERO;
+    /// Elsewhere the terminal is not watched: input is always said to be ready, and crossterm
+    /// waits for it.
+    #[cfg(not(unix))]
+    pub const CROSSTERM_WAIT: Duration = super::SIGNAL_CHECK;
+    #[cfg(not(unix))]
+    fn poll(events: i16, _timeout: Duration) -> Option<i16> {
+        (events != 0).then_some(libc_events::IN)
     }
 }
 

@@ -722,7 +722,7 @@ fn decisions_survive_a_kill_mid_session() {
 fn a_termination_signal_ends_the_session_and_restores_the_terminal() {
     let sandbox = ingested();
     let ids = labelable_ids(&sandbox);
-    for signal in [Signal::SIGTERM, Signal::SIGHUP] {
+    for signal in [Signal::SIGTERM, Signal::SIGHUP, Signal::SIGINT] {
         let mut session = spawn_label(&sandbox, "ann");
         session.exp_string("paragraph").unwrap();
         send(&mut session, "s");
@@ -746,7 +746,7 @@ fn a_termination_signal_ends_the_session_and_restores_the_terminal() {
         .map(|(_, id, label, _)| (id, label))
         .collect();
     let stable = |i: usize| (ids[i].clone(), "stable".to_owned());
-    assert_eq!(labels, [stable(0), stable(1)]);
+    assert_eq!(labels, [stable(0), stable(1), stable(2)]);
 }
 
 /// A sandbox with the seeds ingested, `ann`'s labels on the first four paragraphs (two of

@@ -295,6 +295,96 @@ fn an_ingest_waits_for_the_store_lock_and_keeps_what_the_holder_wrote() {
     assert!(after.contains("arrives while the store is locked"));
 }
 
+// 3. `stance label` spun at 100% CPU for ever once its terminal went away.
+
+/// A pseudo-terminal of 80×24: (master, slave).
+fn open_pty() -> (fs::File, fs::File) {
+    use std::os::fd::FromRawFd as _;
+    let (mut master, mut slave) = (0, 0);
+    let size = libc::winsize {
+        ws_row: 24,
+        ws_col: 80,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: two out-pointers to integers; no name buffer; a valid winsize.
+    let status = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            &size,
+        )
+    };
+    assert_eq!(status, 0, "openpty: {}", std::io::Error::last_os_error());
+    for fd in [master, slave] {
+        // SAFETY: a descriptor just opened. Close-on-exec, or the child (and any other test's)
+        // would keep the master open.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+    // SAFETY: both descriptors were just opened and are owned by nobody else.
+    unsafe { (fs::File::from_raw_fd(master), fs::File::from_raw_fd(slave)) }
+}
+
+/// Reads the terminal until `wanted` has been shown.
+fn read_until(master: &mut fs::File, wanted: &str) {
+    use std::io::Read as _;
+    let mut seen = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains(wanted) {
+        let read = master.read(&mut buffer).expect("read the terminal");
+        assert!(read > 0, "{wanted:?} never shown");
+        seen.extend_from_slice(&buffer[..read]);
+    }
+}
+
+#[test]
+fn a_labelling_session_ends_when_its_terminal_goes_away() {
+    use std::io::Write as _;
+    let sandbox = ingested();
+    // The terminal closes with no signal (it is not the session's controlling terminal), or
+    // closes and SIGHUP follows (tmux killed, ssh dropped).
+    for hangup in [false, true] {
+        let (mut master, slave) = open_pty();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_stance"));
+        command
+            .current_dir(sandbox.path())
+            .args(["label", "--annotator", "ann"])
+            .stdin(slave.try_clone().unwrap())
+            .stdout(slave.try_clone().unwrap())
+            .stderr(slave);
+        // SAFETY: setsid is async-signal-safe; it detaches from the test's own terminal.
+        unsafe {
+            command.pre_exec(|| {
+                libc::setsid();
+                Ok(())
+            });
+        }
+        let mut label = command.spawn().unwrap();
+        drop(command); // the parent's copies of the slave
+        read_until(&mut master, "q quit");
+        master.write_all(b"s").unwrap();
+        read_until(&mut master, "saved: stable");
+        drop(master);
+        if hangup {
+            // SAFETY: a signal to our own child.
+            unsafe { libc::kill(label.id() as i32, libc::SIGHUP) };
+        }
+        let started = std::time::Instant::now();
+        while label.try_wait().unwrap().is_none() {
+            if started.elapsed() > Duration::from_secs(20) {
+                label.kill().unwrap();
+                panic!("`stance label` kept running once its terminal was gone (hangup: {hangup})");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    let decisions = sandbox.read("labels/annotations.jsonl");
+    assert_eq!(decisions.lines().count(), 2, "{decisions}");
+    assert!(decisions.lines().all(|line| line.contains("\"stable\"")));
+}
+
 // 4. Temporary files: a killed run's leftovers.
 
 #[test]
