@@ -99,12 +99,19 @@ impl SchemeKind {
     }
 }
 
+/// The most repeats a scheme may have (each is a whole cross-validation; a real study uses
+/// tens). More would only run until memory or patience is gone.
+pub const MAX_REPEATS: usize = 1000;
+
 impl RawCvConfig {
     pub fn check(&self) -> Result<CvConfig, CvConfigError> {
         let kind = self.scheme;
         let repeats = self.repeats.unwrap_or(1);
         if repeats == 0 {
             return Err(CvConfigError::NoRepeats);
+        }
+        if repeats > MAX_REPEATS {
+            return Err(CvConfigError::TooManyRepeats { repeats });
         }
         let repeatable = matches!(
             kind,
@@ -149,6 +156,8 @@ pub enum CvConfigError {
     TooFewFolds { folds: usize },
     #[error("`repeats` must be at least 1")]
     NoRepeats,
+    #[error("`repeats` must be at most {MAX_REPEATS}, got {repeats}")]
+    TooManyRepeats { repeats: usize },
     #[error(
         "`repeats = {repeats}` needs scheme = \"repeated_stratified_kfold\" or \"stratified_group_kfold\", not \"{}\"",
         scheme.as_str()
@@ -179,7 +188,9 @@ impl CvConfigError {
             CvConfigError::NoTestSplit | CvConfigError::TestSplitWithoutHoldout { .. } => {
                 "test_split"
             }
-            CvConfigError::NoRepeats | CvConfigError::RepeatsNeedRepeatedScheme { .. } => "repeats",
+            CvConfigError::NoRepeats
+            | CvConfigError::TooManyRepeats { .. }
+            | CvConfigError::RepeatsNeedRepeatedScheme { .. } => "repeats",
         }
     }
 }

@@ -229,6 +229,30 @@ pub fn read_at_most(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// The text of `path`; if it is not UTF-8, an error of kind `InvalidData` that says where
+/// (line, column and byte of the first bad byte) instead of the bare "stream did not contain
+/// valid UTF-8".
+pub fn read_text(path: &Path) -> io::Result<String> {
+    let bytes = fs::read(path)?;
+    String::from_utf8(bytes).map_err(|err| {
+        let bytes = err.as_bytes();
+        let valid = err.utf8_error().valid_up_to();
+        let line = bytes[..valid].iter().filter(|&&b| b == b'\n').count() + 1;
+        let line_start = bytes[..valid]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        // Characters, not bytes, before the bad one on its line (the prefix is valid).
+        let column = std::str::from_utf8(&bytes[line_start..valid])
+            .map_or(valid - line_start, |prefix| prefix.chars().count())
+            + 1;
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("not UTF-8 at line {line}, column {column} (byte {valid})"),
+        )
+    })
+}
+
 /// A size for messages: `64 MiB`.
 #[derive(Debug, Clone, Copy)]
 pub struct Bytes(pub u64);
@@ -534,6 +558,17 @@ impl DocumentKind {
 
     /// Write `value` to `path` atomically.
     pub fn write<T: Serialize>(&self, path: &Path, value: &T) -> Result<(), DocumentError> {
+        self.write_checked(path, value, || Ok(()))
+    }
+
+    /// [`DocumentKind::write`], with `check` called just before the document replaces `path`
+    /// ([`write_atomic_checked`]): an error from it leaves `path` as it is.
+    pub fn write_checked<T: Serialize>(
+        &self,
+        path: &Path,
+        value: &T,
+        check: impl FnOnce() -> io::Result<()>,
+    ) -> Result<(), DocumentError> {
         let text = self
             .to_json(value)
             .map_err(|source| DocumentError::Serialize {
@@ -541,16 +576,18 @@ impl DocumentKind {
                 path: path.to_owned(),
                 source,
             })?;
-        write_atomic(path, text.as_bytes()).map_err(|source| DocumentError::Write {
-            noun: self.noun,
-            path: path.to_owned(),
-            source,
+        write_atomic_checked(path, |out| out.write_all(text.as_bytes()), check).map_err(|source| {
+            DocumentError::Write {
+                noun: self.noun,
+                path: path.to_owned(),
+                source,
+            }
         })
     }
 
     /// Read and parse the document at `path`.
     pub fn read<T: DeserializeOwned>(&self, path: &Path) -> Result<T, DocumentError> {
-        let text = fs::read_to_string(path).map_err(|source| DocumentError::Read {
+        let text = read_text(path).map_err(|source| DocumentError::Read {
             noun: self.noun,
             path: path.to_owned(),
             source,

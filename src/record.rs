@@ -252,6 +252,15 @@ impl Record {
     pub fn write(&self, path: &Path) -> Result<(), DocumentError> {
         DOCUMENT.write(path, self)
     }
+
+    /// [`Record::write`], with `check` called just before the record replaces `path`.
+    pub fn write_checked(
+        &self,
+        path: &Path,
+        check: impl FnOnce() -> std::io::Result<()>,
+    ) -> Result<(), DocumentError> {
+        DOCUMENT.write_checked(path, self, check)
+    }
 }
 
 /// The layout version of a simulation's record (`stance simulate`).

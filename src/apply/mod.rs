@@ -44,6 +44,13 @@ pub enum ApplyError {
     },
     #[error("cannot write a prediction as JSON")]
     Json(#[source] serde_json::Error),
+    /// A probability that is not a number (a model whose weights or idf are not finite): never
+    /// printed as `null` or `NaN`.
+    #[error(
+        "paragraph {id}: the model gives a probability that is not a finite number \
+         ({probability}); the model file is unusable: retrain it with `stance train`"
+    )]
+    NotFinite { id: String, probability: f64 },
     /// The output stream (a closed pipe ends the command quietly: see the binary).
     #[error("cannot write the output")]
     Output(#[source] io::Error),

@@ -134,6 +134,14 @@ fn format_batch(
     let texts = paragraphs.texts();
     let matrix = model.transform(&texts);
     let mut scored = model.score(&matrix, options.explain)?;
+    for (scored, id) in scored.iter().zip(paragraphs.ids()) {
+        if let Some(&probability) = scored.probabilities.iter().find(|p| !p.is_finite()) {
+            return Err(ApplyError::NotFinite {
+                id: id.to_string(),
+                probability,
+            });
+        }
+    }
     if let Some(digits) = options.digits {
         let scale = 10f64.powi(digits as i32);
         for row in &mut scored {

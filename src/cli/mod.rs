@@ -108,10 +108,17 @@ impl Outcome {
     }
 }
 
+/// More worker threads than any machine `stance` runs on has cores; 100,000 of them would
+/// take the machine down before any work began.
+const MAX_THREADS: usize = 1024;
+
 pub fn run() -> anyhow::Result<Outcome> {
     let cli = Cli::parse();
     if let Some(threads) = cli.threads {
-        anyhow::ensure!(threads > 0, "--threads must be at least 1");
+        anyhow::ensure!(
+            (1..=MAX_THREADS).contains(&threads),
+            "--threads must be between 1 and {MAX_THREADS}, got {threads}"
+        );
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build_global()?;

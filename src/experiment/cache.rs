@@ -97,7 +97,20 @@ pub fn run_and_record(
         _ => RecordFate::Written,
     };
     if matches!(fate, RecordFate::Written | RecordFate::Forced) {
-        record.write(&record_path)?;
+        // Checked again as the record replaces the file: something may have been written
+        // there while the experiment ran.
+        let mut refused = None;
+        let written = record.write_checked(&record_path, || {
+            refuse_to_clobber(&record_path, policy.force).map_err(|err| {
+                let message = err.to_string();
+                refused = Some(err);
+                std::io::Error::other(message)
+            })
+        });
+        if let Some(err) = refused {
+            return Err(err);
+        }
+        written?;
     }
     let history = history::path_in(record_path.parent().unwrap_or(Path::new("")));
     history::append(&history, &RunLine::of(&record, fate))?;
@@ -218,8 +231,11 @@ pub fn run_repeated(
     repeats: usize,
     progress: &dyn Progress,
 ) -> Result<Record, RunError> {
-    if repeats == 0 {
-        return Err(RunError::Repeats("--repeats must be at least 1".to_owned()));
+    if !(1..=crate::cv::MAX_REPEATS).contains(&repeats) {
+        return Err(RunError::Repeats(format!(
+            "--repeats must be between 1 and {}, got {repeats}",
+            crate::cv::MAX_REPEATS
+        )));
     }
     let cv = experiment.cv();
     if matches!(

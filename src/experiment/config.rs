@@ -316,7 +316,7 @@ pub struct Experiment {
 impl Experiment {
     /// Read and check `path`. The experiment's name is the file stem.
     pub fn load(path: &Path) -> Result<Experiment, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = crate::persist::read_text(path).map_err(|source| ConfigError::Read {
             path: path.to_owned(),
             source,
         })?;
@@ -547,6 +547,11 @@ fn check_data(
     })
 }
 
+/// Limits no real study meets, past which a run would only exhaust memory or never end.
+pub const MAX_RESAMPLES: usize = 100_000;
+pub const MAX_PERMUTATIONS: usize = 100_000;
+pub const MAX_CURVE_FRACTIONS: usize = 100;
+
 fn check_stats(
     raw: &RawStatsConfig,
     classes: &[String],
@@ -575,6 +580,24 @@ fn check_stats(
                 raw.resamples
             ),
         ));
+    }
+    for (key, value, limit) in [
+        ("resamples", raw.resamples, MAX_RESAMPLES),
+        ("permutations", raw.permutations, MAX_PERMUTATIONS),
+        (
+            "curve_fractions",
+            raw.curve_fractions.len(),
+            MAX_CURVE_FRACTIONS,
+        ),
+    ] {
+        if value > limit {
+            let what = if key == "curve_fractions" {
+                " fractions"
+            } else {
+                ""
+            };
+            return Err((key, format!("must be at most {limit}{what}, got {value}")));
+        }
     }
     let mut previous = 0.0;
     for &fraction in &raw.curve_fractions {
@@ -704,7 +727,7 @@ pub fn load_feature_config(path: &Path) -> Result<FeatureConfig, ConfigError> {
         features: RawFeatureConfig,
     }
 
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+    let text = crate::persist::read_text(path).map_err(|source| ConfigError::Read {
         path: path.to_owned(),
         source,
     })?;
@@ -775,6 +798,21 @@ mod tests {
         assert_eq!(implicit.config_hash(), explicit.config_hash());
         let other = Experiment::parse(Path::new("a.toml"), "[model]\nalpha = 2.0\n").unwrap();
         assert_ne!(implicit.config_hash(), other.config_hash());
+    }
+
+    #[test]
+    fn invalid_utf8_is_refused_with_its_position() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.toml");
+        std::fs::write(&path, b"[data]\nclasses = [\"fr\xff\"]\n").unwrap();
+        let err = Experiment::load(&path).unwrap_err();
+        assert_eq!(
+            format!("{:#}", anyhow::Error::from(err)),
+            format!(
+                "cannot read experiment {}: not UTF-8 at line 2, column 15 (byte 21)",
+                path.display()
+            )
+        );
     }
 
     #[test]

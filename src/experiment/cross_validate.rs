@@ -21,14 +21,15 @@ use crate::model::{Classifier, Convergence, FittedModel, ModelConfig, ModelError
 
 use super::search::{Candidate, SearchConfig, best_candidate};
 
-/// Why the featurizer or the model could not be fitted.
+/// Why the featurizer or the model could not be fitted. (The cause is the source, not
+/// repeated in the message: error chains print each link once.)
 #[derive(Debug, thiserror::Error)]
 pub enum FitError {
-    #[error("features: {0}")]
+    #[error("features")]
     Features(#[from] FeatureError),
-    #[error("model: {0}")]
+    #[error("model")]
     Model(#[from] ModelError),
-    #[error("inner folds: {0}")]
+    #[error("inner folds")]
     InnerFolds(#[from] CvError),
 }
 
@@ -520,5 +521,19 @@ impl OutOfFold {
 
     pub fn repeats(&self) -> usize {
         self.model.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fit_error_says_its_cause_once() {
+        let err = FitError::from(ModelError::NoRows);
+        assert_eq!(
+            format!("{:#}", anyhow::Error::from(err)),
+            "model: no training rows"
+        );
     }
 }

@@ -17,7 +17,7 @@ pub enum TrainError {
     Data(#[from] DataError),
     #[error(transparent)]
     Fit(#[from] FitError),
-    #[error("cross-validation: {0}")]
+    #[error("cross-validation")]
     Cv(#[from] CvError),
     #[error("repeat {repeat}, fold {fold}")]
     Fold {

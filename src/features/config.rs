@@ -25,7 +25,8 @@ pub struct RawFeatureConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lowercase: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ngram_range: Option<[i64; 2]>,
+    /// Two bounds; read as a list so that any other length is refused, not cut to two.
+    pub ngram_range: Option<Vec<i64>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_words: Option<StopWords>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -174,7 +175,7 @@ impl RawFeatureConfig {
     /// Validate every key and resolve defaults.
     pub fn check(self) -> Result<FeatureConfig, FeatureConfigError> {
         let analyzer = self.analyzer.unwrap_or(AnalyzerKind::Word);
-        let ngram_range = check_ngram_range(self.ngram_range.unwrap_or([1, 1]))?;
+        let ngram_range = check_ngram_range(self.ngram_range.as_deref().unwrap_or(&[1, 1]))?;
         let (stop_words, stemming) = self.check_word_filters(analyzer)?;
         let stop_set = match &stop_words {
             StopWords::None => FxHashSet::default(),
@@ -186,6 +187,19 @@ impl RawFeatureConfig {
             None => self.check_vocabulary_limits()?,
         };
         let weighting = self.check_weighting()?;
+        if weighting == Weighting::Tfidf
+            && self.smooth_idf == Some(false)
+            && matches!(columns, Columns::Hashing { .. })
+        {
+            // A hashed column no training document has would get idf = ln(n / 0) + 1 = ∞, and
+            // every score of a document that has it NaN.
+            return Err(FeatureConfigError::new(
+                "smooth_idf",
+                "smooth_idf = false cannot be used with hashing: a column no training document \
+                 has would get an infinite idf; leave smooth_idf at true"
+                    .to_owned(),
+            ));
+        }
         let default_norm = match weighting {
             Weighting::Count => Norm::None,
             Weighting::Tfidf => Norm::L2,
@@ -246,13 +260,12 @@ impl RawFeatureConfig {
         }
         let n_features = u32::try_from(hashing.n_features)
             .ok()
-            .filter(|&n| (1..=i32::MAX as u32).contains(&n))
+            .filter(|&n| (1..=MAX_HASHED_FEATURES).contains(&n))
             .ok_or_else(|| {
                 FeatureConfigError::new(
                     "hashing.n_features",
                     format!(
-                        "must be between 1 and {}, got {}",
-                        i32::MAX,
+                        "must be between 1 and {MAX_HASHED_FEATURES} (2^24), got {}",
                         hashing.n_features
                     ),
                 )
@@ -322,7 +335,29 @@ impl RawFeatureConfig {
     }
 }
 
-fn check_ngram_range([lo, hi]: [i64; 2]) -> Result<(usize, usize), FeatureConfigError> {
+/// The most hashed columns (2^24, 16 times scikit-learn's default): each column costs a
+/// document frequency and a weight per class, so 2^31 of them would need tens of gigabytes.
+pub const MAX_HASHED_FEATURES: u32 = 1 << 24;
+
+/// The longest n-gram: far past any useful one (word n-grams rarely pass 3, characters 8).
+pub const MAX_NGRAM: i64 = 64;
+
+fn check_ngram_range(bounds: &[i64]) -> Result<(usize, usize), FeatureConfigError> {
+    let &[lo, hi] = bounds else {
+        return Err(FeatureConfigError::new(
+            "ngram_range",
+            format!(
+                "must be two bounds, [lower, upper], got {} values: {bounds:?}",
+                bounds.len()
+            ),
+        ));
+    };
+    if hi > MAX_NGRAM {
+        return Err(FeatureConfigError::new(
+            "ngram_range",
+            format!("the upper bound must be at most {MAX_NGRAM}, got [{lo}, {hi}]"),
+        ));
+    }
     if lo < 1 || hi < 1 {
         return Err(FeatureConfigError::new(
             "ngram_range",
@@ -389,7 +424,7 @@ impl FeatureConfig {
         RawFeatureConfig {
             analyzer: Some(self.analyzer),
             lowercase: Some(self.lowercase),
-            ngram_range: Some([to_i64(self.ngram_range.0), to_i64(self.ngram_range.1)]),
+            ngram_range: Some(vec![to_i64(self.ngram_range.0), to_i64(self.ngram_range.1)]),
             stop_words: Some(self.stop_words.clone()),
             stemming: Some(self.stemming),
             min_df,
@@ -630,6 +665,15 @@ mod tests {
         check_refused("ngram_range = [2, 1]", "ngram_range");
         check_refused("ngram_range = [0, 1]", "ngram_range");
         check_refused("ngram_range = [-1, 2]", "ngram_range");
+        check_refused("ngram_range = [1, 2, 3]", "ngram_range");
+        check_refused("ngram_range = [1]", "ngram_range");
+        check_refused("ngram_range = []", "ngram_range");
+        check_refused("ngram_range = [1, 65]", "ngram_range");
+        check_refused("hashing = { n_features = 16777217 }", "hashing.n_features");
+        check_refused(
+            "hashing = { n_features = 1024 }\nweighting = \"tfidf\"\nsmooth_idf = false",
+            "smooth_idf",
+        );
         check_refused("max_features = 0", "max_features");
         check_refused("max_features = -5", "max_features");
         check_refused("min_df = -1", "min_df");

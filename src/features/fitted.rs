@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 use super::FeatureError;
 use super::assembly::{RowCounter, Segment, append_rows, assemble_in_place};
-use super::config::{Columns, FeatureConfig};
+use super::config::{Columns, FeatureConfig, Weighting};
 use super::hashing;
 use super::tokenize::Analyzer;
 use super::vocabulary::{Lookahead, TermTable, Vocabulary};
@@ -112,6 +112,20 @@ impl FittedFeatures {
             return inconsistent(format!(
                 "a document frequency of {df} exceeds the {n_documents} fitted documents"
             ));
+        }
+        if set.weighting() == Weighting::Tfidf && !set.smooth_idf() {
+            // Without smoothing, idf = ln(n / df) + 1: finite only for df ≥ 1 (and so n ≥ 1).
+            if n_documents == 0 {
+                return inconsistent(
+                    "n_documents is 0, which gives no finite idf under smooth_idf = false".into(),
+                );
+            }
+            if let Some(column) = document_frequencies.iter().position(|&df| df == 0) {
+                return inconsistent(format!(
+                    "document_frequencies: column {column} has a document frequency of 0, an \
+                     infinite idf under smooth_idf = false"
+                ));
+            }
         }
         let vocabulary = match set.columns() {
             Columns::Vocabulary { .. } => Some(vocabulary.iter().collect()),

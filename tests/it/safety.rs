@@ -442,3 +442,170 @@ fn a_stale_temporary_beside_a_record_is_removed_by_the_next_run() {
         ["quick.json", "runs.jsonl"]
     );
 }
+
+// 5. Absurd settings aborted (a 176 GB allocation) or never ended.
+
+#[test]
+fn absurd_settings_are_refused_naming_the_key_and_the_limit() {
+    let sandbox = with_labels();
+    let base = "[data]\nclasses = [\"fracturing\", \"stable\"]\nannotator = \"annotator-1\"\n";
+    let curve: Vec<String> = (1..=1000)
+        .map(|i| format!("{}", i as f64 / 1000.0))
+        .collect();
+    let cases = [
+        (
+            "[stats]\nresamples = 1000000000\n".to_owned(),
+            "key `stats.resamples`: must be at most 100000",
+        ),
+        (
+            "[stats]\npermutations = 1000000000000\n".to_owned(),
+            "key `stats.permutations`: must be at most 100000",
+        ),
+        (
+            format!("[stats]\ncurve_fractions = [{}]\n", curve.join(", ")),
+            "key `stats.curve_fractions`: must be at most 100 fractions",
+        ),
+        (
+            "[cv]\nscheme = \"repeated_stratified_kfold\"\nrepeats = 1000000000000\n".to_owned(),
+            "key `cv.repeats`: `repeats` must be at most 1000",
+        ),
+        (
+            "[features]\nhashing = { n_features = 2147483647 }\n".to_owned(),
+            "key `features.hashing.n_features`: must be between 1 and 16777216",
+        ),
+    ];
+    for (table, message) in cases {
+        sandbox.write("experiments/absurd.toml", format!("{base}{table}"));
+        check_refused(&sandbox, &["run", "experiments/absurd.toml"], &[message]);
+    }
+    check_refused(
+        &sandbox,
+        &["--threads", "100000", "run", "experiments/baseline.toml"],
+        &["--threads must be between 1 and 1024, got 100000"],
+    );
+    check_refused(
+        &sandbox,
+        &[
+            "compare",
+            "--repeats",
+            "1000000000000",
+            "experiments/baseline.toml",
+            "experiments/tfidf.toml",
+        ],
+        &["--repeats must be between 1 and 1000, got 1000000000000"],
+    );
+}
+
+// 6. `predict` printed `null` probabilities for a model `run` would have refused.
+
+#[test]
+fn train_refuses_what_run_refuses_and_the_loader_rejects_infinite_idf() {
+    let sandbox = with_labels();
+    sandbox.write(
+        "experiments/hashed.toml",
+        "[data]\nclasses = [\"fracturing\", \"stable\"]\nannotator = \"annotator-1\"\n\
+         [features]\nweighting = \"tfidf\"\nsmooth_idf = false\nhashing = { n_features = 1024 }\n",
+    );
+    let refusal = "key `features.smooth_idf`: smooth_idf = false cannot be used with hashing";
+    check_refused(&sandbox, &["run", "experiments/hashed.toml"], &[refusal]);
+    check_refused(
+        &sandbox,
+        &["train", "--out", "hashed.json", "experiments/hashed.toml"],
+        &[refusal],
+    );
+    assert!(!sandbox.join("hashed.json").exists());
+
+    // A vocabulary model under smooth_idf = false, edited to a zero document frequency or
+    // no documents: refused naming the key, never scored.
+    sandbox.write(
+        "experiments/plain.toml",
+        "[data]\nclasses = [\"fracturing\", \"stable\"]\nannotator = \"annotator-1\"\n\
+         [features]\nweighting = \"tfidf\"\nsmooth_idf = false\n",
+    );
+    let output = stance(
+        &sandbox,
+        &["train", "--out", "plain.json", "experiments/plain.toml"],
+    );
+    assert_eq!(output.status.code(), Some(0));
+    sandbox.write("text.txt", "a paragraph about alliances\n");
+    let model: Value = serde_json::from_str(&sandbox.read("plain.json")).unwrap();
+    let mut zero_df = model.clone();
+    zero_df["features"]["document_frequencies"][0] = 0.into();
+    let mut no_documents = model.clone();
+    no_documents["features"]["n_documents"] = 0.into();
+    let columns = model["features"]["document_frequencies"]
+        .as_array()
+        .unwrap()
+        .len();
+    no_documents["features"]["document_frequencies"] = vec![0; columns].into();
+    for (edited, key) in [
+        (
+            zero_df,
+            "document_frequencies: column 0 has a document frequency of 0",
+        ),
+        (no_documents, "n_documents is 0"),
+    ] {
+        sandbox.write(
+            "edited.json",
+            serde_json::to_string_pretty(&edited).unwrap(),
+        );
+        check_refused(
+            &sandbox,
+            &["predict", "--model", "edited.json", "text.txt"],
+            &["edited.json", key],
+        );
+    }
+}
+
+// 8. `ngram_range = [1, 2, 3]` ran as `[1, 2]`.
+
+#[test]
+fn an_ngram_range_of_the_wrong_length_is_refused() {
+    let sandbox = with_labels();
+    for range in ["[1, 2, 3]", "[2]", "[]"] {
+        sandbox.write(
+            "experiments/ngrams.toml",
+            format!(
+                "[data]\nclasses = [\"fracturing\", \"stable\"]\nannotator = \"annotator-1\"\n\
+                 [features]\nngram_range = {range}\n"
+            ),
+        );
+        check_refused(
+            &sandbox,
+            &["run", "experiments/ngrams.toml"],
+            &["experiments/ngrams.toml:5: key `features.ngram_range`: must be two bounds"],
+        );
+    }
+}
+
+// 9. `run` checked the no-overwrite rule only at its start.
+
+#[test]
+fn a_file_written_to_the_results_path_during_a_run_is_not_overwritten() {
+    let sandbox = with_labels();
+    sandbox.write(
+        "experiments/slow.toml",
+        "[data]\nclasses = [\"fracturing\", \"stable\"]\nannotator = \"annotator-1\"\n\
+         [stats]\npermutations = 600\npermutation_stopping = \"none\"\ncurve_fractions = []\n",
+    );
+    let run = Command::new(env!("CARGO_BIN_EXE_stance"))
+        .current_dir(sandbox.path())
+        .args(["run", "experiments/slow.toml"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the run has started (its first shuffles), someone's notes land on its path.
+    std::thread::sleep(Duration::from_millis(1500));
+    let notes = "my notes, not a record\n";
+    sandbox.write("experiments/results/slow.json", notes);
+    let output = run.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("refusing to overwrite it: move it away, or pass --force"),
+        "{stderr}"
+    );
+    assert_eq!(sandbox.read("experiments/results/slow.json"), notes);
+    assert_eq!(names(&sandbox.join("experiments/results")), ["slow.json"]);
+}
