@@ -4,8 +4,8 @@
 //! (Matrix Market coordinate format, 1-based, rows in input order), each replaced
 //! atomically.
 
-use std::fs;
-use std::io::{self, Write};
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
 use std::ops::Range;
 use std::path::Path;
 
@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use super::ApplyError;
 use crate::features::{FeatureConfig, FittedFeatures};
 use crate::input::{Batch, Batches, DocumentReader, pipelined};
-use crate::persist::write_atomic_with;
+use crate::persist::replace_dir_atomic;
 use crate::sparse::CsrMatrix;
 
 /// A fitted feature set with the matrix of the documents it was fitted on.
@@ -60,36 +60,32 @@ pub fn featurize(
     })
 }
 
-/// Write `dir/vocabulary.txt` (none under hashing, whose columns have no terms: one left by
-/// an earlier run is removed, as it would mislead) and `dir/matrix.mtx`, each atomically.
+/// Write `dir/vocabulary.txt` (none under hashing, whose columns have no terms) and
+/// `dir/matrix.mtx` as a pair: both go into a fresh directory that replaces `dir` whole
+/// ([`replace_dir_atomic`]), so that a kill never leaves a new vocabulary beside an old
+/// matrix. `dir` may hold only those two files (it is replaced, not merged into).
 pub fn write_featurized(
     dir: &Path,
     features: &FittedFeatures,
     matrix: &CsrMatrix,
 ) -> Result<(), ApplyError> {
-    let failed = |path: &Path| {
-        let path = path.to_owned();
-        move |source| ApplyError::Write { path, source }
-    };
-    fs::create_dir_all(dir).map_err(failed(dir))?;
-    let vocabulary_path = dir.join("vocabulary.txt");
-    match features.vocabulary() {
-        Some(vocabulary) => write_atomic_with(&vocabulary_path, |out| {
+    replace_dir_atomic(dir, &["vocabulary.txt", "matrix.mtx"], |fresh| {
+        if let Some(vocabulary) = features.vocabulary() {
+            let mut out = BufWriter::new(File::create(fresh.join("vocabulary.txt"))?);
             for term in vocabulary.iter() {
                 writeln!(out, "{term}")?;
             }
-            Ok(())
-        })
-        .map_err(failed(&vocabulary_path))?,
-        None => {
-            if vocabulary_path.exists() {
-                fs::remove_file(&vocabulary_path).map_err(failed(&vocabulary_path))?;
-            }
+            out.into_inner().map_err(|err| err.into_error())?;
         }
-    }
-    let matrix_path = dir.join("matrix.mtx");
-    write_atomic_with(&matrix_path, |out| write_matrix_market(out, matrix))
-        .map_err(failed(&matrix_path))
+        let mut out = BufWriter::with_capacity(1 << 20, File::create(fresh.join("matrix.mtx"))?);
+        write_matrix_market(&mut out, matrix)?;
+        out.into_inner().map_err(|err| err.into_error())?;
+        Ok(())
+    })
+    .map_err(|source| ApplyError::Write {
+        path: dir.to_owned(),
+        source,
+    })
 }
 
 /// Matrix Market coordinate format, 1-based, rows in input order.

@@ -48,7 +48,7 @@ fn with_labels() -> Sandbox {
     sandbox
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
     for entry in fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
@@ -608,4 +608,61 @@ fn a_file_written_to_the_results_path_during_a_run_is_not_overwritten() {
     );
     assert_eq!(sandbox.read("experiments/results/slow.json"), notes);
     assert_eq!(names(&sandbox.join("experiments/results")), ["slow.json"]);
+}
+
+// 7. `featurize --out` was atomic per file, not as a pair.
+
+#[test]
+fn a_featurize_pair_is_replaced_whole_or_not_at_all() {
+    fn as_str(args: &[String]) -> Vec<&str> {
+        args.iter().map(String::as_str).collect()
+    }
+    let sandbox = with_labels();
+    let docs: String = sandbox
+        .read("labels/paragraphs.jsonl")
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter_map(|record| Some(record["text"].as_str()?.replace('\n', " ") + "\n"))
+        .collect();
+    sandbox.write("docs.txt", docs);
+    sandbox.write("one.toml", "[features]\nngram_range = [1, 1]\n");
+    sandbox.write("two.toml", "[features]\nngram_range = [1, 2]\n");
+    let featurize = |config: &str, out: &str| {
+        vec![
+            "featurize".to_owned(),
+            "--config".to_owned(),
+            config.to_owned(),
+            "--input".to_owned(),
+            "docs.txt".to_owned(),
+            "--out".to_owned(),
+            out.to_owned(),
+        ]
+    };
+    for (config, out) in [("one.toml", "out"), ("two.toml", "probe")] {
+        let output = stance(&sandbox, &as_str(&featurize(config, out)));
+        assert_eq!(output.status.code(), Some(0));
+    }
+    let size = |path: &str| fs::metadata(sandbox.join(path)).unwrap().len();
+    let (vocabulary, matrix) = (size("probe/vocabulary.txt"), size("probe/matrix.mtx"));
+    assert!(vocabulary < matrix);
+    let before = (
+        sandbox.read("out/vocabulary.txt"),
+        sandbox.read("out/matrix.mtx"),
+    );
+    // Room for the new vocabulary, not for the new matrix: the write fails half way.
+    let output = with_file_size_limit(
+        &sandbox,
+        &as_str(&featurize("two.toml", "out")),
+        (vocabulary + matrix) / 2,
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let after = (
+        sandbox.read("out/vocabulary.txt"),
+        sandbox.read("out/matrix.mtx"),
+    );
+    assert!(after == before, "the pair was mixed or changed");
+    assert_eq!(
+        names(&sandbox.join("out")),
+        ["matrix.mtx", "vocabulary.txt"]
+    );
 }
