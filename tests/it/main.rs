@@ -7,6 +7,7 @@ mod util;
 mod candidates;
 mod experiments;
 mod features;
+mod fuzz;
 mod predict;
 mod report;
 mod safety;
