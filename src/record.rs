@@ -381,6 +381,117 @@ impl SimulationRecord {
     }
 }
 
+/// The layout version of a partial record: one shard's share of a run (`stance run --shard`).
+pub const PARTIAL_FORMAT: &str = "stance-partial/1";
+
+/// Partial records as documents of [`persist`].
+pub const PARTIAL_DOCUMENT: DocumentKind = DocumentKind {
+    noun: "partial record",
+    description: "a stance partial record (one shard of a run)",
+    format: PARTIAL_FORMAT,
+    remedy: "re-run its shard",
+};
+
+/// One shard's results: the tasks of a run it owns (cross-validation folds, permutation
+/// shuffles, learning-curve folds), raw enough for `stance merge` to assemble the record the
+/// unsharded run writes. Not a record: nothing in it is scored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartialRecord {
+    pub format: String,
+    pub experiment: String,
+    pub config_hash: String,
+    pub data_hash: String,
+    pub version: Version,
+    /// This shard, numbered from 1.
+    pub shard: usize,
+    /// Shards the run was cut into.
+    pub shards: usize,
+    /// The run's tasks, over all shards.
+    pub tasks: usize,
+    /// Permutations planned for the run.
+    pub permutations: usize,
+    /// Cross-validation folds, by index into the run's splits.
+    pub folds: Vec<PartialFold>,
+    /// The metric under each owned shuffle (`null` where undefined).
+    pub shuffles: Vec<PartialShuffle>,
+    /// Learning-curve folds.
+    pub curve: Vec<PartialCurveFold>,
+    pub timings: PartialTimings,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartialFold {
+    /// Index into the run's splits (repeat-major).
+    pub split: usize,
+    pub repeat: usize,
+    pub fold: usize,
+    pub train: usize,
+    pub test: usize,
+    /// Per test paragraph (in the split's order), a probability per class.
+    pub probabilities: Vec<Vec<f64>>,
+    pub baseline: Vec<Vec<f64>>,
+    pub solver: String,
+    pub converged: bool,
+    /// `‖∇F‖₂` when finite, else its text in `gradient_norm_text` (`inf`, `NaN`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gradient_norm: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gradient_norm_text: Option<String>,
+    pub tolerance: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iterations: Option<u64>,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub choices: Vec<PartialChoice>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartialChoice {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<usize>,
+    pub candidate: usize,
+    pub inner_scores: Vec<Option<f64>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartialShuffle {
+    pub permutation: usize,
+    pub value: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartialCurveFold {
+    /// Index into `[stats] curve_fractions`.
+    pub fraction: usize,
+    pub fold: PartialFold,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartialTimings {
+    pub started_at: String,
+    pub seconds_total: f64,
+    pub seconds_cv: f64,
+    pub seconds_permutation: f64,
+    pub seconds_curve: f64,
+}
+
+impl PartialRecord {
+    pub fn read(path: &Path) -> Result<PartialRecord, DocumentError> {
+        PARTIAL_DOCUMENT.read(path)
+    }
+
+    /// Write the partial record to `path` atomically.
+    pub fn write(&self, path: &Path) -> Result<(), DocumentError> {
+        PARTIAL_DOCUMENT.write(path, self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

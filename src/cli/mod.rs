@@ -31,6 +31,7 @@ mod ingest;
 mod inspect;
 mod label;
 mod labels;
+mod merge;
 mod predict;
 mod progress;
 mod report;
@@ -73,6 +74,8 @@ enum Command {
     Run(run::RunArgs),
     /// List the run history: every run of each experiment, with its headline numbers.
     Runs(runs::RunsArgs),
+    /// Assemble the partial records of a sharded run (`run --shard I/N`) into its record.
+    Merge(merge::MergeArgs),
     /// Run several experiments on identical folds and compare them side by side.
     Compare(compare::CompareArgs),
     /// Re-run an experiment and check that its recorded results reproduce exactly.
@@ -130,6 +133,7 @@ pub fn run() -> anyhow::Result<Outcome> {
         Command::Featurize(args) => featurize::run(args),
         Command::Run(args) => run::run(args),
         Command::Runs(args) => runs::run(args),
+        Command::Merge(args) => merge::run(args),
         Command::Compare(args) => compare::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Report(args) => html::run(args),

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use stance::experiment::{self, Experiment, Progress, RecordPolicy, Recorded, RunOptions};
+use stance::experiment::{self, Experiment, Progress, RecordPolicy, Recorded, RunOptions, Shard};
 use stance::history::RecordFate;
 use stance::record::Record;
 
@@ -32,7 +32,10 @@ enum Format {
     labels gives the same results, byte for byte, apart from timings: then the record is left \
     as it is (only the history says when it was run). A record of a more careful run (more \
     permutations or bootstrap resamples asked for) is not replaced by a quicker one without \
-    --force."
+    --force. With --shard I/N, only the I-th of N shares of the run's independent tasks \
+    (folds, permutation shuffles, learning-curve folds) is computed and written to \
+    `results/NAME.shard-I-of-N.json`; `stance merge` assembles the N of them into the record \
+    the whole run writes (docs/scale.md)."
 )]
 pub struct RunArgs {
     /// Experiment files (TOML).
@@ -51,6 +54,10 @@ pub struct RunArgs {
     /// Write nothing: neither the record nor the run history (a look at the numbers).
     #[arg(long, conflicts_with = "force")]
     no_record: bool,
+
+    /// Compute only shard I of N (numbered from 1) and write a partial record for `stance merge`.
+    #[arg(long, value_name = "I/N", conflicts_with = "no_record")]
+    shard: Option<Shard>,
 
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
@@ -75,6 +82,17 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
             outln!()?;
         }
         let bar = Bar::new();
+        if let Some(shard) = args.shard {
+            let written =
+                experiment::run_shard_and_write(&experiment, &options, shard, args.force, &bar)?;
+            bar.finish();
+            outln!(
+                "shard {shard} of {}: {}",
+                experiment.name(),
+                written.display()
+            )?;
+            continue;
+        }
         let progress = Printing {
             bar: &bar,
             style: (args.format != Format::Json).then_some(style),
@@ -148,7 +166,7 @@ impl Progress for Printing<'_> {
 }
 
 /// What became of the record, in one line.
-fn record_line(experiment: &Experiment, recorded: &Recorded) -> String {
+pub(super) fn record_line(experiment: &Experiment, recorded: &Recorded) -> String {
     let path = experiment.record_path();
     let path = path.display();
     let careful = recorded.careful.as_deref().unwrap_or("more");

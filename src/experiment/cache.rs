@@ -77,6 +77,17 @@ pub fn run_and_record(
         record.timings.seconds_curve = Some(clock.elapsed().as_secs_f64());
         Ok(record)
     })?;
+    keep(experiment, record, policy)
+}
+
+/// Write `record` of `experiment` as `policy` says (see [`run_and_record`]) and append its run
+/// to the history.
+pub(super) fn keep(
+    experiment: &Experiment,
+    record: Record,
+    policy: RecordPolicy,
+) -> Result<Recorded, RunError> {
+    let record_path = experiment.record_path();
     if !policy.write {
         return Ok(Recorded {
             record,
@@ -167,7 +178,7 @@ fn more_careful(old: &Record, new: &Record) -> Option<String> {
 
 /// A results file that exists but cannot be read as a record may be someone's work: say so
 /// instead of replacing it.
-fn refuse_to_clobber(path: &Path, force: bool) -> Result<(), RunError> {
+pub(super) fn refuse_to_clobber(path: &Path, force: bool) -> Result<(), RunError> {
     if force || !path.exists() {
         return Ok(());
     }

@@ -39,7 +39,30 @@ pub fn learning_curve(
     let groups = dataset.groups();
     let n_classes = dataset.classes().len();
     let learner = Learner::of_experiment(experiment, &dataset.texts(), &groups, n_classes);
-    let seed = experiment.cv().seed();
+    let fit = |_: usize, subsets: &[Split]| {
+        Ok(cross_validate(&learner, &labels, subsets, &|| {
+            progress.tick()
+        })?)
+    };
+    curve_of(experiment, dataset, full_folds, progress, &fit)
+}
+
+/// The folds of the curve at fraction `index` of `curve_fractions`, on its training subsets.
+pub(super) type FitFraction<'a> = dyn Fn(usize, &[Split]) -> Result<Vec<FoldResult>, RunError> + 'a;
+
+/// The learning curve with the folds of each fraction to fit (index into `curve_fractions`,
+/// the training subsets of [`curve_subsets`]) from `fit`: fitted here, or by the shards of a
+/// sharded run.
+pub(super) fn curve_of(
+    experiment: &Experiment,
+    dataset: &Dataset,
+    full_folds: Option<&[FoldResult]>,
+    progress: &dyn Progress,
+    fit: &FitFraction<'_>,
+) -> Result<Vec<CurvePoint>, RunError> {
+    let labels = dataset.labels();
+    let groups = dataset.groups();
+    let n_classes = dataset.classes().len();
     let stats = experiment.stats();
     let intervals = IntervalSpec::of(experiment);
     let splits = splits_for(experiment.cv(), dataset, &labels, &groups).map_err(RunError::Cv)?;
@@ -67,31 +90,41 @@ pub fn learning_curve(
         })
     };
     let mut points = Vec::new();
-    for &fraction in stats.curve_fractions() {
+    for (index, &fraction) in stats.curve_fractions().iter().enumerate() {
         if let (1.0, Some(folds)) = (fraction, full_folds) {
             points.push(point(fraction, folds, &splits)?);
             splits.iter().for_each(|_| progress.tick());
             continue;
         }
-        let subsets = if fraction == 1.0 {
-            splits.clone()
-        } else {
-            splits
-                .iter()
-                .map(|split| {
-                    let classes_in_train = distinct(split.train().iter().map(|&i| labels[i]));
-                    let size = ((fraction * split.train().len() as f64).round() as usize)
-                        .clamp(classes_in_train, split.train().len());
-                    cv::subsample_train(split, &labels, size, seed)
-                        .map(|train| split.with_train(train))
-                })
-                .collect::<Result<Vec<Split>, _>>()
-                .map_err(RunError::Curve)?
-        };
-        let folds = cross_validate(&learner, &labels, &subsets, &|| progress.tick())?;
+        let subsets = curve_subsets(experiment, &labels, &splits, fraction)?;
+        let folds = fit(index, &subsets)?;
         points.push(point(fraction, &folds, &subsets)?);
     }
     Ok(points)
+}
+
+/// The curve's splits at `fraction`: each training fold cut to a nested, stratified subset
+/// of that share of its rows (at least one row per class it holds); test folds whole.
+pub(super) fn curve_subsets(
+    experiment: &Experiment,
+    labels: &[usize],
+    splits: &[Split],
+    fraction: f64,
+) -> Result<Vec<Split>, RunError> {
+    if fraction == 1.0 {
+        return Ok(splits.to_vec());
+    }
+    let seed = experiment.cv().seed();
+    splits
+        .iter()
+        .map(|split| {
+            let classes_in_train = distinct(split.train().iter().map(|&i| labels[i]));
+            let size = ((fraction * split.train().len() as f64).round() as usize)
+                .clamp(classes_in_train, split.train().len());
+            cv::subsample_train(split, labels, size, seed).map(|train| split.with_train(train))
+        })
+        .collect::<Result<Vec<Split>, _>>()
+        .map_err(RunError::Curve)
 }
 
 fn distinct(values: impl Iterator<Item = usize>) -> usize {

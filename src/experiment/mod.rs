@@ -4,7 +4,8 @@
 //! run: `cross_validate` fits featurizer and model per fold (`fit_on_rows`, the one place
 //! folds meet features), `evaluate` scores the out-of-fold predictions with intervals,
 //! `permutation` tests against chance; `search` holds a tuned experiment's candidates;
-//! `curve` draws the learning curve; `report` turns
+//! `curve` draws the learning curve; `shard` cuts a run into shards and merges them back;
+//! `report` turns
 //! results into the on-disk record; `cache` reuses and writes records; `compare` and
 //! `verify` work on records; `train` fits a model on all labels and `inspect` lists the
 //! terms that carry each class. This file holds only what they share: [`RunError`] and
@@ -28,6 +29,7 @@ mod protocol_tests;
 mod report;
 mod run;
 mod search;
+mod shard;
 mod simulate;
 mod train;
 mod verify;
@@ -67,6 +69,10 @@ pub use report::record_of;
 pub(crate) use run::splits_for;
 pub use run::{RunOptions, RunOutput, run, thousands};
 pub use search::{Candidate, SearchConfig};
+pub use shard::{
+    Shard, ShardError, merge, merge_and_record, partial_path, partial_paths, run_shard,
+    run_shard_and_write,
+};
 pub use simulate::{
     Curve, Estimate, Pairing, RawSimulation, SimulateError, Simulation, SimulationSpec, simulate,
 };
@@ -94,6 +100,8 @@ pub enum RunError {
     Permutation(PermutationError),
     #[error("learning curve: {0}")]
     Curve(cv::CvError),
+    #[error(transparent)]
+    Shard(#[from] ShardError),
     /// The results file exists and is not a readable record (`reason`): it may be someone's
     /// work.
     #[error("{reason}\nrefusing to overwrite it: move it away, or pass --force to replace it")]

@@ -64,9 +64,27 @@ pub fn permutation_test(
     sequential_level: Option<f64>,
     tick: &(dyn Fn() + Sync),
 ) -> Result<(Option<PermutationOutcome>, usize), RunError> {
-    let within_articles =
-        inputs.scheme.kind() == SchemeKind::LeaveOneGroupOut || inputs.learner.per_group();
-    let higher_is_better = inputs.metric.higher_is_better();
+    let shuffled = |index: u64| shuffled_metric(inputs, index, tick);
+    ranked_among_shuffles(
+        &shuffled,
+        inputs.metric,
+        observed,
+        n_permutations,
+        sequential_level,
+    )
+}
+
+/// The permutation test over the metric of each shuffle, `shuffled(index)`: computed here
+/// ([`permutation_test`]) or by the shards of a sharded run (`stance merge`), to the same
+/// outcome.
+pub(super) fn ranked_among_shuffles(
+    shuffled: &(dyn Fn(u64) -> Result<Option<f64>, RunError> + Sync),
+    metric: Metric,
+    observed: f64,
+    n_permutations: usize,
+    sequential_level: Option<f64>,
+) -> Result<(Option<PermutationOutcome>, usize), RunError> {
+    let higher_is_better = metric.higher_is_better();
     let batch = if sequential_level.is_some() {
         SEQUENTIAL_BATCH
     } else {
@@ -79,7 +97,7 @@ pub fn permutation_test(
         let end = (ran + batch).min(n_permutations);
         let values = (ran as u64..end as u64)
             .into_par_iter()
-            .map(|index| shuffled_metric(inputs, within_articles, index, tick))
+            .map(shuffled)
             .collect::<Result<Vec<Option<f64>>, RunError>>()?;
         // A shuffle whose metric is undefined says nothing about chance: it is left out.
         null.extend(values.into_iter().flatten());
@@ -96,14 +114,13 @@ pub fn permutation_test(
         }
     }
     let undefined = ran - null.len();
-    let Some(result) = permutation_p_value(observed, &null, inputs.metric.higher_is_better())
-    else {
+    let Some(result) = permutation_p_value(observed, &null, higher_is_better) else {
         return Ok((None, undefined));
     };
     let null_mean = crate::stats::summary::mean(&null).unwrap_or(f64::NAN);
     Ok((
         Some(PermutationOutcome {
-            metric: inputs.metric,
+            metric,
             observed,
             result,
             null_mean,
@@ -115,12 +132,15 @@ pub fn permutation_test(
     ))
 }
 
-fn shuffled_metric(
+/// The experiment's metric on the cross-validation of shuffle `index` (`None` where it is
+/// undefined): one task of the permutation test; `on_fold` is called once per fold fitted.
+pub(super) fn shuffled_metric(
     inputs: &PermutationInputs<'_>,
-    within_articles: bool,
     index: u64,
     on_fold: &(dyn Fn() + Sync),
 ) -> Result<Option<f64>, RunError> {
+    let within_articles =
+        inputs.scheme.kind() == SchemeKind::LeaveOneGroupOut || inputs.learner.per_group();
     let groups = within_articles.then_some(inputs.groups);
     let (labels, splits) = match inputs.holdout {
         Some(split) => {

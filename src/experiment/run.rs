@@ -46,23 +46,105 @@ pub fn run(
 ) -> Result<RunOutput, RunError> {
     let started_at = jiff::Timestamp::now();
     let clock = Instant::now();
-    let dataset = Dataset::load(experiment.data())?;
-    let metric = experiment.stats().metric();
-    let texts = dataset.texts();
-    let labels = dataset.labels();
-    let groups = dataset.groups();
-    let n_classes = dataset.classes().len();
-
-    let splits = splits_for(experiment.cv(), &dataset, &labels, &groups).map_err(RunError::Cv)?;
-    progress.stage("cross-validation", splits.len() as u64);
-    let learner = Learner::of_experiment(experiment, &texts, &groups, n_classes);
-    let folds = cross_validate(&learner, &labels, &splits, &|| progress.tick())?;
+    let prepared = Prepared::new(experiment)?;
+    progress.stage("cross-validation", prepared.splits.len() as u64);
+    let folds = cross_validate(
+        &prepared.learner,
+        &prepared.labels,
+        &prepared.splits,
+        &|| progress.tick(),
+    )?;
     let seconds_cv = clock.elapsed().as_secs_f64();
+    let n_permutations = options
+        .permutations
+        .unwrap_or(experiment.stats().permutations());
+    let mut output = assemble(
+        experiment,
+        prepared,
+        folds,
+        n_permutations,
+        Shuffles::Compute { seconds_cv },
+        progress,
+    )?;
+    output.started_at = started_at;
+    output.seconds_cv = seconds_cv;
+    output.seconds_total = clock.elapsed().as_secs_f64();
+    Ok(output)
+}
 
+/// What every task of a run needs: the selected labels, the splits and the learner.
+pub(super) struct Prepared {
+    pub(super) dataset: Dataset,
+    pub(super) labels: Vec<usize>,
+    pub(super) groups: Vec<usize>,
+    pub(super) splits: Vec<Split>,
+    pub(super) learner: Learner,
+}
+
+impl Prepared {
+    pub(super) fn new(experiment: &Experiment) -> Result<Prepared, RunError> {
+        let dataset = Dataset::load(experiment.data())?;
+        let labels = dataset.labels();
+        let groups = dataset.groups();
+        let n_classes = dataset.classes().len();
+        let splits =
+            splits_for(experiment.cv(), &dataset, &labels, &groups).map_err(RunError::Cv)?;
+        let learner = Learner::of_experiment(experiment, &dataset.texts(), &groups, n_classes);
+        Ok(Prepared {
+            dataset,
+            labels,
+            groups,
+            splits,
+            learner,
+        })
+    }
+
+    /// What each shuffle of the permutation test needs.
+    pub(super) fn permutation_inputs<'a>(
+        &'a self,
+        experiment: &'a Experiment,
+    ) -> permutation::PermutationInputs<'a> {
+        permutation::PermutationInputs {
+            learner: &self.learner,
+            scheme: experiment.cv(),
+            holdout: holdout_split(&self.splits, experiment.cv()),
+            labels: &self.labels,
+            groups: &self.groups,
+            class_names: self.dataset.classes(),
+            metric: experiment.stats().metric(),
+            seed: experiment.cv().seed(),
+        }
+    }
+}
+
+/// Where the permutation test's shuffled metrics come from.
+pub(super) enum Shuffles<'a> {
+    /// Computed now, at about the pace of a cross-validation of `seconds_cv`.
+    Compute { seconds_cv: f64 },
+    /// Computed by the shards of a sharded run: the metric of each shuffle, in order.
+    Given(&'a [Option<f64>]),
+}
+
+/// Everything after the cross-validation: scores with intervals (handed to
+/// [`Progress::partial`] before the long part, so that an interrupted run keeps them), the
+/// permutation test and the warnings. Its timings are its own (`seconds_bootstrap`,
+/// `seconds_permutation`); the caller fills in the rest.
+pub(super) fn assemble(
+    experiment: &Experiment,
+    prepared: Prepared,
+    folds: Vec<FoldResult>,
+    n_permutations: usize,
+    shuffles: Shuffles<'_>,
+    progress: &dyn Progress,
+) -> Result<RunOutput, RunError> {
+    let started_at = jiff::Timestamp::now();
+    let clock = Instant::now();
+    let metric = experiment.stats().metric();
+    let n_classes = prepared.dataset.classes().len();
     let stats = experiment.stats();
     let intervals = IntervalSpec::of(experiment);
-    let bootstrap_clock = Instant::now();
-    let (tested_folds, tested_labels, tested_groups) = tested_view(&folds, &labels, &groups);
+    let (tested_folds, tested_labels, tested_groups) =
+        tested_view(&folds, &prepared.labels, &prepared.groups);
     let evaluation = evaluate::evaluate(
         &tested_folds,
         &tested_labels,
@@ -72,8 +154,15 @@ pub fn run(
         metric,
         scores_per_group(experiment),
     )?;
-    let seconds_bootstrap = bootstrap_clock.elapsed().as_secs_f64();
+    let seconds_bootstrap = clock.elapsed().as_secs_f64();
 
+    let Prepared {
+        dataset,
+        labels,
+        groups,
+        splits,
+        learner,
+    } = prepared;
     let mut output = RunOutput {
         warnings: warnings(experiment, &dataset, &folds, &evaluation, None, 0),
         dataset,
@@ -83,7 +172,7 @@ pub fn run(
         permutation: None,
         permutations_undefined: 0,
         started_at,
-        seconds_cv,
+        seconds_cv: 0.0,
         seconds_bootstrap,
         seconds_permutation: 0.0,
         seconds_total: clock.elapsed().as_secs_f64(),
@@ -95,7 +184,6 @@ pub fn run(
     }
 
     let permutation_clock = Instant::now();
-    let n_permutations = options.permutations.unwrap_or(stats.permutations());
     let observed = output
         .evaluation
         .model_value(metric)
@@ -103,30 +191,41 @@ pub fn run(
     if let Some(observed) = observed.filter(|_| n_permutations > 0) {
         let sequential_level = (stats.permutation_stopping() == PermutationStopping::Sequential)
             .then(|| 1.0 - stats.level().get());
-        progress.note(&permutation_estimate(
-            n_permutations,
-            splits.len(),
-            seconds_cv,
-            sequential_level,
-        ));
-        progress.stage("permutation test", (n_permutations * splits.len()) as u64);
-        let inputs = permutation::PermutationInputs {
-            learner: &learner,
-            scheme: experiment.cv(),
-            holdout: holdout_split(&splits, experiment.cv()),
-            labels: &labels,
-            groups: &groups,
-            class_names: output.dataset.classes(),
-            metric,
-            seed: experiment.cv().seed(),
+        let (permutation, undefined) = match shuffles {
+            Shuffles::Compute { seconds_cv } => {
+                progress.note(&permutation_estimate(
+                    n_permutations,
+                    splits.len(),
+                    seconds_cv,
+                    sequential_level,
+                ));
+                progress.stage("permutation test", (n_permutations * splits.len()) as u64);
+                let inputs = permutation::PermutationInputs {
+                    learner: &learner,
+                    scheme: experiment.cv(),
+                    holdout: holdout_split(&splits, experiment.cv()),
+                    labels: &labels,
+                    groups: &groups,
+                    class_names: output.dataset.classes(),
+                    metric,
+                    seed: experiment.cv().seed(),
+                };
+                permutation::permutation_test(
+                    &inputs,
+                    observed,
+                    n_permutations,
+                    sequential_level,
+                    &|| progress.tick(),
+                )?
+            }
+            Shuffles::Given(values) => permutation::ranked_among_shuffles(
+                &|index| Ok(values[index as usize]),
+                metric,
+                observed,
+                n_permutations,
+                sequential_level,
+            )?,
         };
-        let (permutation, undefined) = permutation::permutation_test(
-            &inputs,
-            observed,
-            n_permutations,
-            sequential_level,
-            &|| progress.tick(),
-        )?;
         output.permutation = permutation;
         output.permutations_undefined = undefined;
         output.warnings = warnings(

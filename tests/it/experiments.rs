@@ -1105,3 +1105,147 @@ fn reports_fit_80_columns_cap_the_articles_and_come_as_markdown_or_json() {
         "{text}"
     );
 }
+
+#[test]
+fn three_shards_merge_into_the_unsharded_record() {
+    let sandbox = with_labels();
+    // Every kind of task: folds, shuffles (the sequential test stops after 50 of 120) and
+    // learning-curve folds (the fraction 1 is the cross-validation itself).
+    let body = "[stats]\npermutations = 120\nresamples = 200\ncurve_fractions = [0.5, 1.0]\n";
+    sandbox.write("experiments/s.toml", body);
+    sandbox
+        .stance()
+        .args(["run", "experiments/s.toml"])
+        .assert()
+        .success();
+    let unsharded = sandbox.read("experiments/results/s.json");
+    fs::remove_file(sandbox.join("experiments/results/s.json")).unwrap();
+
+    for (shard, threads) in [("1/3", "1"), ("2/3", "2"), ("3/3", "1")] {
+        let file = format!("s.shard-{}-of-3.json", &shard[..1]);
+        sandbox
+            .stance()
+            .args([
+                "--threads",
+                threads,
+                "run",
+                "--shard",
+                shard,
+                "experiments/s.toml",
+            ])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(&file))
+            .stderr(predicate::str::contains(format!("shard {shard}: ")));
+    }
+    let partial = |i: usize| format!("experiments/results/s.shard-{i}-of-3.json");
+    // Any order of the partials; or found beside the record.
+    sandbox
+        .stance()
+        .args([
+            "merge",
+            "experiments/s.toml",
+            &partial(3),
+            &partial(1),
+            &partial(2),
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "record: experiments/results/s.json",
+        ));
+    let merged = sandbox.read("experiments/results/s.json");
+    assert_eq!(without_timings(&unsharded), without_timings(&merged));
+    let record = record(&sandbox, "s");
+    assert_eq!(record["permutation"]["n_permutations"], 50);
+    assert_eq!(record["permutation"]["planned"], 120);
+    assert_eq!(record["learning_curve"].as_array().map(Vec::len), Some(2));
+    sandbox
+        .stance()
+        .args(["merge", "experiments/s.toml"])
+        .assert()
+        .success();
+    assert_eq!(
+        without_timings(&unsharded),
+        without_timings(&sandbox.read("experiments/results/s.json"))
+    );
+    sandbox
+        .stance()
+        .args(["verify", "experiments/s.toml"])
+        .assert()
+        .code(0);
+
+    // Wrong, mixed and missing shards are refused, naming them.
+    check_error(
+        &sandbox,
+        &["merge", "experiments/s.toml", &partial(1), &partial(3)],
+        &["shard 2/3 missing: merging needs all 3 (given: 1/3, 3/3)"],
+    );
+    check_error(
+        &sandbox,
+        &["merge", "experiments/s.toml", &partial(1), &partial(1)],
+        &["shard 1/3 given twice", "s.shard-1-of-3.json"],
+    );
+    sandbox
+        .stance()
+        .args(["run", "--shard", "1/2", "experiments/s.toml"])
+        .assert()
+        .success();
+    check_error(
+        &sandbox,
+        &[
+            "merge",
+            "experiments/s.toml",
+            &partial(1),
+            "experiments/results/s.shard-1-of-2.json",
+        ],
+        &[
+            "s.shard-1-of-2.json: shard 1/2",
+            "shard 1/3",
+            "of different runs",
+        ],
+    );
+    sandbox.write("experiments/t.toml", body);
+    check_error(
+        &sandbox,
+        &["merge", "experiments/t.toml", &partial(1)],
+        &["s.shard-1-of-3.json: a shard of experiment `s`, not `t`"],
+    );
+    check_error(
+        &sandbox,
+        &["merge", "experiments/t.toml"],
+        &["no partial records to merge"],
+    );
+    sandbox.write("experiments/s.toml", body.replace("200", "300"));
+    check_error(
+        &sandbox,
+        &[
+            "merge",
+            "experiments/s.toml",
+            &partial(1),
+            &partial(2),
+            &partial(3),
+        ],
+        &[
+            "s.shard-1-of-3.json: computed for another config",
+            "re-run that shard",
+        ],
+    );
+    sandbox.write(&partial(2), "{\"format\": \"stance-record/1\"}");
+    check_error(
+        &sandbox,
+        &["merge", "experiments/s.toml", &partial(2)],
+        &["s.shard-2-of-3.json"],
+    );
+    for (spec, message) in [
+        ("0/3", "there is no shard 0/3: shards are numbered 1 to N"),
+        ("4/3", "there is no shard 4/3: shards are numbered 1 to N"),
+        ("2", "`2` is not of the form I/N"),
+    ] {
+        check_error(
+            &sandbox,
+            &["run", "--shard", spec, "experiments/s.toml"],
+            &[message],
+        );
+    }
+}
