@@ -146,11 +146,15 @@ run_sklearn() {
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
         /usr/bin/time -v -o "$work/time.txt" python3 "$work/peer.py" "$work"
 }
+# Wall seconds, peak RSS (kB), CPU seconds (user + system) and the load average at the end:
+# on a shared machine the CPU time is the steadier figure.
 measure() {
-    local wall rss
+    local wall rss cpu load
     wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, t, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + t[i]; print s}' "$work/time.txt")
     rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time.txt")
-    echo "$wall $rss"
+    cpu=$(awk -F': ' '/User time|System time/ {s += $2} END {print s}' "$work/time.txt")
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    echo "$wall $rss $cpu $load"
 }
 
 # The folds and documents of the record, for scikit-learn; this first run is the first timed
@@ -192,20 +196,24 @@ work, n, ingest = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 record = json.load(open(f"{work}/experiments/results/allsides.json"))
 peer = json.load(open(f"{work}/peer.json"))
 times = {"stance": [], "sklearn": []}
+cpu = {"stance": [], "sklearn": []}
+loads = []
 for line in open(f"{work}/times.txt"):
-    tool, wall, rss = line.split()
+    tool, wall, rss, seconds, load = line.split()
     times[tool].append((float(wall), int(rss)))
+    cpu[tool].append(float(seconds))
+    loads.append(float(load))
 folds = record["folds"]
 print(f"{n} articles -> {record['data']['paragraphs']} documents "
       f"({', '.join(f'{k} {v}' for k, v in record['data']['per_class'].items())}); ingest {ingest:.1f} s")
 print(f"stance folds: solver {sorted({f.get('solver') for f in folds})}, "
       f"converged {sum(f['converged'] for f in folds)} of {len(folds)}, iterations {[f.get('iterations') for f in folds]}")
-print(f"{'':10} {'wall s (median)':>16} {'runs':>22} {'peak RSS MB':>12} {'accuracy':>9} {'macro-F1':>9}")
+print(f"{'':10} {'wall s (median)':>16} {'runs':>22} {'CPU s (median)':>15} {'peak RSS MB':>12} {'accuracy':>9} {'macro-F1':>9}")
 ours = {"accuracy": record["metrics"]["accuracy"]["pooled"], "macro_f1": record["metrics"]["macro_f1"]["pooled"]}
 for tool, metrics in [("sklearn", peer), ("stance", ours)]:
     walls = [w for w, _ in times[tool]]
     rss = max(r for _, r in times[tool]) / 1024
-    print(f"{tool:10} {statistics.median(walls):16.1f} {' '.join(f'{w:.1f}' for w in walls):>22} {rss:12.0f} "
+    print(f"{tool:10} {statistics.median(walls):16.1f} {' '.join(f'{w:.1f}' for w in walls):>22} {statistics.median(cpu[tool]):15.1f} {rss:12.0f} "
           f"{metrics['accuracy']:9.4f} {metrics['macro_f1']:9.4f}")
 converged = f"{work}/peer-10000.json"
 if os.path.exists(converged):
@@ -213,6 +221,8 @@ if os.path.exists(converged):
     print(f"{'sklearn, max_iter 10000 (untimed)':40} accuracy {peer_converged['accuracy']:.4f}  macro-F1 {peer_converged['macro_f1']:.4f}; "
           f"|Δ| to stance {abs(ours['accuracy'] - peer_converged['accuracy']):.4f} / {abs(ours['macro_f1'] - peer_converged['macro_f1']):.4f}")
 speed = statistics.median(w for w, _ in times["sklearn"]) / statistics.median(w for w, _ in times["stance"])
-print(f"stance is {speed:.2f}x scikit-learn; |Δ accuracy| {abs(ours['accuracy'] - peer['accuracy']):.4f}, "
+cpu_speed = statistics.median(cpu["sklearn"]) / statistics.median(cpu["stance"])
+print(f"load average (1 min) after each run: {' '.join(f'{l:.1f}' for l in loads)}")
+print(f"stance is {speed:.2f}x scikit-learn in wall time, {cpu_speed:.2f}x in CPU time; |Δ accuracy| {abs(ours['accuracy'] - peer['accuracy']):.4f}, "
       f"|Δ macro-F1| {abs(ours['macro_f1'] - peer['macro_f1']):.4f}")
 PY
