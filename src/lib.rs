@@ -5,14 +5,14 @@
 //! stage may use: the seeded generator (`rng`), the sparse matrix handed between stages
 //! (`sparse`) and the way files reach the disk (`persist`). Then articles become paragraphs
 //! (`corpus`) and the ones worth labelling are found (`candidates`), documents are read from
-//! files (`input`), people label paragraphs (`labels`, or `import` labelled rows from other
-//! files), text becomes vectors (`features`), a logistic regression learns from them
-//! (`model`) inside cross-validation folds (`cv`), predictions are scored (`metrics`,
-//! `stats`) and written as a record (`record`); a model trained for new text (`trained`) is
-//! saved in a model file (`model_file`); an experiment ties it all together (`experiment`); a
-//! model or a feature set is applied to a corpus (`apply`) and records become a page
-//! (`html`). The command-line front end lives in the binary (`src/cli/`), which is the only
-//! place that knows clap or anyhow.
+//! files (`input`), labelled rows too (`import`), people label paragraphs or import those rows
+//! into a store (`labels`), text becomes vectors (`features`), a logistic regression learns
+//! from them (`model`) inside cross-validation folds (`cv`), predictions are scored
+//! (`metrics`, `stats`) and written as a record (`record`); a model trained for new text
+//! (`trained`) is saved in a model file (`model_file`); an experiment ties it all together
+//! (`experiment`); a model or a feature set is applied to a corpus (`apply`) and records
+//! become a page (`html`). The command-line front end lives in the binary (`src/cli/`), which
+//! is the only place that knows clap or anyhow.
 
 // Building blocks. The seeded generator every random choice goes through.
 pub mod rng;
@@ -32,11 +32,11 @@ pub mod candidates;
 // Documents from files.
 pub mod input;
 
-// The hand-label store.
-pub mod labels;
-
 // Labelled rows from other files.
 pub mod import;
+
+// The hand-label store.
+pub mod labels;
 
 // Text → vectors.
 pub mod features;

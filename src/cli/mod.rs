@@ -27,6 +27,7 @@ mod compare;
 mod curve;
 mod featurize;
 mod html;
+mod import;
 mod ingest;
 mod inspect;
 mod label;
@@ -64,6 +65,8 @@ struct Cli {
 enum Command {
     /// Split articles into paragraphs and add them to the label store.
     Ingest(ingest::IngestArgs),
+    /// Import a labelled corpus (CSV, TSV, JSON Lines): one record, one labelled paragraph.
+    Import(import::ImportArgs),
     /// Label paragraphs in the terminal, one key per decision (or import a TSV of labels).
     Label(label::LabelArgs),
     /// Summarise the label store: counts, orphaned labels, agreement; `export` prints TSV.
@@ -128,6 +131,7 @@ pub fn run() -> anyhow::Result<Outcome> {
     }
     match cli.command {
         Command::Ingest(args) => ingest::run(args),
+        Command::Import(args) => import::run(args),
         Command::Label(args) => label::run(args),
         Command::Labels(args) => labels::run(args),
         Command::Featurize(args) => featurize::run(args),

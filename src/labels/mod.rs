@@ -24,6 +24,7 @@
 
 pub mod agreement;
 pub mod annotations;
+mod corpus_import;
 mod export;
 mod import;
 mod lock;
@@ -41,6 +42,7 @@ use std::path::PathBuf;
 pub use annotations::{
     Annotation, Annotator, AnnotatorError, Confidence, Decision, Offered, Order, Retraction, Shown,
 };
+pub use corpus_import::{CorpusImport, CorpusImportReport, import_corpus};
 pub use import::ImportReport;
 pub use paragraph::{Origin, Paragraph};
 pub use schema::{Class, ClassIdx, Schema, SchemaError};
@@ -138,6 +140,22 @@ pub enum StoreError {
         #[source]
         source: SchemaError,
     },
+    #[error(
+        "the label store {} has the classes {store}, not {given} (--classes sets a new \
+         store's schema: leave it out, or give the store's)",
+        dir.display()
+    )]
+    ClassesDiffer {
+        dir: PathBuf,
+        store: String,
+        given: String,
+    },
+    #[error(
+        "{}: a new store needs at least two classes, and the labels are {labels} (give \
+         --classes to name them all)",
+        path.display()
+    )]
+    TooFewClasses { path: PathBuf, labels: String },
     /// A line of a store file or an import file that cannot be accepted.
     #[error("{}:{line}", path.display())]
     Line {

@@ -132,11 +132,7 @@ impl Schema {
             key,
         } in raw.class
         {
-            let well_formed = name.starts_with(|c: char| c.is_ascii_lowercase())
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
-            if !well_formed {
+            if !Schema::is_valid_name(&name) {
                 return Err(SchemaError::BadName { name });
             }
             if classes.iter().any(|class| class.name == name) {
@@ -172,6 +168,29 @@ impl Schema {
             });
         }
         Ok(Schema { classes })
+    }
+
+    /// A schema of these classes (name, one-line definition), checked as a file's would be.
+    pub fn new(classes: Vec<(String, String)>) -> Result<Schema, SchemaError> {
+        Schema::check(RawSchema {
+            class: classes
+                .into_iter()
+                .map(|(name, definition)| RawClass {
+                    name,
+                    definition,
+                    key: None,
+                })
+                .collect(),
+        })
+    }
+
+    /// Whether `name` can name a class: lowercase letters, digits, `_`, `-`, starting with a
+    /// letter.
+    pub fn is_valid_name(name: &str) -> bool {
+        name.starts_with(|c: char| c.is_ascii_lowercase())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
     }
 
     /// The schema of a new store: `fracturing`, `stable`, `neither`.

@@ -4,7 +4,8 @@
 //! Writes are of two kinds only, each under the store lock: `paragraphs.jsonl` and the
 //! article copies are replaced atomically (temporary file, sync, rename); `annotations.jsonl`
 //! only ever grows: one decision by one `write` and `sync_data` (cut back on an error), a
-//! batch by a copy of the log with the batch after it, renamed over it.
+//! batch by a copy of the log with the batch after it, renamed over it; an import's
+//! paragraphs and decisions by both files replaced together after one sync.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
@@ -656,6 +657,135 @@ impl Store {
         Ok(reports)
     }
 
+    /// Imports records into the store at `dir` as one change, under the store lock held
+    /// throughout: the store is read afresh (or, when `dir` holds none of a store's files, a
+    /// new one of `schema_if_new` is planned, nothing written yet), `plan` decides from it
+    /// what to add, and every paragraph and decision of the [`Addition`] is checked (ids new,
+    /// decisions on paragraphs of the store or the addition) before anything is written. A
+    /// refused import writes nothing (a directory it created is removed again). Then a new
+    /// store's empty files are written, and `paragraphs.jsonl` and `annotations.jsonl` are
+    /// replaced together by [`crate::persist::write_all_atomic`] (one sync, paragraphs renamed
+    /// first, so the log never names a paragraph the store lacks). Returns the store as it
+    /// now is, whether it was created, and what `plan` handed back.
+    pub(super) fn import_records<R>(
+        dir: &Path,
+        schema_if_new: impl FnOnce() -> Result<Schema, StoreError>,
+        plan: impl FnOnce(&Store) -> Result<(Addition, R), StoreError>,
+    ) -> Result<(Store, bool, R), StoreError> {
+        let dir_existed = dir.is_dir();
+        fs::create_dir_all(dir).map_err(|source| StoreError::Write {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let imported = Store::import_records_locked(dir, schema_if_new, plan);
+        if imported.is_err() && !dir_existed {
+            // Only if still empty: nothing of this import is left behind.
+            let _ = fs::remove_dir(dir);
+        }
+        imported
+    }
+
+    fn import_records_locked<R>(
+        dir: &Path,
+        schema_if_new: impl FnOnce() -> Result<Schema, StoreError>,
+        plan: impl FnOnce(&Store) -> Result<(Addition, R), StoreError>,
+    ) -> Result<(Store, bool, R), StoreError> {
+        let _lock = StoreLock::exclusive(dir)?;
+        let files = [SCHEMA_FILE, PARAGRAPHS_FILE, ANNOTATIONS_FILE].map(|name| dir.join(name));
+        let created = files.iter().all(|path| !path.exists());
+        let mut store = if created {
+            Store {
+                dir: dir.to_path_buf(),
+                schema: schema_if_new()?,
+                paragraphs: Vec::new(),
+                index: BTreeMap::new(),
+                ledger: Ledger::default(),
+            }
+        } else {
+            let (store, torn) = Store::read_unlocked(dir)?;
+            if let Some(torn) = torn {
+                return Err(store.torn_error(&torn));
+            }
+            store
+        };
+        let (addition, planned) = plan(&store)?;
+        let Addition {
+            paragraphs,
+            decisions,
+        } = addition;
+
+        // Checked as a whole before anything is written.
+        let added = !paragraphs.is_empty();
+        for paragraph in paragraphs {
+            let id = paragraph.id().clone();
+            if store
+                .index
+                .insert(id.clone(), store.paragraphs.len())
+                .is_some()
+            {
+                return Err(StoreError::Entry(EntryError::DuplicateParagraph {
+                    id: id.to_string(),
+                }));
+            }
+            store.paragraphs.push(paragraph);
+        }
+        let mut log = String::new();
+        for annotation in &decisions {
+            if let Annotation::Decision(decision) = annotation {
+                store.check_labelable(decision.paragraph())?;
+            }
+            store
+                .ledger
+                .apply(annotation.clone())
+                .map_err(|err| StoreError::Entry(EntryError::NothingToRetract(err)))?;
+            log.push_str(&records::annotation_line(annotation, &store.schema)?);
+        }
+
+        let [schema_path, paragraphs_path, annotations_path] = files;
+        let write = |files: &[(PathBuf, &[u8])]| {
+            crate::persist::write_all_atomic(files).map_err(|source| StoreError::Write {
+                path: dir.to_path_buf(),
+                source,
+            })
+        };
+        if created {
+            let schema = store.schema.to_toml();
+            write(&[
+                (schema_path, schema.as_bytes()),
+                (paragraphs_path.clone(), b""),
+                (annotations_path.clone(), b""),
+            ])?;
+        }
+        let mut replaced: Vec<(PathBuf, &[u8])> = Vec::new();
+        let body;
+        if added {
+            body = store
+                .paragraphs
+                .iter()
+                .map(records::paragraph_line)
+                .collect::<Result<String, EntryError>>()?;
+            replaced.push((paragraphs_path, body.as_bytes()));
+        }
+        let annotations;
+        if !log.is_empty() {
+            writable_log(&annotations_path)?;
+            let mut old = fs::read(&annotations_path).map_err(|source| StoreError::Read {
+                path: annotations_path.clone(),
+                source,
+            })?;
+            if !old.is_empty() && !old.ends_with(b"\n") {
+                old.push(b'\n');
+            }
+            old.extend_from_slice(log.as_bytes());
+            annotations = old;
+            replaced.push((annotations_path, &annotations));
+        }
+        if !replaced.is_empty() {
+            write(&replaced)?;
+        }
+        Ok((store, created, planned))
+    }
+
     fn article_path(&self, id: &ArticleId) -> PathBuf {
         self.dir.join(ARTICLES_DIR).join(format!("{id}.txt"))
     }
@@ -692,6 +822,15 @@ fn fields_line(article: &Article) -> Result<String, StoreError> {
     let mut line = serde_json::to_string(article.fields()).map_err(EntryError::Serialize)?;
     line.push('\n');
     Ok(line)
+}
+
+/// What an import adds to a store ([`Store::import_records`]).
+#[derive(Debug, Default)]
+pub(super) struct Addition {
+    /// New paragraphs, after the stored ones in this order.
+    pub(super) paragraphs: Vec<Paragraph>,
+    /// Annotations appended to the log, in this order.
+    pub(super) decisions: Vec<Annotation>,
 }
 
 /// What [`Store::plan_ingest`] decided.
