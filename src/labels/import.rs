@@ -1,17 +1,19 @@
 //! Importing labels from a file, in one of two formats told apart by the first line that is
 //! not blank or a `#` comment:
 //!
-//! - TSV: `paragraph_id<TAB>label[<TAB>low|high[<TAB>note]]`;
+//! - TSV: `paragraph_id<TAB>label[<TAB>low|high[<TAB>note]]`, or columns named by a header
+//!   line holding `id` (or `paragraph_id`) and `label`, and optionally `confidence` and
+//!   `note`; other columns are ignored, so `stance labels export`'s output imports as it is;
 //! - JSON Lines (the first such line starts with `{`): lines of the labelling queue
 //!   (`stance label --queue`) with a `label` added, and optionally `confidence` and `note`;
 //!   the `order` and `shown` they carry go into the decisions. A line's `article` and `text`,
 //!   when present, must be the paragraph's, so a label cannot land on another paragraph.
 //!
 //! `#` comments and blank lines are allowed. Every line is checked before anything is
-//! written (unknown id, heading or byline, unknown label, malformed line: the error names
-//! file and line); then the decisions are appended in one write. A line that would not
-//! change the annotator's current label is not appended again, so importing the same file
-//! twice adds nothing.
+//! written (unknown id, heading or byline, unknown label, malformed line, a paragraph given
+//! two different labels in one file: the error names file and line); then the decisions are
+//! appended in one write. A line that would not change the annotator's current label is not
+//! appended again, so importing the same file twice adds nothing.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -47,22 +49,41 @@ impl Store {
                 .map(|(i, line)| (i + 1, line.strip_suffix('\r').unwrap_or(line)))
                 .filter(|(_, line)| !line.trim().is_empty() && !line.trim_start().starts_with('#'))
         };
-        let json_lines = lines()
-            .next()
-            .is_some_and(|(_, line)| line.trim_start().starts_with('{'));
+        let first = lines().next().map(|(_, line)| line);
+        let json_lines = first.is_some_and(|line| line.trim_start().starts_with('{'));
+        let header = first.and_then(Columns::of_header).filter(|_| !json_lines);
+        let columns = header.clone().unwrap_or(Columns::POSITIONAL);
 
         let mut decisions = Vec::new();
-        for (number, line) in lines() {
+        // Where each paragraph was labelled first, and how: one file gives one label each.
+        let mut given: BTreeMap<ParagraphId, (usize, Decision)> = BTreeMap::new();
+        for (number, line) in lines().skip(usize::from(header.is_some())) {
             let decision = if json_lines {
                 self.parse_answer_line(line, annotator, time)
             } else {
-                self.parse_import_line(line, annotator, time)
+                self.parse_import_line(line, &columns, annotator, time)
             };
-            decisions.push(decision.map_err(|source| StoreError::Line {
+            let line_error = |source| StoreError::Line {
                 path: path.to_path_buf(),
                 line: number,
                 source,
-            })?);
+            };
+            let decision = decision.map_err(line_error)?;
+            if let Some((earlier, other)) = given.get(decision.paragraph()) {
+                if !same_label(other, &decision) {
+                    return Err(line_error(EntryError::Malformed(format!(
+                        "paragraph {} is labelled `{}` here and `{}` on line {earlier}: an \
+                         import gives each paragraph one label (keep one line, or import \
+                         each annotator's labels separately)",
+                        decision.paragraph(),
+                        self.schema().class(decision.class()).name(),
+                        self.schema().class(other.class()).name(),
+                    ))));
+                }
+            } else {
+                given.insert(decision.paragraph().clone(), (number, decision.clone()));
+            }
+            decisions.push(decision);
         }
 
         // Compare each line with the label it would replace, earlier lines included.
@@ -154,20 +175,39 @@ impl Store {
     fn parse_import_line(
         &self,
         line: &str,
+        columns: &Columns,
         annotator: &Annotator,
         time: Timestamp,
     ) -> Result<Decision, EntryError> {
         let fields: Vec<&str> = line.split('\t').map(str::trim).collect();
-        let (id, label, confidence, note) = match fields.as_slice() {
-            [id, label] => (*id, *label, "high", None),
-            [id, label, confidence] => (*id, *label, *confidence, None),
-            [id, label, confidence, note] => (*id, *label, *confidence, Some(*note)),
-            _ => {
+        let (id, label, confidence, note) = if columns.named {
+            if fields.len() < columns.needed() {
                 return Err(EntryError::Malformed(format!(
-                    "expected `paragraph_id<TAB>label[<TAB>low]`, found {} tab-separated field{}",
-                    fields.len(),
-                    if fields.len() == 1 { "" } else { "s" }
+                    "the header names {} columns, this line has {}",
+                    columns.needed(),
+                    fields.len()
                 )));
+            }
+            let field = |column: Option<usize>| column.map(|i| fields[i]);
+            (
+                fields[columns.id],
+                fields[columns.label],
+                field(columns.confidence).unwrap_or("high"),
+                field(columns.note).filter(|note| !note.is_empty()),
+            )
+        } else {
+            match fields.as_slice() {
+                [id, label] => (*id, *label, "high", None),
+                [id, label, confidence] => (*id, *label, *confidence, None),
+                [id, label, confidence, note] => (*id, *label, *confidence, Some(*note)),
+                _ => {
+                    return Err(EntryError::Malformed(format!(
+                        "expected `paragraph_id<TAB>label[<TAB>low]` (or a header line naming \
+                         `id` and `label` columns), found {} tab-separated field{}",
+                        fields.len(),
+                        if fields.len() == 1 { "" } else { "s" }
+                    )));
+                }
             }
         };
         let id = ParagraphId::parse(id)?;
@@ -178,7 +218,7 @@ impl Store {
             "low" => Confidence::Low,
             other => {
                 return Err(EntryError::Malformed(format!(
-                    "third field must be `low` (or `high`), not `{other}`"
+                    "the confidence must be `low` (or `high`), not `{other}`"
                 )));
             }
         };
@@ -186,6 +226,62 @@ impl Store {
             Decision::new(id, class, annotator.clone(), confidence, time)
                 .with_note(note.map(str::to_owned)),
         )
+    }
+}
+
+/// Whether two decisions on one paragraph say the same.
+fn same_label(a: &Decision, b: &Decision) -> bool {
+    a.class() == b.class() && a.confidence() == b.confidence() && a.note() == b.note()
+}
+
+/// Where a TSV import's fields are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Columns {
+    id: usize,
+    label: usize,
+    confidence: Option<usize>,
+    note: Option<usize>,
+    /// Named by a header (rows need every named column), or by position.
+    named: bool,
+}
+
+impl Columns {
+    const POSITIONAL: Columns = Columns {
+        id: 0,
+        label: 1,
+        confidence: Some(2),
+        note: Some(3),
+        named: false,
+    };
+
+    /// The columns a header line names: it has a `label` column and an `id` (or
+    /// `paragraph_id`, `paragraph`) column. Any other line is not a header.
+    fn of_header(line: &str) -> Option<Columns> {
+        let names: Vec<String> = line
+            .split('\t')
+            .map(|name| name.trim().to_ascii_lowercase())
+            .collect();
+        let find = |wanted: &[&str]| {
+            names
+                .iter()
+                .position(|name| wanted.contains(&name.as_str()))
+        };
+        Some(Columns {
+            id: find(&["id", "paragraph_id", "paragraph"])?,
+            label: find(&["label"])?,
+            confidence: find(&["confidence"]),
+            note: find(&["note"]),
+            named: true,
+        })
+    }
+
+    /// Fields a row needs.
+    fn needed(&self) -> usize {
+        [Some(self.id), Some(self.label), self.confidence, self.note]
+            .into_iter()
+            .flatten()
+            .max()
+            .map_or(0, |last| last + 1)
     }
 }
 
@@ -221,6 +317,7 @@ mod tests {
                 assert_eq!((report.appended, report.unchanged), (appended, unchanged));
             }
             (Err(err), Err(message)) => {
+                let message = &message.replace("{one}", store.paragraphs()[1].id().as_str());
                 let got = crate::labels::test_support::error_chain(&err);
                 assert!(got.ends_with(message), "got {got:?}, want …{message:?}");
                 assert_eq!(fs::read(store.annotations_path()).unwrap(), b"");
@@ -239,7 +336,33 @@ mod tests {
 
     #[test]
     fn repeated_lines_are_not_appended_twice() {
-        check("{one}\tstable\n{one}\tstable\n{one}\tneither\n", Ok((2, 1)));
+        check("{one}\tstable\n{one}\tstable\n{two}\tneither\n", Ok((2, 1)));
+    }
+
+    #[test]
+    fn a_paragraph_given_two_labels_in_one_file_is_refused() {
+        check(
+            "{one}\tstable\n{two}\tneither\n{one}\tfracturing\n",
+            Err(
+                ":3: paragraph {one} is labelled `fracturing` here and `stable` on line 1: an import gives each paragraph one label (keep one line, or import each annotator's labels separately)",
+            ),
+        );
+    }
+
+    #[test]
+    fn columns_are_found_by_the_names_of_a_header() {
+        // `stance labels export`'s own columns, with a text holding a tab-free sentence.
+        check(
+            "id\tarticle\tlabel\tconfidence\tannotator\ttext\n\
+             {one}\ta\tstable\thigh\tann\tOne.\n\
+             {two}\ta\tneither\tlow\tann\tTwo.\n",
+            Ok((2, 0)),
+        );
+        check("label\tparagraph_id\nstable\t{one}\n", Ok((1, 0)));
+        check(
+            "id\tarticle\tlabel\tconfidence\n{one}\ta\tstable\n",
+            Err(":2: the header names 4 columns, this line has 3"),
+        );
     }
 
     #[test]
@@ -258,11 +381,13 @@ mod tests {
         );
         check(
             "{one} stable\n",
-            Err(":1: expected `paragraph_id<TAB>label[<TAB>low]`, found 1 tab-separated field"),
+            Err(
+                ":1: expected `paragraph_id<TAB>label[<TAB>low]` (or a header line naming `id` and `label` columns), found 1 tab-separated field",
+            ),
         );
         check(
             "{one}\tstable\tmaybe\n",
-            Err(":1: third field must be `low` (or `high`), not `maybe`"),
+            Err(":1: the confidence must be `low` (or `high`), not `maybe`"),
         );
     }
 }

@@ -502,6 +502,60 @@ fn import_is_idempotent_and_export_prints_current_labels() {
 }
 
 #[test]
+fn an_export_imports_back_as_it_is() {
+    let sandbox = ingested();
+    let ids = labelable_ids(&sandbox);
+    let tsv = format!(
+        "{}\tfracturing\tlow\n{}\tstable\n{}\tneither\n",
+        ids[2], ids[0], ids[1]
+    );
+    import(&sandbox, "ann", &tsv).success();
+    let exported = sandbox
+        .stance()
+        .args(["labels", "export"])
+        .output()
+        .unwrap();
+    assert!(exported.status.success());
+    let exported = String::from_utf8(exported.stdout).unwrap();
+    // Into another annotator: the same labels and confidences, header and all.
+    import(&sandbox, "copy", &exported)
+        .success()
+        .stdout("imported 3 labels for copy into labels/annotations.jsonl (0 unchanged)\n");
+    let again = sandbox
+        .stance()
+        .args(["labels", "export"])
+        .output()
+        .unwrap();
+    let again = String::from_utf8(again.stdout).unwrap();
+    let of = |text: &str, annotator: &str| -> Vec<String> {
+        text.lines()
+            .skip(1)
+            .filter(|line| line.split('\t').nth(4) == Some(annotator))
+            .map(|line| line.replace(&format!("\t{annotator}\t"), "\t·\t"))
+            .collect()
+    };
+    assert_eq!(of(&again, "copy"), of(&exported, "ann"));
+    assert_eq!(of(&again, "copy").len(), 3);
+
+    // Two annotators' rows into one annotator: the paragraph they disagree on is named.
+    import(&sandbox, "bob", &format!("{}\tneither\n", ids[0])).success();
+    let both = sandbox
+        .stance()
+        .args(["labels", "export"])
+        .output()
+        .unwrap();
+    sandbox.write("both.tsv", both.stdout);
+    check_error(
+        &sandbox,
+        &["label", "--annotator", "merged", "--import", "both.tsv"],
+        &format!(
+            "paragraph {} is labelled `neither` here and `stable` on line 2",
+            ids[0]
+        ),
+    );
+}
+
+#[test]
 fn labels_reports_counts_and_agreement() {
     let sandbox = ingested();
     let ids = labelable_ids(&sandbox);
