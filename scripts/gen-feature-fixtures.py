@@ -172,6 +172,8 @@ CASES = {
     "count_l2": {"norm": "l2"},
     "char_wb_1_3": {"analyzer": "char_wb", "ngram_range": [1, 3]},
     "char_wb_3_5": {"analyzer": "char_wb", "ngram_range": [3, 5], "min_df": 2},
+    "char_1_3": {"analyzer": "char", "ngram_range": [1, 3]},
+    "char_2_4_no_lowercase_tfidf": {"analyzer": "char", "ngram_range": [2, 4], "lowercase": False, "weighting": "tfidf"},
     "hashing": {"hashing": {"n_features": 1024}},
     "hashing_small_unsigned_binary": {"hashing": {"n_features": 16, "alternate_sign": False}, "binary": True},
     "hashing_small_signed": {"hashing": {"n_features": 8}, "ngram_range": [1, 2]},
@@ -197,7 +199,7 @@ PLAN = {
 }
 
 # Cases that also fit on the first part and transform the rest (unknown terms ignored).
-HELD_OUT = {"default", "ngram_1_2", "tfidf", "tfidf_sublinear_l1_raw_idf", "char_wb_1_3", "hashing_char_wb_tfidf"}
+HELD_OUT = {"default", "ngram_1_2", "tfidf", "tfidf_sublinear_l1_raw_idf", "char_wb_1_3", "char_1_3", "hashing_char_wb_tfidf"}
 
 
 def main():

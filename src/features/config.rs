@@ -68,6 +68,8 @@ pub enum AnalyzerKind {
     Word,
     /// Character n-grams inside whitespace-separated words, padded with one space each side.
     CharWb,
+    /// Character n-grams of the whole text, runs of whitespace counted as one space.
+    Char,
 }
 
 /// Snowball stemming of word tokens, after stop-word removal.
@@ -227,7 +229,7 @@ impl RawFeatureConfig {
     ) -> Result<(StopWords, Stemming), FeatureConfigError> {
         let stop_words = self.stop_words.clone().unwrap_or(StopWords::None);
         let stemming = self.stemming.unwrap_or(Stemming::None);
-        if analyzer == AnalyzerKind::CharWb {
+        if analyzer != AnalyzerKind::Word {
             if stop_words != StopWords::None {
                 return Err(FeatureConfigError::new(
                     "stop_words",
@@ -702,7 +704,7 @@ mod tests {
         for text in [
             "min_dff = 2",
             "stop_words = \"french\"",
-            "analyzer = \"char\"",
+            "analyzer = \"chars\"",
             "norm = \"l3\"",
             "min_df = \"2\"",
             "hashing = { n_features = 8, signed = true }",

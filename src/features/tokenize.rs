@@ -676,6 +676,39 @@ impl<'s> Analyzer<'s> {
                     }
                 }
             }
+            AnalyzerKind::Char => {
+                let text = if set.lowercase() {
+                    lowercase_into(doc, lowered);
+                    lowered.as_str()
+                } else {
+                    doc
+                };
+                // scikit-learn's `_char_ngrams`: runs of two or more whitespace characters
+                // (`\s\s+`) become one space; a lone whitespace character stays as it is.
+                gram.clear();
+                let mut chars = text.chars().peekable();
+                while let Some(c) = chars.next() {
+                    if is_space_char(c as u32)
+                        && chars.peek().is_some_and(|&next| is_space_char(next as u32))
+                    {
+                        while chars.peek().is_some_and(|&next| is_space_char(next as u32)) {
+                            chars.next();
+                        }
+                        gram.push(' ');
+                    } else {
+                        gram.push(c);
+                    }
+                }
+                char_starts.clear();
+                char_starts.extend(gram.char_indices().map(|(i, _)| i));
+                char_starts.push(gram.len());
+                let n_chars = char_starts.len() - 1;
+                for n in min_n..=max_n.min(n_chars) {
+                    for first in 0..=n_chars - n {
+                        emit(&gram[char_starts[first]..char_starts[first + n]]);
+                    }
+                }
+            }
             AnalyzerKind::CharWb => {
                 let text = if set.lowercase() {
                     lowercase_into(doc, lowered);
