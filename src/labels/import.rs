@@ -71,13 +71,24 @@ impl Store {
             let decision = decision.map_err(line_error)?;
             if let Some((earlier, other)) = given.get(decision.paragraph()) {
                 if !same_label(other, &decision) {
+                    let name = |d: &Decision| self.schema().class(d.class()).name().to_owned();
+                    let how = if decision.class() == other.class() {
+                        format!(
+                            "is labelled `{}` here and on line {earlier}, with another \
+                             confidence or note",
+                            name(&decision)
+                        )
+                    } else {
+                        format!(
+                            "is labelled `{}` here and `{}` on line {earlier}",
+                            name(&decision),
+                            name(other)
+                        )
+                    };
                     return Err(line_error(EntryError::Malformed(format!(
-                        "paragraph {} is labelled `{}` here and `{}` on line {earlier}: an \
-                         import gives each paragraph one label (keep one line, or import \
-                         each annotator's labels separately)",
+                        "paragraph {} {how}: an import gives each paragraph one label (keep \
+                         one line, or import each annotator's labels separately)",
                         decision.paragraph(),
-                        self.schema().class(decision.class()).name(),
-                        self.schema().class(other.class()).name(),
                     ))));
                 }
             } else {

@@ -210,7 +210,7 @@ fn big_import(sandbox: &Sandbox, lines: usize, note_bytes: usize) -> String {
     for i in 0..lines {
         let label = ["stable", "fracturing", "neither"][i % 3];
         let note = format!("{i:06} {}", "n".repeat(note_bytes));
-        tsv.push_str(&format!("{}\t{label}\thigh\t{note}\n", ids[i % ids.len()]));
+        tsv.push_str(&format!("{}\t{label}\thigh\t{note}\n", ids[i]));
     }
     tsv
 }
@@ -227,8 +227,9 @@ fn an_import_that_fills_the_disk_leaves_the_log_as_it_was() {
     let before = fs::read(sandbox.join("labels/annotations.jsonl")).unwrap();
     let limit = before.len() as u64 + 50_000;
 
-    // A batch of 200 decisions (about 2 MB), and a single decision larger than the room left.
-    sandbox.write("batch.tsv", big_import(&sandbox, 200, 9_000));
+    // One decision for every paragraph (each about 9 kB, together far more than the room
+    // left: an import gives each paragraph one label), and one decision larger than the room.
+    sandbox.write("batch.tsv", big_import(&sandbox, ids.len(), 9_000));
     sandbox.write(
         "one.tsv",
         format!("{}\tneither\tlow\t{}\n", ids[1], "z".repeat(200_000)),
