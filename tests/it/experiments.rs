@@ -1,4 +1,5 @@
-//! `stance run`, `compare`, `verify` and `curve` on a copy of the shipped seed labels.
+//! `stance run`, `compare`, `verify` and `curve` on a copy of the seed labels
+//! (`tests/fixtures/seed-labels`).
 //!
 //! No metric value is asserted here (those are checked against scikit-learn in the unit
 //! tests and by `scripts/peer-check-baseline.py`); these tests hold the behaviour: byte
@@ -10,15 +11,15 @@ use std::path::Path;
 use predicates::prelude::*;
 use serde_json::Value;
 
-use crate::util::{Sandbox, repo_root};
+use crate::util::{Sandbox, seed_store};
 
 /// Small enough to keep a debug-build run quick; still exercises every stage.
 const QUICK_STATS: &str = "[stats]\npermutations = 20\nresamples = 200\n";
 
-/// A sandbox holding a copy of the shipped label store under `labels/`.
+/// A sandbox holding a copy of the seed label store under `labels/`.
 fn with_labels() -> Sandbox {
     let sandbox = Sandbox::new();
-    copy_dir(&repo_root().join("labels"), &sandbox.join("labels"));
+    copy_dir(&seed_store(), &sandbox.join("labels"));
     sandbox
 }
 

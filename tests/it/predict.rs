@@ -13,14 +13,15 @@ use stance::corpus::{ArticleId, BlockKind, split_article};
 use stance::experiment::{Dataset, Experiment};
 use stance::model::Classifier as _;
 
-use crate::util::{Sandbox, repo_root};
+use crate::util::{Sandbox, repo_root, seed_store};
 
+/// The shipped baseline experiment, on the seed store.
 fn baseline() -> PathBuf {
-    repo_root().join("experiments/baseline.toml")
+    repo_root().join("tests/fixtures/experiments/baseline.toml")
 }
 
 fn seed_articles() -> Vec<PathBuf> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(repo_root().join("labels/articles"))
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(seed_store().join("articles"))
         .unwrap()
         .map(|entry| entry.unwrap().path())
         .filter(|path| path.extension().is_some_and(|ext| ext == "txt"))
@@ -694,7 +695,7 @@ fn inspect_lists_the_heaviest_terms_per_side_and_their_stability_across_folds() 
 #[test]
 fn hashed_features_are_explained_by_column_and_the_words_hashed_there() {
     let sandbox = Sandbox::new();
-    let store = repo_root().join("labels");
+    let store = seed_store();
     sandbox.write(
         "hashed.toml",
         format!(

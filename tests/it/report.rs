@@ -1,6 +1,6 @@
-//! `stance report` on a copy of the shipped seed labels: the page is well-formed, has every
-//! figure with one mark per datum of the record beside it, reuses current records, re-runs
-//! stale ones, and gives the same bytes for the same records.
+//! `stance report` on a copy of the seed labels (`tests/fixtures/seed-labels`): the page is
+//! well-formed, has every figure with one mark per datum of the record beside it, reuses
+//! current records, re-runs stale ones, and gives the same bytes for the same records.
 
 use std::fs;
 use std::path::Path;
@@ -8,13 +8,13 @@ use std::path::Path;
 use roxmltree::{Document, Node, ParsingOptions};
 use serde_json::Value;
 
-use crate::util::{Sandbox, repo_root};
+use crate::util::{Sandbox, seed_store};
 
 const QUICK_STATS: &str = "[stats]\npermutations = 20\nresamples = 200\n";
 
 fn with_labels() -> Sandbox {
     let sandbox = Sandbox::new();
-    copy_dir(&repo_root().join("labels"), &sandbox.join("labels"));
+    copy_dir(&seed_store(), &sandbox.join("labels"));
     sandbox
 }
 

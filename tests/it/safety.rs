@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::util::{Sandbox, repo_root};
+use crate::util::{Sandbox, repo_root, seed_store};
 
 const SEEDS: [&str; 2] = ["000_f5ae0c5afab919db.txt", "002_77d38c7356dc9391.txt"];
 
@@ -33,10 +33,10 @@ fn ingested() -> Sandbox {
     sandbox
 }
 
-/// A sandbox holding a copy of the shipped label store and experiments.
+/// A sandbox holding a copy of the seed label store and two shipped experiments.
 fn with_labels() -> Sandbox {
     let sandbox = Sandbox::new();
-    copy_dir(&repo_root().join("labels"), &sandbox.join("labels"));
+    copy_dir(&seed_store(), &sandbox.join("labels"));
     for name in ["baseline.toml", "tfidf.toml"] {
         fs::create_dir_all(sandbox.join("experiments")).unwrap();
         fs::copy(

@@ -49,7 +49,13 @@ impl Sandbox {
     }
 }
 
-/// The repository root, for the shipped `labels/` and `experiments/`.
+/// The repository root, for the shipped `experiments/` and fixtures.
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The seed label store: the two seed articles and their 28 hand labels, a frozen copy of
+/// what `labels/` held before it grew, so that tests do not change when labels are added.
+pub fn seed_store() -> PathBuf {
+    repo_root().join("tests/fixtures/seed-labels")
 }
