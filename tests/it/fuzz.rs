@@ -19,7 +19,7 @@ use stance::import::{Columns, Encoding, Format, ReadSpec, rows_from_reader};
 use stance::input::{BatchSource as _, Decoding, ParagraphInputs, ParagraphMode, Paragraphs};
 use stance::labels::{Annotator, Schema, Store};
 
-use crate::util::{Sandbox, repo_root};
+use crate::util::{Sandbox, repo_root, seed_store};
 
 /// Cases per target under `cargo test`.
 const QUICK_CASES: u32 = 300;
@@ -161,7 +161,7 @@ fn experiment_toml() {
 
 #[test]
 fn schema_toml() {
-    let seeds = vec![read(repo_root().join("labels/schema.toml"))];
+    let seeds = vec![read(seed_store().join("schema.toml"))];
     fuzz("schema TOML", &seeds, |input| {
         let _ = Schema::from_toml(&String::from_utf8_lossy(input));
     });
@@ -263,7 +263,7 @@ fn label_import_tsv() {
 fn model_json() {
     let sandbox = Sandbox::new();
     fs::create_dir_all(sandbox.join("experiments")).unwrap();
-    crate::safety::copy_dir(&repo_root().join("labels"), &sandbox.join("labels"));
+    crate::safety::copy_dir(&seed_store(), &sandbox.join("labels"));
     sandbox.write(
         "experiments/small.toml",
         "[data]\nclasses = [\"fracturing\", \"stable\"]\nannotator = \"annotator-1\"\n\
