@@ -2,7 +2,8 @@
 //! bigrams, hashing.
 //!
 //! Corpus: the first few MB of `allsides-25mb.jsonl.gz` when the shared data is present
-//! (`STANCE_BENCH_CORPUS`, `../shared/data/news/` or `/work/shared/data/news/`), else a
+//! (`STANCE_BENCH_CORPUS`, `../shared/data/news/` beside the repository, or
+//! `$STANCE_SHARED/data/news/`), else a
 //! deterministic corpus shuffled from the seed paragraphs (seed 0). Each bench asserts, inside
 //! the timed loop, the token or non-zero count it computed before timing, so that it cannot
 //! silently time a broken featurizer. Throughput is in bytes of text.
@@ -24,10 +25,12 @@ fn news_path() -> Option<PathBuf> {
     std::env::var_os("STANCE_BENCH_CORPUS")
         .map(PathBuf::from)
         .into_iter()
-        .chain([
-            root.join("../shared/data/news/allsides-25mb.jsonl.gz"),
-            PathBuf::from("/work/shared/data/news/allsides-25mb.jsonl.gz"),
-        ])
+        .chain(
+            [root.join("../shared")]
+                .into_iter()
+                .chain(std::env::var_os("STANCE_SHARED").map(PathBuf::from))
+                .map(|shared| shared.join("data/news/allsides-25mb.jsonl.gz")),
+        )
         .find(|path| path.is_file())
 }
 

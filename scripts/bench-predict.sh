@@ -5,7 +5,7 @@
 #
 # Trains the baseline (experiments/baseline.toml) into a temporary model, then scores the
 # JSON Lines corpora allsides-25mb.jsonl.gz and allsides-full.jsonl.gz of CORPUS_DIR
-# (default /work/shared/data/news; `--field text`) at 1 and 2 threads, plain and with
+# (default ../shared/data/news beside the repository, or under $STANCE_SHARED; `--field text`) at 1 and 2 threads, plain and with
 # `--explain 5`, writing TSV to a file. Each configuration runs RUNS times (default 3); the
 # median by wall time is reported: documents, MB of text, seconds, documents/s, MB/s (from
 # `--stats`, which times the whole run including model loading, decompression and output),
@@ -16,7 +16,8 @@
 # The machine may be shared: the load average is printed before and after.
 set -euo pipefail
 
-corpora=${1:-/work/shared/data/news}
+shared=${STANCE_SHARED:-$(cd "$(dirname "$0")/../.." && pwd)/shared}
+corpora=${1:-$shared/data/news}
 runs=${2:-3}
 # shellcheck source=scripts/release-build.sh
 source "$(dirname "$0")/release-build.sh"

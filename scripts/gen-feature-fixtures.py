@@ -7,7 +7,7 @@ and write (gzipped) what it produced: vocabulary and CSR matrix, and for some ca
 held-out documents transformed with features fitted on the others.
 
 Run from the repository root: `python3 scripts/gen-feature-fixtures.py`. Needs scikit-learn
-1.9.1 and /work/shared (the seeds and allsides-25mb.jsonl.gz); the output is committed, so
+1.9.1 and ../shared beside the repository, or $STANCE_SHARED (the seeds and allsides-25mb.jsonl.gz); the output is committed, so
 tests need neither.
 """
 
@@ -27,7 +27,9 @@ from sklearn.feature_extraction.text import (
 )
 from sklearn.preprocessing import normalize
 
-SHARED = os.environ.get("STANCE_SHARED", "/work/shared")
+SHARED = os.environ.get(
+    "STANCE_SHARED", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared")
+)
 OUT = "tests/fixtures/features"
 NEWS_DOCS = 300
 NEWS_CHARS = 1000

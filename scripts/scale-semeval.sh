@@ -5,7 +5,7 @@
 #   scripts/scale-semeval.sh [SEMEVAL_DIR] [PERMUTATIONS]
 #
 # Builds a temporary store from the trial and training files of SEMEVAL_DIR (default
-# /work/shared/data/semeval2016): one "article" per target, one paragraph per tweet
+# ../shared/data/semeval2016 beside the repository, or under $STANCE_SHARED): one "article" per target, one paragraph per tweet
 # (`stance ingest`, which keeps short lines without final punctuation as headings, never
 # labelled), and labels FAVOR → fracturing, AGAINST → stable, NONE → neither (a stand-in
 # for the codebook, which these tweets do not follow: the point is the size). Then runs the
@@ -15,7 +15,8 @@
 # report that matter and the record's timings.
 set -euo pipefail
 
-semeval=${1:-/work/shared/data/semeval2016}
+shared=${STANCE_SHARED:-$(cd "$(dirname "$0")/../.." && pwd)/shared}
+semeval=${1:-$shared/data/semeval2016}
 permutations=${2:-5}
 # shellcheck source=scripts/release-build.sh
 source "$(dirname "$0")/release-build.sh"
