@@ -6,12 +6,11 @@
 //! reproducibility, verification, errors with locations, and what is written where.
 
 use std::fs;
-use std::path::Path;
 
 use predicates::prelude::*;
 use serde_json::Value;
 
-use crate::util::{Sandbox, seed_store};
+use crate::util::{Sandbox, copy_dir, seed_store};
 
 /// Small enough to keep a debug-build run quick; still exercises every stage.
 const QUICK_STATS: &str = "[stats]\npermutations = 20\nresamples = 200\n";
@@ -21,19 +20,6 @@ fn with_labels() -> Sandbox {
     let sandbox = Sandbox::new();
     copy_dir(&seed_store(), &sandbox.join("labels"));
     sandbox
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 /// Write `experiments/NAME.toml` with `body` plus the quick `[stats]` table.

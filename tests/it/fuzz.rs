@@ -263,7 +263,7 @@ fn label_import_tsv() {
 fn model_json() {
     let sandbox = Sandbox::new();
     fs::create_dir_all(sandbox.join("experiments")).unwrap();
-    crate::safety::copy_dir(&seed_store(), &sandbox.join("labels"));
+    crate::util::copy_dir(&seed_store(), &sandbox.join("labels"));
     sandbox.write(
         "experiments/small.toml",
         "[data]\nclasses = [\"fracturing\", \"stable\"]\nannotator = \"annotator-1\"\n\

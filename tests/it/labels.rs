@@ -10,7 +10,7 @@ use rexpect::process::{Signal, WaitStatus};
 use rexpect::session::PtySession;
 use serde_json::Value;
 
-use crate::util::{Sandbox, repo_root};
+use crate::util::{Sandbox, copy_dir, repo_root};
 
 const SEED_000: &str = "000_f5ae0c5afab919db.txt";
 const SEED_002: &str = "002_77d38c7356dc9391.txt";
@@ -1050,19 +1050,6 @@ fn uncertainty_order_through_a_pty_retrains_as_queues_do() {
         Some(6) => assert_eq!(third["paragraph"].as_str().unwrap(), after_two[0]),
         Some(4) => assert_eq!(third["paragraph"].as_str().unwrap(), expected_first[2]),
         other => panic!("trained on {other:?}"),
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), target).unwrap();
-        }
     }
 }
 

@@ -2,13 +2,10 @@
 //! well-formed, has every figure with one mark per datum of the record beside it, reuses
 //! current records, re-runs stale ones, and gives the same bytes for the same records.
 
-use std::fs;
-use std::path::Path;
-
 use roxmltree::{Document, Node, ParsingOptions};
 use serde_json::Value;
 
-use crate::util::{Sandbox, seed_store};
+use crate::util::{Sandbox, copy_dir, seed_store};
 
 const QUICK_STATS: &str = "[stats]\npermutations = 20\nresamples = 200\n";
 
@@ -16,19 +13,6 @@ fn with_labels() -> Sandbox {
     let sandbox = Sandbox::new();
     copy_dir(&seed_store(), &sandbox.join("labels"));
     sandbox
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 fn experiment(sandbox: &Sandbox, name: &str, body: &str) -> String {

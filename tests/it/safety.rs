@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::util::{Sandbox, repo_root, seed_store};
+use crate::util::{Sandbox, copy_dir, repo_root, seed_store};
 
 const SEEDS: [&str; 2] = ["000_f5ae0c5afab919db.txt", "002_77d38c7356dc9391.txt"];
 
@@ -46,19 +46,6 @@ fn with_labels() -> Sandbox {
         .unwrap();
     }
     sandbox
-}
-
-pub(crate) fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 /// Ids of the labelable paragraphs, in store order.

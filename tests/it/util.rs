@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -58,4 +59,18 @@ pub fn repo_root() -> PathBuf {
 /// what `labels/` held before it grew, so that tests do not change when labels are added.
 pub fn seed_store() -> PathBuf {
     repo_root().join("tests/fixtures/seed-labels")
+}
+
+/// Copies a directory tree (a label store into a sandbox).
+pub fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), target).unwrap();
+        }
+    }
 }
