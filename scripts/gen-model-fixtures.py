@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Reference fits for `src/model` from scikit-learn's LogisticRegression(solver="lbfgs").
+"""Reference fits for `src/model` from scikit-learn's LogisticRegression(solver="lbfgs"),
+some with class_weight="balanced" (a fit's "class_weight" key, absent when None).
 
 Writes tests/fixtures/model/*.json. Each file holds one data set (features as sparse
 triplets to keep it small) and one or more fits at C = 1/alpha, with tol=1e-10 and
@@ -60,7 +61,7 @@ def sparse(x):
     return {"rows": x.shape[0], "cols": x.shape[1], "entries": entries}
 
 
-def summed_gradient_norm(x, y, classes, coef, intercept, alpha, fit_intercept):
+def summed_gradient_norm(x, y, classes, coef, intercept, alpha, fit_intercept, weights):
     """‖∇‖₂ of Σ −log p + alpha/2 ‖W‖² at scikit-learn's solution (our tolerance's meaning)."""
     scores = x @ coef.T + intercept
     if len(classes) == 2:
@@ -71,6 +72,7 @@ def summed_gradient_norm(x, y, classes, coef, intercept, alpha, fit_intercept):
         p = np.exp(scores)
         p /= p.sum(axis=1, keepdims=True)
         residual = p - (y[:, None] == np.array(classes)[None, :])
+    residual = residual * weights[:, None]
     grad_w = residual.T @ x + alpha * coef
     parts = [grad_w.ravel()]
     if fit_intercept:
@@ -78,8 +80,9 @@ def summed_gradient_norm(x, y, classes, coef, intercept, alpha, fit_intercept):
     return float(np.linalg.norm(np.concatenate(parts)))
 
 
-def fit(x, y, x_test, n_classes, alpha, fit_intercept):
-    model = LogisticRegression(C=1 / alpha, solver="lbfgs", tol=TOL, max_iter=MAX_ITER, fit_intercept=fit_intercept)
+def fit(x, y, x_test, n_classes, alpha, fit_intercept, class_weight=None):
+    model = LogisticRegression(C=1 / alpha, solver="lbfgs", tol=TOL, max_iter=MAX_ITER, fit_intercept=fit_intercept,
+                               class_weight=class_weight)
     model.fit(x, y)
     classes = [int(c) for c in model.classes_]
 
@@ -89,9 +92,13 @@ def fit(x, y, x_test, n_classes, alpha, fit_intercept):
         return full.tolist()
 
     p_train = model.predict_proba(x)
-    objective = -np.log(p_train[np.arange(len(y)), np.searchsorted(classes, y)]).sum()
+    # scikit-learn's balanced weights, n / (classes present · rows of the class): our objective
+    # weighs each row's loss by them.
+    counts = np.bincount(y)
+    weights = len(y) / (len(classes) * counts[y]) if class_weight == "balanced" else np.ones(len(y))
+    objective = -(weights * np.log(p_train[np.arange(len(y)), np.searchsorted(classes, y)])).sum()
     objective += 0.5 * alpha * float((model.coef_**2).sum())
-    return {
+    result = {
         "alpha": alpha,
         "fit_intercept": fit_intercept,
         "tol": TOL,
@@ -101,10 +108,13 @@ def fit(x, y, x_test, n_classes, alpha, fit_intercept):
         "coef": model.coef_.tolist(),
         "intercept": model.intercept_.tolist(),
         "objective": float(objective),
-        "gradient_norm": summed_gradient_norm(x, y, classes, model.coef_, model.intercept_, alpha, fit_intercept),
+        "gradient_norm": summed_gradient_norm(x, y, classes, model.coef_, model.intercept_, alpha, fit_intercept, weights),
         "proba_train": proba(x),
         "proba_test": proba(x_test) if x_test is not None else None,
     }
+    if class_weight is not None:
+        result["class_weight"] = class_weight
+    return result
 
 
 def rounded(value):
@@ -127,7 +137,7 @@ def write(name, description, x, y, n_classes, fits, x_test=None):
         "x": sparse(x),
         "y": [int(v) for v in y],
         "x_test": sparse(x_test) if x_test is not None else None,
-        "fits": [fit(x, y, x_test, n_classes, a, i) for (a, i) in fits],
+        "fits": [fit(x, y, x_test, n_classes, *f) for f in fits],
     }
     data = rounded(data)
     (OUT / f"{name}.json").write_text(json.dumps(data, indent=None, separators=(",", ":")) + "\n")
@@ -206,6 +216,30 @@ def main():
     y = np.array([STANCES.index(s) for _, s in train])
     write("multiclass_tall", "560 Legalization of Abortion tweets, 3 stances, unigram counts (min_df 3), "
           "more rows than features; 60 held-out tweets", x, y, 3, [(1.0, True), (0.1, False)], x_test)
+
+    # class_weight="balanced" on imbalanced classes, two and three of them, wide and tall.
+    rng = np.random.default_rng(20261206)
+    x = rng.poisson(1.0, size=(14, 5)).astype(float)
+    y = np.array([0] * 4 + [1] * 10)
+    x[y == 0, 0] += 1
+    write("binary_balanced", "14 x 5 counts, class 0 is the minority (4 of 14); class_weight balanced and not",
+          x, y, 2, [(1.0, True, "balanced"), (1.0, False, "balanced"), (1.0, True)])
+
+    data = tweets("Atheism")
+    pick = [d for d in data if d[1] in ("AGAINST", "FAVOR")]
+    train, test = pick[:60], pick[60:80]
+    x, x_test = bag_of_words([t for t, _ in train], [t for t, _ in test], 1)
+    y = np.array([STANCES.index(s) for _, s in train])
+    write("binary_balanced_bow", "60 Atheism tweets (AGAINST=0, FAVOR=1, imbalanced), unigram counts, wide; "
+          "class_weight balanced; 20 held-out tweets", x, y, 2, [(1.0, True, "balanced"), (0.1, True, "balanced")], x_test)
+
+    data = tweets("Climate Change is a Real Concern")
+    train, test = data[:200], data[200:240]
+    x, x_test = bag_of_words([t for t, _ in train], [t for t, _ in test], 2)
+    y = np.array([STANCES.index(s) for _, s in train])
+    write("multiclass_balanced", "200 Climate Change tweets, 3 stances (few AGAINST), unigram counts (min_df 2); "
+          "class_weight balanced; 40 held-out tweets", x, y, 3,
+          [(1.0, True, "balanced"), (1.0, False, "balanced"), (1.0, True)], x_test)
 
 
 if __name__ == "__main__":

@@ -59,6 +59,11 @@ use crate::sparse::CsrMatrix;
 /// - `"newton"`: our own truncated Newton (conjugate gradients on Hessian-vector products
 ///   over the sparse rows), for any number of classes.
 ///
+/// `class_weight = "balanced"` weighs row `i`'s loss by `sᵢ` ([`ClassWeight`]), the objective
+/// becoming `Σᵢ sᵢ · −log p(yᵢ | xᵢ) + alpha/2 · ‖W‖²`, scikit-learn's with its sample weights.
+/// linfa-logistic takes no sample weights, so weighted fits go to our solvers: `"auto"` picks
+/// L-BFGS or Newton by size, and `"linfa"` is refused.
+///
 /// linfa and L-BFGS work, on wide data (far fewer rows than features, as with a few dozen
 /// paragraphs), in the row space of the matrix: the identical problem on rows × rank instead
 /// of rows × features, so a fit on 20 paragraphs × 1,700 features takes ~0.2 ms.
@@ -80,6 +85,57 @@ pub struct RawModelConfig {
     /// rows it is given.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub per_group: bool,
+    /// scikit-learn's `class_weight`: `"balanced"` weighs each training row's loss by
+    /// `n_rows / (n_classes · rows of its class)`, counted on the rows being fitted.
+    #[serde(skip_serializing_if = "ClassWeight::is_none")]
+    pub class_weight: ClassWeight,
+}
+
+/// The `class_weight` key: how much each row's loss counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClassWeight {
+    /// Every row counts once (scikit-learn's `class_weight=None`).
+    #[default]
+    None,
+    /// Row `i` of class `c` counts `n_rows / (n_classes · n_c)`, over the classes present
+    /// in the training rows: each class then weighs the same in total, and the weights sum
+    /// to `n_rows`, so the penalty keeps its meaning.
+    Balanced,
+}
+
+impl ClassWeight {
+    pub fn is_none(&self) -> bool {
+        *self == ClassWeight::None
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClassWeight::None => "none",
+            ClassWeight::Balanced => "balanced",
+        }
+    }
+
+    /// Per row of labels `y`, its weight; `None` when every row counts once. `classes` are
+    /// the classes present in `y`.
+    pub(crate) fn row_weights(self, y: &[usize], classes: &[usize]) -> Option<Vec<f64>> {
+        match self {
+            ClassWeight::None => None,
+            ClassWeight::Balanced => {
+                let mut counts = vec![0usize; classes.last().map_or(0, |&c| c + 1)];
+                for &label in y {
+                    counts[label] += 1;
+                }
+                let n_rows = y.len() as f64;
+                let n_classes = classes.len() as f64;
+                Some(
+                    y.iter()
+                        .map(|&label| n_rows / (n_classes * counts[label] as f64))
+                        .collect(),
+                )
+            }
+        }
+    }
 }
 
 impl Default for RawModelConfig {
@@ -91,6 +147,7 @@ impl Default for RawModelConfig {
             fit_intercept: true,
             solver: SolverChoice::Auto,
             per_group: false,
+            class_weight: ClassWeight::None,
         }
     }
 }
@@ -145,14 +202,40 @@ impl SolverChoice {
         n_features: usize,
         nnz: usize,
     ) -> Solver {
+        self.pick(n_present, n_rows, n_features, nnz, false)
+    }
+
+    /// [`SolverChoice::for_training`] for rows whose losses are weighted (`class_weight`):
+    /// never linfa-logistic, which has no sample weights, so `auto` takes our L-BFGS or
+    /// truncated Newton by size for two classes too.
+    pub fn for_weighted_training(
+        self,
+        n_present: usize,
+        n_rows: usize,
+        n_features: usize,
+        nnz: usize,
+    ) -> Solver {
+        self.pick(n_present, n_rows, n_features, nnz, true)
+    }
+
+    fn pick(
+        self,
+        n_present: usize,
+        n_rows: usize,
+        n_features: usize,
+        nnz: usize,
+        weighted: bool,
+    ) -> Solver {
         let wide = row_space::pays_off(n_rows, n_features);
         let dense_is_small = wide || n_rows.saturating_mul(n_features) <= LINFA_MAX_CELLS;
         let sets = if n_present <= 2 { 1 } else { n_present };
         let large = nnz.saturating_mul(sets) >= NEWTON_MIN_WORK;
         match self {
-            SolverChoice::Auto if n_present <= 2 && dense_is_small => Solver::Linfa,
+            SolverChoice::Auto if n_present <= 2 && dense_is_small && !weighted => Solver::Linfa,
             SolverChoice::Auto if large => Solver::Newton,
             SolverChoice::Auto => Solver::Lbfgs,
+            // `check` refuses linfa with weights; were it asked anyway, L-BFGS honours them.
+            SolverChoice::Linfa if weighted => Solver::Lbfgs,
             SolverChoice::Linfa => Solver::Linfa,
             SolverChoice::Lbfgs => Solver::Lbfgs,
             SolverChoice::Newton => Solver::Newton,
@@ -201,6 +284,9 @@ impl RawModelConfig {
         if !(self.gradient_tolerance.is_finite() && self.gradient_tolerance > 0.0) {
             return Err(ModelConfigError::GradientTolerance(self.gradient_tolerance));
         }
+        if self.solver == SolverChoice::Linfa && !self.class_weight.is_none() {
+            return Err(ModelConfigError::LinfaWeights(self.class_weight));
+        }
         Ok(ModelConfig {
             alpha: self.alpha,
             max_iterations: self.max_iterations,
@@ -208,6 +294,7 @@ impl RawModelConfig {
             fit_intercept: self.fit_intercept,
             solver: self.solver,
             per_group: self.per_group,
+            class_weight: self.class_weight,
         })
     }
 }
@@ -221,6 +308,12 @@ pub enum ModelConfigError {
     MaxIterations,
     #[error("`gradient_tolerance` must be a finite number > 0, got {0}")]
     GradientTolerance(f64),
+    #[error(
+        "`class_weight = \"{}\"` needs sample weights, which linfa-logistic 0.8.1 does not \
+         take: use solver = \"auto\", \"lbfgs\" or \"newton\"",
+        .0.as_str()
+    )]
+    LinfaWeights(ClassWeight),
 }
 
 impl ModelConfigError {
@@ -230,6 +323,7 @@ impl ModelConfigError {
             ModelConfigError::Alpha(_) => "alpha",
             ModelConfigError::MaxIterations => "max_iterations",
             ModelConfigError::GradientTolerance(_) => "gradient_tolerance",
+            ModelConfigError::LinfaWeights(_) => "class_weight",
         }
     }
 }
@@ -243,6 +337,7 @@ pub struct ModelConfig {
     fit_intercept: bool,
     solver: SolverChoice,
     per_group: bool,
+    class_weight: ClassWeight,
 }
 
 impl ModelConfig {
@@ -273,6 +368,9 @@ impl ModelConfig {
     pub fn solver(&self) -> SolverChoice {
         self.solver
     }
+    pub fn class_weight(&self) -> ClassWeight {
+        self.class_weight
+    }
 
     /// The table these settings came from, every default written out.
     pub fn to_raw(&self) -> RawModelConfig {
@@ -283,6 +381,7 @@ impl ModelConfig {
             fit_intercept: self.fit_intercept,
             solver: self.solver,
             per_group: self.per_group,
+            class_weight: self.class_weight,
         }
     }
 }
@@ -297,6 +396,7 @@ impl Default for ModelConfig {
             fit_intercept: raw.fit_intercept,
             solver: raw.solver,
             per_group: raw.per_group,
+            class_weight: raw.class_weight,
         }
     }
 }

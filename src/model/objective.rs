@@ -178,8 +178,11 @@ pub(crate) struct Objective<'a> {
     link: Link,
     alpha: f64,
     fit_intercept: bool,
+    /// Per row, the weight of its loss (scikit-learn's `sample_weight`); `None`: all 1.
+    row_weights: Option<&'a [f64]>,
     /// Per row, after [`Objective::value_and_gradient`]: the residuals `p − target`
-    /// (n_rows × n_sets), from which the curvature at the same point follows.
+    /// (n_rows × n_sets), times the row's weight, from which the curvature at the same point
+    /// follows.
     residuals: Vec<f64>,
 }
 
@@ -197,8 +200,17 @@ impl<'a> Objective<'a> {
             link,
             alpha,
             fit_intercept,
+            row_weights: None,
             residuals: vec![0.0; x.n_rows() * link.n_sets()],
         }
+    }
+
+    /// The same problem with row `i`'s loss weighted by `weights[i]` (positive, one per row):
+    /// `F(W, b) = Σᵢ sᵢ · −log p(yᵢ | xᵢ) + α/2 · ‖W‖²`.
+    pub(crate) fn with_row_weights(mut self, weights: Option<&'a [f64]>) -> Objective<'a> {
+        debug_assert!(weights.is_none_or(|w| w.len() == self.x.n_rows()));
+        self.row_weights = weights;
+        self
     }
 
     /// Length of the parameter vector θ.
@@ -236,12 +248,20 @@ impl<'a> Objective<'a> {
             } else {
                 residuals.fill(0.0);
             }
+            // A weighted row's loss and residuals are scaled by its weight; an unweighted
+            // problem takes the same steps as without the hook.
+            let row_weight = self.row_weights.map(|w| w[i]);
             match self.link {
                 Link::Logistic => {
                     let z = residuals[0] + sparse_dot(columns, values, weights);
                     let t = target as f64;
-                    loss += softplus(z) - t * z;
-                    let r = sigmoid(z) - t;
+                    let mut row_loss = softplus(z) - t * z;
+                    let mut r = sigmoid(z) - t;
+                    if let Some(s) = row_weight {
+                        row_loss *= s;
+                        r *= s;
+                    }
+                    loss += row_loss;
                     residuals[0] = r;
                     for (&j, &v) in columns.iter().zip(values) {
                         gradient_weights[j as usize] += v * r;
@@ -250,11 +270,18 @@ impl<'a> Objective<'a> {
                 Link::Softmax { .. } => {
                     gather(columns, values, weights, residuals);
                     let lse = log_sum_exp(residuals);
-                    loss += lse - residuals[target];
+                    let mut row_loss = lse - residuals[target];
                     for score in residuals.iter_mut() {
                         *score = (*score - lse).exp();
                     }
                     residuals[target] -= 1.0;
+                    if let Some(s) = row_weight {
+                        row_loss *= s;
+                        for r in residuals.iter_mut() {
+                            *r *= s;
+                        }
+                    }
+                    loss += row_loss;
                     scatter(columns, values, residuals, gradient_weights);
                 }
             }
@@ -265,17 +292,28 @@ impl<'a> Objective<'a> {
         loss + 0.5 * self.alpha * penalty
     }
 
-    /// Each row's probabilities (Softmax, n_rows × n_sets) or `p·(1 − p)` (Logistic, one per
-    /// row) at the point of the last [`Objective::value_and_gradient`]: what the Hessian there
-    /// is made of.
+    /// Each row's probabilities (Softmax, n_rows × n_sets) or `s·p·(1 − p)` (Logistic, one
+    /// per row, `s` the row's weight) at the point of the last
+    /// [`Objective::value_and_gradient`]: what the Hessian there is made of.
     pub(crate) fn curvature(&self) -> Curvature {
         let k = self.link.n_sets();
         let mut values = self.residuals.clone();
+        if let Some(weights) = self.row_weights {
+            // The residuals were scaled by the rows' weights (all positive).
+            for (row, &s) in values.chunks_exact_mut(k).zip(weights) {
+                for r in row {
+                    *r /= s;
+                }
+            }
+        }
         match self.link {
             Link::Logistic => {
-                for (r, &target) in values.iter_mut().zip(self.targets) {
+                for (i, (r, &target)) in values.iter_mut().zip(self.targets).enumerate() {
                     let p = *r + target as f64;
                     *r = p * (1.0 - p);
+                    if let Some(weights) = self.row_weights {
+                        *r *= weights[i];
+                    }
                 }
             }
             Link::Softmax { .. } => {
@@ -322,6 +360,11 @@ impl<'a> Objective<'a> {
                     for (s, p) in u.iter_mut().zip(p) {
                         *s = p * (*s - mean);
                     }
+                    if let Some(weights) = self.row_weights {
+                        for s in u.iter_mut() {
+                            *s *= weights[i];
+                        }
+                    }
                     scatter(columns, values, &u, out_weights);
                 }
             }
@@ -343,8 +386,9 @@ impl<'a> Objective<'a> {
             match self.link {
                 Link::Logistic => d[0] = curvature.values[i],
                 Link::Softmax { .. } => {
+                    let s = self.row_weights.map_or(1.0, |w| w[i]);
                     for (d, &p) in d.iter_mut().zip(&curvature.values[i * k..(i + 1) * k]) {
-                        *d = p * (1.0 - p);
+                        *d = s * p * (1.0 - p);
                     }
                 }
             }
@@ -548,6 +592,15 @@ mod tests {
 
     /// Central differences of `F` against the analytic gradient.
     fn check_gradient(link: Link, targets: &[usize], fit_intercept: bool) {
+        check_gradient_weighted(link, targets, fit_intercept, None);
+    }
+
+    fn check_gradient_weighted(
+        link: Link,
+        targets: &[usize],
+        fit_intercept: bool,
+        row_weights: Option<&[f64]>,
+    ) {
         let x = array![
             [1.0, 0.0, 2.0],
             [0.0, 3.0, 0.0],
@@ -555,7 +608,8 @@ mod tests {
             [0.0, 0.0, 0.5]
         ];
         let sparse = SparseRows::from_dense(x.view());
-        let mut objective = Objective::new(&sparse, targets, link, 0.7, fit_intercept);
+        let mut objective = Objective::new(&sparse, targets, link, 0.7, fit_intercept)
+            .with_row_weights(row_weights);
         let n = objective.dimension();
         let theta: Vec<f64> = (0..n).map(|i| 0.3 * (i as f64) - 0.8).collect();
         let mut gradient = vec![0.0; n];
@@ -589,6 +643,15 @@ mod tests {
     /// Central differences of `∇F` along a direction against the Hessian-vector product,
     /// and the Hessian's diagonal against products with unit vectors.
     fn check_hessian(link: Link, targets: &[usize], fit_intercept: bool) {
+        check_hessian_weighted(link, targets, fit_intercept, None);
+    }
+
+    fn check_hessian_weighted(
+        link: Link,
+        targets: &[usize],
+        fit_intercept: bool,
+        row_weights: Option<&[f64]>,
+    ) {
         let x = array![
             [1.0, 0.0, 2.0],
             [0.0, 3.0, 0.0],
@@ -596,7 +659,8 @@ mod tests {
             [0.0, 0.0, 0.5]
         ];
         let sparse = SparseRows::from_dense(x.view());
-        let mut objective = Objective::new(&sparse, targets, link, 0.7, fit_intercept);
+        let mut objective = Objective::new(&sparse, targets, link, 0.7, fit_intercept)
+            .with_row_weights(row_weights);
         let n = objective.dimension();
         let theta: Vec<f64> = (0..n).map(|i| 0.3 * (i as f64) - 0.8).collect();
         let v: Vec<f64> = (0..n).map(|i| ((i * 7) % 5) as f64 - 2.0).collect();
@@ -642,6 +706,59 @@ mod tests {
         check_hessian(Link::Logistic, &[1, 0, 0, 1], false);
         check_hessian(Link::Softmax { n_sets: 3 }, &[2, 0, 1, 1], true);
         check_hessian(Link::Softmax { n_sets: 3 }, &[2, 0, 1, 1], false);
+    }
+
+    #[test]
+    fn weighted_derivatives_match_finite_differences() {
+        let weights = [0.5, 2.0, 1.25, 3.0];
+        for intercept in [true, false] {
+            check_gradient_weighted(Link::Logistic, &[1, 0, 0, 1], intercept, Some(&weights));
+            check_hessian_weighted(Link::Logistic, &[1, 0, 0, 1], intercept, Some(&weights));
+            let softmax = Link::Softmax { n_sets: 3 };
+            check_gradient_weighted(softmax, &[2, 0, 1, 1], intercept, Some(&weights));
+            check_hessian_weighted(softmax, &[2, 0, 1, 1], intercept, Some(&weights));
+        }
+    }
+
+    /// A row of weight 2 counts as the same row twice: value and gradient agree with the
+    /// unweighted problem on the rows repeated.
+    #[test]
+    fn integer_weights_are_repeated_rows() {
+        let x = array![[1.0, 0.0, 2.0], [0.0, 3.0, 0.0], [1.0, 1.0, 0.0]];
+        let repeated = array![
+            [1.0, 0.0, 2.0],
+            [1.0, 0.0, 2.0],
+            [0.0, 3.0, 0.0],
+            [1.0, 1.0, 0.0],
+            [1.0, 1.0, 0.0],
+            [1.0, 1.0, 0.0]
+        ];
+        let (sparse, sparse_repeated) = (
+            SparseRows::from_dense(x.view()),
+            SparseRows::from_dense(repeated.view()),
+        );
+        for (link, targets, targets_repeated) in [
+            (Link::Logistic, vec![1, 0, 1], vec![1, 1, 0, 1, 1, 1]),
+            (
+                Link::Softmax { n_sets: 3 },
+                vec![2, 0, 1],
+                vec![2, 2, 0, 1, 1, 1],
+            ),
+        ] {
+            let weights = [2.0, 1.0, 3.0];
+            let mut weighted =
+                Objective::new(&sparse, &targets, link, 0.4, true).with_row_weights(Some(&weights));
+            let mut plain = Objective::new(&sparse_repeated, &targets_repeated, link, 0.4, true);
+            let n = weighted.dimension();
+            let theta: Vec<f64> = (0..n).map(|i| 0.2 * (i as f64) - 0.5).collect();
+            let (mut g1, mut g2) = (vec![0.0; n], vec![0.0; n]);
+            let f1 = weighted.value_and_gradient(&theta, &mut g1);
+            let f2 = plain.value_and_gradient(&theta, &mut g2);
+            assert!((f1 - f2).abs() < 1e-12, "{link:?}: {f1} vs {f2}");
+            for (a, b) in g1.iter().zip(&g2) {
+                assert!((a - b).abs() < 1e-12, "{link:?}: {a} vs {b}");
+            }
+        }
     }
 
     #[test]

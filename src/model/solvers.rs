@@ -13,7 +13,9 @@ use super::lbfgs::{self, Norm};
 use super::newton;
 use super::objective::{GradientNorms, Link, Objective, SparseRows};
 use super::row_space::{self, RowSpace};
-use super::{Classifier, Convergence, FittedModel, ModelConfig, ModelError, ModelParts, Solver};
+use super::{
+    ClassWeight, Classifier, Convergence, FittedModel, ModelConfig, ModelError, ModelParts, Solver,
+};
 
 /// The one way into fitting: checked data, then the solver `[model] solver` picks for it.
 impl Classifier for ModelConfig {
@@ -23,7 +25,7 @@ impl Classifier for ModelConfig {
         y: &[usize],
         n_classes: usize,
     ) -> Result<FittedModel, ModelError> {
-        self.fit_checked(&TrainingSet::new(x.view(), y, n_classes)?, None)
+        self.fit_checked(TrainingSet::new(x.view(), y, n_classes)?, None)
     }
 
     fn fit_csr_from(
@@ -46,24 +48,29 @@ impl Classifier for ModelConfig {
                 )));
             }
         }
-        self.fit_checked(&data, start)
+        self.fit_checked(data, start)
     }
 }
 
 impl ModelConfig {
     fn fit_checked(
         &self,
-        data: &TrainingSet,
+        data: TrainingSet,
         start: Option<&FittedModel>,
     ) -> Result<FittedModel, ModelError> {
         let (n_rows, n_features) = data.shape();
-        match self
-            .solver
-            .for_training(data.n_present(), n_rows, n_features, data.nnz())
-        {
-            Solver::Linfa => fit_linfa(self, data),
-            Solver::Lbfgs => Ok(fit_lbfgs(self, data, start)),
-            Solver::Newton => Ok(fit_newton(self, data, start)),
+        let data = data.weighted(self.class_weight);
+        let (present, nnz) = (data.n_present(), data.nnz());
+        let solver = if data.row_weights.is_some() {
+            self.solver
+                .for_weighted_training(present, n_rows, n_features, nnz)
+        } else {
+            self.solver.for_training(present, n_rows, n_features, nnz)
+        };
+        match solver {
+            Solver::Linfa => fit_linfa(self, &data),
+            Solver::Lbfgs => Ok(fit_lbfgs(self, &data, start)),
+            Solver::Newton => Ok(fit_newton(self, &data, start)),
         }
     }
 }
@@ -81,6 +88,8 @@ pub(super) struct TrainingSet<'a> {
     n_classes: usize,
     /// Classes present in `y`, ascending; at least two.
     classes: Vec<usize>,
+    /// Per row, the weight of its loss (`class_weight`); `None`: every row counts once.
+    row_weights: Option<Vec<f64>>,
 }
 
 impl<'a> TrainingSet<'a> {
@@ -121,7 +130,15 @@ impl<'a> TrainingSet<'a> {
             y,
             n_classes,
             classes,
+            row_weights: None,
         })
+    }
+
+    /// The set with each row's loss weighted by `class_weight`, computed from these rows
+    /// only (a fold's training rows).
+    pub(super) fn weighted(mut self, class_weight: ClassWeight) -> TrainingSet<'a> {
+        self.row_weights = class_weight.row_weights(self.y, &self.classes);
+        self
     }
 
     /// The rows as a dense matrix: the one given, or one made from the sparse rows.
@@ -157,6 +174,18 @@ impl<'a> TrainingSet<'a> {
             2 => Link::Logistic,
             n_sets => Link::Softmax { n_sets },
         }
+    }
+
+    /// The objective of fitting these rows (or their image `x` in the row space) to
+    /// `targets`, each row's loss weighted as the set says.
+    fn objective<'b>(
+        &'b self,
+        x: &'b SparseRows<'b>,
+        targets: &'b [usize],
+        params: &ModelConfig,
+    ) -> Objective<'b> {
+        Objective::new(x, targets, self.link(), params.alpha, params.fit_intercept)
+            .with_row_weights(self.row_weights.as_deref())
     }
 
     /// Each row's target for [`Objective`]: 1 for the logit's class (two classes), else the
@@ -311,8 +340,7 @@ pub(super) fn fit_lbfgs_in(
         history: LBFGS_HISTORY,
     };
     let minimize_on = |x: &SparseRows, start: Option<&FittedModel>| {
-        let mut objective =
-            Objective::new(x, &targets, data.link(), params.alpha, params.fit_intercept);
+        let mut objective = data.objective(x, &targets, params);
         let theta = starting_point(&objective, start);
         let outcome = lbfgs::minimize(
             |theta, gradient| objective.value_and_gradient(theta, gradient),
@@ -363,13 +391,7 @@ pub(super) fn fit_newton(
 ) -> FittedModel {
     let targets = data.targets();
     let sparse = &data.rows;
-    let mut objective = Objective::new(
-        sparse,
-        &targets,
-        data.link(),
-        params.alpha,
-        params.fit_intercept,
-    );
+    let mut objective = data.objective(sparse, &targets, params);
     let settings = newton::Settings {
         max_iterations: params.max_iterations,
         largest_gradient: params.gradient_tolerance * sparse.n_rows() as f64,
@@ -446,13 +468,7 @@ fn finish(
     stopped: impl FnOnce() -> String,
 ) -> FittedModel {
     let targets = data.targets();
-    let mut objective = Objective::new(
-        &data.rows,
-        &targets,
-        data.link(),
-        params.alpha,
-        params.fit_intercept,
-    );
+    let mut objective = data.objective(&data.rows, &targets, params);
     let theta = objective.pack(&weights, &intercepts);
     let GradientNorms { euclidean, largest } = objective.gradient_norms(&theta);
     let n_rows = data.rows.n_rows();

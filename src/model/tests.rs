@@ -73,6 +73,7 @@ fn keys_parse_and_round_trip() {
             fit_intercept: false,
             solver: SolverChoice::Lbfgs,
             per_group: false,
+            class_weight: ClassWeight::None,
         }
     );
     assert_eq!(parse(&toml::to_string(&raw).unwrap()).unwrap(), raw);
@@ -98,7 +99,51 @@ fn out_of_range_values_name_their_key() {
     check("max_iterations = 0", "max_iterations");
     check("gradient_tolerance = 0.0", "gradient_tolerance");
     check("gradient_tolerance = -1e-4", "gradient_tolerance");
+    check(
+        "class_weight = \"balanced\"\nsolver = \"linfa\"",
+        "class_weight",
+    );
     assert!(parse("alpha = 0.0").unwrap().check().is_ok());
+    assert!(parse("class_weight = \"balance\"").is_err());
+    let balanced = parse("class_weight = \"balanced\"").unwrap();
+    assert_eq!(balanced.class_weight, ClassWeight::Balanced);
+    assert_eq!(
+        parse(&toml::to_string(&balanced).unwrap()).unwrap(),
+        balanced
+    );
+    // The default is not written, so tables recorded before the key existed stay the same.
+    assert!(
+        !toml::to_string(&RawModelConfig::default())
+            .unwrap()
+            .contains("class_weight")
+    );
+}
+
+/// `class_weight = "balanced"`: each row weighs `n / (classes present · rows of its class)`.
+#[test]
+fn balanced_weights_are_scikit_learns() {
+    fn check(y: &[usize], classes: &[usize], expected: &[f64]) {
+        let got = ClassWeight::Balanced.row_weights(y, classes).unwrap();
+        assert_eq!(got.len(), expected.len(), "{y:?}");
+        for (g, e) in got.iter().zip(expected) {
+            assert!((g - e).abs() < 1e-15, "{y:?}: {got:?}");
+        }
+        assert!((got.iter().sum::<f64>() - y.len() as f64).abs() < 1e-12);
+    }
+    // By hand: 4 rows, 2 classes; 3 of class 0 → 4 / (2·3), 1 of class 1 → 4 / 2.
+    check(
+        &[0, 0, 1, 0],
+        &[0, 1],
+        &[2.0 / 3.0, 2.0 / 3.0, 2.0, 2.0 / 3.0],
+    );
+    // Class 1 absent from these rows: two classes present, 5 rows.
+    check(
+        &[2, 0, 2, 2, 2],
+        &[0, 2],
+        &[0.625, 2.5, 0.625, 0.625, 0.625],
+    );
+    check(&[0, 1, 2], &[0, 1, 2], &[1.0, 1.0, 1.0]);
+    assert_eq!(ClassWeight::None.row_weights(&[0, 1], &[0, 1]), None);
 }
 
 #[test]
@@ -155,6 +200,9 @@ struct Reference {
     intercept: Vec<f64>,
     proba_train: Vec<Vec<f64>>,
     proba_test: Option<Vec<Vec<f64>>>,
+    /// scikit-learn's `class_weight`; absent for `None`.
+    #[serde(default)]
+    class_weight: ClassWeight,
 }
 
 fn fixture(name: &str) -> Fixture {
@@ -193,6 +241,7 @@ fn params(
         fit_intercept,
         solver: choice(solver),
         per_group: false,
+        class_weight: ClassWeight::None,
     }
     .check()
     .unwrap()
@@ -350,6 +399,116 @@ fn default_fit(fx: &Fixture, alpha: f64, fit_intercept: bool, solver: Solver) ->
         .unwrap();
     FITS.lock().unwrap().insert(key, model.clone());
     model
+}
+
+/// Fixtures of `class_weight = "balanced"` fits (and an unweighted one beside them), kept
+/// apart from [`FIXTURES`], whose fits the other tests assume unweighted.
+const WEIGHTED_FIXTURES: [&str; 3] = [
+    "binary_balanced",
+    "binary_balanced_bow",
+    "multiclass_balanced",
+];
+
+/// `reference`'s settings, its class weights included, for `solver`.
+fn reference_params(
+    reference: &Reference,
+    solver: SolverChoice,
+    tolerance: f64,
+    max_iterations: u64,
+) -> ModelConfig {
+    RawModelConfig {
+        alpha: reference.alpha,
+        max_iterations,
+        gradient_tolerance: tolerance,
+        fit_intercept: reference.fit_intercept,
+        solver,
+        per_group: false,
+        class_weight: reference.class_weight,
+    }
+    .check()
+    .unwrap()
+}
+
+/// Balanced class weights reach scikit-learn's `LogisticRegression(class_weight="balanced")`
+/// to the same tolerances as unweighted fits (see `matches_scikit_learn_at_the_optimum`),
+/// through both our solvers and through `auto`, which never gives weighted rows to
+/// linfa-logistic (it takes no sample weights); at the default tolerance within 1e-2.
+#[test]
+fn balanced_class_weights_match_scikit_learn() {
+    for name in WEIGHTED_FIXTURES {
+        let fx = fixture(name);
+        let x = fx.x.dense();
+        let csr = csr(&x);
+        for reference in &fx.fits {
+            assert!(reference.n_iter < reference.max_iter, "{name}");
+            // `auto` on the unweighted fits is linfa-logistic, held to its own tolerance elsewhere.
+            let choices: &[SolverChoice] = match reference.class_weight {
+                ClassWeight::Balanced => &[
+                    SolverChoice::Auto,
+                    SolverChoice::Lbfgs,
+                    SolverChoice::Newton,
+                ],
+                ClassWeight::None => &[SolverChoice::Lbfgs, SolverChoice::Newton],
+            };
+            for &choice in choices {
+                let what = format!(
+                    "{name} alpha={} intercept={} {:?} {choice:?}",
+                    reference.alpha, reference.fit_intercept, reference.class_weight
+                );
+                let p = reference_params(reference, choice, 1e-11, 100_000);
+                let model = p.fit_csr(&csr, &fx.y, fx.n_classes).unwrap();
+                assert!(
+                    model.convergence().converged,
+                    "{what}: {}",
+                    model.convergence().message
+                );
+                if reference.class_weight == ClassWeight::Balanced {
+                    assert_ne!(model.solver(), Solver::Linfa, "{what}");
+                }
+                let diff = proba_diff(&fx, reference, &model);
+                assert!(diff <= 1e-6, "{what}: max |Δp| = {diff:e}");
+                let coef_diff = max_abs_diff(&model.weights().to_owned(), &reference.coef);
+                let intercept_diff = max_abs_diff(
+                    &model.intercepts().to_owned().insert_axis(ndarray::Axis(0)),
+                    std::slice::from_ref(&reference.intercept),
+                );
+                assert!(
+                    coef_diff.max(intercept_diff) <= 1e-4,
+                    "{what}: max |Δw| = {coef_diff:e}, |Δb| = {intercept_diff:e}"
+                );
+                let default = reference_params(reference, choice, 1e-4, 100)
+                    .fit(x.view(), &fx.y, fx.n_classes)
+                    .unwrap();
+                assert!(default.convergence().converged, "{what}");
+                let diff = proba_diff(&fx, reference, &default);
+                assert!(
+                    diff <= 1e-2,
+                    "{what}, default settings: max |Δp| = {diff:e}"
+                );
+            }
+        }
+    }
+}
+
+/// The weights change the fit: the balanced and unweighted references differ, and so do ours.
+#[test]
+fn balanced_weights_move_the_minority_class_up() {
+    let fx = fixture("binary_balanced");
+    let (balanced, plain) = (&fx.fits[0], &fx.fits[2]);
+    assert_eq!(
+        (balanced.class_weight, plain.class_weight),
+        (ClassWeight::Balanced, ClassWeight::None)
+    );
+    let x = csr(&fx.x.dense());
+    let minority_mean = |reference: &Reference| {
+        let model = reference_params(reference, SolverChoice::Auto, 1e-8, 10_000)
+            .fit_csr(&x, &fx.y, fx.n_classes)
+            .unwrap();
+        let p = model.predict_proba(&x).unwrap();
+        p.column(0).mean().unwrap()
+    };
+    // Class 0 holds 4 of 14 rows: weighted, its mean probability rises.
+    assert!(minority_mean(balanced) > minority_mean(plain) + 0.05);
 }
 
 /// Our two solvers, and linfa-logistic for two classes (its multinomial model is wrong).
@@ -794,24 +953,22 @@ fn row_space_and_full_space_reach_the_same_optimum() {
     // fewer rows than features, where the row space is a proper subspace. (On the tall
     // fixtures it is the whole feature space: the reduction would be a mere rotation, never
     // chosen, and at 500 rows its dense basis costs tens of seconds in a debug build.)
-    for name in FIXTURES {
+    // The weighted fixtures' first fits are balanced: the reduction keeps row weights too.
+    for name in FIXTURES.into_iter().chain(WEIGHTED_FIXTURES) {
         let fx = fixture(name);
         let x = fx.x.dense();
         let sparse = objective::SparseRows::from_dense(x.view());
-        let data = solvers::TrainingSet::new(x.view(), &fx.y, fx.n_classes).unwrap();
+        let data = solvers::TrainingSet::new(x.view(), &fx.y, fx.n_classes)
+            .unwrap()
+            .weighted(fx.fits[0].class_weight);
         let reductions: &[bool] = if x.nrows() < x.ncols() {
             &[false, true]
         } else {
             &[false]
         };
-        for reference in fx.fits.iter() {
-            let p = params(
-                reference.alpha,
-                reference.fit_intercept,
-                Solver::Lbfgs,
-                1e-10,
-                100_000,
-            );
+        let first = fx.fits[0].class_weight;
+        for reference in fx.fits.iter().filter(|r| r.class_weight == first) {
+            let p = reference_params(reference, SolverChoice::Lbfgs, 1e-10, 100_000);
             for &reduce in reductions {
                 let model = solvers::fit_lbfgs_in(&p, &data, &sparse, reduce, None);
                 let what = format!("{name} alpha={} reduce={reduce}", reference.alpha);

@@ -529,6 +529,57 @@ fn three_classes_run_with_the_multinomial_solver() {
     );
 }
 
+/// `class_weight = "balanced"`: two classes go to our L-BFGS (linfa-logistic takes no
+/// sample weights), each fold's record says so, the config records the key, and asking for
+/// linfa with it is a config error naming the key.
+#[test]
+fn balanced_class_weights_fit_with_our_solver_and_say_so() {
+    let sandbox = with_labels();
+    let plain = experiment(&sandbox, "plain", "[cv]\nfolds = 3\n");
+    let weighted = experiment(
+        &sandbox,
+        "weighted",
+        "[model]\nclass_weight = \"balanced\"\n[cv]\nfolds = 3\n",
+    );
+    for path in [&plain, &weighted] {
+        sandbox.stance().args(["run", path]).assert().success();
+    }
+    let solvers = |name: &str| -> Vec<String> {
+        record(&sandbox, name)["folds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["solver"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(solvers("plain").iter().all(|s| s == "linfa"));
+    assert!(solvers("weighted").iter().all(|s| s == "lbfgs"));
+    assert_eq!(
+        record(&sandbox, "weighted")["config"]["model"]["class_weight"],
+        "balanced"
+    );
+    assert!(
+        record(&sandbox, "plain")["config"]["model"]
+            .get("class_weight")
+            .is_none()
+    );
+    sandbox
+        .stance()
+        .args(["verify", &weighted])
+        .assert()
+        .code(0);
+    let refused = experiment(
+        &sandbox,
+        "refused",
+        "[model]\nsolver = \"linfa\"\nclass_weight = \"balanced\"\n",
+    );
+    check_error(
+        &sandbox,
+        &["run", &refused],
+        &["refused.toml:3", "model.class_weight", "linfa-logistic"],
+    );
+}
+
 #[test]
 fn f1_mean_is_a_metric_of_runs_and_comparisons() {
     let sandbox = with_labels();
