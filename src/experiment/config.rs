@@ -819,7 +819,7 @@ mod tests {
     fn unknown_keys_name_file_and_line() {
         check_error(
             "[data]\nclasses = [\"fracturing\", \"stable\"]\n\n[features]\nngram = [1, 2]\n",
-            "experiments/x.toml:5: unknown field `ngram`, expected one of `analyzer`, `lowercase`, `ngram_range`, `stop_words`, `stemming`, `min_df`, `max_df`, `max_features`, `binary`, `weighting`, `smooth_idf`, `sublinear_tf`, `norm`, `hashing`",
+            "experiments/x.toml:5: unknown field `ngram`, expected one of `analyzer`, `token_pattern`, `lowercase`, `ngram_range`, `stop_words`, `stemming`, `min_df`, `max_df`, `max_features`, `binary`, `weighting`, `smooth_idf`, `sublinear_tf`, `norm`, `hashing`",
         );
         check_error(
             "[modle]\nalpha = 1\n",

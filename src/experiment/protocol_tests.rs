@@ -321,7 +321,7 @@ fn protocol_settings_are_checked() {
     );
     check(
         "[search]\nalpha = [1, 2]\nngram = [1]\n",
-        "experiments/x.toml:3: key `search.ngram`: unknown field `ngram`, expected one of `analyzer`, `lowercase`, `ngram_range`, `stop_words`, `stemming`, `min_df`, `max_df`, `max_features`, `binary`, `weighting`, `smooth_idf`, `sublinear_tf`, `norm`, `hashing`",
+        "experiments/x.toml:3: key `search.ngram`: unknown field `ngram`, expected one of `analyzer`, `token_pattern`, `lowercase`, `ngram_range`, `stop_words`, `stemming`, `min_df`, `max_df`, `max_features`, `binary`, `weighting`, `smooth_idf`, `sublinear_tf`, `norm`, `hashing`",
     );
 }
 

@@ -14,6 +14,7 @@ use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::ser::{SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 
+use super::pattern::{DEFAULT_TOKEN_PATTERN, TokenPattern};
 use super::stop_words;
 
 /// The `[features]` table as written, before any check. `Default` is scikit-learn's defaults.
@@ -22,6 +23,9 @@ use super::stop_words;
 pub struct RawFeatureConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub analyzer: Option<AnalyzerKind>,
+    /// scikit-learn's `token_pattern` (word analyzer); absent: `(?u)\b\w\w+\b`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_pattern: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lowercase: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -160,6 +164,8 @@ pub enum Columns {
 #[derive(Clone, Debug, PartialEq)]
 pub struct FeatureConfig {
     analyzer: AnalyzerKind,
+    /// A user's pattern; `None` for the default, which the built-in scanner tokenises.
+    token_pattern: Option<TokenPattern>,
     lowercase: bool,
     ngram_range: (usize, usize),
     stop_words: StopWords,
@@ -179,6 +185,7 @@ impl RawFeatureConfig {
         let analyzer = self.analyzer.unwrap_or(AnalyzerKind::Word);
         let ngram_range = check_ngram_range(self.ngram_range.as_deref().unwrap_or(&[1, 1]))?;
         let (stop_words, stemming) = self.check_word_filters(analyzer)?;
+        let token_pattern = self.check_token_pattern(analyzer)?;
         let stop_set = match &stop_words {
             StopWords::None => FxHashSet::default(),
             StopWords::English => stop_words::ENGLISH.iter().map(|w| w.to_string()).collect(),
@@ -208,6 +215,7 @@ impl RawFeatureConfig {
         };
         Ok(FeatureConfig {
             analyzer,
+            token_pattern,
             lowercase: self.lowercase.unwrap_or(true),
             ngram_range,
             stop_words,
@@ -244,6 +252,29 @@ impl RawFeatureConfig {
             }
         }
         Ok((stop_words, stemming))
+    }
+
+    /// The word analyzer's pattern: `None` for the default (written out or not), which the
+    /// built-in scanner tokenises exactly as Python's `re` does.
+    fn check_token_pattern(
+        &self,
+        analyzer: AnalyzerKind,
+    ) -> Result<Option<TokenPattern>, FeatureConfigError> {
+        let Some(source) = &self.token_pattern else {
+            return Ok(None);
+        };
+        if analyzer != AnalyzerKind::Word {
+            return Err(FeatureConfigError::new(
+                "token_pattern",
+                "token_pattern applies only to analyzer = \"word\"",
+            ));
+        }
+        if source == DEFAULT_TOKEN_PATTERN {
+            return Ok(None);
+        }
+        TokenPattern::new(source)
+            .map(Some)
+            .map_err(|message| FeatureConfigError::new("token_pattern", message))
     }
 
     /// Hashed columns: `n_features` in range, and no vocabulary limits beside them.
@@ -425,6 +456,11 @@ impl FeatureConfig {
         let to_i64 = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
         RawFeatureConfig {
             analyzer: Some(self.analyzer),
+            // The default is not written: records from before the key existed stay the same.
+            token_pattern: self
+                .token_pattern
+                .as_ref()
+                .map(|pattern| pattern.as_str().to_owned()),
             lowercase: Some(self.lowercase),
             ngram_range: Some(vec![to_i64(self.ngram_range.0), to_i64(self.ngram_range.1)]),
             stop_words: Some(self.stop_words.clone()),
@@ -464,6 +500,11 @@ impl FeatureConfig {
 
     pub fn analyzer(&self) -> AnalyzerKind {
         self.analyzer
+    }
+
+    /// The word analyzer's pattern when it is not the default.
+    pub fn token_pattern(&self) -> Option<&TokenPattern> {
+        self.token_pattern.as_ref()
     }
 
     pub fn lowercase(&self) -> bool {
@@ -695,6 +736,13 @@ mod tests {
             "stop_words",
         );
         check_refused("analyzer = \"char_wb\"\nstemming = \"english\"", "stemming");
+        check_refused(
+            "analyzer = \"char\"\ntoken_pattern = \"[a-z]+\"",
+            "token_pattern",
+        );
+        check_refused("token_pattern = \"(a\"", "token_pattern");
+        check_refused("token_pattern = '(\\w)(\\w)'", "token_pattern");
+        check_refused("token_pattern = '\\w*'", "token_pattern");
         check_refused("smooth_idf = false", "smooth_idf");
         check_refused("sublinear_tf = true", "sublinear_tf");
     }
@@ -740,6 +788,18 @@ mod tests {
         assert!(!tfidf.sublinear_tf());
     }
 
+    /// The default pattern written out is the default: the built-in scanner, nothing
+    /// recorded (its vocabulary is the default's: `tests/it/features.rs`).
+    #[test]
+    fn the_default_token_pattern_written_out_is_the_default() {
+        let written = parse("token_pattern = '(?u)\\b\\w\\w+\\b'").unwrap();
+        assert_eq!(written, RawFeatureConfig::default().check().unwrap());
+        assert!(written.token_pattern().is_none());
+        assert_eq!(written.to_raw().token_pattern, None);
+        let other = parse("token_pattern = '\\b\\w+\\b'").unwrap();
+        assert_eq!(other.token_pattern().unwrap().as_str(), r"\b\w+\b");
+    }
+
     #[test]
     fn to_raw_round_trips_through_toml() {
         for text in [
@@ -750,6 +810,7 @@ mod tests {
             "stop_words = \"english\"\nlowercase = false",
             "analyzer = \"char_wb\"\nngram_range = [2, 5]",
             "hashing = { n_features = 1024 }\nweighting = \"tfidf\"",
+            "token_pattern = '[#@]?(\\w+)'\nngram_range = [1, 2]",
         ] {
             let set = parse(text).unwrap();
             let raw = set.to_raw();

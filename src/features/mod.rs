@@ -40,6 +40,7 @@ mod config;
 mod fitted;
 mod fitter;
 mod hashing;
+mod pattern;
 mod select;
 mod stop_words;
 mod tokenize;
@@ -56,6 +57,7 @@ pub use config::{
 };
 pub use fitted::FittedFeatures;
 pub use fitter::Fitter;
+pub use pattern::{DEFAULT_TOKEN_PATTERN, TokenPattern};
 pub use tokenize::Analyzer;
 pub use union::{AnalyzedUnion, FeatureUnion, UnionColumns, hstack};
 pub use vocabulary::Vocabulary;

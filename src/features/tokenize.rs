@@ -1,5 +1,6 @@
 //! Text to features, exactly as scikit-learn's analyzers: lowercase with Python's
-//! `str.lower()`, then word tokens (`(?u)\b\w\w+\b`) or padded character n-grams (`char_wb`).
+//! `str.lower()`, then word tokens (`(?u)\b\w\w+\b`, or a user's `token_pattern` through
+//! `pattern`) or padded character n-grams (`char_wb`).
 //!
 //! Takes `&str` documents and hands each feature string to a callback, borrowed from the
 //! document or from one of the [`Analyzer`]'s reused buffers: nothing is allocated per token.
@@ -8,6 +9,7 @@
 
 use std::ops::Range;
 
+use regex::CaptureLocations;
 use rust_stemmers::{Algorithm, Stemmer};
 use rustc_hash::FxHashMap;
 
@@ -579,6 +581,31 @@ fn for_each_word(doc: &str, lowercase: bool, scanner: &mut WordScanner, emit: im
     scanner.scan(doc, &mut Strings(emit));
 }
 
+/// Call `emit` on each word token of `doc` (lowercased first when the set says so): the
+/// built-in scanner for the default pattern, else the set's `token_pattern` over the
+/// lowercased text (`locations` is its reused room for a group's position).
+fn for_each_token(
+    doc: &str,
+    set: &FeatureConfig,
+    scanner: &mut WordScanner,
+    lowered: &mut String,
+    locations: &mut Option<CaptureLocations>,
+    emit: impl FnMut(&str),
+) {
+    let Some(pattern) = set.token_pattern() else {
+        for_each_word(doc, set.lowercase(), scanner, emit);
+        return;
+    };
+    let text = if set.lowercase() {
+        lowercase_into(doc, lowered);
+        lowered.as_str()
+    } else {
+        doc
+    };
+    let locations = locations.get_or_insert_with(|| pattern.locations());
+    pattern.tokens(text, locations, emit);
+}
+
 /// Turns documents into feature strings with the settings of one [`FeatureConfig`].
 ///
 /// Holds the buffers it reuses from one document to the next; one per thread.
@@ -595,6 +622,8 @@ pub struct Analyzer<'s> {
     stemmer: Option<Stemmer>,
     /// Stems of the distinct tokens seen so far, so that a token is stemmed once.
     stems: FxHashMap<Box<str>, Box<str>>,
+    /// A `token_pattern`'s room for its group's position, made at its first document.
+    locations: Option<CaptureLocations>,
 }
 
 impl<'s> Analyzer<'s> {
@@ -612,6 +641,7 @@ impl<'s> Analyzer<'s> {
                 Stemming::English => Some(Stemmer::create(Algorithm::English)),
             },
             stems: FxHashMap::default(),
+            locations: None,
         }
     }
 
@@ -628,18 +658,18 @@ impl<'s> Analyzer<'s> {
             char_starts,
             stemmer,
             stems,
+            locations,
         } = self;
         let (min_n, max_n) = set.ngram_range();
         match set.analyzer() {
             AnalyzerKind::Word => {
-                let lowercase = set.lowercase();
                 if max_n == 1 && !set.has_stop_words() && stemmer.is_none() {
-                    for_each_word(doc, lowercase, scanner, emit);
+                    for_each_token(doc, set, scanner, lowered, locations, emit);
                     return;
                 }
                 tokens.clear();
                 token_ends.clear();
-                for_each_word(doc, lowercase, scanner, |token| {
+                for_each_token(doc, set, scanner, lowered, locations, |token| {
                     if set.is_stop_word(token) {
                         return;
                     }

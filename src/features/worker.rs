@@ -21,7 +21,8 @@ pub(super) struct Worker<'s> {
     /// Rows this worker counted in the current batch, before they join the fitter's (when
     /// several threads count).
     pub(super) scratch: Vec<u64>,
-    /// Default word unigrams: tokens go straight from the scanner to term keys.
+    /// Default word unigrams (the default pattern): tokens go straight from the scanner to
+    /// term keys.
     plain_words: bool,
     analyzer: Analyzer<'s>,
     scanner: WordScanner,
@@ -115,6 +116,7 @@ impl<'s> Worker<'s> {
         expected_terms: usize,
     ) -> Worker<'s> {
         let plain_words = set.analyzer() == AnalyzerKind::Word
+            && set.token_pattern().is_none()
             && set.lowercase()
             && set.ngram_range() == (1, 1)
             && !set.has_stop_words()

@@ -190,6 +190,7 @@ fn results_do_not_depend_on_threads_or_batches() {
         "weighting = \"tfidf\"\nmax_features = 300",
         "analyzer = \"char_wb\"\nngram_range = [2, 4]",
         "hashing = { n_features = 4096 }\nweighting = \"tfidf\"",
+        "token_pattern = '[#@]?(\\w\\w+)'\nngram_range = [1, 2]",
     ] {
         let set = set_of(config);
         let single = in_pool(1, || set.fit_transform(&docs).expect("fit"));
@@ -212,6 +213,35 @@ fn results_do_not_depend_on_threads_or_batches() {
         });
         assert_eq!(batched.1, single.1, "{config}, in batches");
         assert_eq!(batched.0.vocabulary(), single.0.vocabulary());
+    }
+}
+
+/// `token_pattern` written out as scikit-learn's default is the default (the built-in
+/// scanner), with the same vocabulary on every corpus. The same pattern through the `regex`
+/// engine (spelt without `(?u)`, so not recognised as the default) agrees on the seeds and
+/// the news; on the Unicode stress text it differs where Python's `\w` and Unicode's do
+/// (combining marks, numeric signs), which is why a user pattern is documented as `regex`'s.
+#[test]
+fn the_default_token_pattern_written_out_gives_the_default_vocabulary() {
+    let vocabulary = |config: &str, docs: &[String]| {
+        let fitted = set_of(config).fit(docs).expect("fit");
+        fitted.vocabulary().expect("vocabulary").to_vec()
+    };
+    for corpus_name in ["seeds", "news", "unicode"] {
+        let docs = corpus(corpus_name);
+        let default = vocabulary("", &docs);
+        let written = vocabulary("token_pattern = '(?u)\\b\\w\\w+\\b'", &docs);
+        assert_eq!(written, default, "{corpus_name}");
+        let through_regex = vocabulary("token_pattern = '\\b\\w\\w+\\b'", &docs);
+        if corpus_name == "unicode" {
+            assert_ne!(through_regex, default);
+            assert!(through_regex.contains(&"cafe\u{301}".to_owned()));
+            assert!(
+                default.contains(&"½½".to_owned()) && !through_regex.contains(&"½½".to_owned())
+            );
+        } else {
+            assert_eq!(through_regex, default, "{corpus_name}");
+        }
     }
 }
 
@@ -556,6 +586,25 @@ fn featurize_reports_bad_config_with_file_line_and_key() {
         ],
         &[],
         &["exp.toml:2: [features] hashing.n_features: must be between 1 and"],
+    );
+    check_featurize_error(
+        &[
+            ("exp.toml", b"[features]\ntoken_pattern = '[a-z'\n"),
+            ("docs", docs),
+        ],
+        &[],
+        &[
+            "exp.toml:2: [features] token_pattern: not a valid regular expression \
+             (unclosed character class): \"[a-z\"",
+        ],
+    );
+    check_featurize_error(
+        &[
+            ("exp.toml", b"[features]\ntoken_pattern = '(a)(b)'\n"),
+            ("docs", docs),
+        ],
+        &[],
+        &["exp.toml:2: [features] token_pattern: has 2 capturing groups"],
     );
     check_featurize_error(
         &[("exp.toml", b"[features]\n\nmin_dff = 2\n"), ("docs", docs)],
