@@ -1,5 +1,6 @@
-//! `stance label`: label paragraphs in the terminal, print the next ones to label for another
-//! tool (`--queue`), or import labels from a file.
+//! `stance label`: label paragraphs in the terminal (or review earlier decisions there,
+//! `--review`), print the next ones to label for another tool (`--queue`), or import labels
+//! from a file.
 //!
 //! The session's logic lives in `stance::labels::session` and the labelling order in
 //! `stance::experiment::LabellingOrder`; this file only draws the session's view (crossterm,
@@ -26,7 +27,7 @@ use crossterm::{cursor, execute, queue};
 use jiff::Timestamp;
 use stance::corpus::ParagraphId;
 use stance::experiment::{Experiment, LabellingOrder};
-use stance::labels::session::{Action, Key, ParagraphView, Scroll, Session, Step, View};
+use stance::labels::session::{Action, Key, ParagraphView, Place, Scroll, Session, Step, View};
 use stance::labels::{Annotation, Annotator, Offered, Order, Store};
 
 use super::Outcome;
@@ -54,15 +55,24 @@ const GRACE: Duration = Duration::from_secs(2);
     f s n     label (the first letter of each class in schema.toml, or its `key = \"…\"`)\n  \
     1 2 3     label (the class's number in schema.toml)\n  \
     l         mark the next decision low-confidence (press before the label)\n  \
+    #         type a note for the next decision (Enter keeps it, Esc cancels)\n  \
     space →   skip (skipped paragraphs come round again)\n  \
+    ← Bksp    back to your previous decision (earlier sessions' too), and the one before\n  \
+    \u{20}         there: a label key changes it, → keeps it and comes forward\n  \
     u         undo this session's last decision\n  \
     j k ↓ ↑   scroll a long paragraph a line; PgDn PgUp a page\n  \
     Tab       fold the class definitions away, or show them\n  \
     ?         show the keys\n  \
     q Esc     quit\n\n\
     Each decision is appended to annotations.jsonl and synced to disk as you make it, so \
-    quitting or losing the terminal loses nothing; undo appends a retraction and never \
-    rewrites the file.\n\n\
+    quitting or losing the terminal loses nothing. A changed decision is a new line that \
+    supersedes the earlier one (the latest decision on a paragraph is its label); undo \
+    appends a retraction, which brings back the decision before; the file is never \
+    rewritten.\n\n\
+    With --review, the labeller walks through your current decisions instead, newest first \
+    (as Prodigy's history lists answers: the decisions most worth a second look are the \
+    ones just made, and ← walks back the same way), to keep (→) or change (a label key) \
+    each; nothing new is offered.\n\n\
     Orders (--order): `article` (the store's order, the default), `random` (a permutation \
     drawn from --seed), `uncertainty` (the --experiment's model, trained on your labels of its \
     classes, offers first the paragraph it is least sure of: the smallest margin between its \
@@ -115,6 +125,10 @@ pub struct LabelArgs {
     /// Print the next N paragraphs to label as JSON Lines instead of labelling here.
     #[arg(long, value_name = "N")]
     queue: Option<usize>,
+
+    /// Walk through your earlier decisions, newest first, to keep or change each.
+    #[arg(long, conflicts_with_all = ["import", "queue", "order", "experiment"])]
+    review: bool,
 }
 
 fn parse_order(name: &str) -> Result<Order, String> {
@@ -154,6 +168,11 @@ pub fn run(args: LabelArgs) -> anyhow::Result<Outcome> {
         return print_queue(&store, &order, &annotator, n);
     }
 
+    // Nothing to review is said before anything else is asked of the terminal.
+    let review = match args.review {
+        true => Some(Session::review(&store, annotator.clone())?),
+        false => None,
+    };
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
         anyhow::bail!(
             "`stance label` needs a terminal to read keys from; to label in another tool, \
@@ -162,8 +181,13 @@ pub fn run(args: LabelArgs) -> anyhow::Result<Outcome> {
         );
     }
     store.check_writable()?;
-    let offers = order.offers(&order.state(&store, annotator.as_str()))?;
-    let mut session = Session::with_offers(&store, annotator, offers)?;
+    let mut session = match review {
+        Some(session) => session,
+        None => {
+            let offers = order.offers(&order.state(&store, annotator.as_str()))?;
+            Session::with_offers(&store, annotator, offers)?
+        }
+    };
     let mut retraining = Retraining::new(order, args.retrain_every);
     // A signal only sets the flag; the loop sees it, and leaves as `q` does. (In raw mode
     // Ctrl-C is a key; SIGINT comes from `kill -INT`.)
@@ -390,6 +414,9 @@ fn label_loop(
     appending: &Mutex<()>,
 ) -> anyhow::Result<Ended> {
     let mut display = Display::default();
+    // Whether crossterm may hold keys it has read from the terminal but not handed on yet
+    // (several arrive in one read when typed fast or pasted): those are not seen by `poll`.
+    let mut just_read = false;
     loop {
         display.follow(session);
         screen
@@ -399,6 +426,11 @@ fn label_loop(
         loop {
             if stop.load(Ordering::Relaxed) {
                 return Ok(Ended::Signalled);
+            }
+            // Keys already read come first; asking once, without waiting, right after a key
+            // was read, when the terminal was there a moment ago.
+            if std::mem::take(&mut just_read) && event::poll(Duration::ZERO).context(CANNOT_READ)? {
+                break;
             }
             // Only once the terminal has input (and has not hung up) is crossterm asked for it.
             match tty::wait_for_input(SIGNAL_CHECK) {
@@ -419,6 +451,7 @@ fn label_loop(
                     .context("cannot draw to the terminal")?;
             }
         }
+        just_read = true;
         let Event::Key(press) = event::read().context(CANNOT_READ)? else {
             continue; // resizes and the like: redraw
         };
@@ -431,6 +464,9 @@ fn label_loop(
             }
             KeyCode::Char(c) => Key::Char(c),
             KeyCode::Right => Key::Right,
+            KeyCode::Left => Key::Left,
+            KeyCode::Backspace => Key::Backspace,
+            KeyCode::Enter => Key::Enter,
             KeyCode::Esc => Key::Escape,
             KeyCode::Up => Key::Up,
             KeyCode::Down => Key::Down,
@@ -464,11 +500,14 @@ fn label_loop(
             }
             _ => {}
         }
+        // A changed earlier decision is not a new label: the order's retraining counts new
+        // ones, as queues do.
+        let changing = session.looking_back();
         match session.apply(action, Timestamp::now()) {
             Step::Continue => {}
             Step::Quit => return Ok(Ended::Quit),
             Step::Append(annotation) => {
-                let decision = matches!(annotation, Annotation::Decision(_));
+                let decision = matches!(annotation, Annotation::Decision(_)) && !changing;
                 {
                     let _appending = appending.lock();
                     store.append(&[annotation])?;
@@ -668,7 +707,7 @@ impl Display {
     fn follow(&mut self, session: &Session) {
         let now = match session.view() {
             View::Paragraph(view) => Some(view.id.clone()),
-            View::Done { .. } => None,
+            View::Done { .. } | View::Reviewed { .. } => None,
         };
         if now != self.showing {
             self.showing = now;
@@ -704,10 +743,17 @@ fn render(
         .iter()
         .map(|class| class.key().to_string())
         .collect();
-    let legend = format!(
-        "{} label · l low confidence · space/→ skip · u undo · ? keys · q quit",
-        keys.join("/")
-    );
+    let legend = if session.looking_back() {
+        format!(
+            "{} change · l low · # note · space/→ next · ← back · u undo · ? keys · q quit",
+            keys.join("/")
+        )
+    } else {
+        format!(
+            "{} label · l low · # note · space/→ skip · ← back · u undo · ? keys · q quit",
+            keys.join("/")
+        )
+    };
     let notice = [
         session.notice().map(ToString::to_string),
         status.map(str::to_owned),
@@ -718,25 +764,34 @@ fn render(
     .join(" · ");
     let notice = fit(&notice, width);
 
+    let finished = |what: String| {
+        let mut lines = vec![
+            Line::Bold(fit(
+                &format!("stance label · {}", session.annotator()),
+                width,
+            )),
+            Line::Plain(String::new()),
+            Line::Plain(fit(&what, width)),
+            Line::Plain(String::new()),
+            Line::Dim(fit(
+                "← back to your decisions · u undo the last decision · q quit",
+                width,
+            )),
+            Line::Plain(notice.clone()),
+        ];
+        lines.truncate(height);
+        lines
+    };
     let view = match session.view() {
         View::Paragraph(view) => view,
         View::Done { total } => {
-            let mut lines = vec![
-                Line::Bold(fit(
-                    &format!("stance label · {}", session.annotator()),
-                    width,
-                )),
-                Line::Plain(String::new()),
-                Line::Plain(fit(
-                    &format!("Every paragraph is labelled ({total} of {total})."),
-                    width,
-                )),
-                Line::Plain(String::new()),
-                Line::Dim(fit("u undo the last decision · q quit", width)),
-                Line::Plain(notice),
-            ];
-            lines.truncate(height);
-            return lines;
+            return finished(format!("Every paragraph is labelled ({total} of {total})."));
+        }
+        View::Reviewed { reviewed, changed } => {
+            return finished(format!(
+                "Reviewed {reviewed} decision{}: {changed} changed.",
+                if reviewed == 1 { "" } else { "s" }
+            ));
         }
     };
 
@@ -762,7 +817,10 @@ fn render(
         }
         for line in [
             "l  mark the next label low-confidence",
-            "space or →  skip (it comes round again)",
+            "#  type a note for the next label (Enter keeps it, Esc cancels)",
+            "space or →  skip (it comes round again); on an earlier decision, keep it",
+            "← or Backspace  back to your previous decision (earlier sessions' too); a \
+             label key changes it",
             "u  undo this session's last decision",
             "j k or ↓ ↑  scroll a line · PgDn PgUp  a page",
             "Tab  fold the definitions away, or show them",
@@ -776,26 +834,67 @@ fn render(
         return lines;
     }
 
+    let place = match view.place {
+        Place::ToLabel => String::new(),
+        Place::Back { step, of } => format!(" · your decision {step} of {of} back"),
+        Place::Review { .. } => String::new(),
+    };
+    let title = match view.place {
+        Place::Review { nth, of } => format!(
+            "stance label · {} · review {nth} of {of}, newest first",
+            session.annotator()
+        ),
+        _ => format!(
+            "stance label · {} · {} of {} left{place}",
+            session.annotator(),
+            view.left,
+            view.total
+        ),
+    };
     let top = vec![
-        Line::Bold(fit(
-            &format!(
-                "stance label · {} · {} of {} left",
-                session.annotator(),
-                view.left,
-                view.total
-            ),
-            width,
-        )),
+        Line::Bold(fit(&title, width)),
         Line::Plain(fit(&header(&view), width)),
         Line::Plain(String::new()),
     ];
     let body = wrap(view.text, width.saturating_sub(2), "  ", "  ");
 
+    // What the next decision will be: the label it changes, low confidence, its note.
     let mut low = Vec::new();
-    if view.low {
+    if let Some(label) = view.label {
         low.push(Line::Plain(String::new()));
         low.push(Line::Bold(fit(
+            &format!("  your label: {label} · a label key changes it, → keeps it"),
+            width,
+        )));
+    }
+    if view.low {
+        if view.label.is_none() {
+            low.push(Line::Plain(String::new()));
+        }
+        low.push(Line::Bold(fit(
             "  [low confidence] the next label will be marked low-confidence (l to cancel)",
+            width,
+        )));
+    }
+    if let Some(editing) = view.editing {
+        if view.label.is_none() && !view.low {
+            low.push(Line::Plain(String::new()));
+        }
+        low.extend(
+            wrap(&format!("note: {editing}_"), width, "  ", "  ")
+                .into_iter()
+                .map(Line::bold),
+        );
+        low.push(Line::Dim(fit(
+            "  Enter keeps the note · Esc leaves it as it was",
+            width,
+        )));
+    } else if let Some(note) = view.note {
+        if view.label.is_none() && !view.low {
+            low.push(Line::Plain(String::new()));
+        }
+        low.push(Line::Plain(fit(
+            &format!("  note: {note} (# to edit)"),
             width,
         )));
     }
@@ -950,6 +1049,12 @@ impl Line {
         }
     }
 
+    fn bold(line: Line) -> Line {
+        match line {
+            Line::Plain(text) | Line::Bold(text) | Line::Dim(text) => Line::Bold(text),
+        }
+    }
+
     #[cfg(test)]
     fn text(&self) -> &str {
         match self {
@@ -966,6 +1071,11 @@ mod tests {
 
     /// The seed-like article's screen at `width` × `height`, as text.
     fn screen(width: usize, height: usize) -> Vec<String> {
+        screen_after(width, height, &[])
+    }
+
+    /// The screen after `keys`, of a store of the seed-like paragraph and a second one.
+    fn screen_after(width: usize, height: usize, keys: &[Key]) -> Vec<String> {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open_or_create(&dir.path().join("labels")).unwrap();
         let text = "Although China has been North Korea’s largest economic benefactor, Pyongyang \
@@ -973,7 +1083,18 @@ mod tests {
                     the two capitals has worn thin over decades of aid and quarrels.";
         let article = Article::new(ArticleId::new("a").unwrap(), text.to_owned()).unwrap();
         store.ingest(&[article]).unwrap();
-        let session = Session::new(&store, Annotator::new("ann").unwrap()).unwrap();
+        if !keys.is_empty() {
+            let second = Article::new(ArticleId::new("b").unwrap(), "Second.".into()).unwrap();
+            store.ingest(&[second]).unwrap();
+        }
+        let mut session = Session::new(&store, Annotator::new("ann").unwrap()).unwrap();
+        for &key in keys {
+            if let Step::Append(annotation) =
+                session.apply(session.action(key).unwrap(), Timestamp::UNIX_EPOCH)
+            {
+                store.append(&[annotation]).unwrap();
+            }
+        }
         render(&session, &mut Display::default(), None, width, height)
             .iter()
             .map(|line| line.text().to_owned())
@@ -981,7 +1102,22 @@ mod tests {
     }
 
     fn check(width: usize, height: usize, expected_present: &[&str], expected_absent: &[&str]) {
-        let lines = screen(width, height);
+        check_lines(
+            screen(width, height),
+            width,
+            height,
+            expected_present,
+            expected_absent,
+        );
+    }
+
+    fn check_lines(
+        lines: Vec<String>,
+        width: usize,
+        height: usize,
+        expected_present: &[&str],
+        expected_absent: &[&str],
+    ) {
         assert!(lines.len() <= height, "{lines:#?}");
         for line in &lines {
             assert!(
@@ -1010,7 +1146,7 @@ mod tests {
                 "long-term",
                 "  f  fracturing  the alignment",
                 "played down as tactical",
-                "f/s/n label · l low confidence · space/→ skip · u undo · ? keys · q quit",
+                "f/s/n label · l low · # note · space/→ skip · ← back · u undo · ? keys · q quit",
             ],
             &["lines 1–"],
         );
@@ -1042,6 +1178,46 @@ mod tests {
             &[],
         );
         check(20, 5, &["stance label"], &[]);
+    }
+
+    #[test]
+    fn an_earlier_decision_shows_its_label_and_the_note_being_typed() {
+        let keys = |text: &str| -> Vec<Key> {
+            text.chars()
+                .map(|c| match c {
+                    '<' => Key::Left,
+                    '~' => Key::Enter,
+                    c => Key::Char(c),
+                })
+                .collect()
+        };
+        // Labelled low with a note, then back to it.
+        let lines = screen_after(80, 24, &keys("l#why~f<"));
+        check_lines(
+            lines,
+            80,
+            24,
+            &[
+                "stance label · ann · 1 of 2 left · your decision 1 of 1 back",
+                "  your label: fracturing · a label key changes it, → keeps it",
+                "  [low confidence]",
+                "  note: why (# to edit)",
+                "f/s/n change · l low · # note · space/→ next · ← back · u undo · ? keys · q quit",
+            ],
+            &["lines 1–"],
+        );
+        let lines = screen_after(80, 24, &keys("#a note"));
+        check_lines(
+            lines,
+            80,
+            24,
+            &[
+                "  note: a note_",
+                "  Enter keeps the note · Esc leaves it as it was",
+                "2 of 2 left",
+            ],
+            &["your label"],
+        );
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Annotation events and what they add up to.
 //!
 //! An annotator's decisions on a paragraph form a stack: a [`Decision`] pushes, a
-//! [`Retraction`] pops, and the current label is the top. The [`Ledger`] replays the
-//! append-only log into these stacks; it never forgets an event and never reorders them.
+//! [`Retraction`] pops, and the current label is the top. A changed mind is a new decision on
+//! top (the latest wins); nothing is ever rewritten. The [`Ledger`] replays the append-only
+//! log into these stacks; it never forgets an event and never reorders them, and it knows
+//! where in the log each standing decision was made.
 
 use std::borrow::Borrow;
 use std::collections::BTreeMap;
@@ -316,7 +318,9 @@ pub struct NothingToRetract {
 /// Every annotator's decision stacks, replayed from the log in order.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Ledger {
-    stacks: BTreeMap<Annotator, BTreeMap<ParagraphId, Vec<Decision>>>,
+    /// Each decision with its place among the decisions of the log (0 for the first).
+    stacks: BTreeMap<Annotator, BTreeMap<ParagraphId, Vec<(u64, Decision)>>>,
+    decisions: u64,
 }
 
 impl Ledger {
@@ -329,7 +333,8 @@ impl Ledger {
                     .or_default()
                     .entry(decision.paragraph.clone())
                     .or_default()
-                    .push(decision);
+                    .push((self.decisions, decision));
+                self.decisions += 1;
                 Ok(())
             }
             Annotation::Retraction(retraction) => {
@@ -351,15 +356,24 @@ impl Ledger {
 
     /// The annotator's current decision on the paragraph: the latest one not retracted.
     pub fn current(&self, annotator: &str, paragraph: &ParagraphId) -> Option<&Decision> {
-        self.history(annotator, paragraph).last()
-    }
-
-    /// The annotator's standing decisions on the paragraph, oldest first.
-    fn history(&self, annotator: &str, paragraph: &ParagraphId) -> &[Decision] {
         self.stacks
             .get(annotator)
             .and_then(|stacks| stacks.get(paragraph))
-            .map_or(&[], Vec::as_slice)
+            .and_then(|stack| stack.last())
+            .map(|(_, decision)| decision)
+    }
+
+    /// The annotator's current decisions in the order they were made (their lines in the
+    /// log), oldest first. A retraction brings back the decision under it at its own place.
+    pub fn current_in_log_order(&self, annotator: &str) -> Vec<&Decision> {
+        let mut current: Vec<&(u64, Decision)> = self
+            .stacks
+            .get(annotator)
+            .into_iter()
+            .flat_map(|stacks| stacks.values().filter_map(|stack| stack.last()))
+            .collect();
+        current.sort_by_key(|(place, _)| *place);
+        current.into_iter().map(|(_, decision)| decision).collect()
     }
 
     /// Annotators with at least one current label, sorted.
@@ -375,6 +389,7 @@ impl Ledger {
         self.stacks
             .values()
             .flat_map(|stacks| stacks.values().filter_map(|stack| stack.last()))
+            .map(|(_, decision)| decision)
     }
 }
 
@@ -459,6 +474,52 @@ mod tests {
                 ("y", "p", None),
                 ("z", "p", None),
             ],
+        );
+    }
+
+    #[test]
+    fn current_decisions_come_in_the_order_they_were_made() {
+        let check = |events: Vec<Annotation>, expected: &[&str]| {
+            let mut ledger = Ledger::default();
+            for event in events {
+                ledger.apply(event).unwrap();
+            }
+            let got: Vec<ParagraphId> = ledger
+                .current_in_log_order("x")
+                .into_iter()
+                .map(|decision| decision.paragraph().clone())
+                .collect();
+            let expected: Vec<ParagraphId> = expected.iter().map(|text| id(text)).collect();
+            assert_eq!(got, expected);
+        };
+        check(
+            vec![
+                decide("x", "p", "stable"),
+                decide("y", "r", "stable"),
+                decide("x", "q", "stable"),
+            ],
+            &["p", "q"],
+        );
+        // A changed decision moves to where it was made; a retraction brings the one under
+        // it back to its own place; a retracted only decision leaves.
+        check(
+            vec![
+                decide("x", "p", "stable"),
+                decide("x", "q", "stable"),
+                decide("x", "p", "fracturing"),
+            ],
+            &["q", "p"],
+        );
+        check(
+            vec![
+                decide("x", "p", "stable"),
+                decide("x", "q", "stable"),
+                decide("x", "p", "fracturing"),
+                retract("x", "p"),
+                decide("x", "r", "stable"),
+                retract("x", "r"),
+            ],
+            &["p", "q"],
         );
     }
 

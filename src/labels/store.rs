@@ -441,6 +441,12 @@ impl Store {
         self.ledger.current(annotator, paragraph)
     }
 
+    /// `annotator`'s current decisions in the order they were made (their lines in
+    /// `annotations.jsonl`), oldest first; those on paragraphs no longer in the store too.
+    pub fn current_in_log_order(&self, annotator: &str) -> Vec<&Decision> {
+        self.ledger.current_in_log_order(annotator)
+    }
+
     /// Current labels whose paragraph is not a labelable paragraph of the store, by
     /// annotator then paragraph id.
     pub fn orphans(&self) -> Vec<Orphan<'_>> {

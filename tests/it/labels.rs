@@ -742,6 +742,151 @@ fn labelling_session_through_a_pty() {
     session.exp_eof().unwrap();
 }
 
+/// The `annotator`'s current label of each paragraph, from `stance labels export`.
+fn exported_labels(sandbox: &Sandbox, annotator: &str) -> Vec<(String, String)> {
+    let output = sandbox
+        .stance()
+        .args(["labels", "export"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split('\t').collect();
+            (fields[4] == annotator).then(|| (fields[0].to_owned(), fields[2].to_owned()))
+        })
+        .collect()
+}
+
+#[test]
+fn going_back_across_sessions_changes_a_decision_by_appending_one() {
+    let sandbox = ingested();
+    let ids = labelable_ids(&sandbox);
+    let log = sandbox.join("labels/annotations.jsonl");
+    let mut session = spawn_label(&sandbox, "ann");
+    session.exp_string("paragraph 1 of 8").unwrap();
+    send(&mut session, "f");
+    session.exp_string("paragraph 2 of 8").unwrap();
+    send(&mut session, "s");
+    session.exp_string("paragraph 3 of 8").unwrap();
+    send(&mut session, "q");
+    session.exp_eof().unwrap();
+    let first_session = fs::read_to_string(&log).unwrap();
+
+    // A new session: ← goes back to the previous session's last decision.
+    let mut session = spawn_label(&sandbox, "ann");
+    session.exp_string("26 of 28 left").unwrap();
+    session.exp_string("paragraph 3 of 8").unwrap();
+    send(&mut session, "\x1b[D"); // ←
+    session.exp_string("your decision 1 of 2 back").unwrap();
+    session.exp_string("paragraph 2 of 8").unwrap();
+    session.exp_string("your label: stable").unwrap();
+    send(&mut session, "f");
+    // Past the last decision: the paragraph to label again, where the session was.
+    session.exp_string("paragraph 3 of 8").unwrap();
+    session.exp_string("changed: stable").unwrap();
+    send(&mut session, "#");
+    session.exp_string("Enter keeps the note").unwrap();
+    send(&mut session, "hedged, quoted\r");
+    session
+        .exp_string("note: hedged, quoted (# to edit)")
+        .unwrap();
+    session.exp_string("note kept for the next label").unwrap();
+    send(&mut session, "n");
+    session.exp_string("paragraph 4 of 8").unwrap();
+    session.exp_string("saved: neither").unwrap();
+    // Unknown keys say so; `?` lists the keys, going back among them.
+    send(&mut session, "x");
+    session
+        .exp_string("`x` does nothing here: ? for the keys")
+        .unwrap();
+    send(&mut session, "?");
+    session
+        .exp_string("Backspace  back to your previous decision")
+        .unwrap();
+    send(&mut session, " ");
+    session.exp_string("25 of 28 left").unwrap();
+    send(&mut session, "q");
+    session
+        .exp_string(
+            "ann: 2 decisions saved (1 changing an earlier one); 3 of 28 paragraphs labelled, \
+             25 left",
+        )
+        .unwrap();
+    session.exp_eof().unwrap();
+
+    // The log only grew: the first session's lines as they were, then one line per decision.
+    let after = fs::read_to_string(&log).unwrap();
+    assert!(after.starts_with(&first_session));
+    let s = |x: &str| x.to_owned();
+    assert_eq!(
+        log_of(&log),
+        [
+            (s("decision"), ids[0].clone(), s("fracturing"), s("high")),
+            (s("decision"), ids[1].clone(), s("stable"), s("high")),
+            (s("decision"), ids[1].clone(), s("fracturing"), s("high")),
+            (s("decision"), ids[2].clone(), s("neither"), s("high")),
+        ]
+    );
+    let last: Value = serde_json::from_str(after.lines().last().unwrap()).unwrap();
+    assert_eq!(last["note"], "hedged, quoted");
+    // The changed decision is the label.
+    assert_eq!(
+        exported_labels(&sandbox, "ann"),
+        [
+            (ids[0].clone(), s("fracturing")),
+            (ids[1].clone(), s("fracturing")),
+            (ids[2].clone(), s("neither")),
+        ]
+    );
+
+    // A review: newest first, → keeps, a label key changes, past the end a summary;
+    // Backspace goes back from there.
+    let mut session = spawn_label_with(&sandbox, &["--review"]);
+    session.exp_string("review 1 of 3, newest first").unwrap();
+    session.exp_string("paragraph 3 of 8").unwrap();
+    session.exp_string("your label: neither").unwrap();
+    session.exp_string("note: hedged, quoted").unwrap();
+    send(&mut session, "\x1b[C"); // →
+    session.exp_string("review 2 of 3").unwrap();
+    session.exp_string("paragraph 2 of 8").unwrap();
+    send(&mut session, "f");
+    session.exp_string("review 3 of 3").unwrap();
+    session.exp_string("paragraph 1 of 8").unwrap();
+    session.exp_string("kept: fracturing").unwrap();
+    send(&mut session, "s");
+    session
+        .exp_string("Reviewed 3 decisions: 1 changed.")
+        .unwrap();
+    session.exp_string("changed: fracturing").unwrap();
+    send(&mut session, "\x7f"); // Backspace
+    session.exp_string("review 3 of 3").unwrap();
+    session.exp_string("your label: stable").unwrap();
+    send(&mut session, "q");
+    session
+        .exp_string(
+            "ann: 1 decision saved (1 changing an earlier one); 3 of 28 paragraphs labelled, \
+             25 left",
+        )
+        .unwrap();
+    session.exp_eof().unwrap();
+    assert_eq!(
+        log_of(&log).last().unwrap(),
+        &(s("decision"), ids[0].clone(), s("stable"), s("high"))
+    );
+    assert_eq!(log_of(&log).len(), 5);
+
+    // Nothing to review for another annotator: said, exit 2.
+    check_error(
+        &sandbox,
+        &["label", "--annotator", "bob", "--review"],
+        "`bob` has labelled no paragraph of this store yet: nothing to review",
+    );
+}
+
 #[test]
 fn decisions_survive_a_kill_mid_session() {
     let sandbox = ingested();
