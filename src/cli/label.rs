@@ -106,7 +106,7 @@ pub struct LabelArgs {
     store: PathBuf,
 
     /// The order paragraphs are offered in: article, random or uncertainty.
-    #[arg(long, value_name = "ORDER", default_value = "article", value_parser = parse_order)]
+    #[arg(long, value_name = "ORDER", default_value = "article")]
     order: Order,
 
     /// The experiment whose features, model and classes rank paragraphs under
@@ -129,11 +129,6 @@ pub struct LabelArgs {
     /// Walk through your earlier decisions, newest first, to keep or change each.
     #[arg(long, conflicts_with_all = ["import", "queue", "order", "experiment"])]
     review: bool,
-}
-
-fn parse_order(name: &str) -> Result<Order, String> {
-    Order::from_name(name)
-        .ok_or_else(|| format!("`{name}` is not an order (article, random or uncertainty)"))
 }
 
 pub fn run(args: LabelArgs) -> anyhow::Result<Outcome> {

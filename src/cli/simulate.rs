@@ -36,7 +36,12 @@ pub struct SimulateArgs {
     experiment: PathBuf,
 
     /// The orders to compare, comma-separated: random, uncertainty, article.
-    #[arg(long, value_name = "ORDERS", default_value = "random,uncertainty", value_delimiter = ',', value_parser = parse_order)]
+    #[arg(
+        long,
+        value_name = "ORDERS",
+        default_value = "random,uncertainty",
+        value_delimiter = ','
+    )]
     strategies: Vec<Order>,
 
     /// Replicates, each with its own held-out part, seed set and random order.
@@ -66,11 +71,6 @@ pub struct SimulateArgs {
     /// Where to write the record (default: results/simulations/NAME.json beside the experiment).
     #[arg(long, value_name = "FILE.json")]
     out: Option<PathBuf>,
-}
-
-fn parse_order(name: &str) -> Result<Order, String> {
-    Order::from_name(name)
-        .ok_or_else(|| format!("`{name}` is not an order (random, uncertainty or article)"))
 }
 
 pub fn run(args: SimulateArgs) -> anyhow::Result<Outcome> {

@@ -9,6 +9,7 @@
 use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::str::FromStr;
 
 use jiff::Timestamp;
 
@@ -117,6 +118,25 @@ impl Order {
     /// The inverse of [`Order::as_str`].
     pub fn from_name(name: &str) -> Option<Order> {
         Order::ALL.into_iter().find(|order| order.as_str() == name)
+    }
+}
+
+/// A name that is not an [`Order`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{name}` is not an order (article, random or uncertainty)")]
+pub struct UnknownOrder {
+    name: String,
+}
+
+/// The one parser of order names, for every command that takes them (`label --order`,
+/// `simulate --strategies`).
+impl FromStr for Order {
+    type Err = UnknownOrder;
+
+    fn from_str(name: &str) -> Result<Order, UnknownOrder> {
+        Order::from_name(name).ok_or_else(|| UnknownOrder {
+            name: name.to_owned(),
+        })
     }
 }
 
@@ -530,6 +550,17 @@ mod tests {
         ledger.apply(decide("x", "p", "stable")).unwrap();
         ledger.apply(retract("x", "p")).unwrap();
         assert!(ledger.apply(retract("x", "p")).is_err());
+    }
+
+    #[test]
+    fn orders_parse_from_their_names_only() {
+        for order in Order::ALL {
+            assert_eq!(order.as_str().parse::<Order>(), Ok(order));
+        }
+        assert_eq!(
+            "Random".parse::<Order>().unwrap_err().to_string(),
+            "`Random` is not an order (article, random or uncertainty)"
+        );
     }
 
     #[test]

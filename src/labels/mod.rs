@@ -41,6 +41,7 @@ use std::path::PathBuf;
 
 pub use annotations::{
     Annotation, Annotator, AnnotatorError, Confidence, Decision, Offered, Order, Retraction, Shown,
+    UnknownOrder,
 };
 pub use corpus_import::{CorpusImport, CorpusImportReport, import_corpus};
 pub use import::ImportReport;

@@ -461,6 +461,12 @@ fn label_needs_a_terminal_or_an_import_file() {
         &["label", "--annotator", "two words", "--import", "x.tsv"],
         "invalid annotator name `two words`",
     );
+    // The order names are parsed by the library's one parser, as `simulate` parses them.
+    check_error(
+        &sandbox,
+        &["label", "--annotator", "ann", "--order", "Random"],
+        "`Random` is not an order (article, random or uncertainty)",
+    );
 }
 
 #[test]
