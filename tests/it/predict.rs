@@ -305,6 +305,48 @@ fn plain_text_skips_blank_lines_and_keeps_line_numbers() {
     }
 }
 
+/// On a terminal, `predict` reading standard input says so and how to end it; from a pipe or
+/// a file it says nothing (its stderr stays clean for scripts).
+#[test]
+fn reading_standard_input_from_a_terminal_is_hinted() {
+    const HINT: &str = "reading paragraphs from the terminal, one per line; end with Ctrl-D";
+    let sandbox = Sandbox::new();
+    train(&sandbox, &baseline());
+    for args in [&[][..], &["-"]] {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_stance"));
+        command
+            .current_dir(sandbox.path())
+            .args(["predict", "--model", "model.json"])
+            .args(args);
+        let mut session =
+            rexpect::session::spawn_command(command, Some(30_000)).expect("spawn in a pty");
+        session.exp_string(HINT).unwrap();
+        session.send_line("china and russia").unwrap();
+        // Ctrl-D at the start of a line ends the input.
+        session.send("\x04").unwrap();
+        session.flush().unwrap();
+        session.exp_string("stdin:1\t").unwrap();
+        session.exp_eof().unwrap();
+        assert!(matches!(
+            session.process().wait(),
+            Ok(rexpect::process::WaitStatus::Exited(_, 0))
+        ));
+    }
+    sandbox.write("one.txt", "china and russia\n");
+    for (args, stdin) in [(&[][..], "china and russia\n"), (&["one.txt"][..], "")] {
+        let output = sandbox
+            .stance()
+            .args(["predict", "--model", "model.json"])
+            .args(args)
+            .write_stdin(stdin)
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(!stderr.contains("reading paragraphs"), "{stderr}");
+    }
+}
+
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
     encoder.write_all(bytes).unwrap();
