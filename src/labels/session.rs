@@ -1649,18 +1649,23 @@ mod tests {
         );
     }
 
-    /// Whatever the keys, the annotations the session hands out replay cleanly (no
-    /// retraction without a decision) and leave exactly the decisions the session holds
-    /// (class, confidence, note), each labelled paragraph once in the walk back, and a
-    /// paragraph to label unlabelled. The session only reads the store: one store (written
-    /// and synced to disk once) serves every case.
+    /// Whatever the keys, labelling or reviewing, the annotations the session hands out
+    /// replay cleanly (no retraction without a decision) and leave exactly the decisions the
+    /// session holds (class, confidence, note), each labelled paragraph once in the walk
+    /// back, and a paragraph to label unlabelled. The session only reads the store: one
+    /// store (written and synced to disk once) serves every case.
     #[test]
     fn session_and_log_agree() {
-        let (_dir, store) = store_with(&[("Two.", "stable")]);
+        let (_dir, store) = store_with(&[("Two.", "stable"), ("One.", "neither")]);
         let annotator = Annotator::new("ann").unwrap();
         let mut runner = proptest::test_runner::TestRunner::new(Default::default());
-        let outcome = runner.run(&"[fsnlu q>xF^<!#~]{0,60}", |script| {
-            let mut session = Session::new(&store, annotator.clone()).unwrap();
+        let scripts = (proptest::bool::ANY, "[fsnlu q>xF^<!#~]{0,60}");
+        let outcome = runner.run(&scripts, |(review, script)| {
+            let mut session = if review {
+                Session::review(&store, annotator.clone()).unwrap()
+            } else {
+                Session::new(&store, annotator.clone()).unwrap()
+            };
             let mut ledger = super::super::annotations::Ledger::default();
             for decision in store.labelled("ann") {
                 ledger
