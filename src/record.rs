@@ -72,11 +72,26 @@ pub struct Record {
 #[serde(deny_unknown_fields)]
 pub struct DataSummary {
     pub store: String,
+    /// The annotator, or several as `a, b` (then `combined` says how).
     pub annotator: String,
     pub paragraphs: usize,
     pub per_class: BTreeMap<String, usize>,
     pub low_confidence: usize,
     pub articles: Vec<String>,
+    /// Several annotators' labels made one: who, by which rule, and what it left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub combined: Option<CombinedLabels>,
+}
+
+/// `[data] annotator = [...]` with `combine`: recorded so a record says whose labels it used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CombinedLabels {
+    pub annotators: Vec<String>,
+    /// `majority` or `unanimous`.
+    pub rule: String,
+    /// Paragraphs left out, by reason (`tie`; `disagreement`, `not_labelled_by_all`).
+    pub left_out: BTreeMap<String, usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -5,6 +5,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use stance::labels::agreement::{KappaInterval, MIN_ITEMS_FOR_INTERVAL};
 use stance::labels::{Health, Store, Summary};
 
 use super::Outcome;
@@ -203,16 +204,77 @@ fn summarise(store: &Store, out: &mut impl Write) -> std::io::Result<()> {
                 Some(kappa) => format!("Cohen's κ {kappa:.3}"),
                 None => "Cohen's κ undefined (both used a single class)".to_owned(),
             };
-            writeln!(
-                out,
-                "  {} / {}: {} paragraph{}, {:.1}% agreement, {kappa}",
+            let interval = match agreement.interval() {
+                KappaInterval::Interval { low, high, .. } => {
+                    format!(", 95% interval [{low:.3}, {high:.3}]")
+                }
+                KappaInterval::TooFewItems { .. } => format!(
+                    " (too few shared paragraphs for an interval: {MIN_ITEMS_FOR_INTERVAL} needed)"
+                ),
+                KappaInterval::NoSpread => " (no interval: its standard error is 0, as when \
+                    the two agree everywhere or one used a single class)"
+                    .to_owned(),
+                KappaInterval::Undefined => String::new(),
+            };
+            let line = format!(
+                "{} / {}: {} paragraph{}, {:.1}% agreement, {kappa}{interval}",
                 pair.first,
                 pair.second,
                 agreement.items(),
                 plural(agreement.items()),
                 100.0 * agreement.observed(),
-            )?;
+            );
+            writeln!(out, "{}", wrap_names(&line))?;
         }
+    }
+    disagreements(&summary, out)
+}
+
+/// `text` indented and wrapped at 80 columns, never inside a word: names such as
+/// `annotator-1` are not broken at their hyphen.
+fn wrap_names(text: &str) -> String {
+    let options = textwrap::Options::new(80)
+        .initial_indent("  ")
+        .subsequent_indent("    ")
+        .break_words(false)
+        .word_splitter(textwrap::WordSplitter::NoHyphenation);
+    textwrap::fill(text, options)
+}
+
+/// Disagreements listed at most, in store order; `stance labels export` has them all.
+const DISAGREEMENTS_SHOWN: usize = 10;
+
+/// The paragraphs annotators labelled differently: id and each one's label.
+fn disagreements(summary: &Summary, out: &mut impl Write) -> std::io::Result<()> {
+    if summary.agreements.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    let all = &summary.disagreements;
+    if all.is_empty() {
+        return writeln!(out, "disagreements: none");
+    }
+    writeln!(
+        out,
+        "disagreements: {} paragraph{} labelled differently",
+        all.len(),
+        plural(all.len())
+    )?;
+    for disagreement in all.iter().take(DISAGREEMENTS_SHOWN) {
+        let labels: Vec<String> = disagreement
+            .labels
+            .iter()
+            .map(|(annotator, label)| format!("{annotator}={label}"))
+            .collect();
+        let line = format!("{}  {}", disagreement.paragraph, labels.join("  "));
+        writeln!(out, "{}", wrap_names(&line))?;
+    }
+    if all.len() > DISAGREEMENTS_SHOWN {
+        writeln!(
+            out,
+            "  … and {} more (every label: `stance labels export`)",
+            all.len() - DISAGREEMENTS_SHOWN
+        )?;
     }
     Ok(())
 }

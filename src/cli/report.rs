@@ -73,6 +73,31 @@ pub fn wrap(text: &str, first: &str, rest: &str) -> String {
     out
 }
 
+/// How several annotators' labels were made one, and what was left out: ` combined by
+/// majority (2 paragraphs left out: tie)`.
+fn combined_note(combined: &stance::record::CombinedLabels) -> String {
+    let reasons: Vec<String> = combined
+        .left_out
+        .iter()
+        .filter(|&(_, &count)| count > 0)
+        .map(|(reason, &count)| match reason.as_str() {
+            "tie" | "disagreement" => format!("{count} {reason}{}", plural(count)),
+            other => format!("{count} {}", other.replace('_', " ")),
+        })
+        .collect();
+    let total: usize = combined.left_out.values().sum();
+    if total == 0 {
+        format!(" combined by {} (none left out)", combined.rule)
+    } else {
+        format!(
+            " combined by {} ({total} paragraph{} left out: {})",
+            combined.rule,
+            plural(total),
+            reasons.join(", ")
+        )
+    }
+}
+
 /// The whole record.
 pub fn render(record: &Record, style: Style) -> String {
     let mut out = render_cv(record, style);
@@ -106,12 +131,16 @@ pub fn render_cv(record: &Record, style: Style) -> String {
     }
     out.push_str(&style.prose(
         &format!(
-            "{} paragraphs ({}) from {} article{}, labels by {}{}; {}",
+            "{} paragraphs ({}) from {} article{}, labels by {}{}{}; {}",
             data.paragraphs,
             per_class.join(", "),
             data.articles.len(),
             plural(data.articles.len()),
             data.annotator,
+            match &data.combined {
+                None => String::new(),
+                Some(combined) => combined_note(combined),
+            },
             if data.low_confidence > 0 {
                 format!(" ({} low-confidence)", data.low_confidence)
             } else {

@@ -139,8 +139,12 @@ pub struct RawDataConfig {
     pub store: String,
     /// The classes to classify; paragraphs with other labels are left out (never deleted).
     pub classes: Vec<String>,
-    /// Whose labels: each paragraph's current label by this annotator.
-    pub annotator: String,
+    /// Whose labels: each paragraph's current label by this annotator, or by several,
+    /// combined by `combine`.
+    pub annotator: AnnotatorNames,
+    /// How several annotators' labels become one; only with several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub combine: Option<Combine>,
     /// Leave out paragraphs whose label is marked low-confidence.
     pub drop_low_confidence: bool,
     /// Only these groups (articles; an imported group by the name its file gave it, or by
@@ -157,10 +161,89 @@ impl Default for RawDataConfig {
         RawDataConfig {
             store: "../labels".to_owned(),
             classes: vec!["fracturing".to_owned(), "stable".to_owned()],
-            annotator: "annotator-1".to_owned(),
+            annotator: AnnotatorNames::One("annotator-1".to_owned()),
+            combine: None,
             drop_low_confidence: false,
             groups: Vec::new(),
             split: None,
+        }
+    }
+}
+
+/// `annotator = "a"` or `annotator = ["a", "b"]`: written back as it was given, so that a
+/// single name keeps its recorded form (and the config hash).
+#[derive(Debug, Clone, PartialEq)]
+pub enum AnnotatorNames {
+    One(String),
+    Several(Vec<String>),
+}
+
+impl AnnotatorNames {
+    pub fn names(&self) -> &[String] {
+        match self {
+            AnnotatorNames::One(name) => std::slice::from_ref(name),
+            AnnotatorNames::Several(names) => names,
+        }
+    }
+}
+
+impl Serialize for AnnotatorNames {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            AnnotatorNames::One(name) => serializer.serialize_str(name),
+            AnnotatorNames::Several(names) => names.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for AnnotatorNames {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NamesVisitor;
+
+        impl<'de> serde::de::Visitor<'de> for NamesVisitor {
+            type Value = AnnotatorNames;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an annotator's name or a list of names")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<AnnotatorNames, E> {
+                Ok(AnnotatorNames::One(name.to_owned()))
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<AnnotatorNames, A::Error> {
+                let mut names = Vec::new();
+                while let Some(name) = seq.next_element::<String>()? {
+                    names.push(name);
+                }
+                Ok(AnnotatorNames::Several(names))
+            }
+        }
+
+        deserializer.deserialize_any(NamesVisitor)
+    }
+}
+
+/// `combine`: how several annotators' current labels on a paragraph become its label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Combine {
+    /// The label more than half of the annotators who labelled the paragraph gave; without
+    /// one (a tie), the paragraph is left out. One annotator's label alone is a majority.
+    Majority,
+    /// The label every listed annotator gave; a paragraph they disagree on, or that not all
+    /// of them labelled, is left out.
+    Unanimous,
+}
+
+impl Combine {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Combine::Majority => "majority",
+            Combine::Unanimous => "unanimous",
         }
     }
 }
@@ -223,7 +306,10 @@ pub enum BootstrapUnit {
 pub struct DataConfig {
     store: PathBuf,
     classes: Vec<String>,
-    annotator: String,
+    /// At least one, no name twice.
+    annotators: Vec<String>,
+    /// `Some` exactly when there are several annotators.
+    combine: Option<Combine>,
     drop_low_confidence: bool,
     groups: Vec<String>,
     split: Option<String>,
@@ -238,8 +324,17 @@ impl DataConfig {
     pub fn classes(&self) -> &[String] {
         &self.classes
     }
-    pub fn annotator(&self) -> &str {
-        &self.annotator
+    /// Whose labels: one annotator, or several whose labels `combine` makes one.
+    pub fn annotators(&self) -> &[String] {
+        &self.annotators
+    }
+    /// How several annotators' labels are combined; `None` for one annotator.
+    pub fn combine(&self) -> Option<Combine> {
+        self.combine
+    }
+    /// The annotators' names for people: `a`, or `a, b`.
+    pub fn annotator_names(&self) -> String {
+        self.annotators.join(", ")
     }
     pub fn drop_low_confidence(&self) -> bool {
         self.drop_low_confidence
@@ -513,8 +608,36 @@ fn check_data(
             return Err(("classes", format!("class `{class}` is listed twice")));
         }
     }
-    if raw.annotator.trim().is_empty() {
+    let annotators = raw.annotator.names();
+    if annotators.is_empty() || annotators.iter().any(|name| name.trim().is_empty()) {
         return Err(("annotator", "must name an annotator".to_owned()));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for name in annotators {
+        if !seen.insert(name.as_str()) {
+            return Err(("annotator", format!("annotator `{name}` is listed twice")));
+        }
+    }
+    match (annotators.len(), raw.combine) {
+        (1, Some(combine)) => {
+            return Err((
+                "combine",
+                format!(
+                    "combine = \"{}\" needs several annotators, and `annotator` names one",
+                    combine.as_str()
+                ),
+            ));
+        }
+        (n, None) if n > 1 => {
+            return Err((
+                "combine",
+                format!(
+                    "{n} annotators need a rule to make their labels one: combine = \"majority\" \
+                     (a tie leaves the paragraph out) or \"unanimous\" (any disagreement does)"
+                ),
+            ));
+        }
+        _ => {}
     }
     let mut seen = std::collections::BTreeSet::new();
     for group in &raw.groups {
@@ -539,7 +662,8 @@ fn check_data(
     Ok(DataConfig {
         store: base.join(&raw.store),
         classes: raw.classes.clone(),
-        annotator: raw.annotator.clone(),
+        annotators: annotators.to_vec(),
+        combine: raw.combine,
         drop_low_confidence: raw.drop_low_confidence,
         groups: raw.groups.clone(),
         split: raw.split.clone(),
@@ -785,6 +909,47 @@ mod tests {
             Path::new("experiments/results/base.json")
         );
         assert_eq!(experiment.stats().resamples(), 2000);
+    }
+
+    #[test]
+    fn annotators_are_one_name_or_several_with_a_rule() {
+        let parse = |text: &str| Experiment::parse(Path::new("experiments/x.toml"), text);
+        let one = parse("[data]\nannotator = \"a\"\n").unwrap();
+        assert_eq!(
+            (one.data().annotators(), one.data().combine()),
+            (&["a".to_owned()][..], None)
+        );
+        // One name is recorded as it always was: a string, no `combine`.
+        assert_eq!(one.resolved()["data"]["annotator"], "a");
+        assert!(one.resolved()["data"].get("combine").is_none());
+        let listed = parse("[data]\nannotator = [\"a\"]\n").unwrap();
+        assert_eq!(listed.data().annotators(), ["a"]);
+        let two = parse("[data]\nannotator = [\"a\", \"b\"]\ncombine = \"unanimous\"\n").unwrap();
+        assert_eq!(two.data().annotators(), ["a", "b"]);
+        assert_eq!(two.data().combine(), Some(Combine::Unanimous));
+        assert_eq!(two.data().annotator_names(), "a, b");
+        assert_eq!(two.resolved()["data"]["combine"], "unanimous");
+        check_error(
+            "[data]\nannotator = [\"a\", \"b\"]\n",
+            "experiments/x.toml:1: key `data.combine`: 2 annotators need a rule to make their \
+             labels one: combine = \"majority\" (a tie leaves the paragraph out) or \"unanimous\" \
+             (any disagreement does)",
+        );
+        check_error(
+            "[data]\nannotator = \"a\"\ncombine = \"majority\"\n",
+            "experiments/x.toml:3: key `data.combine`: combine = \"majority\" needs several \
+             annotators, and `annotator` names one",
+        );
+        check_error(
+            "[data]\nannotator = [\"a\", \"a\"]\ncombine = \"majority\"\n",
+            "experiments/x.toml:2: key `data.annotator`: annotator `a` is listed twice",
+        );
+        check_error(
+            "[data]\nannotator = []\n",
+            "experiments/x.toml:2: key `data.annotator`: must name an annotator",
+        );
+        assert!(parse("[data]\nannotator = [\"a\", \"b\"]\ncombine = \"vote\"\n").is_err());
+        assert!(parse("[data]\nannotator = 3\n").is_err());
     }
 
     #[test]

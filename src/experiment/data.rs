@@ -2,14 +2,15 @@
 //! [`Dataset`] of texts, class indices and article groups out.
 //!
 //! Selection only leaves paragraphs out (other classes, other annotators, low confidence if
-//! asked); it never changes the store. The order is the store's, so folds, predictions and
-//! the data hash are the same on every machine.
+//! asked); it never changes the store. Several annotators' labels become one by the
+//! `combine` rule, and what it left out is counted ([`Combined`]). The order is the store's,
+//! so folds, predictions and the data hash are the same on every machine.
 
 use std::collections::BTreeMap;
 
-use crate::labels::{Store, StoreError};
+use crate::labels::{Paragraph, Store, StoreError};
 
-use super::config::DataConfig;
+use super::config::{Combine, DataConfig};
 use crate::persist::hex_sha256;
 
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +61,74 @@ pub struct Dataset {
     classes: Vec<String>,
     articles: Vec<String>,
     items: Vec<Item>,
+    combined: Option<Combined>,
+}
+
+/// How several annotators' labels were made one, and what that left out: paragraphs of the
+/// selected groups and splits that at least one of them gave a class of the experiment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Combined {
+    pub annotators: Vec<String>,
+    pub rule: Combine,
+    /// Majority: no label had more than half of the votes (a tie).
+    pub ties: usize,
+    /// Unanimous: labelled by all, not alike.
+    pub disagreements: usize,
+    /// Unanimous: not labelled by every annotator.
+    pub not_labelled_by_all: usize,
+}
+
+impl Combined {
+    /// The paragraphs left out, by reason (the rule's reasons only, zero counts included).
+    pub fn left_out(&self) -> Vec<(&'static str, usize)> {
+        match self.rule {
+            Combine::Majority => vec![("tie", self.ties)],
+            Combine::Unanimous => vec![
+                ("disagreement", self.disagreements),
+                ("not_labelled_by_all", self.not_labelled_by_all),
+            ],
+        }
+    }
+}
+
+/// A paragraph's label after combining, or why it has none.
+enum Outcome<'s> {
+    Label { label: &'s str, low: bool },
+    Tie,
+    Disagreement,
+    NotLabelledByAll,
+}
+
+/// One annotator's vote on a paragraph: its label and whether it is low-confidence.
+type Vote<'s> = (&'s str, bool);
+
+/// `votes` (from the annotators who labelled the paragraph, of `n_annotators`) made one.
+fn combine<'s>(rule: Combine, votes: &[Vote<'s>], n_annotators: usize) -> Outcome<'s> {
+    // Labels in first-vote order with their counts: no map order reaches the result.
+    let mut tally: Vec<(&str, usize, bool)> = Vec::new();
+    for &(label, low) in votes {
+        match tally.iter_mut().find(|(l, _, _)| *l == label) {
+            Some((_, count, any_low)) => {
+                *count += 1;
+                *any_low |= low;
+            }
+            None => tally.push((label, 1, low)),
+        }
+    }
+    match rule {
+        Combine::Majority => tally
+            .iter()
+            .find(|(_, count, _)| 2 * count > votes.len())
+            .map_or(Outcome::Tie, |&(label, _, low)| Outcome::Label {
+                label,
+                low,
+            }),
+        Combine::Unanimous if votes.len() < n_annotators => Outcome::NotLabelledByAll,
+        Combine::Unanimous => match tally[..] {
+            [(label, _, low)] => Outcome::Label { label, low },
+            _ => Outcome::Disagreement,
+        },
+    }
 }
 
 impl Dataset {
@@ -81,16 +150,18 @@ impl Dataset {
             }
         }
         let annotators = store.annotators();
-        if !annotators.contains(&spec.annotator()) {
-            return Err(DataError::UnknownAnnotator {
-                annotator: spec.annotator().to_owned(),
-                known: if annotators.is_empty() {
-                    "it has no labels yet".to_owned()
-                } else {
-                    format!("labels by: {}", annotators.join(", "))
-                },
-                store: spec.store().to_owned(),
-            });
+        for annotator in spec.annotators() {
+            if !annotators.contains(&annotator.as_str()) {
+                return Err(DataError::UnknownAnnotator {
+                    annotator: annotator.to_owned(),
+                    known: if annotators.is_empty() {
+                        "it has no labels yet".to_owned()
+                    } else {
+                        format!("labels by: {}", annotators.join(", "))
+                    },
+                    store: spec.store().to_owned(),
+                });
+            }
         }
         // Groups by the name an import gave them, or by article id.
         let known_groups: BTreeMap<&str, &str> = store
@@ -130,21 +201,43 @@ impl Dataset {
         let mut articles: Vec<String> = Vec::new();
         let mut article_index: BTreeMap<String, usize> = BTreeMap::new();
         let mut items = Vec::new();
-        for labelled in store.labelled(spec.annotator()) {
-            let Some(class) = spec.classes().iter().position(|c| c == labelled.label()) else {
-                continue;
-            };
-            if spec.drop_low_confidence() && labelled.low_confidence() {
-                continue;
-            }
-            if !wanted_articles.is_empty() && !wanted_articles.contains(labelled.article().as_str())
+        let mut combined = spec.combine().map(|rule| Combined {
+            annotators: spec.annotators().to_vec(),
+            rule,
+            ties: 0,
+            disagreements: 0,
+            not_labelled_by_all: 0,
+        });
+        for (paragraph, outcome, votes) in Dataset::outcomes(store, spec) {
+            if !wanted_articles.is_empty()
+                && !wanted_articles.contains(paragraph.article().as_str())
             {
                 continue;
             }
-            let paragraph = labelled.paragraph();
             if !in_splits(paragraph.split()) {
                 continue;
             }
+            let (label, low) = match outcome {
+                Outcome::Label { label, low } => (label, low),
+                left_out => {
+                    // Counted only where the paragraph would have been a candidate: a vote
+                    // for one of the experiment's classes.
+                    let relevant = votes
+                        .iter()
+                        .any(|(label, _)| spec.classes().iter().any(|c| c == label));
+                    if let (Some(combined), true) = (&mut combined, relevant) {
+                        match left_out {
+                            Outcome::Tie => combined.ties += 1,
+                            Outcome::Disagreement => combined.disagreements += 1,
+                            _ => combined.not_labelled_by_all += 1,
+                        }
+                    }
+                    continue;
+                }
+            };
+            let Some(class) = spec.classes().iter().position(|c| c == label) else {
+                continue;
+            };
             let group_name = paragraph.group_name();
             let article = *article_index
                 .entry(group_name.to_owned())
@@ -153,11 +246,11 @@ impl Dataset {
                     articles.len() - 1
                 });
             items.push(Item {
-                id: labelled.id().as_str().to_owned(),
+                id: paragraph.id().as_str().to_owned(),
                 article,
-                text: labelled.text().to_owned(),
+                text: paragraph.text().to_owned(),
                 class,
-                low_confidence: labelled.low_confidence(),
+                low_confidence: low,
                 split: paragraph.split().map(str::to_owned),
             });
         }
@@ -168,7 +261,7 @@ impl Dataset {
         {
             return Err(DataError::EmptySplit {
                 split: split.to_owned(),
-                annotator: spec.annotator().to_owned(),
+                annotator: spec.annotator_names(),
                 store: spec.store().to_owned(),
             });
         }
@@ -176,12 +269,13 @@ impl Dataset {
             classes: spec.classes().to_vec(),
             articles,
             items,
+            combined,
         };
         let counts = dataset.class_counts();
         if let Some(empty) = counts.iter().position(|&count| count == 0) {
             return Err(DataError::EmptyClass {
                 class: dataset.classes[empty].clone(),
-                annotator: spec.annotator().to_owned(),
+                annotator: spec.annotator_names(),
                 low: if spec.drop_low_confidence() {
                     " (high-confidence)"
                 } else {
@@ -193,13 +287,69 @@ impl Dataset {
         Ok(dataset)
     }
 
+    /// Each labelled paragraph of the store, in store order, with its label (one
+    /// annotator's, or several combined) or why it has none, and the votes it was made of.
+    /// Low-confidence labels are no votes when the experiment drops them.
+    fn outcomes<'s>(
+        store: &'s Store,
+        spec: &DataConfig,
+    ) -> Vec<(&'s Paragraph, Outcome<'s>, Vec<Vote<'s>>)> {
+        let annotators = spec.annotators();
+        let drop_low = spec.drop_low_confidence();
+        let Some(rule) = spec.combine() else {
+            return store
+                .labelled(&annotators[0])
+                .into_iter()
+                .filter(|labelled| !(drop_low && labelled.low_confidence()))
+                .map(|labelled| {
+                    let (label, low) = (labelled.label(), labelled.low_confidence());
+                    (
+                        labelled.paragraph(),
+                        Outcome::Label { label, low },
+                        vec![(label, low)],
+                    )
+                })
+                .collect();
+        };
+        store
+            .paragraphs()
+            .iter()
+            .filter(|paragraph| paragraph.is_labelable())
+            .filter_map(|paragraph| {
+                let votes: Vec<Vote<'s>> = annotators
+                    .iter()
+                    .filter_map(|annotator| store.current(annotator, paragraph.id()))
+                    .map(|decision| {
+                        let label = store.schema().class(decision.class()).name();
+                        (
+                            label,
+                            decision.confidence() == crate::labels::Confidence::Low,
+                        )
+                    })
+                    .filter(|&(_, low)| !(drop_low && low))
+                    .collect();
+                if votes.is_empty() {
+                    return None;
+                }
+                let outcome = combine(rule, &votes, annotators.len());
+                Some((paragraph, outcome, votes))
+            })
+            .collect()
+    }
+
     /// A dataset from parts, for tests and for callers that hold texts already.
     pub fn from_items(classes: Vec<String>, articles: Vec<String>, items: Vec<Item>) -> Dataset {
         Dataset {
             classes,
             articles,
             items,
+            combined: None,
         }
+    }
+
+    /// How several annotators' labels were combined, and what that left out.
+    pub fn combined(&self) -> Option<&Combined> {
+        self.combined.as_ref()
     }
 
     pub fn classes(&self) -> &[String] {
@@ -272,5 +422,58 @@ impl Dataset {
             text.push('\n');
         }
         hex_sha256(text.as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `votes` (label, low-confidence) of `n_annotators` combined by `rule`: `label` or
+    /// `label (low)`, else `tie`, `disagreement` or `not labelled by all`.
+    fn check(rule: Combine, votes: &[(&str, bool)], n_annotators: usize, expected: &str) {
+        let got = match combine(rule, votes, n_annotators) {
+            Outcome::Label { label, low: false } => label.to_owned(),
+            Outcome::Label { label, low: true } => format!("{label} (low)"),
+            Outcome::Tie => "tie".to_owned(),
+            Outcome::Disagreement => "disagreement".to_owned(),
+            Outcome::NotLabelledByAll => "not labelled by all".to_owned(),
+        };
+        assert_eq!(got, expected, "{rule:?} {votes:?} of {n_annotators}");
+    }
+
+    const F: (&str, bool) = ("fracturing", false);
+    const S: (&str, bool) = ("stable", false);
+    const N: (&str, bool) = ("neither", false);
+    const S_LOW: (&str, bool) = ("stable", true);
+
+    #[test]
+    fn majority_takes_more_than_half_of_the_votes_and_leaves_ties_out() {
+        check(Combine::Majority, &[S, F, S], 3, "stable");
+        check(Combine::Majority, &[F, S], 2, "tie");
+        check(Combine::Majority, &[F, S, N], 3, "tie");
+        check(Combine::Majority, &[F, S, S, F], 4, "tie");
+        check(Combine::Majority, &[F, F, S, N], 4, "tie");
+        // Only one of three annotators labelled it: one vote of one is a majority.
+        check(Combine::Majority, &[F], 3, "fracturing");
+        check(Combine::Majority, &[S, S], 3, "stable");
+        // A low-confidence vote for the winner makes the combined label low-confidence.
+        check(Combine::Majority, &[S, S_LOW, F], 3, "stable (low)");
+        check(
+            Combine::Majority,
+            &[S, S, ("fracturing", true)],
+            3,
+            "stable",
+        );
+    }
+
+    #[test]
+    fn unanimous_needs_every_annotator_and_one_label() {
+        check(Combine::Unanimous, &[S, S, S], 3, "stable");
+        check(Combine::Unanimous, &[S, S_LOW], 2, "stable (low)");
+        check(Combine::Unanimous, &[S, F], 2, "disagreement");
+        check(Combine::Unanimous, &[S, S, F], 3, "disagreement");
+        check(Combine::Unanimous, &[S, S], 3, "not labelled by all");
+        check(Combine::Unanimous, &[S, F], 3, "not labelled by all");
     }
 }

@@ -51,8 +51,8 @@ pub use compare::{
     Comparison, ComparisonRow, PairedTests, add_metric_from_predictions, compare_records,
 };
 pub use config::{
-    BootstrapUnit, ConfigError, DataConfig, Experiment, PermutationStopping, RawDataConfig,
-    RawStatsConfig, StatsConfig, key_line, load_feature_config,
+    AnnotatorNames, BootstrapUnit, Combine, ConfigError, DataConfig, Experiment,
+    PermutationStopping, RawDataConfig, RawStatsConfig, StatsConfig, key_line, load_feature_config,
 };
 pub use cross_validate::{
     Choice, FitError, FoldError, FoldResult, Learner, OutOfFold, cross_validate, fit_on_rows,

@@ -156,7 +156,7 @@ fn data_summary(experiment: &Experiment, dataset: &Dataset) -> record::DataSumma
             .as_str()
             .unwrap_or_default()
             .to_owned(),
-        annotator: experiment.data().annotator().to_owned(),
+        annotator: experiment.data().annotator_names(),
         paragraphs: dataset.len(),
         per_class: dataset.per_class(),
         low_confidence: dataset
@@ -165,6 +165,15 @@ fn data_summary(experiment: &Experiment, dataset: &Dataset) -> record::DataSumma
             .filter(|item| item.low_confidence)
             .count(),
         articles: dataset.articles().to_vec(),
+        combined: dataset.combined().map(|combined| record::CombinedLabels {
+            annotators: combined.annotators.clone(),
+            rule: combined.rule.as_str().to_owned(),
+            left_out: combined
+                .left_out()
+                .into_iter()
+                .map(|(reason, count)| (reason.to_owned(), count))
+                .collect(),
+        }),
     }
 }
 

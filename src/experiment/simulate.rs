@@ -373,7 +373,7 @@ impl Simulation {
                 held_out: spec.held_out,
             },
             data: record::SimulationData {
-                annotator: experiment.data().annotator().to_owned(),
+                annotator: experiment.data().annotator_names(),
                 paragraphs: self.paragraphs,
                 per_class: dataset.per_class(),
                 held_out: self.held_out,

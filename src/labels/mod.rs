@@ -50,7 +50,7 @@ pub use schema::{Class, ClassIdx, Schema, SchemaError};
 pub use store::{
     Health, IngestReport, IngestStatus, LabelledParagraph, Orphan, Repair, Store, TornLine,
 };
-pub use summary::{CountRow, PairAgreement, Summary};
+pub use summary::{CountRow, Disagreement, PairAgreement, Summary};
 
 use crate::corpus::{BlockKind, CorpusError};
 

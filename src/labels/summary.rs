@@ -1,9 +1,10 @@
-//! What `stance labels` reports: label counts per article and annotator, and agreement
-//! between every pair of annotators who labelled the same paragraphs.
+//! What `stance labels` reports: label counts per article and annotator, agreement
+//! between every pair of annotators who labelled the same paragraphs, and the paragraphs
+//! on which annotators disagree.
 
 use super::Store;
 use super::agreement::{Agreement, cohen_kappa};
-use crate::corpus::ArticleId;
+use crate::corpus::{ArticleId, ParagraphId};
 
 /// Label counts of one annotator on one article (or on all articles, `article: None`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +27,14 @@ pub struct PairAgreement {
     pub agreement: Agreement,
 }
 
+/// A paragraph that two or more annotators labelled differently.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Disagreement {
+    pub paragraph: ParagraphId,
+    /// Each annotator who labelled it (sorted) with their current label.
+    pub labels: Vec<(String, String)>,
+}
+
 /// The store at a glance.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
@@ -41,6 +50,8 @@ pub struct Summary {
     pub counts: Vec<CountRow>,
     /// Pairs (sorted) with at least one paragraph in common.
     pub agreements: Vec<PairAgreement>,
+    /// Paragraphs whose annotators gave different labels, in store order.
+    pub disagreements: Vec<Disagreement>,
 }
 
 impl Store {
@@ -119,6 +130,24 @@ impl Store {
             }
         }
 
+        let mut disagreements = Vec::new();
+        for paragraph in self.paragraphs().iter().filter(|p| p.is_labelable()) {
+            let labels: Vec<(String, String)> = annotators
+                .iter()
+                .filter_map(|annotator| {
+                    let decision = self.current(annotator, paragraph.id())?;
+                    let label = self.schema().class(decision.class()).name();
+                    Some(((*annotator).to_owned(), label.to_owned()))
+                })
+                .collect();
+            if labels.iter().any(|(_, label)| *label != labels[0].1) {
+                disagreements.push(Disagreement {
+                    paragraph: paragraph.id().clone(),
+                    labels,
+                });
+            }
+        }
+
         let unlabelled = self
             .paragraphs()
             .iter()
@@ -132,6 +161,7 @@ impl Store {
             unlabelled,
             counts,
             agreements,
+            disagreements,
         }
     }
 }
@@ -202,5 +232,17 @@ mod tests {
         assert_eq!((pair.first.as_str(), pair.second.as_str()), ("x", "y"));
         assert_eq!(pair.agreement.items(), 3);
         assert!((pair.agreement.kappa().unwrap() - 0.4).abs() < 1e-12);
+        // x and y differ on A2 only.
+        let disagreements: Vec<(String, Vec<(String, String)>)> = summary
+            .disagreements
+            .iter()
+            .map(|d| (d.paragraph.as_str().to_owned(), d.labels.clone()))
+            .collect();
+        let a2 = decisions[1].paragraph().as_str().to_owned();
+        let pair = |who: &str, label: &str| (who.to_owned(), label.to_owned());
+        assert_eq!(
+            disagreements,
+            [(a2, vec![pair("x", "stable"), pair("y", "fracturing")])]
+        );
     }
 }

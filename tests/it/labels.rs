@@ -599,10 +599,13 @@ fn labels_reports_counts_and_agreement() {
         .success()
         .stdout(predicate::function(|out: &str| {
             // Of 28 paragraphs, 6 have labels: those left, not all, are "not labelled".
-            out.split_whitespace().collect::<Vec<_>>().join(" ").starts_with(
-                "label store labels: 2 articles, 28 paragraphs, 22 of them not labelled by \
+            out.split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .starts_with(
+                    "label store labels: 2 articles, 28 paragraphs, 22 of them not labelled by \
                  anyone yet; 5 headings and bylines (never labelled)",
-            )
+                )
         }))
         .stdout(predicate::str::contains(
             "article               annotator  fracturing  stable  neither  low  unlabelled\n\
@@ -616,8 +619,13 @@ fn labels_reports_counts_and_agreement() {
         ))
         .stdout(predicate::str::contains("orphaned labels: none"))
         .stdout(predicate::str::contains(
-            "  x / y: 4 paragraphs, 75.0% agreement, Cohen's κ 0.500\n\
-             \x20 x / z: 2 paragraphs, 100.0% agreement, Cohen's κ undefined (both used a single class)\n",
+            "  x / y: 4 paragraphs, 75.0% agreement, Cohen's κ 0.500 (too few shared\n\
+             \x20   paragraphs for an interval: 10 needed)\n\
+             \x20 x / z: 2 paragraphs, 100.0% agreement, Cohen's κ undefined (both used a single\n\
+             \x20   class)\n\
+             \n\
+             disagreements: 1 paragraph labelled differently\n\
+             \x20 258a1df5fff4  x=fracturing  y=stable\n",
         ));
 }
 

@@ -1,6 +1,7 @@
 //! Integration tests: one binary that runs the real `stance` executable in temporary
 //! directories. `util` builds the sandboxes; each other module covers one command family.
 
+mod annotators;
 mod import;
 mod labels;
 mod util;
