@@ -14,6 +14,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::cv::RawCvConfig;
 use crate::persist::{DocumentError, DocumentKind, Version};
 
 /// The layout version written into every record; a reader refuses others.
@@ -250,6 +251,16 @@ pub struct Timings {
 }
 
 impl Record {
+    /// The recorded cross-validation scheme in words ("stratified 5-fold, seed 42"), from the
+    /// `[cv]` table kept in the record; its bare scheme name if that table no longer checks.
+    pub fn cv_description(&self) -> String {
+        let cv = &self.config["cv"];
+        match serde_json::from_value::<RawCvConfig>(cv.clone()).map(|raw| raw.check()) {
+            Ok(Ok(scheme)) => scheme.describe(self.data.articles.len()),
+            _ => cv["scheme"].as_str().unwrap_or("?").to_owned(),
+        }
+    }
+
     /// The record's bytes: pretty JSON with a final newline.
     pub fn to_json(&self) -> Result<String, serde_json::Error> {
         DOCUMENT.to_json(self)

@@ -8,7 +8,6 @@
 
 use std::fmt::Write as _;
 
-use stance::cv::RawCvConfig;
 use stance::metrics::Metric;
 use stance::record::Record;
 
@@ -146,7 +145,7 @@ pub fn render_cv(record: &Record, style: Style) -> String {
             } else {
                 String::new()
             },
-            cv_line(record),
+            record.cv_description(),
         ),
         "",
     ));
@@ -462,13 +461,4 @@ pub fn metric_order(record: &Record) -> Vec<String> {
         .collect();
     keys.extend(extra);
     keys
-}
-
-/// The record's scheme, from the `[cv]` table it keeps (as written then, every default out).
-fn cv_line(record: &Record) -> String {
-    let cv = &record.config["cv"];
-    match serde_json::from_value::<RawCvConfig>(cv.clone()).map(|raw| raw.check()) {
-        Ok(Ok(scheme)) => scheme.describe(record.data.articles.len()),
-        _ => cv["scheme"].as_str().unwrap_or("?").to_owned(),
-    }
 }
