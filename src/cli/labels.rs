@@ -32,8 +32,9 @@ pub struct LabelsArgs {
 
 #[derive(Debug, clap::Subcommand)]
 enum LabelsCommand {
-    /// Print the current labels as TSV: `id article label confidence annotator text`, one row
-    /// per labelled paragraph and annotator, in store order then by annotator.
+    /// Print the current labels as TSV: `id article label confidence annotator text note`, one
+    /// row per labelled paragraph and annotator, in store order then by annotator; the file
+    /// imports back with `stance label --import`.
     Export,
     /// Remove what interrupted writes left: the torn last line of annotations.jsonl (printed
     /// first; complete lines are never touched) and leftover temporary files.

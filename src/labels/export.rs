@@ -1,7 +1,9 @@
 //! `stance labels export`: the current labels as TSV, one row per labelled paragraph and
 //! annotator, in store order then by annotator:
-//! `id article label confidence annotator text`, with a header line. Fields never hold tabs
-//! or line breaks: texts are normalised on ingest, names are checked.
+//! `id article label confidence annotator text note`, with a header line, so that the file
+//! imports back with `stance label --import` (columns by name). Fields never hold tabs or line
+//! breaks: texts are normalised on ingest, names are checked, and a note's tabs and line
+//! breaks are written as spaces (the note itself stays as it was in `annotations.jsonl`).
 
 use std::io::{self, Write};
 
@@ -10,7 +12,7 @@ use super::Store;
 impl Store {
     /// Write every annotator's current labels as TSV to `out`.
     pub fn export_tsv(&self, out: &mut dyn Write) -> io::Result<()> {
-        writeln!(out, "id\tarticle\tlabel\tconfidence\tannotator\ttext")?;
+        writeln!(out, "id\tarticle\tlabel\tconfidence\tannotator\ttext\tnote")?;
         let annotators = self.annotators();
         let labelled: Vec<_> = annotators.iter().map(|a| self.labelled(a)).collect();
         // Each list is in store order: merge them paragraph by paragraph.
@@ -23,12 +25,13 @@ impl Store {
                 *at += 1;
                 writeln!(
                     out,
-                    "{}\t{}\t{}\t{}\t{annotator}\t{}",
+                    "{}\t{}\t{}\t{}\t{annotator}\t{}\t{}",
                     label.id(),
                     label.article(),
                     label.label(),
                     label.confidence(),
-                    label.text()
+                    label.text(),
+                    one_line(label.note().unwrap_or(""))
                 )?;
             }
         }
@@ -36,11 +39,16 @@ impl Store {
     }
 }
 
+/// `note` with its tabs and line breaks as spaces: one TSV field.
+fn one_line(note: &str) -> String {
+    note.replace(['\t', '\n', '\r'], " ")
+}
+
 #[cfg(test)]
 mod tests {
     use crate::corpus::{Article, ArticleId};
     use crate::labels::test_support::decision;
-    use crate::labels::{Confidence, Store};
+    use crate::labels::{Annotation, Confidence, Store};
 
     #[test]
     fn rows_follow_the_store_then_the_annotators() {
@@ -51,8 +59,15 @@ mod tests {
             Article::new(ArticleId::new("b").unwrap(), "B1.".into()).unwrap(),
         ];
         store.ingest(&articles).unwrap();
+        let noted = |annotation: Annotation, note: &str| match annotation {
+            Annotation::Decision(d) => Annotation::Decision(d.with_note(Some(note.to_owned()))),
+            other => other,
+        };
         let decisions = [
-            decision(&store, "B1.", "stable", "y", Confidence::High),
+            noted(
+                decision(&store, "B1.", "stable", "y", Confidence::High),
+                "Beijing's\tvoice",
+            ),
             decision(&store, "A2.", "neither", "x", Confidence::Low),
             decision(&store, "A2.", "fracturing", "y", Confidence::High),
         ];
@@ -66,10 +81,10 @@ mod tests {
         assert_eq!(
             String::from_utf8(out).unwrap(),
             format!(
-                "id\tarticle\tlabel\tconfidence\tannotator\ttext\n\
-                 {a2}\ta\tneither\tlow\tx\tA2.\n\
-                 {a2}\ta\tfracturing\thigh\ty\tA2.\n\
-                 {b1}\tb\tstable\thigh\ty\tB1.\n",
+                "id\tarticle\tlabel\tconfidence\tannotator\ttext\tnote\n\
+                 {a2}\ta\tneither\tlow\tx\tA2.\t\n\
+                 {a2}\ta\tfracturing\thigh\ty\tA2.\t\n\
+                 {b1}\tb\tstable\thigh\ty\tB1.\tBeijing's voice\n",
                 a2 = id("A2."),
                 b1 = id("B1.")
             )

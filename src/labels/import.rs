@@ -364,9 +364,9 @@ mod tests {
     fn columns_are_found_by_the_names_of_a_header() {
         // `stance labels export`'s own columns, with a text holding a tab-free sentence.
         check(
-            "id\tarticle\tlabel\tconfidence\tannotator\ttext\n\
-             {one}\ta\tstable\thigh\tann\tOne.\n\
-             {two}\ta\tneither\tlow\tann\tTwo.\n",
+            "id\tarticle\tlabel\tconfidence\tannotator\ttext\tnote\n\
+             {one}\ta\tstable\thigh\tann\tOne.\t\n\
+             {two}\ta\tneither\tlow\tann\tTwo.\thedged\n",
             Ok((2, 0)),
         );
         check("label\tparagraph_id\nstable\t{one}\n", Ok((1, 0)));

@@ -492,11 +492,11 @@ fn import_is_idempotent_and_export_prints_current_labels() {
         .collect();
     let article = "000_f5ae0c5afab919db";
     let expected = format!(
-        "id\tarticle\tlabel\tconfidence\tannotator\ttext\n\
-         {}\t{article}\tstable\thigh\tann\t{}\n\
-         {}\t{article}\tfracturing\thigh\tbob\t{}\n\
-         {}\t{article}\tneither\thigh\tann\t{}\n\
-         {}\t{article}\tfracturing\tlow\tann\t{}\n",
+        "id\tarticle\tlabel\tconfidence\tannotator\ttext\tnote\n\
+         {}\t{article}\tstable\thigh\tann\t{}\t\n\
+         {}\t{article}\tfracturing\thigh\tbob\t{}\t\n\
+         {}\t{article}\tneither\thigh\tann\t{}\t\n\
+         {}\t{article}\tfracturing\tlow\tann\t{}\t\n",
         ids[0], texts[0], ids[0], texts[0], ids[1], texts[1], ids[2], texts[2]
     );
     sandbox
@@ -512,7 +512,7 @@ fn an_export_imports_back_as_it_is() {
     let sandbox = ingested();
     let ids = labelable_ids(&sandbox);
     let tsv = format!(
-        "{}\tfracturing\tlow\n{}\tstable\n{}\tneither\n",
+        "{}\tfracturing\tlow\tsanctions vote, hedged\n{}\tstable\n{}\tneither\n",
         ids[2], ids[0], ids[1]
     );
     import(&sandbox, "ann", &tsv).success();
@@ -523,7 +523,11 @@ fn an_export_imports_back_as_it_is() {
         .unwrap();
     assert!(exported.status.success());
     let exported = String::from_utf8(exported.stdout).unwrap();
-    // Into another annotator: the same labels and confidences, header and all.
+    assert!(
+        exported.contains("\tsanctions vote, hedged\n"),
+        "{exported}"
+    );
+    // Into another annotator: the same labels, confidences and notes, header and all.
     import(&sandbox, "copy", &exported)
         .success()
         .stdout("imported 3 labels for copy into labels/annotations.jsonl (0 unchanged)\n");
@@ -656,7 +660,7 @@ fn export_into_a_closed_pipe_is_not_an_error() {
         .current_dir(sandbox.path())
         .assert()
         .success()
-        .stdout("id\tarticle\tlabel\tconfidence\tannotator\ttext\n")
+        .stdout("id\tarticle\tlabel\tconfidence\tannotator\ttext\tnote\n")
         .stderr("");
 }
 
