@@ -11,8 +11,10 @@
 //! TRON's trust region: liblinear made that switch in version 2.40 after Galli & Lin (2021,
 //! "A study on truncated Newton methods for linear classification") found it at least as
 //! fast on text data, and it is simpler to get right. Conjugate gradients stop on the
-//! quadratic model's relative decrease (Nash & Sofer's rule, liblinear's `eps_cg = 0.5`) and
-//! are preconditioned by the Hessian's diagonal mixed with the penalty (Hsia, Chiang & Lin
+//! quadratic model's relative decrease (Nash & Sofer's rule, liblinear's `eps_cg = 0.5`) and,
+//! once the gradient is within ten times the tolerance, not before the linear model's gradient
+//! after the step is within half of it (so that the step can be the last); they are
+//! preconditioned by the Hessian's diagonal mixed with the penalty (Hsia, Chiang & Lin
 //! 2018), which pays on counts whose columns differ in scale by orders of magnitude.
 
 use super::objective::{GradientNorms, Objective};
@@ -25,6 +27,12 @@ const MAX_LINE_SEARCH_STEPS: usize = 20;
 const CG_RELATIVE_DECREASE: f64 = 0.5;
 /// Relative size of the rounding noise in `F` (as in `lbfgs`).
 const ROUNDING: f64 = 1e-10;
+/// `‖∇F‖∞` within this many times the tolerance: the last stretch, where conjugate
+/// gradients also aim at a gradient within the tolerance (see `minimize`).
+const TAIL: f64 = 10.0;
+/// There, the largest component of the linear model's residual `−∇F − ∇²F·d` that ends
+/// conjugate gradients, relative to the tolerance.
+const TAIL_RESIDUAL: f64 = 0.5;
 /// Share of the Hessian's diagonal in the preconditioner (liblinear's `alpha_pcg`): the
 /// rest is the penalty alone.
 const PRECONDITIONER_MIX: f64 = 0.01;
@@ -63,9 +71,13 @@ pub(crate) fn minimize(objective: &mut Objective, theta: Vec<f64>, settings: &Se
     let n = theta.len();
     let mut x = theta;
     let mut g = vec![0.0; n];
-    let mut f = objective.value_and_gradient(&x, &mut g);
+    // The Hessian's diagonal at `x`, for the preconditioner: computed with `F` and `∇F`.
+    let mut diagonal = vec![0.0; n];
+    let mut f = objective.value_gradient_and_diagonal(&x, &mut g, &mut diagonal);
     let mut x_trial = vec![0.0; n];
     let mut g_trial = vec![0.0; n];
+    let mut diagonal_trial = vec![0.0; n];
+    let mut preconditioner = vec![0.0; n];
     let mut direction = vec![0.0; n];
     let mut cg = Cg::new(n);
     let mut iterations = 0;
@@ -78,23 +90,29 @@ pub(crate) fn minimize(objective: &mut Objective, theta: Vec<f64>, settings: &Se
             break Stop::MaxIterations;
         }
         let curvature = objective.curvature();
-        let mut preconditioner = vec![0.0; n];
-        objective.hessian_diagonal(&curvature, &mut preconditioner);
         // liblinear's mix, in our scaling: `(1 − a)·α + a·diag(∇²F)`; without a penalty the
         // smallest curvature stands in for it, so that no entry is 0.
         let floor = if objective.alpha() > 0.0 {
             objective.alpha()
         } else {
-            smallest_positive(&preconditioner)
+            smallest_positive(&diagonal)
         };
-        for m in preconditioner.iter_mut() {
-            *m = (1.0 - PRECONDITIONER_MIX) * floor + PRECONDITIONER_MIX * *m;
+        for (m, d) in preconditioner.iter_mut().zip(&diagonal) {
+            *m = (1.0 - PRECONDITIONER_MIX) * floor + PRECONDITIONER_MIX * d;
         }
+        // Close to the tolerance, conjugate gradients also continue until the linear model
+        // of the gradient after the step is well within it, so that this step can be the
+        // last (the quadratic rule alone stops after a few steps there, and iterations then
+        // creep towards the tolerance).
+        let largest = GradientNorms::of(&g).largest;
+        let residual_target = (largest <= TAIL * settings.largest_gradient)
+            .then_some(TAIL_RESIDUAL * settings.largest_gradient);
         cg_steps += cg.solve(
             |v, out| objective.hessian_vector(&curvature, v, out),
             &g,
             &preconditioner,
             settings.max_cg_steps,
+            residual_target,
             &mut direction,
         ) as u64;
 
@@ -105,14 +123,14 @@ pub(crate) fn minimize(objective: &mut Objective, theta: Vec<f64>, settings: &Se
             iterations += 1;
             break Stop::LineSearch;
         }
-        let largest = GradientNorms::of(&g).largest;
         let mut step = 1.0;
         let mut accepted = None;
         for _ in 0..MAX_LINE_SEARCH_STEPS {
             for ((t, xi), d) in x_trial.iter_mut().zip(&x).zip(&direction) {
                 *t = xi + step * d;
             }
-            let f_trial = objective.value_and_gradient(&x_trial, &mut g_trial);
+            let f_trial =
+                objective.value_gradient_and_diagonal(&x_trial, &mut g_trial, &mut diagonal_trial);
             let decrease = f_trial <= f + ARMIJO * step * slope;
             // Near the minimum the decrease drowns in the rounding of `f` while the gradient
             // still shrinks: a step is then accepted on the gradient alone.
@@ -132,6 +150,7 @@ pub(crate) fn minimize(objective: &mut Objective, theta: Vec<f64>, settings: &Se
         };
         std::mem::swap(&mut x, &mut x_trial);
         std::mem::swap(&mut g, &mut g_trial);
+        std::mem::swap(&mut diagonal, &mut diagonal_trial);
         f = f_new;
     };
     Outcome {
@@ -158,6 +177,7 @@ struct Cg {
     preconditioned: Vec<f64>,
     search: Vec<f64>,
     product: Vec<f64>,
+    preconditioner_inverse: Vec<f64>,
 }
 
 impl Cg {
@@ -167,17 +187,21 @@ impl Cg {
             preconditioned: vec![0.0; n],
             search: vec![0.0; n],
             product: vec![0.0; n],
+            preconditioner_inverse: vec![0.0; n],
         }
     }
 
     /// Approximately solves `H·s = −g` into `s` from `s = 0`, with `hv(v, out)` computing
-    /// `out = H·v` and `m` the diagonal preconditioner; returns the products taken.
+    /// `out = H·v` and `m` the diagonal preconditioner; returns the products taken. Stops on
+    /// the quadratic model's relative decrease, and, given a `residual_target`, not before the
+    /// residual's largest component is within it as well.
     fn solve(
         &mut self,
         mut hv: impl FnMut(&[f64], &mut [f64]),
         g: &[f64],
         m: &[f64],
         max_steps: usize,
+        residual_target: Option<f64>,
         s: &mut [f64],
     ) -> usize {
         let Cg {
@@ -185,14 +209,20 @@ impl Cg {
             preconditioned: z,
             search: d,
             product: hd,
+            preconditioner_inverse: m_inverse,
         } = self;
         s.fill(0.0);
+        // The preconditioner's inverse, so that each step multiplies rather than divides.
+        for (mi, &m) in m_inverse.iter_mut().zip(m) {
+            *mi = 1.0 / m;
+        }
+        let mut zr = 0.0;
         for i in 0..g.len() {
             r[i] = -g[i];
-            z[i] = r[i] / m[i];
+            z[i] = r[i] * m_inverse[i];
             d[i] = z[i];
+            zr += z[i] * r[i];
         }
-        let mut zr = dot(z, r);
         // Q(s) = gᵀs + sᵀHs/2, the quadratic model; it only decreases.
         let mut q = 0.0;
         let mut steps = 0;
@@ -204,22 +234,29 @@ impl Cg {
                 break;
             }
             let a = zr / dhd;
-            axpy(a, d, s);
-            axpy(-a, hd, r);
+            // One sweep over the vectors (they outgrow the caches at corpus scale): the step,
+            // the residual, `sᵀ(r − g)` for the model and the next preconditioned residual.
+            let (mut srg, mut zr_new, mut r_max) = (0.0, 0.0, 0.0f64);
+            for i in 0..s.len() {
+                s[i] += a * d[i];
+                r[i] -= a * hd[i];
+                srg += s[i] * (r[i] - g[i]);
+                z[i] = r[i] * m_inverse[i];
+                zr_new += z[i] * r[i];
+                r_max = r_max.max(r[i].abs());
+            }
             // With r = −g − H·s: Q(s) = −(sᵀr − sᵀg)/2.
-            let q_new = -0.5 * (dot(s, r) - dot(s, g));
+            let q_new = -0.5 * srg;
             let q_diff = q_new - q;
             if q_new > 0.0 || q_diff > 0.0 {
                 break;
             }
-            if steps as f64 * q_diff >= CG_RELATIVE_DECREASE * q_new {
+            if steps as f64 * q_diff >= CG_RELATIVE_DECREASE * q_new
+                && residual_target.is_none_or(|target| r_max <= target)
+            {
                 break;
             }
             q = q_new;
-            for i in 0..z.len() {
-                z[i] = r[i] / m[i];
-            }
-            let zr_new = dot(z, r);
             let b = zr_new / zr;
             zr = zr_new;
             for i in 0..d.len() {
@@ -232,12 +269,6 @@ impl Cg {
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     ndarray::aview1(a).dot(&ndarray::aview1(b))
-}
-
-fn axpy(a: f64, x: &[f64], y: &mut [f64]) {
-    for (yi, xi) in y.iter_mut().zip(x) {
-        *yi += a * xi;
-    }
 }
 
 #[cfg(test)]
@@ -278,6 +309,30 @@ mod tests {
             let warm = minimize(&mut objective, cold.theta.clone(), &settings(1e-10));
             assert_eq!((warm.stop, warm.iterations), (Stop::GradientTolerance, 0));
         }
+    }
+
+    #[test]
+    fn a_residual_target_makes_conjugate_gradients_continue() {
+        // H = diag(1, 2, 4, …, 2¹⁹): the quadratic rule stops long before the residual is
+        // small; with a target it is reached.
+        let h: Vec<f64> = (0..20).map(|i| f64::powi(2.0, i)).collect();
+        let g = vec![1.0; 20];
+        let hv = |v: &[f64], out: &mut [f64]| {
+            for ((o, v), h) in out.iter_mut().zip(v).zip(&h) {
+                *o = h * v;
+            }
+        };
+        let residual = |s: &[f64]| -> f64 {
+            (0..20)
+                .map(|i| (g[i] + h[i] * s[i]).abs())
+                .fold(0.0, f64::max)
+        };
+        let mut s = vec![0.0; 20];
+        let loose = Cg::new(20).solve(hv, &g, &[1.0; 20], 50, None, &mut s);
+        assert!(residual(&s) > 1e-6, "{loose} steps: {s:?}");
+        let tight = Cg::new(20).solve(hv, &g, &[1.0; 20], 50, Some(1e-6), &mut s);
+        assert!(tight > loose);
+        assert!(residual(&s) <= 1e-6, "{tight} steps: {s:?}");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use linfa::DatasetBase;
 use linfa::traits::Fit as _;
 use linfa_logistic::{LogisticRegression, MultiLogisticRegression};
-use ndarray::{Array1, Array2, ArrayView2, CowArray, Ix2};
+use ndarray::{Array1, Array2, ArrayView2, Axis, CowArray, Ix2};
 
 use crate::sparse::CsrMatrix;
 
@@ -383,23 +383,16 @@ pub(super) fn fit_lbfgs_in(
 /// Conjugate-gradient steps one Newton iteration may take (scikit-learn's `maxinner`).
 const NEWTON_MAX_CG_STEPS: usize = 200;
 
-/// Truncated Newton on the sparse rows, from zero or `start` (see `newton`).
+/// Truncated Newton on the sparse rows, from zero or `start` (see `newton`), on the solver's
+/// own copy of the rows' column numbers, renumbered by frequency
+/// ([`SparseRows::renumbered_by_frequency`]); the coefficients are put back in the original
+/// column order before anything else sees them.
 pub(super) fn fit_newton(
     params: &ModelConfig,
     data: &TrainingSet,
     start: Option<&FittedModel>,
 ) -> FittedModel {
-    let targets = data.targets();
-    let sparse = &data.rows;
-    let mut objective = data.objective(sparse, &targets, params);
-    let settings = newton::Settings {
-        max_iterations: params.max_iterations,
-        largest_gradient: params.gradient_tolerance * sparse.n_rows() as f64,
-        max_cg_steps: NEWTON_MAX_CG_STEPS,
-    };
-    let theta = starting_point(&objective, start);
-    let outcome = newton::minimize(&mut objective, theta, &settings);
-    let (weights, mut intercepts) = objective.unpack(&outcome.theta);
+    let (weights, mut intercepts, outcome) = newton_renumbered(params, data, start);
     if matches!(data.link(), Link::Softmax { .. }) {
         // Softmax does not change when every intercept moves alike; scikit-learn's (and
         // L-BFGS's, from zero) sum to zero.
@@ -426,6 +419,37 @@ pub(super) fn fit_newton(
         stopped,
     )
     .with_note(&format!(" ({cg_steps} conjugate-gradient steps)"))
+}
+
+/// Truncated Newton on the rows renumbered by frequency: the weights in the original column
+/// order, the intercepts and how it stopped.
+fn newton_renumbered(
+    params: &ModelConfig,
+    data: &TrainingSet,
+    start: Option<&FittedModel>,
+) -> (Array2<f64>, Array1<f64>, newton::Outcome) {
+    let targets = data.targets();
+    let (rows, original) = data.rows.renumbered_by_frequency();
+    let mut objective = data.objective(&rows, &targets, params);
+    let settings = newton::Settings {
+        max_iterations: params.max_iterations,
+        largest_gradient: params.gradient_tolerance * rows.n_rows() as f64,
+        max_cg_steps: NEWTON_MAX_CG_STEPS,
+    };
+    let theta = match start {
+        Some(model) => objective.pack(
+            &model.parts.weights.select(Axis(1), &original),
+            &model.parts.intercepts,
+        ),
+        None => vec![0.0; objective.dimension()],
+    };
+    let outcome = newton::minimize(&mut objective, theta, &settings);
+    let (renumbered, intercepts) = objective.unpack(&outcome.theta);
+    let mut weights = Array2::zeros(renumbered.raw_dim());
+    for (new, &old) in original.iter().enumerate() {
+        weights.column_mut(old).assign(&renumbered.column(new));
+    }
+    (weights, intercepts, outcome)
 }
 
 impl FittedModel {
