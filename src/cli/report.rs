@@ -62,11 +62,13 @@ impl Style {
 }
 
 /// `text` wrapped to [`WIDTH`], its first line indented by `first`, the others by `rest`.
+/// Never at a hyphen: names such as `annotator-1` or `leave-one-article-out` stay whole.
 pub fn wrap(text: &str, first: &str, rest: &str) -> String {
     let options = textwrap::Options::new(WIDTH)
         .initial_indent(first)
         .subsequent_indent(rest)
-        .break_words(false);
+        .break_words(false)
+        .word_splitter(textwrap::WordSplitter::NoHyphenation);
     let mut out = textwrap::fill(text, options);
     out.push('\n');
     out
@@ -461,4 +463,32 @@ pub fn metric_order(record: &Record) -> Vec<String> {
         .collect();
     keys.extend(extra);
     keys
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{WIDTH, wrap};
+
+    /// `text` after `taken` columns of other words, wrapped as reports are.
+    fn check(taken: usize, name: &str, expected_lines: &[&str]) {
+        let text = format!("{} {name}", "x".repeat(taken));
+        let wrapped = wrap(&text, "", "");
+        let lines: Vec<&str> = wrapped.lines().collect();
+        assert_eq!(lines.len(), expected_lines.len(), "{wrapped}");
+        for (line, expected) in lines.iter().zip(expected_lines) {
+            assert!(
+                line.ends_with(expected),
+                "{line:?} does not end in {expected:?}"
+            );
+            assert!(line.chars().count() <= WIDTH);
+        }
+    }
+
+    #[test]
+    fn names_are_never_broken_at_their_hyphens() {
+        // "annotator-" would fit after 69 columns; the whole name would not.
+        check(69, "annotator-1", &["x", "annotator-1"]);
+        check(68, "annotator-1", &["x annotator-1"]);
+        check(60, "leave-one-article-out", &["x", "leave-one-article-out"]);
+    }
 }
