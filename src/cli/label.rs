@@ -98,7 +98,11 @@ pub struct LabelArgs {
 
     /// Import labels from a file instead of labelling interactively: the queue's JSON Lines
     /// with a `label` added, or TSV (`paragraph_id<TAB>label[<TAB>low]`).
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["queue", "order", "experiment"])]
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["queue", "order", "experiment", "seed", "retrain_every"]
+    )]
     import: Option<PathBuf>,
 
     /// The label store directory.
@@ -127,7 +131,10 @@ pub struct LabelArgs {
     queue: Option<usize>,
 
     /// Walk through your earlier decisions, newest first, to keep or change each.
-    #[arg(long, conflicts_with_all = ["import", "queue", "order", "experiment"])]
+    #[arg(
+        long,
+        conflicts_with_all = ["import", "queue", "order", "experiment", "seed", "retrain_every"]
+    )]
     review: bool,
 }
 

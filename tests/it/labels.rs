@@ -903,6 +903,19 @@ fn going_back_across_sessions_changes_a_decision_by_appending_one() {
         &["label", "--annotator", "bob", "--review"],
         "`bob` has labelled no paragraph of this store yet: nothing to review",
     );
+    // Settings of an order mean nothing to a review or an import: refused, not ignored.
+    for (first, second) in [
+        ("--review", &["--seed", "7"][..]),
+        ("--review", &["--retrain-every", "5"][..]),
+        ("--import", &["--seed", "7"][..]),
+    ] {
+        let mut args = vec!["label", "--annotator", "ann", first];
+        if first == "--import" {
+            args.push("labels.tsv");
+        }
+        args.extend_from_slice(second);
+        check_error(&sandbox, &args, "cannot be used with");
+    }
 }
 
 #[test]
