@@ -219,22 +219,32 @@ mod tests {
         assert_eq!(cohen_kappa(&[], &[]), Err(AgreementError::Empty));
     }
 
+    /// The cases of a JSON Lines fixture, one object per non-empty line.
+    fn fixture_cases(fixture: &str) -> impl Iterator<Item = serde_json::Value> + '_ {
+        fixture
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(|line| serde_json::from_str(line).unwrap())
+    }
+
+    /// A case's list of class indices under `key`.
+    fn labels_of(case: &serde_json::Value, key: &str) -> Vec<usize> {
+        case[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as usize)
+            .collect()
+    }
+
     /// Cases and scores computed by scikit-learn's `cohen_kappa_score`
     /// (`scripts/kappa_fixture.py`, output committed).
     #[test]
     fn matches_scikit_learn() {
         let fixture = include_str!("../../tests/fixtures/agreement/kappa_sklearn.jsonl");
         let mut cases = 0;
-        for line in fixture.lines().filter(|l| !l.trim().is_empty()) {
-            let case: serde_json::Value = serde_json::from_str(line).unwrap();
-            let labels = |key: &str| -> Vec<usize> {
-                case[key]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|v| v.as_u64().unwrap() as usize)
-                    .collect()
-            };
+        for case in fixture_cases(fixture) {
+            let labels = |key: &str| labels_of(&case, key);
             let observed = case["observed"].as_f64().unwrap();
             let kappa = case["kappa"].as_f64();
             check(&labels("first"), &labels("second"), (observed, kappa));
@@ -251,16 +261,8 @@ mod tests {
         let fixture =
             include_str!("../../tests/fixtures/agreement/kappa_interval_statsmodels.jsonl");
         let mut intervals = 0;
-        for line in fixture.lines().filter(|l| !l.trim().is_empty()) {
-            let case: serde_json::Value = serde_json::from_str(line).unwrap();
-            let labels = |key: &str| -> Vec<usize> {
-                case[key]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|v| v.as_u64().unwrap() as usize)
-                    .collect()
-            };
+        for case in fixture_cases(fixture) {
+            let labels = |key: &str| labels_of(&case, key);
             let name = case["case"].as_str().unwrap();
             let number = |key: &str| case[key].as_f64().unwrap();
             let got = cohen_kappa(&labels("first"), &labels("second")).unwrap();

@@ -279,6 +279,19 @@ fn compare(fx: &Fixture, reference: &Reference, params: &ModelConfig) -> (f64, F
     (proba_diff(fx, reference, &model), model)
 }
 
+/// Coefficients and intercepts within 1e-4 of scikit-learn's at the optimum.
+fn assert_optimum_matches(what: &str, reference: &Reference, model: &FittedModel) {
+    let coef_diff = max_abs_diff(&model.weights().to_owned(), &reference.coef);
+    let intercept_diff = max_abs_diff(
+        &model.intercepts().to_owned().insert_axis(ndarray::Axis(0)),
+        std::slice::from_ref(&reference.intercept),
+    );
+    assert!(
+        coef_diff.max(intercept_diff) <= 1e-4,
+        "{what}: max |Δw| = {coef_diff:e}, |Δb| = {intercept_diff:e}"
+    );
+}
+
 /// The largest probability difference of `model` from the reference, on training and
 /// held-out rows.
 fn proba_diff(fx: &Fixture, reference: &Reference, model: &FittedModel) -> f64 {
@@ -339,15 +352,7 @@ fn matches_scikit_learn_at_the_optimum() {
                     1e-6
                 };
                 assert!(diff <= limit, "{what}: max |Δp| = {diff:e}");
-                let coef_diff = max_abs_diff(&model.weights().to_owned(), &reference.coef);
-                let intercept_diff = max_abs_diff(
-                    &model.intercepts().to_owned().insert_axis(ndarray::Axis(0)),
-                    std::slice::from_ref(&reference.intercept),
-                );
-                assert!(
-                    coef_diff.max(intercept_diff) <= 1e-4,
-                    "{what}: max |Δw| = {coef_diff:e}, |Δb| = {intercept_diff:e}"
-                );
+                assert_optimum_matches(&what, reference, &model);
             }
         }
     }
@@ -467,15 +472,7 @@ fn balanced_class_weights_match_scikit_learn() {
                 }
                 let diff = proba_diff(&fx, reference, &model);
                 assert!(diff <= 1e-6, "{what}: max |Δp| = {diff:e}");
-                let coef_diff = max_abs_diff(&model.weights().to_owned(), &reference.coef);
-                let intercept_diff = max_abs_diff(
-                    &model.intercepts().to_owned().insert_axis(ndarray::Axis(0)),
-                    std::slice::from_ref(&reference.intercept),
-                );
-                assert!(
-                    coef_diff.max(intercept_diff) <= 1e-4,
-                    "{what}: max |Δw| = {coef_diff:e}, |Δb| = {intercept_diff:e}"
-                );
+                assert_optimum_matches(&what, reference, &model);
                 let default = reference_params(reference, choice, 1e-4, 100)
                     .fit(x.view(), &fx.y, fx.n_classes)
                     .unwrap();
