@@ -14,7 +14,10 @@
 //! become a page (`html`). The command-line front end lives in the binary (`src/cli/`), which
 //! is the only place that knows clap or anyhow.
 
-// Building blocks. The seeded generator every random choice goes through.
+// Building blocks. Cache hints for the inner loops that read memory at random.
+pub mod hint;
+
+// The seeded generator every random choice goes through.
 pub mod rng;
 
 // The sparse matrix handed between stages.

@@ -16,22 +16,7 @@ use std::ops::Range;
 use rayon::prelude::*;
 use rustc_hash::FxBuildHasher;
 
-/// Ask the cache for the line holding `value`, which the caller reads soon. Only a hint: it
-/// changes nothing but timing (and nothing at all off x86-64).
-#[inline(always)]
-pub(crate) fn prefetch<T>(value: &T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch never faults and has no effect on the program's state; the address
-    // is a valid reference besides.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch(
-            std::ptr::from_ref(value).cast::<i8>(),
-            std::arch::x86_64::_MM_HINT_T0,
-        );
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = value;
-}
+use crate::hint::prefetch;
 
 /// Terms of at most this many bytes are keyed by their bytes: [`ShortKey`].
 pub(crate) const SHORT_TERM: usize = 16;

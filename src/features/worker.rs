@@ -9,7 +9,8 @@ use super::assembly::{RowCounter, Segment, pack, unpack};
 use super::config::{AnalyzerKind, Columns, FeatureConfig, Stemming};
 use super::hashing;
 use super::tokenize::{Analyzer, WordScanner, WordSink};
-use super::vocabulary::{Lookahead, SHORT_TERM, ShortKey, TermTable, prefetch};
+use super::vocabulary::{Lookahead, SHORT_TERM, ShortKey, TermTable};
+use crate::hint::prefetch;
 
 /// One thread's share of the counting: its own term ids and rows, so threads never share a
 /// table nor a buffer.

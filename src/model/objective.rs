@@ -11,6 +11,7 @@ use std::borrow::Cow;
 
 use ndarray::{Array1, Array2, ArrayView2};
 
+use crate::hint::prefetch;
 use crate::sparse::CsrMatrix;
 
 /// The entries of the training matrix, row by row: the featurizer's own arrays, borrowed, or
@@ -180,6 +181,20 @@ impl<'a> SparseRows<'a> {
         (&self.columns[range.clone()], &self.values[range])
     }
 
+    /// Row `i`'s columns and values, with the column numbers of the entries
+    /// [`PREFETCH_DISTANCE`] further on (into the next rows; fewer at the end of the matrix):
+    /// what the row kernels ask the memory for while they work on row `i`.
+    fn row_with_lookahead(&self, i: usize) -> (&[u32], &[f64], &[u32]) {
+        let (start, end) = (self.row_starts[i], self.row_starts[i + 1]);
+        let n = self.columns.len();
+        let ahead = (start + PREFETCH_DISTANCE).min(n)..(end + PREFETCH_DISTANCE).min(n);
+        (
+            &self.columns[start..end],
+            &self.values[start..end],
+            &self.columns[ahead],
+        )
+    }
+
     /// Stored entries.
     pub(crate) fn nnz(&self) -> usize {
         self.values.len()
@@ -302,7 +317,7 @@ impl<'a> Objective<'a> {
 
         let mut loss = 0.0;
         for (i, &target) in self.targets.iter().enumerate() {
-            let (columns, values) = self.x.row_slices(i);
+            let (columns, values, ahead) = self.x.row_with_lookahead(i);
             let residuals = &mut self.residuals[i * k..(i + 1) * k];
             // Scores: intercept plus the sparse row times each coefficient set.
             if self.fit_intercept {
@@ -333,7 +348,13 @@ impl<'a> Objective<'a> {
                     }
                 }
                 Link::Softmax { .. } => {
-                    gather(columns, values, weights, residuals);
+                    gather(
+                        columns,
+                        values,
+                        weights,
+                        residuals,
+                        (ahead, gradient_weights),
+                    );
                     let lse = log_sum_exp(residuals);
                     let mut row_loss = lse - residuals[target];
                     for (score, d) in residuals.iter_mut().zip(curvature.iter_mut()) {
@@ -412,7 +433,7 @@ impl<'a> Objective<'a> {
         out_intercepts.fill(0.0);
         let mut u = vec![0.0; k];
         for i in 0..self.x.n_rows() {
-            let (columns, values) = self.x.row_slices(i);
+            let (columns, values, ahead) = self.x.row_with_lookahead(i);
             if self.fit_intercept {
                 u.copy_from_slice(v_intercepts);
             } else {
@@ -427,7 +448,7 @@ impl<'a> Objective<'a> {
                     }
                 }
                 Link::Softmax { .. } => {
-                    gather(columns, values, v_weights, &mut u);
+                    gather(columns, values, v_weights, &mut u, (ahead, out_weights));
                     let p = &curvature.values[i * k..(i + 1) * k];
                     let mean: f64 = p.iter().zip(&u).map(|(p, s)| p * s).sum();
                     for (s, p) in u.iter_mut().zip(p) {
@@ -510,14 +531,35 @@ pub(crate) struct Curvature {
 }
 
 /// `acc[c] += Σ values[m] · dense[columns[m]·k + c]` for each of the `k = acc.len()` sets
-/// (feature-major coefficients), with the set count known to the compiler for 2–4 sets.
-fn gather(columns: &[u32], values: &[f64], dense: &[f64], acc: &mut [f64]) {
-    fn fixed<const K: usize>(columns: &[u32], values: &[f64], dense: &[f64], acc: &mut [f64]) {
+/// (feature-major coefficients), with the set count known to the compiler for 2–4 sets;
+/// meanwhile the coefficients of the columns `ahead` are prefetched in `dense` and in
+/// `written` (the array the row's scatter will update next).
+fn gather(
+    columns: &[u32],
+    values: &[f64],
+    dense: &[f64],
+    acc: &mut [f64],
+    (ahead, written): (&[u32], &[f64]),
+) {
+    fn fixed<const K: usize>(
+        columns: &[u32],
+        values: &[f64],
+        dense: &[f64],
+        acc: &mut [f64],
+        (ahead, written): (&[u32], &[f64]),
+    ) {
         // Two sets of partial sums, so that consecutive entries' adds overlap.
         let (mut even, mut odd) = ([0.0; K], [0.0; K]);
         let mut pairs_c = columns.chunks_exact(2);
         let mut pairs_v = values.chunks_exact(2);
+        let mut pairs_ahead = ahead.chunks_exact(2);
         for (c, v) in (&mut pairs_c).zip(&mut pairs_v) {
+            if let Some(a) = pairs_ahead.next() {
+                for &j in a {
+                    prefetch(&dense[j as usize * K]);
+                    prefetch(&written[j as usize * K]);
+                }
+            }
             let w0: &[f64; K] = dense[c[0] as usize * K..][..K]
                 .try_into()
                 .expect("K values");
@@ -540,9 +582,9 @@ fn gather(columns: &[u32], values: &[f64], dense: &[f64], acc: &mut [f64]) {
         }
     }
     match acc.len() {
-        2 => fixed::<2>(columns, values, dense, acc),
-        3 => fixed::<3>(columns, values, dense, acc),
-        4 => fixed::<4>(columns, values, dense, acc),
+        2 => fixed::<2>(columns, values, dense, acc, (ahead, written)),
+        3 => fixed::<3>(columns, values, dense, acc, (ahead, written)),
+        4 => fixed::<4>(columns, values, dense, acc, (ahead, written)),
         k => {
             let mut sums = vec![0.0; k];
             for (&j, &v) in columns.iter().zip(values) {
@@ -557,6 +599,12 @@ fn gather(columns: &[u32], values: &[f64], dense: &[f64], acc: &mut [f64]) {
         }
     }
 }
+
+/// Stored entries between asking the memory for an entry's coefficients and using them:
+/// most columns' coefficients are not in the nearest caches (0.3–3 MB of them, read at
+/// random), and a row's gather, then its scatter, would otherwise wait for each in turn.
+/// 32 was the fastest of 8–128 for 3 classes at 8,000 and 30,000 rows (`notes/newton.md`).
+const PREFETCH_DISTANCE: usize = 32;
 
 /// `out[columns[m]·k + c] += values[m] · factors[c]` for each of the `k = factors.len()` sets.
 fn scatter(columns: &[u32], values: &[f64], factors: &[f64], out: &mut [f64]) {
@@ -609,7 +657,9 @@ fn scatter_powers<const SQUARED: bool>(
     }
 }
 
-/// `Σ values[m] · dense[columns[m]]`, over four partial sums (the adds then overlap).
+/// `Σ values[m] · dense[columns[m]]`, over four partial sums (the adds then overlap). No
+/// prefetching: one coefficient set is an eighth of a cache line per column, and it cost
+/// more than it saved (`notes/newton.md`).
 fn sparse_dot(columns: &[u32], values: &[f64], dense: &[f64]) -> f64 {
     let mut sums = [0.0; 4];
     let mut chunks_c = columns.chunks_exact(4);
