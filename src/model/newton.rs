@@ -7,22 +7,31 @@
 //! each product `∇²F·v` one more pass over the rows (`Objective::hessian_vector`); the
 //! Hessian is never formed, and nothing here is larger than a coefficient vector.
 //!
-//! The globalisation is a backtracking line search on the Newton direction rather than
-//! TRON's trust region: liblinear made that switch in version 2.40 after Galli & Lin (2021,
-//! "A study on truncated Newton methods for linear classification") found it at least as
-//! fast on text data, and it is simpler to get right. Conjugate gradients stop on the
+//! The globalisation is a line search on the Newton direction rather than TRON's trust
+//! region: liblinear made that switch in version 2.40 after Galli & Lin (2021, "A study on
+//! truncated Newton methods for linear classification") found it at least as fast on text
+//! data, and it is simpler to get right. The full step is taken when it decreases `F`
+//! enough; otherwise the step that minimises `F` along the direction. Neither costs a pass:
+//! each product `∇²F·dᵢ` also hands back how `dᵢ` changes the rows' scores, so those of the
+//! direction `Σ aᵢ·dᵢ` are known when conjugate gradients end, and `F` along it costs
+//! O(rows × sets) per value ([`Objective::ray`]). Conjugate gradients stop on the
 //! quadratic model's relative decrease (Nash & Sofer's rule, liblinear's `eps_cg = 0.5`) and,
 //! once the gradient is within ten times the tolerance, not before the linear model's gradient
 //! after the step is within half of it (so that the step can be the last); they are
 //! preconditioned by the Hessian's diagonal mixed with the penalty (Hsia, Chiang & Lin
 //! 2018), which pays on counts whose columns differ in scale by orders of magnitude.
 
-use super::objective::{GradientNorms, Objective};
+use super::objective::{Curvature, GradientNorms, Objective, Ray};
 
 /// Sufficient decrease of the line search (liblinear's `eta`).
 const ARMIJO: f64 = 0.01;
 /// Step halvings one line search may try.
 const MAX_LINE_SEARCH_STEPS: usize = 20;
+/// The step along the direction is close enough to `F`'s minimum there once `|φ'(t)|` is
+/// within this share of `|φ'(0)|`.
+const LINE_SLOPE: f64 = 1e-3;
+/// Values of `F` one search for the minimum along the direction may take.
+const MAX_RAY_VALUES: usize = 40;
 /// Conjugate-gradient stopping constant (liblinear's `eps_cg`).
 const CG_RELATIVE_DECREASE: f64 = 0.5;
 /// Relative size of the rounding noise in `F` (as in `lbfgs`).
@@ -80,6 +89,9 @@ pub(crate) fn minimize(objective: &mut Objective, theta: Vec<f64>, settings: &Se
     let mut preconditioner = vec![0.0; n];
     let mut direction = vec![0.0; n];
     let mut cg = Cg::new(n);
+    // How the rows' scores change along the last product's vector, and along the direction.
+    let mut last_scores = vec![0.0; objective.row_scores_len()];
+    let mut direction_scores = vec![0.0; objective.row_scores_len()];
     let mut iterations = 0;
     let mut cg_steps = 0;
     let stop = loop {
@@ -107,8 +119,14 @@ pub(crate) fn minimize(objective: &mut Objective, theta: Vec<f64>, settings: &Se
         let largest = GradientNorms::of(&g).largest;
         let residual_target = (largest <= TAIL * settings.largest_gradient)
             .then_some(TAIL_RESIDUAL * settings.largest_gradient);
+        direction_scores.fill(0.0);
         cg_steps += cg.solve(
-            |v, out| objective.hessian_vector(&curvature, v, out),
+            &mut ScoredProducts {
+                objective,
+                curvature: &curvature,
+                last: &mut last_scores,
+                along: &mut direction_scores,
+            },
             &g,
             &preconditioner,
             settings.max_cg_steps,
@@ -116,14 +134,25 @@ pub(crate) fn minimize(objective: &mut Objective, theta: Vec<f64>, settings: &Se
             &mut direction,
         ) as u64;
 
-        // Backtracking from the full Newton step.
         let slope: f64 = g.iter().zip(&direction).map(|(g, d)| g * d).sum();
         if slope.is_nan() || slope >= 0.0 {
             // No descent direction left (the gradient is rounding noise): nowhere to go.
             iterations += 1;
             break Stop::LineSearch;
         }
-        let mut step = 1.0;
+        // The full Newton step if it decreases `F` enough, else the minimum along the
+        // direction, both found along the ray (no pass); then `F` and `∇F` there, from the
+        // rows, backtracking from that step should the ray's rounding have misled it.
+        let mut step = {
+            let ray = objective.ray(&x, &direction, &direction_scores);
+            let (at_zero, _, _) = ray.at(0.0);
+            let (at_one, slope_at_one, _) = ray.at(1.0);
+            if at_one <= at_zero + ARMIJO * slope || slope_at_one <= 0.0 {
+                1.0
+            } else {
+                line_minimum(&ray, slope)
+            }
+        };
         let mut accepted = None;
         for _ in 0..MAX_LINE_SEARCH_STEPS {
             for ((t, xi), d) in x_trial.iter_mut().zip(&x).zip(&direction) {
@@ -161,6 +190,66 @@ pub(crate) fn minimize(objective: &mut Objective, theta: Vec<f64>, settings: &Se
     }
 }
 
+/// The step `t ∈ (0, 1)` that (nearly) minimises `φ(t) = F(x + t·d)`, convex, given
+/// `φ'(0) < 0 < φ'(1)`: Newton steps on `φ'`, bisecting whenever one leaves the bracket.
+fn line_minimum(ray: &Ray, slope_at_zero: f64) -> f64 {
+    let (mut low, mut high) = (0.0, 1.0);
+    let mut t = 1.0;
+    for _ in 0..MAX_RAY_VALUES {
+        let (value, slope, curvature) = ray.at(t);
+        if !value.is_finite() || slope.is_nan() {
+            high = t;
+            t = 0.5 * (low + high);
+            continue;
+        }
+        if slope.abs() <= LINE_SLOPE * slope_at_zero.abs() {
+            break;
+        }
+        if slope < 0.0 {
+            low = t;
+        } else {
+            high = t;
+        }
+        let newton = t - slope / curvature;
+        t = if newton > low && newton < high {
+            newton
+        } else {
+            0.5 * (low + high)
+        };
+    }
+    t
+}
+
+/// `∇²F·v` for conjugate gradients, told each step taken along the last `v`.
+trait Products {
+    fn product(&mut self, v: &[f64], out: &mut [f64]);
+    /// The solution moved by `a` times the last `v`.
+    fn stepped(&mut self, _a: f64) {}
+}
+
+/// Hessian-vector products that also sum how the steps change the rows' scores:
+/// `along = Σ aᵢ·X·dᵢ` (with intercepts), the rows' scores along the direction.
+struct ScoredProducts<'o, 'a> {
+    objective: &'o Objective<'a>,
+    curvature: &'o Curvature,
+    /// The rows' products with the last `v`.
+    last: &'o mut [f64],
+    along: &'o mut [f64],
+}
+
+impl Products for ScoredProducts<'_, '_> {
+    fn product(&mut self, v: &[f64], out: &mut [f64]) {
+        self.objective
+            .hessian_vector(self.curvature, v, out, Some(self.last));
+    }
+
+    fn stepped(&mut self, a: f64) {
+        for (s, l) in self.along.iter_mut().zip(self.last.iter()) {
+            *s += a * l;
+        }
+    }
+}
+
 /// The smallest positive entry of the Hessian's diagonal, or 1.
 fn smallest_positive(diagonal: &[f64]) -> f64 {
     let smallest = diagonal
@@ -191,13 +280,13 @@ impl Cg {
         }
     }
 
-    /// Approximately solves `H·s = −g` into `s` from `s = 0`, with `hv(v, out)` computing
-    /// `out = H·v` and `m` the diagonal preconditioner; returns the products taken. Stops on
+    /// Approximately solves `H·s = −g` into `s` from `s = 0`, with `products` computing
+    /// `H·v` and `m` the diagonal preconditioner; returns the products taken. Stops on
     /// the quadratic model's relative decrease, and, given a `residual_target`, not before the
     /// residual's largest component is within it as well.
     fn solve(
         &mut self,
-        mut hv: impl FnMut(&[f64], &mut [f64]),
+        products: &mut impl Products,
         g: &[f64],
         m: &[f64],
         max_steps: usize,
@@ -228,7 +317,7 @@ impl Cg {
         let mut steps = 0;
         while steps < max_steps {
             steps += 1;
-            hv(d, hd);
+            products.product(d, hd);
             let dhd = dot(d, hd);
             if dhd <= 0.0 {
                 break;
@@ -245,6 +334,7 @@ impl Cg {
                 zr_new += z[i] * r[i];
                 r_max = r_max.max(r[i].abs());
             }
+            products.stepped(a);
             // With r = −g − H·s: Q(s) = −(sᵀr − sᵀg)/2.
             let q_new = -0.5 * srg;
             let q_diff = q_new - q;
@@ -317,22 +407,62 @@ mod tests {
         // small; with a target it is reached.
         let h: Vec<f64> = (0..20).map(|i| f64::powi(2.0, i)).collect();
         let g = vec![1.0; 20];
-        let hv = |v: &[f64], out: &mut [f64]| {
-            for ((o, v), h) in out.iter_mut().zip(v).zip(&h) {
-                *o = h * v;
+        struct Diagonal<'h>(&'h [f64]);
+        impl Products for Diagonal<'_> {
+            fn product(&mut self, v: &[f64], out: &mut [f64]) {
+                for ((o, v), h) in out.iter_mut().zip(v).zip(self.0) {
+                    *o = h * v;
+                }
             }
-        };
+        }
         let residual = |s: &[f64]| -> f64 {
             (0..20)
                 .map(|i| (g[i] + h[i] * s[i]).abs())
                 .fold(0.0, f64::max)
         };
         let mut s = vec![0.0; 20];
-        let loose = Cg::new(20).solve(hv, &g, &[1.0; 20], 50, None, &mut s);
+        let loose = Cg::new(20).solve(&mut Diagonal(&h), &g, &[1.0; 20], 50, None, &mut s);
         assert!(residual(&s) > 1e-6, "{loose} steps: {s:?}");
-        let tight = Cg::new(20).solve(hv, &g, &[1.0; 20], 50, Some(1e-6), &mut s);
+        let tight = Cg::new(20).solve(&mut Diagonal(&h), &g, &[1.0; 20], 50, Some(1e-6), &mut s);
         assert!(tight > loose);
         assert!(residual(&s) <= 1e-6, "{tight} steps: {s:?}");
+    }
+
+    #[test]
+    fn an_overshooting_step_is_cut_to_the_minimum_along_the_direction() {
+        let x = array![
+            [1.0, 0.0, 2.0, 0.0],
+            [0.0, 3.0, 0.0, 1.0],
+            [1.0, 1.0, 0.0, 0.0],
+            [0.0, 0.0, 0.5, 2.0]
+        ];
+        let sparse = SparseRows::from_dense(x.view());
+        for (link, targets) in [
+            (Link::Logistic, vec![1, 0, 1, 0]),
+            (Link::Softmax { n_sets: 3 }, vec![0, 1, 2, 0]),
+        ] {
+            let mut objective = Objective::new(&sparse, &targets, link, 0.1, true);
+            let n = objective.dimension();
+            let theta = vec![0.0; n];
+            let mut g = vec![0.0; n];
+            objective.value_and_gradient(&theta, &mut g);
+            // Far too long a step down the gradient: F rises at its end.
+            let direction: Vec<f64> = g.iter().map(|g| -100.0 * g).collect();
+            let slope: f64 = g.iter().zip(&direction).map(|(g, d)| g * d).sum();
+            let curvature = objective.curvature();
+            let (mut hv, mut scores) = (vec![0.0; n], vec![0.0; objective.row_scores_len()]);
+            objective.hessian_vector(&curvature, &direction, &mut hv, Some(&mut scores));
+            let t = line_minimum(&objective.ray(&theta, &direction, &scores), slope);
+            assert!(t > 0.0 && t < 1.0, "{link:?}: {t}");
+            // The rows' slope there, against F's gradient at that point.
+            let point: Vec<f64> = direction.iter().map(|d| t * d).collect();
+            objective.value_and_gradient(&point, &mut g);
+            let slope_at_t: f64 = g.iter().zip(&direction).map(|(g, d)| g * d).sum();
+            assert!(
+                slope_at_t.abs() <= LINE_SLOPE * slope.abs() * (1.0 + 1e-9),
+                "{link:?}: φ'({t}) = {slope_at_t}, φ'(0) = {slope}"
+            );
+        }
     }
 
     #[test]

@@ -233,6 +233,9 @@ pub(crate) struct Objective<'a> {
     /// (n_rows × n_sets), times the row's weight, from which the curvature at the same point
     /// follows.
     residuals: Vec<f64>,
+    /// Per row, after [`Objective::value_and_gradient`]: the scores (intercepts plus `X·W`,
+    /// n_rows × n_sets), from which `F` along a line follows without a pass ([`Ray`]).
+    scores: Vec<f64>,
 }
 
 impl<'a> Objective<'a> {
@@ -251,6 +254,7 @@ impl<'a> Objective<'a> {
             fit_intercept,
             row_weights: None,
             residuals: vec![0.0; x.n_rows() * link.n_sets()],
+            scores: vec![0.0; x.n_rows() * link.n_sets()],
         }
     }
 
@@ -270,6 +274,11 @@ impl<'a> Objective<'a> {
 
     pub(crate) fn alpha(&self) -> f64 {
         self.alpha
+    }
+
+    /// Length of a vector of the rows' scores (rows × sets), as [`Objective::ray`] takes.
+    pub(crate) fn row_scores_len(&self) -> usize {
+        self.scores.len()
     }
 
     /// `F(θ)`, writing `∇F(θ)` into `gradient`. One pass over the rows: each row's scores,
@@ -331,6 +340,7 @@ impl<'a> Objective<'a> {
             match self.link {
                 Link::Logistic => {
                     let z = residuals[0] + sparse_dot(columns, values, weights);
+                    self.scores[i] = z;
                     let t = target as f64;
                     let mut row_loss = softplus(z) - t * z;
                     let p = sigmoid(z);
@@ -355,6 +365,7 @@ impl<'a> Objective<'a> {
                         residuals,
                         (ahead, gradient_weights),
                     );
+                    self.scores[i * k..(i + 1) * k].copy_from_slice(residuals);
                     let lse = log_sum_exp(residuals);
                     let mut row_loss = lse - residuals[target];
                     for (score, d) in residuals.iter_mut().zip(curvature.iter_mut()) {
@@ -422,7 +433,17 @@ impl<'a> Objective<'a> {
     /// `out = ∇²F(θ)·v` at the point `curvature` was taken, without forming the Hessian:
     /// one pass over the rows, `Xᵀ·(D·(X·v)) + α·v` (Softmax: `D` is each row's
     /// `diag(p) − p·pᵀ`).
-    pub(crate) fn hessian_vector(&self, curvature: &Curvature, v: &[f64], out: &mut [f64]) {
+    ///
+    /// Given `row_products`, each row's product with `v` (its intercepts plus `X·V`, n_rows ×
+    /// n_sets) is written there as well: how the rows' scores change along `v`, gathered by
+    /// the pass anyway.
+    pub(crate) fn hessian_vector(
+        &self,
+        curvature: &Curvature,
+        v: &[f64],
+        out: &mut [f64],
+        mut row_products: Option<&mut [f64]>,
+    ) {
         let k = self.link.n_sets();
         let n_weights = self.x.n_features() * k;
         let (v_weights, v_intercepts) = v.split_at(n_weights);
@@ -441,7 +462,11 @@ impl<'a> Objective<'a> {
             }
             match self.link {
                 Link::Logistic => {
-                    let t = curvature.values[i] * (u[0] + sparse_dot(columns, values, v_weights));
+                    let product = u[0] + sparse_dot(columns, values, v_weights);
+                    if let Some(row_products) = row_products.as_deref_mut() {
+                        row_products[i] = product;
+                    }
+                    let t = curvature.values[i] * product;
                     u[0] = t;
                     for (&j, &x) in columns.iter().zip(values) {
                         out_weights[j as usize] += x * t;
@@ -449,6 +474,9 @@ impl<'a> Objective<'a> {
                 }
                 Link::Softmax { .. } => {
                     gather(columns, values, v_weights, &mut u, (ahead, out_weights));
+                    if let Some(row_products) = row_products.as_deref_mut() {
+                        row_products[i * k..(i + 1) * k].copy_from_slice(&u);
+                    }
                     let p = &curvature.values[i * k..(i + 1) * k];
                     let mean: f64 = p.iter().zip(&u).map(|(p, s)| p * s).sum();
                     for (s, p) in u.iter_mut().zip(p) {
@@ -465,6 +493,30 @@ impl<'a> Objective<'a> {
             for (o, s) in out_intercepts.iter_mut().zip(&u) {
                 *o += s;
             }
+        }
+    }
+
+    /// `F` along the line `θ + t·d` from the point `θ` of the last
+    /// [`Objective::value_and_gradient`], given how `d` changes the rows' scores (from
+    /// [`Objective::hessian_vector`]'s row products, summed as `d` was built): each value
+    /// costs O(rows × sets), no pass over the entries.
+    pub(crate) fn ray<'r>(
+        &'r self,
+        theta: &[f64],
+        direction: &[f64],
+        direction_scores: &'r [f64],
+    ) -> Ray<'r> {
+        let n_weights = self.x.n_features() * self.link.n_sets();
+        let (mut ww, mut wd, mut dd) = (0.0, 0.0, 0.0);
+        for (&w, &d) in theta[..n_weights].iter().zip(&direction[..n_weights]) {
+            ww += w * w;
+            wd += w * d;
+            dd += d * d;
+        }
+        Ray {
+            objective: self,
+            direction_scores,
+            penalty: [ww, wd, dd],
         }
     }
 
@@ -504,6 +556,64 @@ impl<'a> Objective<'a> {
             Array1::zeros(k)
         };
         (weights, intercepts)
+    }
+}
+
+/// `φ(t) = F(θ + t·d)`, from the rows' scores at `θ` and along `d`; see [`Objective::ray`].
+pub(crate) struct Ray<'r> {
+    objective: &'r Objective<'r>,
+    direction_scores: &'r [f64],
+    /// `‖w‖²`, `wᵀd` and `‖d‖²` over the penalised coefficients.
+    penalty: [f64; 3],
+}
+
+impl Ray<'_> {
+    /// `φ(t)`, `φ'(t)` and `φ''(t)`.
+    pub(crate) fn at(&self, t: f64) -> (f64, f64, f64) {
+        let objective = self.objective;
+        let k = objective.link.n_sets();
+        let (mut value, mut slope, mut curvature) = (0.0, 0.0, 0.0);
+        let mut z = vec![0.0; k];
+        for (i, &target) in objective.targets.iter().enumerate() {
+            let scores = &objective.scores[i * k..(i + 1) * k];
+            let along = &self.direction_scores[i * k..(i + 1) * k];
+            let (row_value, row_slope, row_curvature) = match objective.link {
+                Link::Logistic => {
+                    let z = scores[0] + t * along[0];
+                    let y = target as f64;
+                    let p = sigmoid(z);
+                    (
+                        softplus(z) - y * z,
+                        (p - y) * along[0],
+                        p * (1.0 - p) * along[0] * along[0],
+                    )
+                }
+                Link::Softmax { .. } => {
+                    for ((z, s), a) in z.iter_mut().zip(scores).zip(along) {
+                        *z = s + t * a;
+                    }
+                    let lse = log_sum_exp(&z);
+                    let (mut mean, mut second) = (0.0, 0.0);
+                    for (z, a) in z.iter().zip(along) {
+                        let p = (z - lse).exp();
+                        mean += p * a;
+                        second += p * a * a;
+                    }
+                    (lse - z[target], mean - along[target], second - mean * mean)
+                }
+            };
+            let s = objective.row_weights.map_or(1.0, |w| w[i]);
+            value += s * row_value;
+            slope += s * row_slope;
+            curvature += s * row_curvature;
+        }
+        let [ww, wd, dd] = self.penalty;
+        let alpha = objective.alpha;
+        (
+            value + 0.5 * alpha * (ww + t * (2.0 * wd + t * dd)),
+            slope + alpha * (wd + t * dd),
+            curvature + alpha * dd,
+        )
     }
 }
 
@@ -783,7 +893,7 @@ mod tests {
         objective.value_and_gradient(&theta, &mut gradient);
         let curvature = objective.curvature();
         let mut hv = vec![0.0; n];
-        objective.hessian_vector(&curvature, &v, &mut hv);
+        objective.hessian_vector(&curvature, &v, &mut hv, None);
         let mut diagonal = vec![0.0; n];
         objective.value_gradient_and_diagonal(&theta, &mut gradient, &mut diagonal);
         let h = 1e-6;
@@ -807,7 +917,7 @@ mod tests {
             let mut unit = vec![0.0; n];
             unit[i] = 1.0;
             let mut column = vec![0.0; n];
-            objective.hessian_vector(&curvature, &unit, &mut column);
+            objective.hessian_vector(&curvature, &unit, &mut column, None);
             assert!(
                 (column[i] - diagonal[i]).abs() < 1e-12,
                 "{link:?} diagonal {i}"
@@ -821,6 +931,55 @@ mod tests {
         check_hessian(Link::Logistic, &[1, 0, 0, 1], false);
         check_hessian(Link::Softmax { n_sets: 3 }, &[2, 0, 1, 1], true);
         check_hessian(Link::Softmax { n_sets: 3 }, &[2, 0, 1, 1], false);
+    }
+
+    /// `F`, its slope and its curvature along a line, from the rows' scores at its start
+    /// and along it, against `F`, `∇F` and `∇²F` at points on it.
+    #[test]
+    fn the_ray_is_the_objective_along_the_line() {
+        let x = array![
+            [1.0, 0.0, 2.0],
+            [0.0, 3.0, 0.0],
+            [1.0, 1.0, 0.0],
+            [0.0, 0.0, 0.5]
+        ];
+        let sparse = SparseRows::from_dense(x.view());
+        let weights = [0.5, 2.0, 1.25, 3.0];
+        for (link, targets) in [
+            (Link::Logistic, vec![1, 0, 0, 1]),
+            (Link::Softmax { n_sets: 3 }, vec![2, 0, 1, 1]),
+        ] {
+            for (fit_intercept, row_weights) in [(true, None), (false, Some(&weights[..]))] {
+                let mut objective = Objective::new(&sparse, &targets, link, 0.7, fit_intercept)
+                    .with_row_weights(row_weights);
+                let n = objective.dimension();
+                let theta: Vec<f64> = (0..n).map(|i| 0.3 * (i as f64) - 0.8).collect();
+                let d: Vec<f64> = (0..n).map(|i| ((i * 7) % 5) as f64 - 2.0).collect();
+                let mut gradient = vec![0.0; n];
+                objective.value_and_gradient(&theta, &mut gradient);
+                let curvature = objective.curvature();
+                let (mut hv, mut scores) = (vec![0.0; n], vec![0.0; objective.row_scores_len()]);
+                objective.hessian_vector(&curvature, &d, &mut hv, Some(&mut scores));
+                let steps = [0.0, 0.25, 1.0, -0.5];
+                let ray = objective.ray(&theta, &d, &scores);
+                let along: Vec<(f64, f64, f64)> = steps.iter().map(|&t| ray.at(t)).collect();
+                for (&t, &(value, slope, second)) in steps.iter().zip(&along) {
+                    let point: Vec<f64> = theta.iter().zip(&d).map(|(x, d)| x + t * d).collect();
+                    let expected = objective.value_and_gradient(&point, &mut gradient);
+                    let expected_slope: f64 = gradient.iter().zip(&d).map(|(g, d)| g * d).sum();
+                    let curvature = objective.curvature();
+                    objective.hessian_vector(&curvature, &d, &mut hv, None);
+                    let expected_second: f64 = hv.iter().zip(&d).map(|(h, d)| h * d).sum();
+                    let close = |a: f64, b: f64| (a - b).abs() <= 1e-10 * b.abs().max(1.0);
+                    assert!(
+                        close(value, expected),
+                        "{link:?} {t}: {value} vs {expected}"
+                    );
+                    assert!(close(slope, expected_slope), "{link:?} {t}: slope {slope}");
+                    assert!(close(second, expected_second), "{link:?} {t}: φ'' {second}");
+                }
+            }
+        }
     }
 
     #[test]
