@@ -224,134 +224,261 @@ pub fn score(
     proba: ArrayView2<f64>,
     n_classes: usize,
 ) -> Result<Scores, MetricsError> {
-    check(y_true, proba, n_classes)?;
-    let n = y_true.len();
-    let predicted = predicted_classes(proba);
-
-    let mut confusion = ConfusionMatrix::zeros(n_classes);
-    for (&truth, &guess) in y_true.iter().zip(&predicted) {
-        confusion.counts[truth * n_classes + guess] += 1;
-    }
-    let ratio = |num: usize, den: usize| {
-        if den == 0 {
-            0.0
-        } else {
-            num as f64 / den as f64
-        }
-    };
-    let per_class: Vec<ClassScores> = (0..n_classes)
-        .map(|c| {
-            let tp = confusion.count(c, c);
-            let support = confusion.support(c);
-            let predicted = confusion.predicted(c);
-            // F1 = 2tp / (2tp + fp + fn) = 2tp / (predicted + support).
-            ClassScores {
-                precision: ratio(tp, predicted),
-                recall: ratio(tp, support),
-                f1: ratio(2 * tp, predicted + support),
-                support,
-                predicted,
-                precision_undefined: predicted == 0,
-                recall_undefined: support == 0,
-                f1_undefined: predicted + support == 0,
-            }
-        })
-        .collect();
-
-    let correct: usize = (0..n_classes).map(|c| confusion.count(c, c)).sum();
-    let present: Vec<&ClassScores> = per_class.iter().filter(|s| s.support > 0).collect();
-    let balanced_accuracy = present.iter().map(|s| s.recall).sum::<f64>() / present.len() as f64;
-    let scored: Vec<&ClassScores> = per_class.iter().filter(|s| !s.f1_undefined).collect();
-    let macro_f1 = scored.iter().map(|s| s.f1).sum::<f64>() / scored.len() as f64;
-    let log_loss = y_true
-        .iter()
-        .zip(proba.outer_iter())
-        .map(|(&truth, row)| -row[truth].clamp(f64::EPSILON, 1.0 - f64::EPSILON).ln())
-        .sum::<f64>()
-        / n as f64;
-    let roc_auc = if n_classes == 2 {
-        let positive: Vec<f64> = proba.column(1).to_vec();
-        roc_auc(y_true, &positive)
-    } else {
-        None
-    };
-
-    Ok(Scores {
-        accuracy: correct as f64 / n as f64,
-        balanced_accuracy,
-        macro_f1,
-        log_loss,
-        roc_auc,
-        per_class,
-        confusion,
-    })
-}
-
-fn check(y_true: &[usize], proba: ArrayView2<f64>, n_classes: usize) -> Result<(), MetricsError> {
     if n_classes < 2 {
         return Err(MetricsError::TooFewClasses { n_classes });
     }
     if y_true.is_empty() {
         return Err(MetricsError::NoRows);
     }
-    if proba.nrows() != y_true.len() {
-        return Err(MetricsError::RowCount {
-            labels: y_true.len(),
-            rows: proba.nrows(),
-        });
-    }
-    if proba.ncols() != n_classes {
-        return Err(MetricsError::ColumnCount {
-            columns: proba.ncols(),
-            n_classes,
-        });
-    }
-    for (row, (&label, p)) in y_true.iter().zip(proba.outer_iter()).enumerate() {
-        if label >= n_classes {
-            return Err(MetricsError::LabelOutOfRange {
-                row,
-                label,
+    let every_row: Vec<usize> = (0..y_true.len()).collect();
+    RowTerms::new(y_true, proba, n_classes)?.score(&every_row)
+}
+
+/// What [`score`] needs of each row of a set of predictions, worked out once: its true and
+/// predicted class, its log-loss term, whether it can be scored at all, and (two classes) its
+/// place in the order of the positive class's probability.
+///
+/// Scoring a selection of the rows (a subset, or a bootstrap resample that repeats rows) then
+/// only counts and sums, instead of copying the rows' probabilities and starting over, and
+/// gives the very bits [`score`] gives on those rows' probabilities: [`score`] itself is this
+/// type scoring every row once.
+#[derive(Debug, Clone)]
+pub struct RowTerms {
+    n_classes: usize,
+    truth: Vec<usize>,
+    predicted: Vec<usize>,
+    /// `−ln p(true class)`, clipped as [`Scores::log_loss`] says.
+    log_loss: Vec<f64>,
+    /// Why a row cannot be scored, for each row; `None` when every row can.
+    faults: Option<Vec<Option<RowFault>>>,
+    /// Two classes: the probability of class 1 per row, and the rows in its ascending total
+    /// order. Empty otherwise.
+    positive_score: Vec<f64>,
+    by_positive_score: Vec<usize>,
+}
+
+/// Why one row cannot be scored.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum RowFault {
+    LabelOutOfRange(usize),
+    NotProbabilities,
+}
+
+impl RowTerms {
+    /// The terms of every row of `proba` (rows × `n_classes`) with true classes `y_true`. A
+    /// row that cannot be scored (label out of range, not a distribution) is remembered, and
+    /// fails only the selections that include it.
+    pub fn new(
+        y_true: &[usize],
+        proba: ArrayView2<f64>,
+        n_classes: usize,
+    ) -> Result<RowTerms, MetricsError> {
+        if n_classes < 2 {
+            return Err(MetricsError::TooFewClasses { n_classes });
+        }
+        if proba.nrows() != y_true.len() {
+            return Err(MetricsError::RowCount {
+                labels: y_true.len(),
+                rows: proba.nrows(),
+            });
+        }
+        if proba.ncols() != n_classes {
+            return Err(MetricsError::ColumnCount {
+                columns: proba.ncols(),
                 n_classes,
             });
         }
-        let in_range = p.iter().all(|v| (0.0..=1.0).contains(v));
-        if !in_range || (p.sum() - 1.0).abs() > SUM_TOLERANCE {
-            return Err(MetricsError::NotProbabilities { row });
-        }
+        let faults: Vec<Option<RowFault>> = y_true
+            .iter()
+            .zip(proba.outer_iter())
+            .map(|(&label, p)| {
+                let in_range = p.iter().all(|v| (0.0..=1.0).contains(v));
+                if label >= n_classes {
+                    Some(RowFault::LabelOutOfRange(label))
+                } else if !in_range || (p.sum() - 1.0).abs() > SUM_TOLERANCE {
+                    Some(RowFault::NotProbabilities)
+                } else {
+                    None
+                }
+            })
+            .collect();
+        let log_loss = y_true
+            .iter()
+            .zip(proba.outer_iter())
+            .map(|(&truth, row)| match row.get(truth) {
+                Some(p) => -p.clamp(f64::EPSILON, 1.0 - f64::EPSILON).ln(),
+                None => f64::NAN,
+            })
+            .collect();
+        let (positive_score, by_positive_score) = if n_classes == 2 {
+            let positive: Vec<f64> = proba.column(1).to_vec();
+            let mut order: Vec<usize> = (0..positive.len()).collect();
+            order.sort_by(|&a, &b| positive[a].total_cmp(&positive[b]));
+            (positive, order)
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        Ok(RowTerms {
+            n_classes,
+            truth: y_true.to_vec(),
+            predicted: predicted_classes(proba),
+            log_loss,
+            faults: faults.iter().any(Option::is_some).then_some(faults),
+            positive_score,
+            by_positive_score,
+        })
     }
-    Ok(())
+
+    /// The rows these terms were worked out for.
+    pub fn len(&self) -> usize {
+        self.truth.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.truth.is_empty()
+    }
+
+    /// The scores of the rows `rows` (indices below [`RowTerms::len`], a row as often as it
+    /// is listed), bit for bit those of [`score`] on the same rows' labels and probabilities
+    /// in that order. Errors as [`score`] would, a row numbered by its place in `rows`.
+    ///
+    /// # Panics
+    /// If a row index is not below [`RowTerms::len`].
+    pub fn score(&self, rows: &[usize]) -> Result<Scores, MetricsError> {
+        if rows.is_empty() {
+            return Err(MetricsError::NoRows);
+        }
+        if let Some(faults) = &self.faults {
+            let fault = rows
+                .iter()
+                .enumerate()
+                .find_map(|(place, &row)| faults[row].map(|fault| (place, fault)));
+            match fault {
+                Some((row, RowFault::LabelOutOfRange(label))) => {
+                    return Err(MetricsError::LabelOutOfRange {
+                        row,
+                        label,
+                        n_classes: self.n_classes,
+                    });
+                }
+                Some((row, RowFault::NotProbabilities)) => {
+                    return Err(MetricsError::NotProbabilities { row });
+                }
+                None => {}
+            }
+        }
+        let n_classes = self.n_classes;
+        let mut confusion = ConfusionMatrix::zeros(n_classes);
+        for &row in rows {
+            confusion.counts[self.truth[row] * n_classes + self.predicted[row]] += 1;
+        }
+        // Summed in the order of `rows`, as over the selected probabilities' rows.
+        let log_loss_sum = rows.iter().map(|&row| self.log_loss[row]).sum::<f64>();
+        let roc_auc = if n_classes == 2 {
+            self.roc_auc(rows)
+        } else {
+            None
+        };
+        Ok(Scores::of_counts(confusion, log_loss_sum, roc_auc))
+    }
+
+    /// Mann–Whitney form of the area under the ROC curve of the selected rows: the chance
+    /// that a random positive (class 1) scores above a random negative, ties counting half,
+    /// via average ranks. The selection's scores are walked in the order sorted once for all
+    /// rows, each row as many times as it is selected, so ties group as in a sort of the
+    /// selection itself.
+    fn roc_auc(&self, rows: &[usize]) -> Option<f64> {
+        let n_positive = rows.iter().filter(|&&row| self.truth[row] == 1).count();
+        let n_negative = rows.len() - n_positive;
+        if n_positive == 0 || n_negative == 0 {
+            return None;
+        }
+        let mut copies = vec![0usize; self.len()];
+        for &row in rows {
+            copies[row] += 1;
+        }
+        let score = &self.positive_score;
+        let mut selected = self
+            .by_positive_score
+            .iter()
+            .copied()
+            .filter(|&row| copies[row] > 0)
+            .peekable();
+        let mut rank_sum = 0.0;
+        let mut start = 0;
+        while let Some(first) = selected.next() {
+            let (mut size, mut positives) = (0, 0);
+            let mut take = |row: usize| {
+                size += copies[row];
+                if self.truth[row] == 1 {
+                    positives += copies[row];
+                }
+            };
+            take(first);
+            while let Some(row) = selected.next_if(|&row| score[row] == score[first]) {
+                take(row);
+            }
+            // Ranks start..=end (1-based: start+1..=end+1) share their average.
+            let end = start + size - 1;
+            let average_rank = (start + end) as f64 / 2.0 + 1.0;
+            rank_sum += average_rank * positives as f64;
+            start = end + 1;
+        }
+        let (p, q) = (n_positive as f64, n_negative as f64);
+        Some((rank_sum - p * (p + 1.0) / 2.0) / (p * q))
+    }
 }
 
-/// Mann–Whitney form of the area under the ROC curve: the chance that a random positive
-/// (class 1) scores above a random negative, ties counting half, via average ranks.
-fn roc_auc(y_true: &[usize], positive_score: &[f64]) -> Option<f64> {
-    let n_positive = y_true.iter().filter(|&&c| c == 1).count();
-    let n_negative = y_true.len() - n_positive;
-    if n_positive == 0 || n_negative == 0 {
-        return None;
-    }
-    let mut order: Vec<usize> = (0..y_true.len()).collect();
-    order.sort_by(|&a, &b| positive_score[a].total_cmp(&positive_score[b]));
-    let mut rank_sum = 0.0;
-    let mut start = 0;
-    while start < order.len() {
-        let mut end = start;
-        while end + 1 < order.len()
-            && positive_score[order[end + 1]] == positive_score[order[start]]
-        {
-            end += 1;
+impl Scores {
+    /// The scores of predictions whose (true, predicted) counts are `confusion`, whose
+    /// log-loss terms sum to `log_loss_sum`, and whose ROC AUC is `roc_auc`: the one place
+    /// each metric's formula is written.
+    fn of_counts(confusion: ConfusionMatrix, log_loss_sum: f64, roc_auc: Option<f64>) -> Scores {
+        let n = confusion.total();
+        let ratio = |num: usize, den: usize| {
+            if den == 0 {
+                0.0
+            } else {
+                num as f64 / den as f64
+            }
+        };
+        let per_class: Vec<ClassScores> = (0..confusion.n_classes)
+            .map(|c| {
+                let tp = confusion.count(c, c);
+                let support = confusion.support(c);
+                let predicted = confusion.predicted(c);
+                // F1 = 2tp / (2tp + fp + fn) = 2tp / (predicted + support).
+                ClassScores {
+                    precision: ratio(tp, predicted),
+                    recall: ratio(tp, support),
+                    f1: ratio(2 * tp, predicted + support),
+                    support,
+                    predicted,
+                    precision_undefined: predicted == 0,
+                    recall_undefined: support == 0,
+                    f1_undefined: predicted + support == 0,
+                }
+            })
+            .collect();
+
+        let correct: usize = (0..confusion.n_classes)
+            .map(|c| confusion.count(c, c))
+            .sum();
+        let present: Vec<&ClassScores> = per_class.iter().filter(|s| s.support > 0).collect();
+        let balanced_accuracy =
+            present.iter().map(|s| s.recall).sum::<f64>() / present.len() as f64;
+        let scored: Vec<&ClassScores> = per_class.iter().filter(|s| !s.f1_undefined).collect();
+        let macro_f1 = scored.iter().map(|s| s.f1).sum::<f64>() / scored.len() as f64;
+        Scores {
+            accuracy: correct as f64 / n as f64,
+            balanced_accuracy,
+            macro_f1,
+            log_loss: log_loss_sum / n as f64,
+            roc_auc,
+            per_class,
+            confusion,
         }
-        // Ranks start..=end (1-based: start+1..=end+1) share their average.
-        let average_rank = (start + end) as f64 / 2.0 + 1.0;
-        let positives = order[start..=end]
-            .iter()
-            .filter(|&&i| y_true[i] == 1)
-            .count();
-        rank_sum += average_rank * positives as f64;
-        start = end + 1;
     }
-    let (p, q) = (n_positive as f64, n_negative as f64);
-    Some((rank_sum - p * (p + 1.0) / 2.0) / (p * q))
 }
 
 /// Probabilities of the majority-class baseline for `n_rows` test rows: every row gets the
@@ -879,12 +1006,220 @@ mod tests {
                 }
             }
             let expected = (pairs > 0.0).then(|| wins / pairs);
-            let ours = roc_auc(&y, &scores);
+            let proba = Array2::from_shape_fn((y.len(), 2), |(i, c)| if c == 1 { scores[i] } else { 1.0 - scores[i] });
+            let ours = score(&y, proba.view(), 2).unwrap().roc_auc();
             let agree = match (ours, expected) {
                 (Some(a), Some(b)) => (a - b).abs() < 1e-12,
                 (a, b) => a == b,
             };
             proptest::prop_assert!(agree, "{:?} != {:?}", ours, expected);
+        }
+    }
+
+    /// Scoring as it was before [`RowTerms`] (copying the selected rows and working from their
+    /// probabilities), kept verbatim as the oracle that scoring a selection by its rows' terms
+    /// gives the same bits.
+    fn score_from_probabilities(
+        y_true: &[usize],
+        proba: ArrayView2<f64>,
+        n_classes: usize,
+    ) -> Result<Scores, MetricsError> {
+        if n_classes < 2 {
+            return Err(MetricsError::TooFewClasses { n_classes });
+        }
+        if y_true.is_empty() {
+            return Err(MetricsError::NoRows);
+        }
+        for (row, (&label, p)) in y_true.iter().zip(proba.outer_iter()).enumerate() {
+            if label >= n_classes {
+                return Err(MetricsError::LabelOutOfRange {
+                    row,
+                    label,
+                    n_classes,
+                });
+            }
+            let in_range = p.iter().all(|v| (0.0..=1.0).contains(v));
+            if !in_range || (p.sum() - 1.0).abs() > SUM_TOLERANCE {
+                return Err(MetricsError::NotProbabilities { row });
+            }
+        }
+        let n = y_true.len();
+        let predicted = predicted_classes(proba);
+        let mut confusion = ConfusionMatrix::zeros(n_classes);
+        for (&truth, &guess) in y_true.iter().zip(&predicted) {
+            confusion.counts[truth * n_classes + guess] += 1;
+        }
+        let ratio = |num: usize, den: usize| {
+            if den == 0 {
+                0.0
+            } else {
+                num as f64 / den as f64
+            }
+        };
+        let per_class: Vec<ClassScores> = (0..n_classes)
+            .map(|c| {
+                let tp = confusion.count(c, c);
+                let support = confusion.support(c);
+                let predicted = confusion.predicted(c);
+                ClassScores {
+                    precision: ratio(tp, predicted),
+                    recall: ratio(tp, support),
+                    f1: ratio(2 * tp, predicted + support),
+                    support,
+                    predicted,
+                    precision_undefined: predicted == 0,
+                    recall_undefined: support == 0,
+                    f1_undefined: predicted + support == 0,
+                }
+            })
+            .collect();
+        let correct: usize = (0..n_classes).map(|c| confusion.count(c, c)).sum();
+        let present: Vec<&ClassScores> = per_class.iter().filter(|s| s.support > 0).collect();
+        let balanced_accuracy =
+            present.iter().map(|s| s.recall).sum::<f64>() / present.len() as f64;
+        let scored: Vec<&ClassScores> = per_class.iter().filter(|s| !s.f1_undefined).collect();
+        let macro_f1 = scored.iter().map(|s| s.f1).sum::<f64>() / scored.len() as f64;
+        let log_loss = y_true
+            .iter()
+            .zip(proba.outer_iter())
+            .map(|(&truth, row)| -row[truth].clamp(f64::EPSILON, 1.0 - f64::EPSILON).ln())
+            .sum::<f64>()
+            / n as f64;
+        let roc_auc = if n_classes == 2 {
+            let positive_score: Vec<f64> = proba.column(1).to_vec();
+            let n_positive = y_true.iter().filter(|&&c| c == 1).count();
+            let n_negative = y_true.len() - n_positive;
+            if n_positive == 0 || n_negative == 0 {
+                None
+            } else {
+                let mut order: Vec<usize> = (0..y_true.len()).collect();
+                order.sort_by(|&a, &b| positive_score[a].total_cmp(&positive_score[b]));
+                let mut rank_sum = 0.0;
+                let mut start = 0;
+                while start < order.len() {
+                    let mut end = start;
+                    while end + 1 < order.len()
+                        && positive_score[order[end + 1]] == positive_score[order[start]]
+                    {
+                        end += 1;
+                    }
+                    let average_rank = (start + end) as f64 / 2.0 + 1.0;
+                    let positives = order[start..=end]
+                        .iter()
+                        .filter(|&&i| y_true[i] == 1)
+                        .count();
+                    rank_sum += average_rank * positives as f64;
+                    start = end + 1;
+                }
+                let (p, q) = (n_positive as f64, n_negative as f64);
+                Some((rank_sum - p * (p + 1.0) / 2.0) / (p * q))
+            }
+        } else {
+            None
+        };
+        Ok(Scores {
+            accuracy: correct as f64 / n as f64,
+            balanced_accuracy,
+            macro_f1,
+            log_loss,
+            roc_auc,
+            per_class,
+            confusion,
+        })
+    }
+
+    /// Every value of `scores` as bits (so that -0.0, 0.0 and NaN are told apart), with its
+    /// counts and flags.
+    fn bits(scores: &Result<Scores, MetricsError>) -> Result<(Vec<u64>, Vec<usize>), MetricsError> {
+        let s = scores.as_ref().map_err(Clone::clone)?;
+        let mut values = vec![s.accuracy, s.balanced_accuracy, s.macro_f1, s.log_loss];
+        values.extend(s.roc_auc);
+        let mut counts = s.confusion.counts.clone();
+        for class in &s.per_class {
+            values.extend([class.precision, class.recall, class.f1]);
+            counts.extend([class.support, class.predicted]);
+            counts.extend(
+                [
+                    class.precision_undefined,
+                    class.recall_undefined,
+                    class.f1_undefined,
+                ]
+                .map(usize::from),
+            );
+        }
+        Ok((values.iter().map(|v| v.to_bits()).collect(), counts))
+    }
+
+    /// Scoring the selection `rows` of (`y_true`, `proba`) through [`RowTerms`] gives the bits
+    /// of scoring the selected rows' labels and probabilities as before, and so does [`score`]
+    /// on them.
+    fn check_selection(y_true: &[usize], proba: &Array2<f64>, n_classes: usize, rows: &[usize]) {
+        let selected_labels: Vec<usize> = rows.iter().map(|&row| y_true[row]).collect();
+        let selected = proba.select(ndarray::Axis(0), rows);
+        let before = bits(&score_from_probabilities(
+            &selected_labels,
+            selected.view(),
+            n_classes,
+        ));
+        let terms = RowTerms::new(y_true, proba.view(), n_classes).unwrap();
+        assert_eq!(bits(&terms.score(rows)), before, "rows {rows:?}");
+        assert_eq!(
+            bits(&score(&selected_labels, selected.view(), n_classes)),
+            before
+        );
+    }
+
+    #[test]
+    fn row_terms_score_selections_as_their_rows_would_be() {
+        // Ties in the argmax, 0/1 rows, a class absent from the selection, a row repeated.
+        let proba = array![
+            [0.5, 0.5, 0.0],
+            [0.0, 0.0, 1.0],
+            [1.0, 0.0, 0.0],
+            [0.25, 0.5, 0.25],
+            [0.2, 0.4, 0.4],
+        ];
+        let y = [1, 2, 0, 1, 2];
+        check_selection(&y, &proba, 3, &[0, 1, 2, 3, 4]);
+        check_selection(&y, &proba, 3, &[4, 4, 0, 3, 1]);
+        check_selection(&y, &proba, 3, &[2, 2, 2]);
+        check_selection(&y, &proba, 3, &[]);
+        let two = array![[0.5, 0.5], [0.0, 1.0], [1.0, 0.0], [0.5, 0.5], [-0.0, 1.0]];
+        check_selection(&[1, 0, 0, 1, 1], &two, 2, &[0, 3, 3, 1, 4, 2]);
+        check_selection(&[1, 0, 0, 1, 1], &two, 2, &[1, 2]);
+        // A row that cannot be scored fails only the selections holding it, named by its place.
+        let faulty = array![[0.6, 0.6], [0.0, 1.0], [1.0, 0.0]];
+        check_selection(&[0, 1, 0], &faulty, 2, &[1, 2, 1]);
+        check_selection(&[0, 1, 0], &faulty, 2, &[1, 2, 0]);
+        check_selection(&[0, 1, 5], &faulty, 2, &[1, 2, 0]);
+    }
+
+    proptest::proptest! {
+        /// Random predictions on a coarse grid (ties, zeros and ones are common), now and then
+        /// a row that cannot be scored, scored through random selections with repeats.
+        #[test]
+        fn row_terms_score_random_selections_as_their_rows_would_be(
+            n_classes in 2usize..5,
+            rows in proptest::collection::vec(
+                (0usize..5, proptest::collection::vec(0u8..4, 5), 0u8..40), 1..30),
+            picks in proptest::collection::vec(0usize..1000, 0..40),
+        ) {
+            let y: Vec<usize> = rows
+                .iter()
+                .map(|(label, _, fault)| if *fault == 0 { n_classes } else { label % n_classes })
+                .collect();
+            let proba = Array2::from_shape_fn((rows.len(), n_classes), |(i, c)| {
+                let (_, weights, fault) = &rows[i];
+                let weights = &weights[..n_classes];
+                let total: u8 = weights.iter().sum();
+                match (*fault, total) {
+                    (1, _) => 0.75,
+                    (_, 0) => f64::from(u8::from(c == 0)),
+                    _ => f64::from(weights[c]) / f64::from(total),
+                }
+            });
+            let selection: Vec<usize> = picks.iter().map(|pick| pick % rows.len()).collect();
+            check_selection(&y, &proba, n_classes, &selection);
         }
     }
 

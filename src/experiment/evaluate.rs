@@ -5,9 +5,9 @@
 //! out-of-fold predictions; with repeated cross-validation the statistic of a resample is
 //! the mean over repeats. This module never fits anything.
 
-use ndarray::{Array2, Axis};
+use ndarray::Array2;
 
-use crate::metrics::{ConfusionMatrix, Metric, score};
+use crate::metrics::{ConfusionMatrix, Metric, MetricsError, RowTerms, score};
 use crate::stats::interval::{
     Clusters, ConfidenceLevel, Interval, MIN_RESAMPLING_UNITS, bootstrap_intervals,
 };
@@ -177,6 +177,8 @@ pub fn evaluate(
     let metrics = Metric::all_and(n_classes, chosen);
     let resampler = Resampler::new(intervals, groups)?;
     let oof = OutOfFold::assemble(folds, labels.len(), n_classes);
+    let model_rows = PooledRows::new(&oof.model, labels, n_classes);
+    let baseline_rows = PooledRows::new(&oof.baseline, labels, n_classes);
 
     let mut confusion = ConfusionMatrix::zeros(n_classes);
     let mut fold_scores = Vec::with_capacity(folds.len());
@@ -206,16 +208,16 @@ pub fn evaluate(
     }
 
     let summarise_all =
-        |per_fold: &dyn Fn(usize) -> Vec<Option<f64>>, oof: &[Array2<f64>]| -> Vec<MetricValue> {
-            summarise(&metrics, per_fold, oof, labels, n_classes, &resampler)
+        |per_fold: &dyn Fn(usize) -> Vec<Option<f64>>, rows: &PooledRows| -> Vec<MetricValue> {
+            summarise(&metrics, per_fold, rows, &resampler)
         };
     let model = summarise_all(
         &|m| fold_scores.iter().map(|f| f.values[m]).collect(),
-        &oof.model,
+        &model_rows,
     );
     let baseline = summarise_all(
         &|m| baseline_per_fold.iter().map(|f| f[m]).collect(),
-        &oof.baseline,
+        &baseline_rows,
     );
 
     let n_articles = groups.iter().max().map_or(0, |&g| g + 1);
@@ -233,7 +235,8 @@ pub fn evaluate(
             for &i in &members {
                 per_class[labels[i]] += 1;
             }
-            let accuracy = pooled_one(&oof.model, labels, &members, n_classes, Metric::Accuracy)
+            let accuracy = model_rows
+                .value(&members, Metric::Accuracy)
                 .unwrap_or(f64::NAN);
             ArticleAccuracy {
                 article,
@@ -251,14 +254,7 @@ pub fn evaluate(
             .filter(|(_, members)| !members.is_empty())
             .map(|(group, members)| {
                 let mut values = vec![None; metrics.len()];
-                pooled(
-                    &oof.model,
-                    labels,
-                    members,
-                    n_classes,
-                    &metrics,
-                    &mut values,
-                );
+                model_rows.values(members, &metrics, &mut values);
                 GroupScores {
                     group,
                     paragraphs: members.len(),
@@ -306,9 +302,7 @@ pub fn evaluate_one(
     let mut summary = summarise(
         &[metric],
         &|_| per_fold.clone(),
-        &oof.model,
-        labels,
-        n_classes,
+        &PooledRows::new(&oof.model, labels, n_classes),
         &resampler,
     );
     Ok(summary.remove(0))
@@ -370,21 +364,19 @@ impl Resampler {
 }
 
 /// Each of `metrics` (the `m`th with `per_fold(m)` its value per fold) summarised over the
-/// out-of-fold predictions `oof`: its mean and spread over folds, its pooled value, and its
-/// bootstrap interval. A resample is scored once for all the metrics.
+/// pooled out-of-fold predictions `rows`: its mean and spread over folds, its pooled value,
+/// and its bootstrap interval. A resample is scored once for all the metrics.
 fn summarise(
     metrics: &[Metric],
     per_fold: &dyn Fn(usize) -> Vec<Option<f64>>,
-    oof: &[Array2<f64>],
-    labels: &[usize],
-    n_classes: usize,
+    rows: &PooledRows,
     resampler: &Resampler,
 ) -> Vec<MetricValue> {
-    let all: Vec<usize> = (0..labels.len()).collect();
+    let all: Vec<usize> = (0..rows.n_items).collect();
     let mut pooled_values = vec![None; metrics.len()];
-    pooled(oof, labels, &all, n_classes, metrics, &mut pooled_values);
-    let intervals = resampler.intervals(labels.len(), metrics.len(), |items, values| {
-        pooled(oof, labels, items, n_classes, metrics, values);
+    rows.values(&all, metrics, &mut pooled_values);
+    let intervals = resampler.intervals(rows.n_items, metrics.len(), |items, values| {
+        rows.values(items, metrics, values);
     });
     metrics
         .iter()
@@ -404,46 +396,56 @@ fn summarise(
         .collect()
 }
 
-/// Each of `metrics` on the out-of-fold predictions of `items`, averaged over repeats, into
-/// `values` (one per metric); `None` for a metric undefined in any repeat.
-fn pooled(
-    oof: &[Array2<f64>],
-    labels: &[usize],
-    items: &[usize],
-    n_classes: usize,
-    metrics: &[Metric],
-    values: &mut [Option<f64>],
-) {
-    let item_labels: Vec<usize> = items.iter().map(|&i| labels[i]).collect();
-    values.fill(Some(0.0));
-    for repeat in oof {
-        let probabilities = repeat.select(Axis(0), items);
-        let Ok(scores) = score(&item_labels, probabilities.view(), n_classes) else {
+/// The out-of-fold predictions of every repeat, each reduced once to what scoring needs of
+/// its rows ([`RowTerms`]): a selection of paragraphs (a bootstrap resample, an article) is
+/// then scored by counting and summing, with the bits of scoring its rows' probabilities.
+struct PooledRows {
+    n_items: usize,
+    /// One per repeat; an error (wrong shape) leaves every metric undefined.
+    repeats: Result<Vec<RowTerms>, MetricsError>,
+}
+
+impl PooledRows {
+    fn new(oof: &[Array2<f64>], labels: &[usize], n_classes: usize) -> PooledRows {
+        PooledRows {
+            n_items: labels.len(),
+            repeats: oof
+                .iter()
+                .map(|repeat| RowTerms::new(labels, repeat.view(), n_classes))
+                .collect(),
+        }
+    }
+
+    /// Each of `metrics` on the out-of-fold predictions of `items`, averaged over repeats,
+    /// into `values` (one per metric); `None` for a metric undefined in any repeat.
+    fn values(&self, items: &[usize], metrics: &[Metric], values: &mut [Option<f64>]) {
+        let Ok(repeats) = &self.repeats else {
             values.fill(None);
             return;
         };
-        for (total, &metric) in values.iter_mut().zip(metrics) {
-            *total = total
-                .zip(scores.get(metric))
-                .map(|(sum, value)| sum + value);
+        values.fill(Some(0.0));
+        for repeat in repeats {
+            let Ok(scores) = repeat.score(items) else {
+                values.fill(None);
+                return;
+            };
+            for (total, &metric) in values.iter_mut().zip(metrics) {
+                *total = total
+                    .zip(scores.get(metric))
+                    .map(|(sum, value)| sum + value);
+            }
+        }
+        for total in values.iter_mut() {
+            *total = total.map(|sum| sum / repeats.len() as f64);
         }
     }
-    for total in values.iter_mut() {
-        *total = total.map(|sum| sum / oof.len() as f64);
-    }
-}
 
-/// One metric of [`pooled`].
-fn pooled_one(
-    oof: &[Array2<f64>],
-    labels: &[usize],
-    items: &[usize],
-    n_classes: usize,
-    metric: Metric,
-) -> Option<f64> {
-    let mut value = [None];
-    pooled(oof, labels, items, n_classes, &[metric], &mut value);
-    value[0]
+    /// One metric of [`PooledRows::values`].
+    fn value(&self, items: &[usize], metric: Metric) -> Option<f64> {
+        let mut value = [None];
+        self.values(items, &[metric], &mut value);
+        value[0]
+    }
 }
 
 /// The metric on all out-of-fold predictions, averaged over repeats.
@@ -454,5 +456,103 @@ pub fn pooled_metric(
     metric: Metric,
 ) -> Option<f64> {
     let all: Vec<usize> = (0..labels.len()).collect();
-    pooled_one(oof, labels, &all, n_classes, metric)
+    PooledRows::new(oof, labels, n_classes).value(&all, metric)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Axis;
+    use proptest::prelude::*;
+
+    /// Pooling as it was before [`PooledRows`]: copy the items' rows of each repeat and score
+    /// them from their probabilities.
+    fn pooled_by_copying(
+        oof: &[Array2<f64>],
+        labels: &[usize],
+        items: &[usize],
+        n_classes: usize,
+        metrics: &[Metric],
+    ) -> Vec<Option<f64>> {
+        let item_labels: Vec<usize> = items.iter().map(|&i| labels[i]).collect();
+        let mut values = vec![Some(0.0); metrics.len()];
+        for repeat in oof {
+            let probabilities = repeat.select(Axis(0), items);
+            let Ok(scores) = score(&item_labels, probabilities.view(), n_classes) else {
+                return vec![None; metrics.len()];
+            };
+            for (total, &metric) in values.iter_mut().zip(metrics) {
+                *total = total
+                    .zip(scores.get(metric))
+                    .map(|(sum, value)| sum + value);
+            }
+        }
+        values
+            .into_iter()
+            .map(|total| total.map(|sum| sum / oof.len() as f64))
+            .collect()
+    }
+
+    /// [`PooledRows::values`] of `items` has the bits of pooling the copied rows.
+    fn check(oof: &[Array2<f64>], labels: &[usize], n_classes: usize, items: &[usize]) {
+        let metrics = Metric::all(n_classes);
+        let bits = |values: &[Option<f64>]| -> Vec<Option<u64>> {
+            values.iter().map(|v| v.map(f64::to_bits)).collect()
+        };
+        let mut values = vec![None; metrics.len()];
+        PooledRows::new(oof, labels, n_classes).values(items, &metrics, &mut values);
+        let expected = pooled_by_copying(oof, labels, items, n_classes, &metrics);
+        assert_eq!(bits(&values), bits(&expected), "items {items:?}");
+    }
+
+    #[test]
+    fn pooled_rows_score_as_copied_rows_would_be() {
+        let first = ndarray::array![[0.5, 0.5], [0.1, 0.9], [1.0, 0.0], [0.3, 0.7]];
+        let second = ndarray::array![[0.6, 0.4], [0.0, 1.0], [0.5, 0.5], [0.2, 0.8]];
+        let labels = [0, 1, 1, 0];
+        check(&[first.clone(), second.clone()], &labels, 2, &[0, 1, 2, 3]);
+        check(&[first.clone(), second.clone()], &labels, 2, &[3, 3, 1, 0]);
+        // One class only: ROC AUC undefined, the rest defined.
+        check(&[first.clone(), second], &labels, 2, &[1, 2, 2]);
+        check(std::slice::from_ref(&first), &labels, 2, &[]);
+        // A row never tested (zeros) leaves undefined just the selections holding it.
+        let mut untested = first;
+        untested.row_mut(2).fill(0.0);
+        check(&[untested.clone()], &labels, 2, &[0, 1, 3, 3]);
+        check(&[untested], &labels, 2, &[0, 2]);
+    }
+
+    proptest! {
+        /// Random repeats of predictions on a coarse grid (argmax ties, 0/1 rows), random
+        /// resamples of paragraphs and of whole articles.
+        #[test]
+        fn pooled_rows_score_random_resamples_as_copied_rows_would_be(
+            n_classes in 2usize..4,
+            rows in proptest::collection::vec((0usize..3, 0usize..4), 5..25),
+            weights in proptest::collection::vec(0u8..3, 2 * 25 * 3),
+            picks in proptest::collection::vec(0usize..1000, 1..30),
+            repeats in 1usize..3,
+        ) {
+            let labels: Vec<usize> = rows.iter().map(|(label, _)| label % n_classes).collect();
+            let groups: Vec<usize> = rows.iter().map(|(_, group)| *group).collect();
+            let oof: Vec<Array2<f64>> = (0..repeats)
+                .map(|repeat| {
+                    Array2::from_shape_fn((rows.len(), n_classes), |(i, c)| {
+                        let w = |c: usize| weights[(repeat * 25 + i) * 3 + c];
+                        let total: u8 = (0..n_classes).map(w).sum();
+                        if total == 0 {
+                            f64::from(u8::from(c == n_classes - 1))
+                        } else {
+                            f64::from(w(c)) / f64::from(total)
+                        }
+                    })
+                })
+                .collect();
+            let paragraphs: Vec<usize> = picks.iter().map(|pick| pick % rows.len()).collect();
+            check(&oof, &labels, n_classes, &paragraphs);
+            let clusters = Clusters::from_keys(&groups);
+            let articles: Vec<usize> = picks.iter().map(|pick| pick % clusters.len()).collect();
+            check(&oof, &labels, n_classes, &clusters.expand(&articles));
+        }
+    }
 }
