@@ -376,8 +376,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn reaches_the_tolerance_and_a_warm_start_needs_fewer_steps() {
+    /// The first `n` of six small rows over four columns.
+    fn first_rows(n: usize) -> SparseRows<'static> {
         let x = array![
             [1.0, 0.0, 2.0, 0.0],
             [0.0, 3.0, 0.0, 1.0],
@@ -386,7 +386,12 @@ mod tests {
             [2.0, 0.0, 1.0, 1.0],
             [0.0, 1.0, 1.0, 0.0]
         ];
-        let sparse = SparseRows::from_dense(x.view());
+        SparseRows::from_dense(x.slice(ndarray::s![..n, ..]))
+    }
+
+    #[test]
+    fn reaches_the_tolerance_and_a_warm_start_needs_fewer_steps() {
+        let sparse = first_rows(6);
         for (link, targets) in [
             (Link::Logistic, vec![1, 0, 1, 0, 1, 0]),
             (Link::Softmax { n_sets: 3 }, vec![0, 1, 2, 0, 1, 2]),
@@ -430,13 +435,7 @@ mod tests {
 
     #[test]
     fn an_overshooting_step_is_cut_to_the_minimum_along_the_direction() {
-        let x = array![
-            [1.0, 0.0, 2.0, 0.0],
-            [0.0, 3.0, 0.0, 1.0],
-            [1.0, 1.0, 0.0, 0.0],
-            [0.0, 0.0, 0.5, 2.0]
-        ];
-        let sparse = SparseRows::from_dense(x.view());
+        let sparse = first_rows(4);
         for (link, targets) in [
             (Link::Logistic, vec![1, 0, 1, 0]),
             (Link::Softmax { n_sets: 3 }, vec![0, 1, 2, 0]),

@@ -815,6 +815,17 @@ mod tests {
     use super::*;
     use ndarray::array;
 
+    /// The four rows over three columns that the derivative checks share.
+    fn four_rows() -> SparseRows<'static> {
+        let x = array![
+            [1.0, 0.0, 2.0],
+            [0.0, 3.0, 0.0],
+            [1.0, 1.0, 0.0],
+            [0.0, 0.0, 0.5]
+        ];
+        SparseRows::from_dense(x.view())
+    }
+
     /// Central differences of `F` against the analytic gradient.
     fn check_gradient(link: Link, targets: &[usize], fit_intercept: bool) {
         check_gradient_weighted(link, targets, fit_intercept, None);
@@ -826,13 +837,7 @@ mod tests {
         fit_intercept: bool,
         row_weights: Option<&[f64]>,
     ) {
-        let x = array![
-            [1.0, 0.0, 2.0],
-            [0.0, 3.0, 0.0],
-            [1.0, 1.0, 0.0],
-            [0.0, 0.0, 0.5]
-        ];
-        let sparse = SparseRows::from_dense(x.view());
+        let sparse = four_rows();
         let mut objective = Objective::new(&sparse, targets, link, 0.7, fit_intercept)
             .with_row_weights(row_weights);
         let n = objective.dimension();
@@ -877,13 +882,7 @@ mod tests {
         fit_intercept: bool,
         row_weights: Option<&[f64]>,
     ) {
-        let x = array![
-            [1.0, 0.0, 2.0],
-            [0.0, 3.0, 0.0],
-            [1.0, 1.0, 0.0],
-            [0.0, 0.0, 0.5]
-        ];
-        let sparse = SparseRows::from_dense(x.view());
+        let sparse = four_rows();
         let mut objective = Objective::new(&sparse, targets, link, 0.7, fit_intercept)
             .with_row_weights(row_weights);
         let n = objective.dimension();
@@ -937,13 +936,7 @@ mod tests {
     /// and along it, against `F`, `∇F` and `∇²F` at points on it.
     #[test]
     fn the_ray_is_the_objective_along_the_line() {
-        let x = array![
-            [1.0, 0.0, 2.0],
-            [0.0, 3.0, 0.0],
-            [1.0, 1.0, 0.0],
-            [0.0, 0.0, 0.5]
-        ];
-        let sparse = SparseRows::from_dense(x.view());
+        let sparse = four_rows();
         let weights = [0.5, 2.0, 1.25, 3.0];
         for (link, targets) in [
             (Link::Logistic, vec![1, 0, 0, 1]),
